@@ -94,12 +94,14 @@ class Reactor:
                 raise
 
     def _drain_wake(self) -> None:
-        self._wake_pending = False
+        # empty the pipe first, then re-arm: the other order can leave the flag set with
+        # an empty pipe, and every later wake() would be skipped
         try:
             while os.read(self._wake_r, 4096):
                 pass
         except BlockingIOError:
             pass
+        self._wake_pending = False
 
     # -- file descriptors ------------------------------------------------------------------
 
@@ -136,7 +138,7 @@ class Reactor:
     # -- running ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Run until :meth:`stop`; callbacks that raise are logged and the loop goes on."""
+        """Run until :meth:`stop` (which may come first); callbacks that raise are logged."""
         self._running = True
         self._thread = threading.current_thread()
         try:
@@ -144,6 +146,7 @@ class Reactor:
                 self._run_once()
         finally:
             self._running = False
+            self._stopping = False  # so the same reactor can run again
 
     def stop(self) -> None:
         """Ask the loop to return after the current iteration; safe from any thread."""
