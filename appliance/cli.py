@@ -1,2 +1,98 @@
-def main():
-    pass
+"""``sms-appliance``: run the service, manage users. Every subcommand reads the same store."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import config as config_module
+from . import users
+from .config import Config, ConfigError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML config file (default: built-in defaults)")
+    parser.add_argument("--data", metavar="DIR", help="data directory holding the SQLite store")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sms-appliance", description="SMS Appliance: an SMS gateway.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the service")
+    _common(run)
+    run.add_argument("--simulate", type=int, default=0, metavar="N",
+                     help="add N simulated modems (one is used when no modem is configured)")
+    run.add_argument("--listen", metavar="HOST:PORT", help="HTTP address (default 127.0.0.1:9710)")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    user = commands.add_parser("user", help="manage users")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    user_set = user_commands.add_parser("set", help="create a user or change its password and role")
+    _common(user_set)
+    user_set.add_argument("name")
+    user_set.add_argument("--password", required=True)
+    user_set.add_argument("--admin", action="store_true", help="give the user administrator rights")
+    return parser
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    return config_module.load(args.config).with_overrides(data=args.data, listen=getattr(args, "listen", None))
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    from .service import Service  # imports the web server and modem code only when running
+
+    if args.simulate < 0:
+        raise ConfigError("--simulate", "must be 0 or more")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service = Service(config, simulate=args.simulate)
+    try:
+        service.start()
+    except OSError as error:
+        service.stop()
+        print(f"sms-appliance: cannot start: {error}", file=sys.stderr)
+        return 1
+    print(f"SMS Appliance is running at {service.url}", flush=True)
+    if service.admin_password is not None:
+        print(f"Admin login: user 'admin', password '{service.admin_password}' "
+              "(shown this once; change it with: sms-appliance user set admin --password NEW --admin)",
+              flush=True)
+    else:
+        print("Admin login: the administrator you set up; to reset its password: "
+              f"sms-appliance user set admin --password NEW --admin --data {config.storage.path}", flush=True)
+    service.run()
+    return 0
+
+
+def _user_set(args: argparse.Namespace, config: Config) -> int:
+    from .store.db import open_database
+
+    database = open_database(config.storage.path)
+    try:
+        users.set_user(args.name, args.password, admin=args.admin)
+    except ValueError as error:
+        print(f"sms-appliance: {error}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    role = "administrator" if args.admin else "user"
+    print(f"{role} {args.name!r} saved in {config.storage.path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = _load_config(args)
+        if args.command == "run":
+            return _run(args, config)
+        return _user_set(args, config)
+    except ConfigError as error:
+        print(f"sms-appliance: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

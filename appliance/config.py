@@ -1,0 +1,178 @@
+"""The TOML configuration, validated into frozen dataclasses.
+
+Every mistake is reported with the key path (``modem[2].baudrate``) and what was expected,
+before anything starts: a box nobody watches must not half-start on a typo.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+MODEL_NAMES = ("auto", "sim800", "sim7600", "ec25", "huawei", "generic")
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+DEFAULT_LISTEN = "127.0.0.1:9710"
+DEFAULT_DATA_DIR = "./data"
+
+_PHONE = re.compile(r"^\+?[0-9]{3,20}$")
+_PIN = re.compile(r"^[0-9]{4,8}$")
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message starts with the key path."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class ModemConfig:
+    name: str
+    port: str
+    baudrate: int = 115200
+    model: str = "auto"
+    pin: str | None = None
+    smsc: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    listen: str = DEFAULT_LISTEN
+    threads: int = 16
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: str = DEFAULT_DATA_DIR
+
+
+@dataclass(frozen=True)
+class Config:
+    http: HttpConfig = field(default_factory=HttpConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    modems: tuple[ModemConfig, ...] = ()
+
+    def with_overrides(self, *, data: str | None = None, listen: str | None = None) -> "Config":
+        """Apply command-line options, validated like the file's own values."""
+        config = self
+        if data is not None:
+            config = replace(config, storage=StorageConfig(_string(data, "--data")))
+        if listen is not None:
+            config = replace(config, http=replace(config.http, listen=_listen(listen, "--listen")))
+        return config
+
+
+def load(path: str | Path | None) -> Config:
+    """Read and validate a config file; ``None`` gives the embedded default."""
+    if path is None:
+        return Config()
+    try:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), f"not valid TOML: {error}") from None
+    return parse(raw)
+
+
+def parse(raw: dict[str, Any]) -> Config:
+    _only(raw, {"http", "storage", "modem"}, "")
+    http = _table(raw, "http")
+    _only(http, {"listen", "threads"}, "http")
+    storage = _table(raw, "storage")
+    _only(storage, {"path"}, "storage")
+    modems_raw = raw.get("modem", [])
+    if not isinstance(modems_raw, list):
+        raise ConfigError("modem", "must be an array of tables: write [[modem]]")
+    modems = tuple(_modem(m, f"modem[{i}]") for i, m in enumerate(modems_raw, start=1))
+    names = [m.name for m in modems]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"modem[{i + 1}].name", f"{name!r} is used by another modem")
+    return Config(
+        http=HttpConfig(
+            listen=_listen(http.get("listen", DEFAULT_LISTEN), "http.listen"),
+            threads=_integer(http.get("threads", 16), "http.threads", 1, 256),
+        ),
+        storage=StorageConfig(_string(storage.get("path", DEFAULT_DATA_DIR), "storage.path")),
+        modems=modems,
+    )
+
+
+def _modem(raw: Any, key: str) -> ModemConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(key, "must be a table")
+    _only(raw, {"name", "port", "baudrate", "model", "pin", "smsc"}, key)
+    for required in ("name", "port"):
+        if required not in raw:
+            raise ConfigError(f"{key}.{required}", "is required")
+    name = _string(raw["name"], f"{key}.name")
+    if ";" in name:
+        raise ConfigError(f"{key}.name", "must not contain ';' (it separates names in the gateway parameter)")
+    baudrate = _integer(raw.get("baudrate", 115200), f"{key}.baudrate", 1, 10_000_000)
+    if baudrate not in BAUDRATES:
+        raise ConfigError(f"{key}.baudrate", f"{baudrate} is not one of {', '.join(map(str, BAUDRATES))}")
+    model = _string(raw.get("model", "auto"), f"{key}.model")
+    if model not in MODEL_NAMES:
+        raise ConfigError(f"{key}.model", f"{model!r} is not one of {', '.join(MODEL_NAMES)}")
+    pin = raw.get("pin")
+    if pin is not None:
+        pin = _string(pin, f"{key}.pin")
+        if not _PIN.match(pin):
+            raise ConfigError(f"{key}.pin", "must be 4 to 8 digits, written as a string (\"0123\")")
+    smsc = raw.get("smsc")
+    if smsc is not None:
+        smsc = _string(smsc, f"{key}.smsc")
+        if not _PHONE.match(smsc):
+            raise ConfigError(f"{key}.smsc", f"{smsc!r} is not a phone number like +447785016005")
+    return ModemConfig(name=name, port=_string(raw["port"], f"{key}.port"), baudrate=baudrate,
+                       model=model, pin=pin, smsc=smsc)
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(key, "must be a table")
+    return value
+
+
+def _only(raw: dict[str, Any], allowed: set[str], key: str) -> None:
+    for name in raw:
+        if name not in allowed:
+            path = f"{key}.{name}" if key else name
+            raise ConfigError(path, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+
+def _string(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(key, f"must be a non-empty string, not {value!r}")
+    return value
+
+
+def _integer(value: Any, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"must be an integer, not {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(key, f"must be between {low} and {high}, not {value}")
+    return value
+
+
+def _listen(value: Any, key: str) -> str:
+    value = _string(value, key)
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(key, f"must be HOST:PORT like 127.0.0.1:9710, not {value!r}")
+    return value

@@ -1,0 +1,49 @@
+"""The interface every gateway offers the router, whatever carries the SMS."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable
+
+from ..store.models import OutboundMessage
+from ..store.queue import Queue
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one attempt to send a message ended."""
+
+    ok: bool
+    error_code: int | None = None
+    error_text: str = ""
+    permanent: bool = False    # sending it again anywhere would fail the same way
+
+
+Done = Callable[[Outcome], None]
+
+
+class Gateway(ABC):
+    name: str
+
+    @property
+    @abstractmethod
+    def available(self) -> bool:
+        """True when the gateway can take one more message right now."""
+
+    @abstractmethod
+    def status(self) -> dict:
+        """State for the status page and the API: at least ``state`` and ``detail``."""
+
+    @abstractmethod
+    def send(self, message: OutboundMessage, queue: Queue, done: Done) -> None:
+        """Send every pending part of ``message``, recording each in ``queue``; then ``done``.
+
+        Called on the reactor thread; must not block. ``done`` is called exactly once.
+        """
+
+    def start(self) -> None:
+        """Begin (or resume) work; called once the router is listening."""
+
+    def stop(self) -> None:
+        """Stop taking messages and release the device."""

@@ -1,0 +1,314 @@
+"""The AT channel: framing, one command at a time, unsolicited codes, timeouts.
+
+A non-blocking state machine fed by bytes from the reactor. It never blocks and never
+sleeps: a command is written, its reply lines are collected until a final result code,
+and its callback is called with a :class:`Response`. Lines that belong to no command —
+or that carry a registered unsolicited prefix the pending command does not own — go to
+the URC handlers, wherever in the stream they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..reactor import Reactor, Timer
+from .transport import Transport, TransportClosed
+
+log = logging.getLogger(__name__)
+
+CTRL_Z = b"\x1a"
+ESC = b"\x1b"
+
+FINAL_OK = ("OK",)
+FINAL_ERRORS = ("ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "COMMAND NOT SUPPORT")
+FINAL_ERROR_PREFIXES = ("+CME ERROR:", "+CMS ERROR:")
+TIMEOUT = "TIMEOUT"
+CLOSED = "CLOSED"
+
+_ERROR_CODE = re.compile(r"^\+(CME|CMS) ERROR:\s*(.*?)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class Response:
+    """The outcome of one command: its information lines and its final result code."""
+
+    command: str
+    lines: list[str] = field(default_factory=list)
+    result: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "OK"
+
+    def _error(self, kind: str) -> str | None:
+        match = _ERROR_CODE.match(self.result)
+        if match and match.group(1).upper() == kind:
+            return match.group(2)
+        return None
+
+    @property
+    def cms_error(self) -> int | None:
+        """The +CMS ERROR number (27.005), or None (also for verbose, non-numeric errors)."""
+        value = self._error("CMS")
+        return int(value) if value is not None and value.isdigit() else None
+
+    @property
+    def cme_error(self) -> int | None:
+        value = self._error("CME")
+        return int(value) if value is not None and value.isdigit() else None
+
+    def info(self, prefix: str) -> str | None:
+        """The value of the first ``<prefix>: value`` information line, if any."""
+        wanted = prefix.upper() + ":"
+        for line in self.lines:
+            if line.upper().startswith(wanted):
+                return line[len(wanted):].strip()
+        return None
+
+
+Callback = Callable[[Response], None]
+UrcHandler = Callable[[str, "str | None"], None]
+
+
+@dataclass
+class _Command:
+    text: str
+    callback: Callback
+    timeout: float
+    body: str | None = None          # a PDU to write after the "> " prompt
+    response: Response | None = None
+    timer: Timer | None = None
+    awaiting_prompt: bool = False
+
+
+@dataclass
+class _Urc:
+    prefix: str
+    handler: UrcHandler
+    lines: int = 1                    # 2 for +CMT / +CDS: the next line is a PDU
+
+
+class ATChannel:
+    """One modem's command queue and line parser on the reactor."""
+
+    def __init__(self, reactor: Reactor, transport: Transport, *, name: str = "modem",
+                 on_close: Callable[[str], None] | None = None,
+                 on_unsolicited: UrcHandler | None = None) -> None:
+        self.reactor = reactor
+        self.transport = transport
+        self.name = name
+        self.on_close = on_close
+        self.on_unsolicited = on_unsolicited
+        self._queue: deque[_Command] = deque()
+        self._current: _Command | None = None
+        self._buffer = b""
+        self._out = b""
+        self._urcs: list[_Urc] = []
+        self._urc_waiting_for_pdu: tuple[_Urc, str] | None = None
+        self._closed = False
+        self._fd = transport.fileno()
+        reactor.add_reader(self._fd, self._on_readable)
+
+    # -- public ----------------------------------------------------------------------------
+
+    def on_urc(self, prefix: str, handler: UrcHandler, *, lines: int = 1) -> None:
+        """Route lines starting with ``prefix`` to ``handler(line, second_line_or_None)``."""
+        self._urcs.append(_Urc(prefix.upper(), handler, lines))
+
+    def command(self, text: str, callback: Callback, *, timeout: float = 5.0,
+                body: str | None = None) -> None:
+        """Queue ``text`` (without the trailing CR); with ``body``, write it after the prompt."""
+        if self._closed:
+            self.reactor.call_soon(callback, Response(text, result=CLOSED))
+            return
+        self._queue.append(_Command(text, callback, timeout, body))
+        if self._current is None:
+            self._start_next()
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None or bool(self._queue)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self, reason: str = "closed") -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.reactor.remove_reader(self._fd)
+        self.reactor.remove_writer(self._fd)
+        try:
+            self.transport.close()
+        except OSError:
+            pass
+        pending = ([self._current] if self._current else []) + list(self._queue)
+        self._current = None
+        self._queue.clear()
+        for cmd in pending:
+            if cmd.timer:
+                cmd.timer.cancel()
+            self._deliver(cmd, Response(cmd.text, result=CLOSED))
+        if self.on_close:
+            self.on_close(reason)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _start_next(self) -> None:
+        if self._current is not None or not self._queue or self._closed:
+            return
+        cmd = self._queue.popleft()
+        cmd.response = Response(cmd.text)
+        cmd.awaiting_prompt = cmd.body is not None
+        cmd.timer = self.reactor.call_later(cmd.timeout, self._on_timeout, cmd)
+        self._current = cmd
+        log.debug("%s > %s", self.name, cmd.text)
+        self._write(cmd.text.encode("ascii") + b"\r")
+
+    def _write(self, data: bytes) -> None:
+        self._out += data
+        self._flush()
+
+    def _flush(self) -> None:
+        try:
+            while self._out:
+                written = self.transport.write(self._out)
+                if written <= 0:
+                    break
+                self._out = self._out[written:]
+        except TransportClosed as error:
+            self.close(f"write failed: {error}")
+            return
+        if self._out:
+            self.reactor.add_writer(self._fd, self._flush)
+        else:
+            self.reactor.remove_writer(self._fd)
+
+    def _on_timeout(self, cmd: _Command) -> None:
+        if self._current is not cmd:
+            return
+        log.warning("%s: no answer to %s within %.1f s", self.name, cmd.text, cmd.timeout)
+        if cmd.awaiting_prompt or cmd.body is not None:
+            self._write(ESC)  # leave PDU input mode, whatever state the modem is in
+        self._finish(TIMEOUT)
+
+    def _finish(self, result: str) -> None:
+        cmd = self._current
+        assert cmd is not None and cmd.response is not None
+        if cmd.timer:
+            cmd.timer.cancel()
+        cmd.response.result = result
+        self._current = None
+        self._deliver(cmd, cmd.response)
+        self._start_next()
+
+    def _deliver(self, cmd: _Command, response: Response) -> None:
+        try:
+            cmd.callback(response)
+        except Exception:
+            log.exception("%s: handler for %s failed", self.name, cmd.text)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        try:
+            data = self.transport.read()
+        except TransportClosed as error:
+            self.close(f"read failed: {error}")
+            return
+        if data:
+            self.feed(data)
+
+    def feed(self, data: bytes) -> None:
+        """Consume bytes from the modem; public so tests can feed arbitrary fragments."""
+        self._buffer += data
+        while not self._closed:
+            if self._take_prompt():
+                continue
+            line, found = self._take_line()
+            if not found:
+                break
+            if line:
+                self._on_line(line)
+
+    def _take_prompt(self) -> bool:
+        cmd = self._current
+        if cmd is None or not cmd.awaiting_prompt:
+            return False
+        stripped = self._buffer.lstrip(b"\r\n")
+        if not stripped.startswith(b"> "):
+            return False
+        self._buffer = stripped[2:]
+        cmd.awaiting_prompt = False
+        self._write(cmd.body.encode("ascii") + CTRL_Z)
+        return True
+
+    def _take_line(self) -> tuple[str, bool]:
+        for index, byte in enumerate(self._buffer):
+            if byte in (13, 10):
+                raw = self._buffer[:index]
+                self._buffer = self._buffer[index + 1:]
+                return raw.decode("latin-1").strip(), True
+        return "", False
+
+    def _on_line(self, line: str) -> None:
+        if self._urc_waiting_for_pdu is not None:
+            urc, first = self._urc_waiting_for_pdu
+            self._urc_waiting_for_pdu = None
+            self._dispatch_urc(urc, first, line)
+            return
+        cmd = self._current
+        upper = line.upper()
+        if cmd is not None and self._is_echo(cmd, line):
+            return
+        urc = self._urc_for(upper, cmd)
+        if urc is not None:
+            if urc.lines == 2:
+                self._urc_waiting_for_pdu = (urc, line)
+            else:
+                self._dispatch_urc(urc, line, None)
+            return
+        if cmd is None:
+            log.info("%s: unsolicited %r", self.name, line)
+            if self.on_unsolicited:
+                self.on_unsolicited(line, None)
+            return
+        if upper in FINAL_OK:
+            self._finish("OK")
+        elif upper in FINAL_ERRORS or upper.startswith(FINAL_ERROR_PREFIXES):
+            self._finish(line)
+        else:
+            assert cmd.response is not None
+            cmd.response.lines.append(line)
+
+    @staticmethod
+    def _is_echo(cmd: _Command, line: str) -> bool:
+        if line.upper() == cmd.text.upper():
+            return True
+        if cmd.body is not None:
+            echoed = line.rstrip("\x1a")
+            if echoed.startswith("> "):
+                echoed = echoed[2:]
+            return echoed.upper() == cmd.body.upper()
+        return False
+
+    def _urc_for(self, upper: str, cmd: _Command | None) -> _Urc | None:
+        for urc in self._urcs:
+            if upper.startswith(urc.prefix):
+                # "+CREG: 1,5" answers AT+CREG? when that is the pending command
+                name = urc.prefix.rstrip(":").strip()
+                if cmd is not None and name.startswith("+") and cmd.text.upper().startswith("AT" + name):
+                    return None
+                return urc
+        return None
+
+    def _dispatch_urc(self, urc: _Urc, line: str, second: str | None) -> None:
+        try:
+            urc.handler(line, second)
+        except Exception:
+            log.exception("%s: URC handler for %r failed", self.name, line)

@@ -1,0 +1,162 @@
+"""Builds the running appliance from its config, runs it, and takes it down cleanly.
+
+Threads: the main thread runs the reactor (modems, router, timers, watchdog); the HTTP
+server runs its own worker threads and hands work to the reactor only through
+``call_soon_threadsafe``; simulated modems, when asked for, run in their own threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+from .config import Config, ModemConfig
+from .gateways.modem import ModemGateway
+from .gateways.router import Router
+from .modem.driver import ModemDriver, ModemState
+from .reactor import Reactor
+from .sd_notify import Notifier
+from .store import db as store_db
+from .store.queue import Queue
+from .users import ensure_admin
+from .web.app import create_app
+from .web.auth import Authenticator
+from .web.http_api import HttpApiContext
+from .web.server import HttpServer
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    def __init__(self, config: Config, *, simulate: int = 0, notifier: Notifier | None = None) -> None:
+        self.config = config
+        # no modem configured: the embedded default is one simulated modem
+        self.simulate = simulate if simulate or config.modems else 1
+        self.notifier = notifier or Notifier()
+        self.reactor = Reactor()
+        self.simulators: list = []
+        self.gateways: list[ModemGateway] = []
+        self.admin_password: str | None = None
+        self.database = None
+        self.queue: Queue | None = None
+        self.router: Router | None = None
+        self.http: HttpServer | None = None
+
+    # -- building --------------------------------------------------------------------------
+
+    def _simulated_modems(self) -> list[ModemConfig]:
+        if not self.simulate:
+            return []
+        from hil.simulator import SimulatedModem  # only when asked for: not needed on a real box
+
+        modems = []
+        for n in range(1, self.simulate + 1):
+            simulator = SimulatedModem().start()
+            self.simulators.append(simulator)
+            modems.append(ModemConfig(name=f"Simulated Modem {n}", port=simulator.path))
+        return modems
+
+    def start(self) -> None:
+        """Open the store, bind the port, start the modems; raise if any of that fails."""
+        self.database = store_db.open_database(self.config.storage.path)
+        self.queue = Queue(self.database)
+        recovered = self.queue.recover()
+        if recovered:
+            log.warning("%d message(s) were being sent when the service stopped; "
+                        "they are queued again", recovered)
+        self.admin_password = ensure_admin()
+
+        modems = list(self.config.modems) + self._simulated_modems()
+        for modem in modems:
+            driver = ModemDriver(self.reactor, name=modem.name, port=modem.port, baudrate=modem.baudrate,
+                                 pin=modem.pin, smsc=modem.smsc, on_state=self._on_modem_state)
+            self.gateways.append(ModemGateway(driver))
+        self.router = Router(self.reactor, self.queue, self.gateways)
+
+        names = tuple(g.name for g in self.gateways)
+        context = HttpApiContext(queue=self.queue, authenticator=Authenticator(),
+                                 gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe)
+        http = self.config.http
+        self.http = HttpServer(create_app(context), http.host, http.port, threads=http.threads)
+        self.http.start()
+
+        for gateway in self.gateways:
+            self.reactor.call_soon(gateway.start)
+        self.reactor.call_soon(self.router.kick)  # whatever was queued before a restart
+        self.reactor.call_soon(self._announce_ready)
+
+    def _on_modem_state(self, state: str) -> None:
+        if self.router is not None and state == ModemState.READY:
+            self.router.kick()
+        self._notify_status()
+
+    # -- systemd ---------------------------------------------------------------------------
+
+    def _announce_ready(self) -> None:
+        """READY=1 once the reactor turns: the port is bound and the loop is alive."""
+        self.notifier.ready(self._status_line())
+        interval = self.notifier.watchdog_interval
+        if interval:
+            self._watchdog(interval / 2)
+
+    def healthy(self) -> bool:
+        """Checked on the reactor thread, so a stuck loop cannot pet the watchdog at all."""
+        if self.http is None or not self.http.alive:
+            return False
+        try:
+            self.database.execute_sql("SELECT 1").fetchone()
+        except Exception:
+            log.exception("the store does not answer")
+            return False
+        return True
+
+    def _watchdog(self, period: float) -> None:
+        if self.healthy():
+            self.notifier.watchdog()
+        else:
+            log.error("unhealthy: not petting the watchdog; systemd will restart the service")
+        self.reactor.call_later(period, self._watchdog, period)
+
+    def _status_line(self) -> str:
+        states = ", ".join(f"{g.name}: {g.driver.state}" for g in self.gateways)
+        return f"listening on {self.url}; {states}"
+
+    def _notify_status(self) -> None:
+        self.notifier.notify(f"STATUS={self._status_line()}")
+
+    @property
+    def url(self) -> str:
+        host, port = self.http.address if self.http else (self.config.http.host, self.config.http.port)
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}/"
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run the reactor in this (the main) thread until SIGTERM or SIGINT."""
+        def on_signal(signum, frame):
+            log.info("signal %d: stopping", signum)
+            self.reactor.stop()
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.reactor.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
+
+    def stop(self) -> None:
+        self.notifier.stopping()
+        if self.http is not None:
+            self.http.stop()
+            self.http = None
+        for gateway in self.gateways:
+            gateway.stop()
+        for simulator in self.simulators:
+            simulator.stop()
+        self.simulators.clear()
+        if self.database is not None:
+            self.database.close()
+        self.reactor.close()
+        self.notifier.close()
+

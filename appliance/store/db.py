@@ -1,0 +1,85 @@
+"""Opening the database: SQLite pragmas and the schema migrations.
+
+Everything SQLite-specific lives here, so that the rest of the store stays portable SQL
+(a fleet of appliances may later share one PostgreSQL queue).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+import peewee
+
+from . import models
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "appliance.sqlite3"
+
+# WAL lets the HTTP threads write while the reactor reads; synchronous=FULL because an
+# accepted message must survive a power cut the moment its OK has been sent.
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": 2,
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "cache_size": -4000,
+}
+
+
+def _create_initial_schema(database: peewee.Database) -> None:
+    database.create_tables(models.ALL_MODELS)
+
+
+# Each entry migrates the schema from version i to i + 1; append, never edit.
+MIGRATIONS: list[Callable[[peewee.Database], None]] = [
+    _create_initial_schema,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def open_database(data_dir: str | Path) -> peewee.SqliteDatabase:
+    """Open (creating if needed) the store in ``data_dir`` and bring its schema up to date."""
+    path = Path(data_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    database = peewee.SqliteDatabase(
+        str(path / DATABASE_FILE),
+        pragmas=PRAGMAS,
+        lock_type="IMMEDIATE",  # writers queue on busy_timeout instead of failing on upgrade
+        check_same_thread=False,
+    )
+    models.database_proxy.initialize(database)
+    database.connect(reuse_if_open=True)
+    migrate(database)
+    return database
+
+
+def schema_version(database: peewee.Database) -> int:
+    if not models.SchemaVersion.table_exists():
+        return 0
+    row = models.SchemaVersion.select().order_by(models.SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def migrate(database: peewee.Database) -> int:
+    """Apply the migrations the file has not seen, each in its own transaction."""
+    with database.atomic():
+        database.create_tables([models.SchemaVersion])
+        current = schema_version(database)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {current}, newer than this software's "
+            f"{SCHEMA_VERSION}: upgrade the software or restore an older backup"
+        )
+    for version in range(current, SCHEMA_VERSION):
+        with database.atomic():
+            if schema_version(database) != version:
+                continue  # another process migrated it meanwhile
+            MIGRATIONS[version](database)
+            models.SchemaVersion.create(version=version + 1, applied_at=time.time())
+        log.info("store schema migrated to version %d", version + 1)
+    return SCHEMA_VERSION

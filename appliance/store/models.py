@@ -1,0 +1,133 @@
+"""The tables. Times are UTC epoch seconds (floats): portable, cheap to compare and index."""
+
+from __future__ import annotations
+
+import peewee
+
+database_proxy = peewee.DatabaseProxy()
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database_proxy
+
+
+class SchemaVersion(BaseModel):
+    version = peewee.IntegerField(primary_key=True)
+    applied_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "schema_version"
+
+
+class User(BaseModel):
+    name = peewee.CharField(unique=True)
+    password_hash = peewee.CharField()
+    is_admin = peewee.BooleanField(default=False)
+    created_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "user"
+
+
+class MessageState:
+    """Where an outbound message is. Only these strings are ever stored in ``state``."""
+
+    QUEUED = "queued"          # accepted, waiting for its time and a free gateway
+    SENDING = "sending"        # claimed by one gateway, parts going out
+    SENT = "sent"              # every part accepted by the network
+    DELIVERED = "delivered"    # every part confirmed by a delivery report
+    FAILED = "failed"
+    EXPIRED = "expired"        # its validity period ended before it could be sent
+    REMOVED = "removed"        # taken out of the queue by remove-queued-message
+
+    FINAL = frozenset({SENT, DELIVERED, FAILED, EXPIRED, REMOVED})
+
+
+class OutboundMessage(BaseModel):
+    """One message to one recipient, with every field Diafaan's send-message accepts."""
+
+    id = peewee.CharField(primary_key=True)          # the message-id (or the caller's message-guid)
+    user = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    connector = peewee.CharField(default="http")
+    recipient = peewee.CharField()                   # `to`, or the number a contact-name resolved to
+    contact_name = peewee.CharField(default="")
+    sender = peewee.CharField(default="")            # `from`
+    text = peewee.TextField()                        # `message`
+    message_type = peewee.CharField(default="sms.automatic")
+    message_guid = peewee.CharField(default="")
+    message_info = peewee.TextField(default="")
+    gateways = peewee.CharField(default="")          # `gateway`: allowed gateway names, ';'-separated
+    priority = peewee.IntegerField(default=0)
+    validity_period = peewee.IntegerField(null=True)  # seconds
+    scheduled_at = peewee.FloatField(null=True)
+    expires_at = peewee.FloatField(null=True)
+    state = peewee.CharField(default=MessageState.QUEUED)
+    gateway = peewee.CharField(default="")           # the gateway that claimed / sent it
+    attempts = peewee.IntegerField(default=0)
+    retry_at = peewee.FloatField(null=True)
+    error_code = peewee.IntegerField(null=True)
+    error_text = peewee.TextField(default="")
+    parts_total = peewee.IntegerField(default=0)
+    created_at = peewee.FloatField()
+    updated_at = peewee.FloatField()
+    sent_at = peewee.FloatField(null=True)
+
+    class Meta:
+        table_name = "outbound_message"
+        indexes = ((("state", "priority", "created_at"), False),)
+
+
+class MessagePart(BaseModel):
+    """One SMS of a message: what went to the modem and the reference the network gave it."""
+
+    message = peewee.ForeignKeyField(OutboundMessage, backref="parts", on_delete="CASCADE")
+    sequence = peewee.IntegerField()                 # 1-based
+    pdu = peewee.TextField()
+    tpdu_length = peewee.IntegerField()
+    state = peewee.CharField(default="pending")      # pending | sent | delivered | failed
+    reference = peewee.IntegerField(null=True)       # TP-MR from +CMGS
+    gateway = peewee.CharField(default="")
+    sent_at = peewee.FloatField(null=True)
+
+    class Meta:
+        table_name = "message_part"
+        indexes = ((("message", "sequence"), True),)
+
+
+class InboundMessage(BaseModel):
+    id = peewee.CharField(primary_key=True)
+    gateway = peewee.CharField()
+    originator = peewee.CharField()
+    recipient = peewee.CharField(default="")
+    text = peewee.TextField(default="")
+    message_type = peewee.CharField(default="sms.text")
+    smsc = peewee.CharField(default="")
+    pdu = peewee.TextField(default="")
+    concat_reference = peewee.IntegerField(null=True)
+    parts_received = peewee.IntegerField(default=1)
+    parts_total = peewee.IntegerField(default=1)
+    sent_at = peewee.FloatField(null=True)           # the service centre time stamp
+    received_at = peewee.FloatField()
+    removed = peewee.BooleanField(default=False)
+
+    class Meta:
+        table_name = "inbound_message"
+        indexes = ((("removed", "received_at"), False),)
+
+
+class Event(BaseModel):
+    """The event log: what happened, for the status page and for support."""
+
+    time = peewee.FloatField(index=True)
+    level = peewee.CharField(default="info")
+    kind = peewee.CharField()
+    message_id = peewee.CharField(null=True, index=True)
+    gateway = peewee.CharField(default="")
+    text = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "event"
+
+
+ALL_MODELS = [User, OutboundMessage, MessagePart, InboundMessage, Event]

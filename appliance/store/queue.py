@@ -1,0 +1,209 @@
+"""The durable queue: accept, claim, complete, retry — each a single guarded UPDATE.
+
+A message is accepted only once its row is committed; every later change is
+``UPDATE … WHERE id = ? AND state = <expected>``, so two actors can never both move the
+same message, and a restart finds each message exactly where it was left.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import peewee
+
+from .models import Event, MessagePart, MessageState, OutboundMessage
+
+State = MessageState
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A validated send request for one recipient, as the API layer hands it over."""
+
+    recipient: str
+    text: str
+    sender: str = ""
+    message_type: str = "sms.automatic"
+    message_guid: str = ""
+    message_info: str = ""
+    gateways: str = ""
+    priority: int = 0
+    validity_period: int | None = None
+    scheduled_at: float | None = None
+    contact_name: str = ""
+    user_id: int | None = None
+    connector: str = "http"
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class PartToSend:
+    id: int
+    sequence: int
+    pdu: str
+    tpdu_length: int
+
+
+class Queue:
+    def __init__(self, database: peewee.Database, clock: Callable[[], float] = time.time) -> None:
+        self.database = database
+        self.clock = clock
+
+    # -- accepting -------------------------------------------------------------------------
+
+    def accept(self, messages: Sequence[NewMessage]) -> list[str]:
+        """Commit all messages of one request in one transaction; return their ids in order."""
+        now = self.clock()
+        rows = []
+        for m in messages:
+            starts = m.scheduled_at if m.scheduled_at is not None else now
+            rows.append({
+                "id": m.id or str(uuid.uuid4()),
+                "user": m.user_id,
+                "connector": m.connector,
+                "recipient": m.recipient,
+                "contact_name": m.contact_name,
+                "sender": m.sender,
+                "text": m.text,
+                "message_type": m.message_type,
+                "message_guid": m.message_guid,
+                "message_info": m.message_info,
+                "gateways": m.gateways,
+                "priority": m.priority,
+                "validity_period": m.validity_period,
+                "scheduled_at": m.scheduled_at,
+                "expires_at": starts + m.validity_period if m.validity_period is not None else None,
+                "state": State.QUEUED,
+                "created_at": now,
+                "updated_at": now,
+            })
+        with self.database.atomic():
+            for start in range(0, len(rows), 100):
+                OutboundMessage.insert_many(rows[start:start + 100]).execute()
+        return [row["id"] for row in rows]
+
+    def get(self, message_id: str) -> OutboundMessage | None:
+        return OutboundMessage.get_or_none(OutboundMessage.id == message_id)
+
+    def exists(self, message_id: str) -> bool:
+        return OutboundMessage.select().where(OutboundMessage.id == message_id).exists()
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def transition(self, message_id: str, expected: str, new: str, **fields) -> bool:
+        """The one way a message changes state: true if it was in ``expected`` and now is ``new``."""
+        fields["state"] = new
+        fields["updated_at"] = self.clock()
+        updated = (OutboundMessage.update(**fields)
+                   .where((OutboundMessage.id == message_id) & (OutboundMessage.state == expected))
+                   .execute())
+        return updated == 1
+
+    def claim(self, gateway: str, now: float | None = None) -> OutboundMessage | None:
+        """Give the most urgent due message that ``gateway`` may send to it alone."""
+        now = self.clock() if now is None else now
+        due = ((OutboundMessage.state == State.QUEUED)
+               & ((OutboundMessage.scheduled_at.is_null()) | (OutboundMessage.scheduled_at <= now))
+               & ((OutboundMessage.retry_at.is_null()) | (OutboundMessage.retry_at <= now)))
+        candidates = (OutboundMessage.select()
+                      .where(due)
+                      .order_by(OutboundMessage.priority.desc(), OutboundMessage.created_at)
+                      .iterator())
+        for candidate in candidates:
+            # names must match exactly (Diafaan's rule), which LIKE cannot promise
+            if candidate.gateways and gateway not in candidate.gateways.split(";"):
+                continue
+            if candidate.expires_at is not None and candidate.expires_at <= now:
+                self.transition(candidate.id, State.QUEUED, State.EXPIRED,
+                                error_text="validity period ended before it could be sent")
+                continue
+            if self.transition(candidate.id, State.QUEUED, State.SENDING, gateway=gateway,
+                               attempts=candidate.attempts + 1):
+                candidate.state = State.SENDING
+                candidate.gateway = gateway
+                candidate.attempts += 1
+                return candidate
+        return None
+
+    def expire_due(self, now: float | None = None) -> int:
+        """End queued messages whose validity ran out: never sent late, never left hanging."""
+        now = self.clock() if now is None else now
+        return (OutboundMessage.update(state=State.EXPIRED, updated_at=now,
+                                       error_text="validity period ended before it could be sent")
+                .where((OutboundMessage.state == State.QUEUED)
+                       & (OutboundMessage.expires_at.is_null(False))
+                       & (OutboundMessage.expires_at <= now))
+                .execute())
+
+    def next_due(self, now: float | None = None) -> float | None:
+        """The earliest future moment a queued message becomes due or expires."""
+        now = self.clock() if now is None else now
+        queued = OutboundMessage.state == State.QUEUED
+        times = []
+        for column in (OutboundMessage.scheduled_at, OutboundMessage.retry_at, OutboundMessage.expires_at):
+            value = (OutboundMessage.select(peewee.fn.MIN(column))
+                     .where(queued & (column > now)).scalar())
+            if value is not None:
+                times.append(value)
+        return min(times) if times else None
+
+    def complete(self, message_id: str) -> bool:
+        now = self.clock()
+        return self.transition(message_id, State.SENDING, State.SENT, sent_at=now,
+                               error_code=None, error_text="")
+
+    def fail(self, message_id: str, code: int | None, text: str) -> bool:
+        return self.transition(message_id, State.SENDING, State.FAILED, error_code=code, error_text=text)
+
+    def retry(self, message_id: str, at: float, code: int | None, text: str) -> bool:
+        """Put a claimed message back; parts already sent stay sent and are not sent again."""
+        return self.transition(message_id, State.SENDING, State.QUEUED, retry_at=at, gateway="",
+                               error_code=code, error_text=text)
+
+    def remove(self, message_id: str) -> bool:
+        return self.transition(message_id, State.QUEUED, State.REMOVED)
+
+    def recover(self) -> int:
+        """After a restart: messages caught mid-send go back to the queue.
+
+        Parts confirmed by ``+CMGS`` are kept and skipped; the one part that was in flight has
+        an unknown fate and is sent again — a rare duplicate beats a lost message.
+        """
+        return (OutboundMessage.update(state=State.QUEUED, gateway="", updated_at=self.clock())
+                .where(OutboundMessage.state == State.SENDING).execute())
+
+    # -- parts -----------------------------------------------------------------------------
+
+    def parts(self, message_id: str, build: Callable[[], Iterable[tuple[str, int]]]) -> list[PartToSend]:
+        """The parts still to send; built (and stored) once, so a resend repeats the same PDUs."""
+        existing = list(MessagePart.select().where(MessagePart.message == message_id)
+                        .order_by(MessagePart.sequence))
+        if not existing:
+            built = list(build())
+            with self.database.atomic():
+                MessagePart.insert_many([
+                    {"message": message_id, "sequence": i, "pdu": pdu, "tpdu_length": length}
+                    for i, (pdu, length) in enumerate(built, start=1)
+                ]).execute()
+                OutboundMessage.update(parts_total=len(built)).where(
+                    OutboundMessage.id == message_id).execute()
+            existing = list(MessagePart.select().where(MessagePart.message == message_id)
+                            .order_by(MessagePart.sequence))
+        return [PartToSend(p.id, p.sequence, p.pdu, p.tpdu_length)
+                for p in existing if p.state == "pending"]
+
+    def part_sent(self, part_id: int, reference: int, gateway: str) -> bool:
+        return (MessagePart.update(state="sent", reference=reference, gateway=gateway,
+                                   sent_at=self.clock())
+                .where((MessagePart.id == part_id) & (MessagePart.state == "pending"))
+                .execute()) == 1
+
+    # -- the event log ---------------------------------------------------------------------
+
+    def log(self, kind: str, text: str, *, message_id: str | None = None, gateway: str = "",
+            level: str = "info") -> None:
+        Event.create(time=self.clock(), level=level, kind=kind, message_id=message_id,
+                     gateway=gateway, text=text)

@@ -1,0 +1,100 @@
+"""Users and their passwords: scrypt hashes, constant-time checks, no default password."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from .store.models import User
+
+# scrypt is memory-hard and in the standard library; 16 MiB per hash
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: what the API needs to know after authentication."""
+
+    id: int
+    name: str
+    is_admin: bool
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                            maxmem=64 * 1024 * 1024, dklen=32)
+    encode = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt)}${encode(digest)}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
+                                p=int(p), maxmem=64 * 1024 * 1024, dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+# a hash to check against when the user does not exist, so that the answer takes as long
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
+
+
+def validate_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError("user name must be 1 to 64 letters, digits or . _ @ -")
+    return name
+
+
+def validate_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def set_user(name: str, password: str, *, admin: bool = False) -> User:
+    """Create the user or change its password and role."""
+    validate_name(name)
+    validate_password(password)
+    hashed = hash_password(password)
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        return User.create(name=name, password_hash=hashed, is_admin=admin, created_at=time.time())
+    user.password_hash = hashed
+    user.is_admin = admin
+    user.save()
+    return user
+
+
+def authenticate(name: str, password: str) -> Principal | None:
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        check_password(password, _DUMMY_HASH)
+        return None
+    if not check_password(password, user.password_hash):
+        return None
+    return Principal(user.id, user.name, user.is_admin)
+
+
+def ensure_admin() -> str | None:
+    """On first start, create ``admin`` with a random password and return it, once.
+
+    Returns None when an administrator exists: the password is never shown again.
+    """
+    if User.select().where(User.is_admin == True).exists():  # noqa: E712
+        return None
+    password = secrets.token_urlsafe(12)
+    set_user("admin", password, admin=True)
+    return password

@@ -1,0 +1,262 @@
+"""The Diafaan SMS Server HTTP API: ``/http/<command>``, GET or form-encoded POST.
+
+Its parameter names, reply lines and error codes are a wire contract that existing
+integrations rely on; see ../shared/reference/diafaan-http-api.txt and docs/http-api.md.
+A request that is wrong in any way stores nothing and gets one ``ERROR:<code> <text>``
+line that names the parameter and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Sequence
+
+import bottle
+
+from .. import message_status, numbers, pdu
+from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
+from ..store.models import OutboundMessage
+from ..store.queue import NewMessage, Queue
+from ..users import Principal
+from .auth import Authenticator
+
+# Diafaan's error codes (all editions)
+UNKNOWN_ERROR = 300
+NO_RECIPIENTS = 301
+MULTIPLE_TO = 302
+GUEST_NOT_AVAILABLE = 303
+AUTHENTICATION_ERROR = 304
+UNKNOWN_COMMAND = 306
+NOT_ALLOWED = 307
+MESSAGE_ID_NOT_FOUND = 309
+MESSAGE_REJECTED = 311
+
+ERROR_TEXTS = {
+    UNKNOWN_ERROR: "Unknown error",
+    NO_RECIPIENTS: "No recipients found",
+    MULTIPLE_TO: "Multiple to fields detected",
+    GUEST_NOT_AVAILABLE: "Guest login not available",
+    AUTHENTICATION_ERROR: "Authentication error",
+    UNKNOWN_COMMAND: "Unknown command or insufficient parameters",
+    NOT_ALLOWED: "Operation not allowed",
+    MESSAGE_ID_NOT_FOUND: "Message id not found",
+    MESSAGE_REJECTED: "Message rejected",
+}
+
+MAX_PARTS = 255                    # the concatenation header counts parts in one octet
+MAX_RECIPIENTS = 10_000
+_GUID = re.compile(r"^[A-Za-z0-9._:{}\-]{1,64}$")
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, detail: str = "") -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+    def line(self) -> str:
+        text = ERROR_TEXTS[self.code]
+        return f"ERROR:{self.code} {text}: {self.detail}" if self.detail else f"ERROR:{self.code} {text}"
+
+
+@dataclass
+class HttpApiContext:
+    """What the API needs from the running service; tests build one with fakes."""
+
+    queue: Queue
+    authenticator: Authenticator
+    gateway_names: Callable[[], Sequence[str]]
+    on_accepted: Callable[[], None]          # wakes the router after a commit
+
+
+def install(app: bottle.Bottle, context: HttpApiContext) -> None:
+    @app.route("/http/<command>", method=["GET", "POST"])
+    def http_command(command: str) -> str:
+        bottle.response.content_type = "text/plain; charset=utf-8"
+        handler = COMMANDS.get(command)
+        try:
+            if handler is None:
+                raise ApiError(UNKNOWN_COMMAND, f"unknown command {command!r}")
+            params = bottle.request.params.decode("utf-8")
+            return handler(context, params) + "\r\n"
+        except ApiError as error:
+            return error.line() + "\r\n"
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _single(params: bottle.FormsDict, name: str, *, code: int = UNKNOWN_COMMAND) -> str | None:
+    values = params.getall(name)
+    if len(values) > 1:
+        raise ApiError(MULTIPLE_TO if name == "to" else code, f"{name} is given {len(values)} times")
+    return values[0] if values else None
+
+
+def _authenticate(context: HttpApiContext, params: bottle.FormsDict) -> Principal:
+    name = _single(params, "username")
+    password = _single(params, "password") or ""
+    if not name:
+        raise ApiError(GUEST_NOT_AVAILABLE, "give username and password")
+    principal = context.authenticator.authenticate(name, password)
+    if principal is None:
+        # the same answer for an unknown user and a wrong password: names stay private
+        raise ApiError(AUTHENTICATION_ERROR, "unknown user or wrong password")
+    return principal
+
+
+def _integer(params: bottle.FormsDict, name: str, low: int, high: int) -> int | None:
+    raw = _single(params, name, code=MESSAGE_REJECTED)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ApiError(MESSAGE_REJECTED, f"{name}: {raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ApiError(MESSAGE_REJECTED, f"{name}: {value} is not between {low} and {high}")
+    return value
+
+
+def _scheduled(params: bottle.FormsDict) -> float | None:
+    raw = _single(params, "scheduled", code=MESSAGE_REJECTED)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ApiError(MESSAGE_REJECTED,
+                       f"scheduled: {raw!r} is not an ISO 8601 date and time like 2020-12-31T19:35:00") from None
+    # without an offset the time is the appliance's local time, as in Diafaan
+    return moment.timestamp()
+
+
+def _recipients(params: bottle.FormsDict) -> list[str]:
+    to = _single(params, "to")
+    contact_names = _single(params, "contact-name")
+    if contact_names and contact_names.strip():
+        # contacts and groups are not kept yet, so no name can match one
+        raise ApiError(NO_RECIPIENTS, f"contact-name: no contact or group named {contact_names.strip()!r}")
+    entries = [entry.strip() for entry in (to or "").split(";") if entry.strip()]
+    if not entries:
+        raise ApiError(NO_RECIPIENTS, "to is missing or empty")
+    if len(entries) > MAX_RECIPIENTS:
+        raise ApiError(MESSAGE_REJECTED, f"to: more than {MAX_RECIPIENTS} numbers in one request")
+    result = []
+    for entry in entries:
+        try:
+            result.append(numbers.normalize(entry))
+        except ValueError as error:
+            raise ApiError(MESSAGE_REJECTED, f"to: {error}") from None
+    return result
+
+
+def _gateways(params: bottle.FormsDict, known: Sequence[str]) -> str:
+    """Only exact names of existing gateways count; others are ignored, as Diafaan does."""
+    raw = _single(params, "gateway", code=MESSAGE_REJECTED) or ""
+    wanted = [name.strip() for name in raw.split(";")]
+    return ";".join(name for name in dict.fromkeys(wanted) if name and name in known)
+
+
+def _message_ids(guid: str | None, count: int) -> list[str | None]:
+    if not guid:
+        return [None] * count
+    if count == 1:
+        return [guid]
+    return [f"{guid}-{n}" for n in range(1, count + 1)]
+
+
+# -- commands -------------------------------------------------------------------------------
+
+def send_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
+    principal = _authenticate(context, params)
+    recipients = _recipients(params)
+    text = _single(params, "message", code=MESSAGE_REJECTED) or ""
+    if not text.strip():
+        raise ApiError(MESSAGE_REJECTED, "message is empty")
+    message_type = (_single(params, "message-type", code=MESSAGE_REJECTED) or DEFAULT_MESSAGE_TYPE).strip()
+    kind = MESSAGE_TYPES.get(message_type)
+    if kind is None:
+        raise ApiError(MESSAGE_REJECTED, f"message-type: {message_type!r} is not one of "
+                                         f"{', '.join(MESSAGE_TYPES)}")
+    try:
+        parts = pdu.count(text, encoding=kind.encoding).parts
+    except pdu.PDUError as error:
+        raise ApiError(MESSAGE_REJECTED, f"message: {error}") from None
+    if parts > MAX_PARTS:
+        raise ApiError(MESSAGE_REJECTED, f"message: {parts} SMS parts; at most {MAX_PARTS} can be joined")
+    sender = (_single(params, "from", code=MESSAGE_REJECTED) or "").strip()
+    if len(sender) > 20:
+        raise ApiError(MESSAGE_REJECTED, "from: longer than 20 characters")
+    guid = (_single(params, "message-guid", code=MESSAGE_REJECTED) or "").strip() or None
+    if guid is not None and not _GUID.match(guid):
+        raise ApiError(MESSAGE_REJECTED, "message-guid: use 1 to 64 letters, digits or . _ : { } -")
+    info = _single(params, "message-info", code=MESSAGE_REJECTED) or ""
+    priority = _integer(params, "priority", -1_000_000, 1_000_000) or 0
+    validity = _integer(params, "validity-period", 1, 10 * 365 * 86400)
+    scheduled = _scheduled(params)
+    gateways = _gateways(params, context.gateway_names())
+
+    ids = _message_ids(guid, len(recipients))
+    messages = [
+        NewMessage(recipient=number, text=text, sender=sender, message_type=message_type,
+                   message_guid=guid or "", message_info=info, gateways=gateways, priority=priority,
+                   validity_period=validity, scheduled_at=scheduled, user_id=principal.id, id=message_id)
+        for number, message_id in zip(recipients, ids)
+    ]
+    if guid is not None:
+        repeated = _repeated_request(context.queue, messages)
+        if repeated is not None:
+            return repeated
+    accepted = context.queue.accept(messages)
+    context.on_accepted()
+    return "\r\n".join(f"OK: {message_id}" for message_id in accepted)
+
+
+def _repeated_request(queue: Queue, messages: list[NewMessage]) -> str | None:
+    """A client that repeats a request with the same message-guid (say, after a timeout)
+    gets the same answer and no second message; a different message under a used guid
+    is rejected."""
+    existing = [queue.get(m.id) for m in messages if m.id is not None]
+    if not any(existing):
+        return None
+    same = all(e is not None and e.recipient == m.recipient and e.text == m.text
+               and e.user_id == m.user_id for e, m in zip(existing, messages))
+    if not same:
+        raise ApiError(MESSAGE_REJECTED, "message-guid is already used by another message")
+    return "\r\n".join(f"OK: {m.id}" for m in messages)
+
+
+def _message(context: HttpApiContext, params: bottle.FormsDict, principal: Principal) -> OutboundMessage:
+    message_id = (_single(params, "message-id") or "").strip()
+    if not message_id:
+        raise ApiError(UNKNOWN_COMMAND, "message-id is missing")
+    message = context.queue.get(message_id)
+    # another user's message is as good as absent
+    if message is None or (not principal.is_admin and message.user_id != principal.id):
+        raise ApiError(MESSAGE_ID_NOT_FOUND, message_id)
+    return message
+
+
+def request_status_update(context: HttpApiContext, params: bottle.FormsDict) -> str:
+    principal = _authenticate(context, params)
+    message = _message(context, params, principal)
+    info = (_single(params, "info") or "status").strip().lower()
+    if info == "status":
+        code, text = message_status.status_of(message, time.time())
+        return f"STATUS:{code} {text}"
+    if info == "error-code":
+        if message.error_code is None and not message.error_text:
+            return "ERROR-CODE:0 No error"
+        return f"ERROR-CODE:{message.error_code or 0} {message.error_text}".rstrip()
+    if info == "gateway":
+        return f"GATEWAY:{message.gateway}"
+    raise ApiError(UNKNOWN_COMMAND, f"info: {info!r} is not status, error-code or gateway")
+
+
+COMMANDS: dict[str, Callable[[HttpApiContext, bottle.FormsDict], str]] = {
+    "send-message": send_message,
+    "request-status-update": request_status_update,
+}
