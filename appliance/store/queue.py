@@ -108,24 +108,27 @@ class Queue:
         due = ((OutboundMessage.state == State.QUEUED)
                & ((OutboundMessage.scheduled_at.is_null()) | (OutboundMessage.scheduled_at <= now))
                & ((OutboundMessage.retry_at.is_null()) | (OutboundMessage.retry_at <= now)))
-        candidates = (OutboundMessage.select()
-                      .where(due)
-                      .order_by(OutboundMessage.priority.desc(), OutboundMessage.created_at)
-                      .iterator())
-        for candidate in candidates:
-            # names must match exactly (Diafaan's rule), which LIKE cannot promise
-            if candidate.gateways and gateway not in candidate.gateways.split(";"):
-                continue
-            if candidate.expires_at is not None and candidate.expires_at <= now:
-                self.transition(candidate.id, State.QUEUED, State.EXPIRED,
-                                error_text="validity period ended before it could be sent")
-                continue
-            if self.transition(candidate.id, State.QUEUED, State.SENDING, gateway=gateway,
-                               attempts=candidate.attempts + 1):
-                candidate.state = State.SENDING
-                candidate.gateway = gateway
-                candidate.attempts += 1
-                return candidate
+        # one IMMEDIATE transaction: the write lock is taken before the read, so the
+        # candidate cannot be claimed by anyone else between the SELECT and the UPDATE
+        with self.database.atomic():
+            candidates = (OutboundMessage.select()
+                          .where(due)
+                          .order_by(OutboundMessage.priority.desc(), OutboundMessage.created_at)
+                          .iterator())
+            for candidate in candidates:
+                # names must match exactly (Diafaan's rule), which LIKE cannot promise
+                if candidate.gateways and gateway not in candidate.gateways.split(";"):
+                    continue
+                if candidate.expires_at is not None and candidate.expires_at <= now:
+                    self.transition(candidate.id, State.QUEUED, State.EXPIRED,
+                                    error_text="validity period ended before it could be sent")
+                    continue
+                if self.transition(candidate.id, State.QUEUED, State.SENDING, gateway=gateway,
+                                   attempts=candidate.attempts + 1):
+                    candidate.state = State.SENDING
+                    candidate.gateway = gateway
+                    candidate.attempts += 1
+                    return candidate
         return None
 
     def expire_due(self, now: float | None = None) -> int:

@@ -1,0 +1,72 @@
+"""Config files: the example loads, and every mistake names its key."""
+
+from pathlib import Path
+
+import pytest
+
+from appliance import config
+from appliance.config import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+def test_no_file_gives_the_embedded_default():
+    default = config.load(None)
+    assert default.http.listen == "127.0.0.1:9710"
+    assert default.storage.path == "./data"
+    assert default.modems == ()
+
+
+def test_the_documented_example_config_loads():
+    example = config.load(EXAMPLE)
+    assert example.modems[0].name == "GSM Modem Gateway"
+    assert example.modems[0].baudrate == 115200
+    assert example.http.port == 9710
+
+
+def test_a_full_modem_table_is_read_into_its_dataclass():
+    parsed = config.parse({"modem": [{"name": "A", "port": "/dev/ttyUSB2", "baudrate": 9600,
+                                      "model": "sim800", "pin": "0123", "smsc": "+447785016005"}]})
+    assert parsed.modems == (config.ModemConfig("A", "/dev/ttyUSB2", 9600, "sim800", "0123", "+447785016005"),)
+
+
+@pytest.mark.parametrize("raw, key, words", [
+    ({"htp": {}}, "htp", "unknown key"),
+    ({"http": {"listen": "9710"}}, "http.listen", "HOST:PORT"),
+    ({"http": {"threads": "8"}}, "http.threads", "integer"),
+    ({"storage": {"path": ""}}, "storage.path", "non-empty"),
+    ({"modem": {"name": "A"}}, "modem", "[[modem]]"),
+    ({"modem": [{"port": "/dev/x"}]}, "modem[1].name", "required"),
+    ({"modem": [{"name": "A"}]}, "modem[1].port", "required"),
+    ({"modem": [{"name": "A", "port": "/x", "baudrate": 1234}]}, "modem[1].baudrate", "not one of"),
+    ({"modem": [{"name": "A", "port": "/x", "baudrate": "fast"}]}, "modem[1].baudrate", "integer"),
+    ({"modem": [{"name": "A", "port": "/x", "model": "nokia"}]}, "modem[1].model", "not one of"),
+    ({"modem": [{"name": "A", "port": "/x", "pin": 1234}]}, "modem[1].pin", "string"),
+    ({"modem": [{"name": "A", "port": "/x", "pin": "12"}]}, "modem[1].pin", "4 to 8 digits"),
+    ({"modem": [{"name": "A", "port": "/x", "smsc": "centre"}]}, "modem[1].smsc", "phone number"),
+    ({"modem": [{"name": "A", "port": "/x", "speed": 1}]}, "modem[1].speed", "unknown key"),
+    ({"modem": [{"name": "A;B", "port": "/x"}]}, "modem[1].name", "';'"),
+    ({"modem": [{"name": "A", "port": "/x"}, {"name": "A", "port": "/y"}]}, "modem[2].name", "another modem"),
+])
+def test_every_mistake_is_reported_with_its_key_path(raw, key, words):
+    with pytest.raises(ConfigError) as caught:
+        config.parse(raw)
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: ")
+    assert words in str(caught.value)
+
+
+def test_bad_toml_and_missing_file_say_which_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[http\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(bad)
+    with pytest.raises(ConfigError, match="no such file"):
+        config.load(tmp_path / "missing.toml")
+
+
+def test_command_line_overrides_are_validated_too():
+    base = config.load(None)
+    assert base.with_overrides(listen="0.0.0.0:80").http.port == 80
+    with pytest.raises(ConfigError, match="--listen"):
+        base.with_overrides(listen="localhost")

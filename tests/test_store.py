@@ -1,0 +1,178 @@
+"""The store: WAL, migrations, and the queue's guarded transitions."""
+
+import threading
+
+import pytest
+
+from appliance.store import db as store_db
+from appliance.store.models import MessagePart, MessageState, OutboundMessage, SchemaVersion
+from appliance.store.queue import NewMessage, Queue
+
+
+class Clock:
+    def __init__(self, now=1_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def database(tmp_path):
+    database = store_db.open_database(tmp_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def queue(database, clock):
+    return Queue(database, clock=clock)
+
+
+def test_database_is_in_wal_mode_with_full_sync_and_current_schema(database):
+    assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert database.execute_sql("PRAGMA synchronous").fetchone()[0] == 2
+    assert store_db.schema_version(database) == store_db.SCHEMA_VERSION
+    for table in ("outbound_message", "message_part", "inbound_message", "user", "event"):
+        assert table in database.get_tables()
+
+
+def test_migrations_run_once_and_in_order(tmp_path, monkeypatch):
+    applied = []
+    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS + [lambda db: applied.append(2)])
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", len(store_db.MIGRATIONS))
+    database = store_db.open_database(tmp_path)
+    assert applied == [2]
+    store_db.migrate(database)  # a second start migrates nothing
+    assert applied == [2]
+    assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == [1, 2]
+    database.close()
+
+
+def test_a_database_newer_than_the_software_is_refused(tmp_path, monkeypatch):
+    database = store_db.open_database(tmp_path)
+    SchemaVersion.create(version=99, applied_at=0)
+    database.close()
+    with pytest.raises(RuntimeError, match="newer than this software"):
+        store_db.open_database(tmp_path)
+
+
+def test_accept_commits_every_field_and_returns_ids_in_order(queue, database):
+    ids = queue.accept([
+        NewMessage(recipient="+441", text="one", sender="Clinic", message_type="sms.text",
+                   message_guid="", message_info="ticket 7", gateways="GSM", priority=5,
+                   validity_period=60, scheduled_at=None),
+        NewMessage(recipient="+442", text="two", id="my-guid"),
+    ])
+    assert ids[1] == "my-guid" and len(ids[0]) == 36
+    first = OutboundMessage.get_by_id(ids[0])
+    assert (first.recipient, first.text, first.sender, first.message_type, first.message_info,
+            first.gateways, first.priority, first.validity_period, first.state) == (
+        "+441", "one", "Clinic", "sms.text", "ticket 7", "GSM", 5, 60, MessageState.QUEUED)
+    assert first.expires_at == first.created_at + 60
+
+
+def test_claim_takes_higher_priority_first_then_oldest(queue, clock):
+    low = queue.accept([NewMessage("+1", "low")])[0]
+    clock.now += 1
+    high = queue.accept([NewMessage("+2", "high", priority=9)])[0]
+    clock.now += 1
+    low2 = queue.accept([NewMessage("+3", "low2")])[0]
+    order = [queue.claim("A").id for _ in range(3)]
+    assert order == [high, low, low2]
+    assert queue.claim("A") is None
+
+
+def test_a_message_is_claimed_by_exactly_one_gateway(queue):
+    for n in range(50):
+        queue.accept([NewMessage(f"+{n}", "x")])
+    claimed = {"A": [], "B": []}
+    errors = []
+
+    def worker(name):
+        try:
+            while (message := queue.claim(name)) is not None:
+                claimed[name].append(message.id)
+        except Exception as error:  # a lock error must fail the test, not vanish in a thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in claimed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    everything = claimed["A"] + claimed["B"]
+    assert len(everything) == 50 and len(set(everything)) == 50
+
+
+def test_gateway_list_is_an_exact_match(queue):
+    only_b = queue.accept([NewMessage("+1", "x", gateways="GSM B")])[0]
+    assert queue.claim("GSM") is None          # a prefix of a name is not the name
+    assert queue.claim("GSM B").id == only_b
+
+
+def test_scheduled_message_waits_for_its_time(queue, clock):
+    later = queue.accept([NewMessage("+1", "x", scheduled_at=clock.now + 60)])[0]
+    assert queue.claim("A") is None
+    assert queue.next_due() == clock.now + 60
+    clock.now += 60
+    assert queue.claim("A").id == later
+
+
+def test_expired_message_ends_expired_and_is_never_sent(queue, clock):
+    message_id = queue.accept([NewMessage("+1", "x", validity_period=30)])[0]
+    clock.now += 31
+    assert queue.claim("A") is None
+    assert OutboundMessage.get_by_id(message_id).state == MessageState.EXPIRED
+
+
+def test_validity_of_a_scheduled_message_counts_from_its_scheduled_time(queue, clock):
+    message_id = queue.accept([NewMessage("+1", "x", validity_period=30, scheduled_at=clock.now + 100)])[0]
+    clock.now += 110
+    assert queue.claim("A").id == message_id
+
+
+def test_transitions_are_guarded_by_the_expected_state(queue):
+    message_id = queue.accept([NewMessage("+1", "x")])[0]
+    assert not queue.complete(message_id)          # not sending: nothing changes
+    assert queue.claim("A").id == message_id
+    assert not queue.remove(message_id)            # no longer queued
+    assert queue.complete(message_id)
+    assert not queue.complete(message_id)          # only once
+    assert OutboundMessage.get_by_id(message_id).state == MessageState.SENT
+
+
+def test_retry_waits_and_keeps_sent_parts(queue, clock):
+    message_id = queue.accept([NewMessage("+1", "x")])[0]
+    queue.claim("A")
+    parts = queue.parts(message_id, lambda: [("00AA", 1), ("00BB", 1)])
+    assert queue.part_sent(parts[0].id, 7, "A")
+    assert queue.retry(message_id, clock.now + 5, 42, "congestion")
+    assert queue.claim("A") is None
+    clock.now += 5
+    assert queue.claim("B").id == message_id
+    remaining = queue.parts(message_id, lambda: pytest.fail("parts are built only once"))
+    assert [(p.sequence, p.pdu) for p in remaining] == [(2, "00BB")]
+
+
+def test_recover_requeues_messages_caught_mid_send(queue):
+    message_id = queue.accept([NewMessage("+1", "x")])[0]
+    queue.claim("A")
+    assert queue.recover() == 1
+    message = OutboundMessage.get_by_id(message_id)
+    assert message.state == MessageState.QUEUED and message.gateway == ""
+
+
+def test_parts_are_stored_with_their_reference(queue):
+    message_id = queue.accept([NewMessage("+1", "x")])[0]
+    (part,) = queue.parts(message_id, lambda: [("0011", 1)])
+    queue.part_sent(part.id, 200, "A")
+    stored = MessagePart.get_by_id(part.id)
+    assert (stored.state, stored.reference, stored.gateway) == ("sent", 200, "A")
+    assert OutboundMessage.get_by_id(message_id).parts_total == 1
