@@ -197,3 +197,10 @@ def test_status_errors(env):
     assert status(client, message_id, "colour")[0].startswith("ERROR:306")
     assert client.call("request-status-update", {"message-id": message_id}) == [
         "ERROR:303 Guest login not available: give username and password"]
+
+
+def test_a_fault_of_ours_answers_error_300_and_stores_nothing(env, monkeypatch):
+    client, _ = env
+    monkeypatch.setattr(Queue, "accept", lambda self, messages: 1 / 0)
+    assert send(client) == ["ERROR:300 Unknown error: see the appliance's log"]
+    assert OutboundMessage.select().count() == 0

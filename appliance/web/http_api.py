@@ -8,6 +8,7 @@ line that names the parameter and the reason.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from ..store.models import OutboundMessage
 from ..store.queue import NewMessage, Queue
 from ..users import Principal
 from .auth import Authenticator
+
+log = logging.getLogger(__name__)
 
 # Diafaan's error codes (all editions)
 UNKNOWN_ERROR = 300
@@ -84,6 +87,9 @@ def install(app: bottle.Bottle, context: HttpApiContext) -> None:
             return handler(context, params) + "\r\n"
         except ApiError as error:
             return error.line() + "\r\n"
+        except Exception:  # a fault of ours: the client still gets a line it can parse
+            log.exception("/http/%s failed", command)
+            return ApiError(UNKNOWN_ERROR, "see the appliance's log").line() + "\r\n"
 
 
 # -- helpers --------------------------------------------------------------------------------
