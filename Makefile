@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c
 
-.PHONY: run test install clean bench
+.PHONY: run test install clean bench-wsgi
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Which WSGI server: cheroot against waitress under wrk (Debian's wrk package)
+bench-wsgi: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/wsgi_servers.py compare
 
 clean:
 	rm -rf $(VENV) build *.egg-info appliance/pdu/*.so

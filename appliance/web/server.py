@@ -1,35 +1,43 @@
-"""Serving the WSGI app on a real multi-threaded server (cheroot), in its own threads.
+"""Serving the WSGI app on a real multi-threaded server (waitress), in its own threads.
 
-cheroot was chosen over waitress by measurement: see bench/RESULTS.md (``make bench-wsgi``).
+waitress was chosen over cheroot by measurement: the same durable send-message rate
+(both wait on the store's commit) and 1.4× cheroot's rate where the server's own cost
+shows; see bench/RESULTS.md (``make bench-wsgi``). It also buffers whole requests before
+a worker thread sees them, so a slow client cannot tie up a worker.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
-from cheroot import wsgi
+import waitress
+
+# waitress warns of every queued request under load; the status page will show load instead
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 class HttpServer:
     def __init__(self, app, host: str, port: int, *, threads: int = 16) -> None:
-        self._server = wsgi.Server((host, port), app, numthreads=threads, server_name="sms-appliance")
+        # binds here, so a port in use fails at start-up, loudly
+        self._server = waitress.create_server(app, host=host, port=port, threads=threads,
+                                              ident="sms-appliance")
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Bind (so a busy port fails here, loudly) and serve in a background thread."""
-        self._server.prepare()
-        self._thread = threading.Thread(target=self._server.serve, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
         self._thread.start()
 
     @property
     def address(self) -> tuple[str, int]:
-        return self._server.bind_addr[:2]
+        host, port = self._server.effective_host, self._server.effective_port
+        return str(host), int(port)
 
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
-        self._server.stop()
+        self._server.close()
         if self._thread is not None:
             self._thread.join(5.0)

@@ -1,0 +1,197 @@
+"""Hardware-in-loop: driver, modem gateway and router against the simulated modem.
+
+The modem is a real pty speaking AT; the reactor runs in a thread as in the service.
+"""
+
+import threading
+import time
+
+import pytest
+
+from appliance import pdu
+from appliance.gateways.modem import ModemGateway
+from appliance.gateways.router import Router
+from appliance.modem.driver import ModemDriver, ModemState
+from appliance.reactor import Reactor
+from appliance.store import db as store_db
+from appliance.store.models import MessagePart, MessageState, OutboundMessage
+from appliance.store.queue import NewMessage, Queue
+from hil.simulator import SimulatedModem
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Rig:
+    """A store, a reactor thread, and one modem gateway per simulator."""
+
+    def __init__(self, tmp_path, simulators, **driver_options):
+        self.database = store_db.open_database(tmp_path)
+        self.queue = Queue(self.database)
+        self.reactor = Reactor()
+        self.states = []
+        self.gateways = []
+        for n, simulator in enumerate(simulators, start=1):
+            driver = ModemDriver(self.reactor, name=f"GSM{n}", port=simulator.path,
+                                 on_state=lambda s: (self.states.append(s), self._kick()),
+                                 **driver_options)
+            self.gateways.append(ModemGateway(driver))
+        self.router = Router(self.reactor, self.queue, self.gateways, retry_delays=(0.2, 0.2, 0.2))
+        self.thread = threading.Thread(target=self.reactor.run, daemon=True)
+
+    def _kick(self):
+        if self.states[-1] == ModemState.READY:
+            self.router.kick()
+
+    def start(self):
+        for gateway in self.gateways:
+            self.reactor.call_soon(gateway.start)
+        self.thread.start()
+        return self
+
+    def send(self, *messages):
+        ids = self.queue.accept(list(messages))
+        self.router.kick_threadsafe()
+        return ids
+
+    def state(self, message_id):
+        return OutboundMessage.get_by_id(message_id).state
+
+    def stop(self):
+        for gateway in self.gateways:
+            self.reactor.call_soon_threadsafe(gateway.stop)
+        self.reactor.call_soon_threadsafe(self.reactor.stop)
+        self.thread.join(5)
+        self.reactor.close()
+        self.database.close()
+
+
+@pytest.fixture
+def modem():
+    with SimulatedModem() as simulator:
+        yield simulator
+
+
+def test_driver_initialises_the_modem_as_a_real_one_needs(tmp_path, modem):
+    rig = Rig(tmp_path, [modem]).start()
+    try:
+        wait_for(lambda: rig.gateways[0].driver.state == ModemState.READY, what="ready")
+        commands = modem.commands
+        assert commands[:3] == ["AT", "ATE0", "AT+CMEE=1"]
+        assert "AT+CPIN?" in commands and "AT+CMGF=0" in commands
+        assert rig.gateways[0].driver.model  # read from AT+CGMM
+    finally:
+        rig.stop()
+
+
+def test_a_queued_message_reaches_the_network_and_ends_sent(tmp_path, modem):
+    rig = Rig(tmp_path, [modem]).start()
+    try:
+        (message_id,) = rig.send(NewMessage("+447700900123", "Server down: db1"))
+        (sent,) = modem.wait_sent(1)
+        decoded = pdu.decode(sent.pdu)
+        assert (decoded.number, decoded.text) == ("+447700900123", "Server down: db1")
+        wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent")
+        (part,) = MessagePart.select().where(MessagePart.message == message_id)
+        assert (part.state, part.reference, part.gateway) == ("sent", sent.reference, "GSM1")
+    finally:
+        rig.stop()
+
+
+def test_a_long_message_goes_out_as_joined_parts_in_order(tmp_path, modem):
+    rig = Rig(tmp_path, [modem]).start()
+    text = "Ünïcödé " * 30  # 240 characters, UCS2: 4 parts of at most 67
+    try:
+        (message_id,) = rig.send(NewMessage("+441", text))
+        sent = modem.wait_sent(4)
+        decoded = [pdu.decode(s.pdu) for s in sent]
+        assert [d.concat.sequence for d in decoded] == [1, 2, 3, 4]
+        assert len({d.concat.reference for d in decoded}) == 1
+        assert "".join(d.text for d in decoded) == text
+        wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent")
+    finally:
+        rig.stop()
+
+
+def test_transient_network_error_is_retried_and_then_sent(tmp_path, modem):
+    modem.fail_next_send(42)  # congestion
+    rig = Rig(tmp_path, [modem]).start()
+    try:
+        (message_id,) = rig.send(NewMessage("+441", "retry me"))
+        wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent after a retry")
+        assert len(modem.sent) == 1
+        assert OutboundMessage.get_by_id(message_id).attempts == 2
+    finally:
+        rig.stop()
+
+
+def test_permanent_network_error_fails_the_message_with_its_reason(tmp_path, modem):
+    modem.fail_next_send(28)  # unidentified subscriber
+    rig = Rig(tmp_path, [modem]).start()
+    try:
+        (message_id,) = rig.send(NewMessage("+441", "to nobody"))
+        wait_for(lambda: rig.state(message_id) == MessageState.FAILED, what="failed")
+        message = OutboundMessage.get_by_id(message_id)
+        assert (message.error_code, message.error_text) == (28, "unidentified subscriber")
+        assert modem.sent == []
+    finally:
+        rig.stop()
+
+
+def test_a_silent_modem_is_detected_the_part_is_sent_again_and_nothing_is_lost(tmp_path, modem):
+    rig = Rig(tmp_path, [modem], send_timeout=0.5, restart_delay=0.2).start()
+    try:
+        wait_for(lambda: rig.gateways[0].driver.state == ModemState.READY, what="ready")
+        modem.set_silent(True)
+        (message_id,) = rig.send(NewMessage("+441", "through the silence"))
+        wait_for(lambda: rig.gateways[0].driver.state != ModemState.READY, what="silence noticed")
+        modem.set_silent(False)
+        wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent after recovery")
+        assert [pdu.decode(s.pdu).text for s in modem.sent] == ["through the silence"]
+    finally:
+        rig.stop()
+
+
+def test_two_modems_share_the_queue_and_no_message_goes_out_twice(tmp_path):
+    with SimulatedModem(send_latency=0.02) as first, SimulatedModem(send_latency=0.02) as second:
+        rig = Rig(tmp_path, [first, second]).start()
+        try:
+            ids = rig.send(*[NewMessage(f"+44{n:04d}", f"message {n}") for n in range(40)])
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
+            texts = [pdu.decode(s.pdu).text for s in first.sent + second.sent]
+            assert sorted(texts) == sorted(f"message {n}" for n in range(40))
+            assert first.sent and second.sent  # both modems did work
+        finally:
+            rig.stop()
+
+
+def test_gateway_parameter_pins_a_message_to_one_modem(tmp_path):
+    with SimulatedModem() as first, SimulatedModem() as second:
+        rig = Rig(tmp_path, [first, second]).start()
+        try:
+            ids = rig.send(*[NewMessage(f"+44{n}", "pinned", gateways="GSM2") for n in range(5)])
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
+            assert len(second.sent) == 5 and first.sent == []
+            assert {OutboundMessage.get_by_id(i).gateway for i in ids} == {"GSM2"}
+        finally:
+            rig.stop()
+
+
+def test_a_port_that_does_not_exist_yet_is_retried_until_it_appears(tmp_path):
+    link = tmp_path / "modem"
+    rig = Rig(tmp_path, [type("Missing", (), {"path": str(link)})()], restart_delay=0.1).start()
+    try:
+        (message_id,) = rig.send(NewMessage("+441", "waiting for the modem"))
+        wait_for(lambda: rig.gateways[0].driver.state == ModemState.FAILED, what="open failure")
+        assert rig.state(message_id) == MessageState.QUEUED
+        with SimulatedModem(link=link) as late:
+            wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent once the port exists")
+            assert len(late.sent) == 1
+    finally:
+        rig.stop()
