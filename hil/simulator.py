@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from appliance.modem.errors import CMS_TEXT
 from hil.at_parser import AtSyntaxError, Command, Form, command_body, parse_body, unquote
 from hil.profiles import PROFILES, ModemProfile, get_profile, parse_ranges
 
@@ -80,39 +81,6 @@ CME_TEXT: dict[int, str] = {
     30: "no network service",
     50: "incorrect parameters",
     100: "unknown",
-}
-CMS_TEXT: dict[int, str] = {
-    1: "unassigned (unallocated) number",
-    8: "operator determined barring",
-    10: "call barred",
-    21: "short message transfer rejected",
-    27: "destination out of service",
-    28: "unidentified subscriber",
-    29: "facility rejected",
-    30: "unknown subscriber",
-    38: "network out of order",
-    41: "temporary failure",
-    42: "congestion",
-    47: "resources unavailable, unspecified",
-    50: "requested facility not subscribed",
-    300: "ME failure",
-    301: "SMS service of ME reserved",
-    302: "operation not allowed",
-    303: "operation not supported",
-    304: "invalid PDU mode parameter",
-    305: "invalid text mode parameter",
-    310: "SIM not inserted",
-    311: "SIM PIN required",
-    313: "SIM failure",
-    314: "SIM busy",
-    320: "memory failure",
-    321: "invalid memory index",
-    322: "memory full",
-    330: "SMSC address unknown",
-    331: "no network service",
-    332: "network timeout",
-    340: "no +CNMA acknowledgement expected",
-    500: "unknown error",
 }
 
 TEXT_MODE_STATS = ("REC UNREAD", "REC READ", "STO UNSENT", "STO SENT", "ALL")

@@ -65,6 +65,7 @@ TRANSIENT = {
     315: "SIM wrong",
     316: "SIM PUK required",
     320: "memory failure",
+    321: "invalid memory index",
     322: "memory full",
     330: "SMSC address unknown",
     331: "no network service",
@@ -74,10 +75,14 @@ TRANSIENT = {
 }
 
 
+# every code's text, as a modem in AT+CMEE=2 mode would say it
+CMS_TEXT: dict[int, str] = {**PERMANENT, **TRANSIENT}
+
+
 def describe(code: int | None) -> str:
     if code is None:
         return "unknown error"
-    return PERMANENT.get(code) or TRANSIENT.get(code) or f"error {code}"
+    return CMS_TEXT.get(code, f"error {code}")
 
 
 def is_permanent(code: int | None) -> bool:

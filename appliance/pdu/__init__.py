@@ -108,73 +108,20 @@ Udh = list[tuple[int, bytes]]
 
 
 @dataclass(frozen=True)
-class Deliver:
-    """A received SMS-DELIVER.
+class _Decoded:
+    """What every decoded TPDU carries: its addresses and its user data.
 
-    ``number`` is the originator (``+`` prefixed when international, plain
-    text for alphanumeric senders). ``text`` is None for 8-bit data.
-    ``data`` is the user data after the UDH in code units: septet values
-    (one per byte) for gsm7, UTF-16-BE octets for ucs2, raw octets for 8-bit;
-    joining ``data`` of all parts before decoding is the safe way to
-    reassemble text whose sender split an escape or a surrogate pair.
+    ``number`` is international with a ``+`` prefix, or plain text for an
+    alphanumeric originator. ``text`` is None for 8-bit data (and for a
+    status report without user data). ``data`` is the user data after the
+    UDH in code units: septet values (one per byte) for gsm7, UTF-16-BE
+    octets for ucs2, raw octets for 8-bit; joining ``data`` of all parts
+    before decoding is the safe way to reassemble text whose sender split an
+    escape or a surrogate pair.
     """
 
     smsc: str | None
     number: str
-    text: str | None
-    data: bytes
-    encoding: str
-    concat: Concat | None
-    udh: Udh
-    message_class: int | None
-    timestamp: datetime
-    pid: int
-    dcs: int
-
-
-@dataclass(frozen=True)
-class Submit:
-    """A decoded SMS-SUBMIT (what ``encode_submit`` produces, or a stored one).
-
-    ``number`` is the destination. ``validity`` is a timedelta for a
-    relative or enhanced validity period, an aware datetime for an absolute
-    one, None when absent. Other fields as in :class:`Deliver`.
-    """
-
-    smsc: str | None
-    number: str
-    text: str | None
-    data: bytes
-    encoding: str
-    concat: Concat | None
-    udh: Udh
-    message_class: int | None
-    reference: int
-    validity: timedelta | datetime | None
-    status_report_requested: bool
-    reject_duplicates: bool
-    pid: int
-    dcs: int
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """A received SMS-STATUS-REPORT.
-
-    ``reference`` is the TP-MR of the SMS-SUBMIT it reports on, ``number``
-    its recipient, ``status`` the TP-ST value (0x00..0x1F delivered or
-    otherwise completed, 0x20..0x3F still trying, 0x40.. failed),
-    ``timestamp`` when the SMSC took the message, ``discharge_time`` when
-    the status was reached. The optional user data, if any, is decoded as
-    in :class:`Deliver` (``text`` None and ``data`` empty when absent).
-    """
-
-    smsc: str | None
-    reference: int
-    number: str
-    status: int
-    timestamp: datetime
-    discharge_time: datetime
     text: str | None
     data: bytes
     encoding: str
@@ -183,6 +130,45 @@ class StatusReport:
     message_class: int | None
     pid: int | None
     dcs: int | None
+
+
+@dataclass(frozen=True)
+class Deliver(_Decoded):
+    """A received SMS-DELIVER; ``number`` is its originator."""
+
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class Submit(_Decoded):
+    """A decoded SMS-SUBMIT (what ``encode_submit`` produces, or a stored one).
+
+    ``number`` is the destination. ``validity`` is a timedelta for a
+    relative or enhanced validity period, an aware datetime for an absolute
+    one, None when absent.
+    """
+
+    reference: int
+    validity: timedelta | datetime | None
+    status_report_requested: bool
+    reject_duplicates: bool
+
+
+@dataclass(frozen=True)
+class StatusReport(_Decoded):
+    """A received SMS-STATUS-REPORT.
+
+    ``reference`` is the TP-MR of the SMS-SUBMIT it reports on, ``number``
+    its recipient, ``status`` the TP-ST value (0x00..0x1F delivered or
+    otherwise completed, 0x20..0x3F still trying, 0x40.. failed),
+    ``timestamp`` when the SMSC took the message, ``discharge_time`` when
+    the status was reached. ``pid`` and ``dcs`` are None when absent.
+    """
+
+    reference: int
+    status: int
+    timestamp: datetime
+    discharge_time: datetime
 
 
 Message = Union[Deliver, Submit, StatusReport]
