@@ -64,8 +64,6 @@ class Service:
         if recovered:
             log.warning("%d message(s) were being sent when the service stopped; "
                         "they are queued again", recovered)
-        self.admin_password = ensure_admin()
-
         modems = list(self.config.modems) + self._simulated_modems()
         for modem in modems:
             driver = ModemDriver(self.reactor, name=modem.name, port=modem.port, baudrate=modem.baudrate,
@@ -79,6 +77,8 @@ class Service:
         http = self.config.http
         self.http = HttpServer(create_app(context), http.host, http.port, threads=http.threads)
         self.http.start()
+        # only once the port is ours: a start that fails must not swallow the one showing
+        self.admin_password = ensure_admin()
 
         for gateway in self.gateways:
             self.reactor.call_soon(gateway.start)
@@ -86,7 +86,9 @@ class Service:
         self.reactor.call_soon(self._announce_ready)
 
     def _on_modem_state(self, state: str) -> None:
-        if self.router is not None and state == ModemState.READY:
+        if self.http is None:
+            return  # stopping: modems going down is expected, not news for systemd
+        if state == ModemState.READY:
             self.router.kick()
         self._notify_status()
 

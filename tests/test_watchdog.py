@@ -1,0 +1,45 @@
+"""The watchdog is petted only while the service is healthy."""
+
+from appliance.config import Config, HttpConfig, StorageConfig
+from appliance.service import Service
+
+
+class RecordingNotifier:
+    watchdog_interval = 10.0
+
+    def __init__(self):
+        self.sent = []
+
+    def notify(self, *fields):
+        self.sent.extend(fields)
+        return True
+
+    def ready(self, status=""):
+        return self.notify("READY=1")
+
+    def watchdog(self):
+        return self.notify("WATCHDOG=1")
+
+    def stopping(self):
+        return self.notify("STOPPING=1")
+
+    def close(self):
+        pass
+
+
+def test_watchdog_is_petted_while_healthy_and_withheld_when_the_http_server_dies(tmp_path):
+    notifier = RecordingNotifier()
+    config = Config(http=HttpConfig(listen="127.0.0.1:0"), storage=StorageConfig(str(tmp_path)))
+    service = Service(config, notifier=notifier)
+    service.start()
+    try:
+        service._announce_ready()
+        assert notifier.sent[0] == "READY=1"
+        assert notifier.sent.count("WATCHDOG=1") == 1
+        service.http.stop()  # a dead HTTP server: the appliance is useless, let systemd restart it
+        assert not service.healthy()
+        service._watchdog(5.0)
+        assert notifier.sent.count("WATCHDOG=1") == 1
+    finally:
+        service.stop()
+    assert notifier.sent[-1] == "STOPPING=1"  # and no status news after it
