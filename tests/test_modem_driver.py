@@ -151,3 +151,18 @@ def test_send_on_a_modem_that_is_not_ready_fails_at_once_and_never_writes(state)
     reactor.run()
     assert len(results) == 1 and not results[0].ok
     assert not any(c.startswith("AT+CMGS") for c in modem.commands)
+
+
+def test_a_modem_that_stays_away_is_reported_once_not_every_retry(caplog):
+    reactor = Reactor()
+
+    def missing(port, baudrate):
+        raise FileNotFoundError(2, "No such file or directory", port)
+
+    driver = ModemDriver(reactor, name="GSM", port="/dev/gone", open_transport=missing, restart_delay=0.01)
+    reactor.call_soon(driver.start)
+    with caplog.at_level("WARNING"):
+        run_for(reactor, 0.2)
+    warnings = [r for r in caplog.records if "cannot open /dev/gone" in r.getMessage()]
+    assert len(warnings) == 1
+    assert driver.state == ModemState.FAILED

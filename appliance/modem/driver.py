@@ -76,6 +76,7 @@ class ModemDriver:
         self.channel: ATChannel | None = None
         self._restart_timer: Timer | None = None
         self._sending = False
+        self._last_failure = ""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -112,7 +113,10 @@ class ModemDriver:
     def _fail(self, reason: str, *, retry: bool = True, state: str = ModemState.FAILED) -> None:
         if self.state == ModemState.STOPPED:
             return
-        log.warning("%s: %s", self.name, reason)
+        # a modem that stays away fails the same way every few seconds: say it once
+        repeated = reason == self._last_failure
+        self._last_failure = reason
+        log.log(logging.DEBUG if repeated else logging.WARNING, "%s: %s", self.name, reason)
         channel, self.channel = self.channel, None
         self._set_state(state, reason)
         if channel is not None:
@@ -211,6 +215,7 @@ class ModemDriver:
             self._ready()
 
     def _ready(self) -> None:
+        self._last_failure = ""
         self._set_state(ModemState.READY, self.model)
 
     # -- sending ---------------------------------------------------------------------------
