@@ -18,7 +18,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/sms-appliance run --data ./data --listen 127.0.0.1:9710 $(ARGS)
 
+# the suite checks the unit file with systemd-analyze: install it where it is missing
 test: $(STAMP)
+	command -v systemd-analyze >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Which WSGI server: cheroot against waitress under wrk (Debian's wrk package)
