@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c
 
-.PHONY: run test install clean bench-wsgi
+.PHONY: run test install clean bench bench-codec bench-wsgi
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ run: $(STAMP)
 test: $(STAMP)
 	command -v systemd-analyze >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: bench-codec bench-wsgi
+
+# PDU codec against python-gsmmodem-new's pure-Python codec, same inputs, same run
+bench-codec: $(STAMP)
+	$(BIN)/python bench/codec.py
 
 # Which WSGI server: cheroot against waitress under wrk (Debian's wrk package)
 bench-wsgi: $(STAMP)
