@@ -97,7 +97,7 @@ def install(app: bottle.Bottle, context: HttpApiContext) -> None:
 def _single(params: bottle.FormsDict, name: str, *, code: int = UNKNOWN_COMMAND) -> str | None:
     values = params.getall(name)
     if len(values) > 1:
-        raise ApiError(MULTIPLE_TO if name == "to" else code, f"{name} is given {len(values)} times")
+        raise ApiError(code, f"{name} is given {len(values)} times")
     return values[0] if values else None
 
 
@@ -140,7 +140,7 @@ def _scheduled(params: bottle.FormsDict) -> float | None:
 
 
 def _recipients(params: bottle.FormsDict) -> list[str]:
-    to = _single(params, "to")
+    to = _single(params, "to", code=MULTIPLE_TO)
     contact_names = _single(params, "contact-name")
     if contact_names and contact_names.strip():
         # contacts and groups are not kept yet, so no name can match one
