@@ -12,7 +12,7 @@ Every extended command has one of four forms: execute (``AT+CSQ``), read (``AT+C
 test (``AT+CMGF=?``) and set (``AT+CMGF=0``). Names are case-insensitive; the text inside
 double quotes keeps its case. Spaces outside quotes are ignored, as real modems do.
 
-This module knows nothing about what the commands mean; see :mod:`hil.simulator`.
+This module knows nothing about what the commands mean; see :mod:`hil.at_commands`.
 """
 
 from __future__ import annotations

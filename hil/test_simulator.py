@@ -15,8 +15,9 @@ import pytest
 import serial
 
 from hil.at_parser import AtSyntaxError, Form, parse_line
+from hil.engine import ModemEngine, Out, SentPDU, tpdu_length
 from hil.profiles import PROFILES, luhn_imei
-from hil.simulator import ModemEngine, Out, SentPDU, SimulatedModem, tpdu_length
+from hil.simulator import SimulatedModem
 
 REPO = Path(__file__).resolve().parent.parent
 
