@@ -42,15 +42,20 @@ def test_database_is_in_wal_mode_with_full_sync_and_current_schema(database):
         assert table in database.get_tables()
 
 
-def test_migrations_run_once_and_in_order(tmp_path, monkeypatch):
+def test_upgrades_run_once_and_in_order_and_a_new_store_needs_none(tmp_path, monkeypatch):
+    store_db.open_database(tmp_path / "old").close()  # a store made by the previous release
     applied = []
-    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS + [lambda db: applied.append(2)])
-    monkeypatch.setattr(store_db, "SCHEMA_VERSION", len(store_db.MIGRATIONS))
-    database = store_db.open_database(tmp_path)
+    monkeypatch.setattr(store_db, "UPGRADES", store_db.UPGRADES + [lambda db: applied.append(2)])
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", store_db.SCHEMA_VERSION + 1)
+    database = store_db.open_database(tmp_path / "old")
     assert applied == [2]
-    store_db.migrate(database)  # a second start migrates nothing
+    store_db.migrate(database)  # a second start upgrades nothing
     assert applied == [2]
     assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == [1, 2]
+    database.close()
+    database = store_db.open_database(tmp_path / "new")  # created at the current version
+    assert applied == [2]
+    assert store_db.schema_version(database) == 2
     database.close()
 
 

@@ -30,16 +30,12 @@ PRAGMAS = {
 }
 
 
-def _create_initial_schema(database: peewee.Database) -> None:
-    database.create_tables(models.ALL_MODELS)
+# Upgrades of existing databases: UPGRADES[i] takes a store from version i + 1 to i + 2.
+# A new store gets the current models' tables at once, at SCHEMA_VERSION, so an upgrade
+# must use explicit operations (playhouse.migrate), never the current models. Append only.
+UPGRADES: list[Callable[[peewee.Database], None]] = []
 
-
-# Each entry migrates the schema from version i to i + 1; append, never edit.
-MIGRATIONS: list[Callable[[peewee.Database], None]] = [
-    _create_initial_schema,
-]
-
-SCHEMA_VERSION = len(MIGRATIONS)
+SCHEMA_VERSION = 1 + len(UPGRADES)
 
 
 def open_database(data_dir: str | Path) -> peewee.SqliteDatabase:
@@ -66,7 +62,7 @@ def schema_version(database: peewee.Database) -> int:
 
 
 def migrate(database: peewee.Database) -> int:
-    """Apply the migrations the file has not seen, each in its own transaction."""
+    """Create a new store, or apply the upgrades an existing one has not seen, each atomically."""
     with database.atomic():
         database.create_tables([models.SchemaVersion])
         current = schema_version(database)
@@ -75,11 +71,18 @@ def migrate(database: peewee.Database) -> int:
             f"the database has schema version {current}, newer than this software's "
             f"{SCHEMA_VERSION}: upgrade the software or restore an older backup"
         )
+    if current == 0:
+        with database.atomic():
+            if schema_version(database) == 0:  # unless another process created it meanwhile
+                database.create_tables(models.ALL_MODELS)
+                models.SchemaVersion.create(version=SCHEMA_VERSION, applied_at=time.time())
+                log.info("store created at schema version %d", SCHEMA_VERSION)
+        return SCHEMA_VERSION
     for version in range(current, SCHEMA_VERSION):
         with database.atomic():
             if schema_version(database) != version:
                 continue  # another process migrated it meanwhile
-            MIGRATIONS[version](database)
+            UPGRADES[version - 1](database)
             models.SchemaVersion.create(version=version + 1, applied_at=time.time())
-        log.info("store schema migrated to version %d", version + 1)
+        log.info("store schema upgraded to version %d", version + 1)
     return SCHEMA_VERSION
