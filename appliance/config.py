@@ -37,6 +37,15 @@ class ModemConfig:
     model: str = "auto"
     pin: str | None = None
     smsc: str | None = None
+    delivery_reports: bool = True
+    pwrkey_gpio: int | None = None          # BCM number of the modem's PWRKEY line
+    pwrkey_pressed_high: bool = False       # true where an inverting transistor drives PWRKEY
+
+
+@dataclass(frozen=True)
+class ReceiveConfig:
+    # a multipart SMS whose parts have not all come after this long is delivered as it is
+    incomplete_after: int = 3600
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class StorageConfig:
 class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    receive: ReceiveConfig = field(default_factory=ReceiveConfig)
     modems: tuple[ModemConfig, ...] = ()
 
     def with_overrides(self, *, data: str | None = None, listen: str | None = None) -> "Config":
@@ -89,11 +99,13 @@ def load(path: str | Path | None) -> Config:
 
 
 def parse(raw: dict[str, Any]) -> Config:
-    _only(raw, {"http", "storage", "modem"}, "")
+    _only(raw, {"http", "storage", "receive", "modem"}, "")
     http = _table(raw, "http")
     _only(http, {"listen", "threads"}, "http")
     storage = _table(raw, "storage")
     _only(storage, {"path"}, "storage")
+    receive = _table(raw, "receive")
+    _only(receive, {"incomplete_after"}, "receive")
     modems_raw = raw.get("modem", [])
     if not isinstance(modems_raw, list):
         raise ConfigError("modem", "must be an array of tables: write [[modem]]")
@@ -108,6 +120,8 @@ def parse(raw: dict[str, Any]) -> Config:
             threads=_integer(http.get("threads", 16), "http.threads", 1, 256),
         ),
         storage=StorageConfig(_string(storage.get("path", DEFAULT_DATA_DIR), "storage.path")),
+        receive=ReceiveConfig(_integer(receive.get("incomplete_after", 3600), "receive.incomplete_after",
+                                       60, 7 * 86400)),
         modems=modems,
     )
 
@@ -115,7 +129,8 @@ def parse(raw: dict[str, Any]) -> Config:
 def _modem(raw: Any, key: str) -> ModemConfig:
     if not isinstance(raw, dict):
         raise ConfigError(key, "must be a table")
-    _only(raw, {"name", "port", "baudrate", "model", "pin", "smsc"}, key)
+    _only(raw, {"name", "port", "baudrate", "model", "pin", "smsc", "delivery_reports", "pwrkey_gpio",
+                "pwrkey_pressed_high"}, key)
     for required in ("name", "port"):
         if required not in raw:
             raise ConfigError(f"{key}.{required}", "is required")
@@ -138,8 +153,13 @@ def _modem(raw: Any, key: str) -> ModemConfig:
         smsc = _string(smsc, f"{key}.smsc")
         if not _PHONE.match(smsc):
             raise ConfigError(f"{key}.smsc", f"{smsc!r} is not a phone number like +447785016005")
+    pwrkey = raw.get("pwrkey_gpio")
     return ModemConfig(name=name, port=_string(raw["port"], f"{key}.port"), baudrate=baudrate,
-                       model=model, pin=pin, smsc=smsc)
+                       model=model, pin=pin, smsc=smsc,
+                       delivery_reports=_boolean(raw.get("delivery_reports", True), f"{key}.delivery_reports"),
+                       pwrkey_gpio=None if pwrkey is None else _integer(pwrkey, f"{key}.pwrkey_gpio", 0, 27),
+                       pwrkey_pressed_high=_boolean(raw.get("pwrkey_pressed_high", False),
+                                                    f"{key}.pwrkey_pressed_high"))
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
@@ -167,6 +187,12 @@ def _integer(value: Any, key: str, low: int, high: int) -> int:
         raise ConfigError(key, f"must be an integer, not {value!r}")
     if not low <= value <= high:
         raise ConfigError(key, f"must be between {low} and {high}, not {value}")
+    return value
+
+
+def _boolean(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, not {value!r}")
     return value
 
 

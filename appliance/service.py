@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 
 from .config import Config, ModemConfig
 from .gateways.modem import ModemGateway
 from .gateways.router import Router
 from .modem.driver import ModemDriver, ModemState
-from .reactor import Reactor
+from .hw.modem_power import ModemPower
+from .reactor import Reactor, Timer
 from .sd_notify import Notifier
 from .store import db as store_db
+from .store.inbox import Inbox
 from .store.queue import Queue
+from .store.reports import Reports
 from .users import ensure_admin
 from .web.app import create_app
 from .web.auth import Authenticator
@@ -40,6 +44,8 @@ class Service:
         self.database = None
         self.queue: Queue | None = None
         self.router: Router | None = None
+        self.inbox: Inbox | None = None
+        self._flush_timer: Timer | None = None
         self.http: HttpServer | None = None
 
     # -- building --------------------------------------------------------------------------
@@ -64,11 +70,16 @@ class Service:
         if recovered:
             log.warning("%d message(s) were being sent when the service stopped; "
                         "they are queued again", recovered)
+        self.inbox = Inbox(self.database, incomplete_after=self.config.receive.incomplete_after)
+        reports = Reports(self.queue)
         modems = list(self.config.modems) + self._simulated_modems()
         for modem in modems:
             driver = ModemDriver(self.reactor, name=modem.name, port=modem.port, baudrate=modem.baudrate,
-                                 pin=modem.pin, smsc=modem.smsc, on_state=self._on_modem_state)
-            self.gateways.append(ModemGateway(driver))
+                                 model=modem.model, pin=modem.pin, smsc=modem.smsc,
+                                 power=self._power(modem), on_state=self._on_modem_state)
+            self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=reports,
+                                              delivery_reports=modem.delivery_reports,
+                                              on_received=self._on_received))
         self.router = Router(self.reactor, self.queue, self.gateways)
 
         names = tuple(g.name for g in self.gateways)
@@ -83,7 +94,34 @@ class Service:
         for gateway in self.gateways:
             self.reactor.call_soon(gateway.start)
         self.reactor.call_soon(self.router.kick)  # whatever was queued before a restart
+        self.reactor.call_soon(self._flush_incomplete)
         self.reactor.call_soon(self._announce_ready)
+
+    def _power(self, modem: ModemConfig) -> ModemPower | None:
+        if modem.pwrkey_gpio is None:
+            return None
+        from .hw.gpio import RpiPin
+
+        return ModemPower(self.reactor, RpiPin(modem.pwrkey_gpio, initial=not modem.pwrkey_pressed_high),
+                          pressed_high=modem.pwrkey_pressed_high)
+
+    def _on_received(self, message_ids: list[str]) -> None:
+        if message_ids:
+            log.info("received %d message(s)", len(message_ids))
+        self._arm_flush()  # a part that waits for its siblings has a deadline now
+
+    def _flush_incomplete(self) -> None:
+        """Multipart SMS that waited too long for a part are delivered as they are."""
+        for message_id in self.inbox.flush_incomplete():
+            log.warning("message %s delivered incomplete: a part never came", message_id)
+        self._arm_flush()
+
+    def _arm_flush(self) -> None:
+        due = self.inbox.next_flush()
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+        self._flush_timer = None if due is None else self.reactor.call_later(
+            max(0.0, due - time.time()), self._flush_incomplete)
 
     def _on_modem_state(self, state: str) -> None:
         if self.http is None:

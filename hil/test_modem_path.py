@@ -15,7 +15,9 @@ from appliance.modem.driver import ModemDriver, ModemState
 from appliance.reactor import Reactor
 from appliance.store import db as store_db
 from appliance.store.models import MessagePart, MessageState, OutboundMessage
+from appliance.store.inbox import Inbox
 from appliance.store.queue import NewMessage, Queue
+from appliance.store.reports import Reports
 from hil.simulator import SimulatedModem
 
 
@@ -34,6 +36,9 @@ class Rig:
     def __init__(self, tmp_path, simulators, **driver_options):
         self.database = store_db.open_database(tmp_path)
         self.queue = Queue(self.database)
+        self.inbox = Inbox(self.database)
+        self.reports = Reports(self.queue)
+        self.received = []
         self.reactor = Reactor()
         self.states = []
         self.gateways = []
@@ -41,7 +46,8 @@ class Rig:
             driver = ModemDriver(self.reactor, name=f"GSM{n}", port=simulator.path,
                                  on_state=lambda s: (self.states.append(s), self._kick()),
                                  **driver_options)
-            self.gateways.append(ModemGateway(driver))
+            self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=self.reports,
+                                              on_received=self.received.extend))
         self.router = Router(self.reactor, self.queue, self.gateways, retry_delays=(0.2, 0.2, 0.2))
         self.thread = threading.Thread(target=self.reactor.run, daemon=True)
 

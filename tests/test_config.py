@@ -28,6 +28,9 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     parsed = config.parse({"modem": [{"name": "A", "port": "/dev/ttyUSB2", "baudrate": 9600,
                                       "model": "sim800", "pin": "0123", "smsc": "+447785016005"}]})
     assert parsed.modems == (config.ModemConfig("A", "/dev/ttyUSB2", 9600, "sim800", "0123", "+447785016005"),)
+    pi = config.parse({"modem": [{"name": "A", "port": "/dev/ttyS0", "pwrkey_gpio": 6, "pwrkey_pressed_high": True,
+                                  "delivery_reports": False}]}).modems[0]
+    assert (pi.pwrkey_gpio, pi.pwrkey_pressed_high, pi.delivery_reports) == (6, True, False)
 
 
 @pytest.mark.parametrize("raw, key, words", [
@@ -47,6 +50,9 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     ({"modem": [{"name": "A", "port": "/x", "speed": 1}]}, "modem[1].speed", "unknown key"),
     ({"modem": [{"name": "A;B", "port": "/x"}]}, "modem[1].name", "';'"),
     ({"modem": [{"name": "A", "port": "/x"}, {"name": "A", "port": "/y"}]}, "modem[2].name", "another modem"),
+    ({"modem": [{"name": "A", "port": "/x", "delivery_reports": "yes"}]}, "modem[1].delivery_reports", "true or false"),
+    ({"modem": [{"name": "A", "port": "/x", "pwrkey_gpio": 40}]}, "modem[1].pwrkey_gpio", "between 0 and 27"),
+    ({"receive": {"incomplete_after": 5}}, "receive.incomplete_after", "between 60"),
 ])
 def test_every_mistake_is_reported_with_its_key_path(raw, key, words):
     with pytest.raises(ConfigError) as caught:

@@ -4,7 +4,9 @@ import socket
 
 import pytest
 
-from appliance.modem.driver import ModemDriver, ModemState
+from appliance.hw.gpio import FakePin
+from appliance.hw.modem_power import ModemPower
+from appliance.modem.driver import ModemDriver, ModemHandlers, ModemState
 from appliance.modem.transport import FdTransport
 from appliance.reactor import Reactor
 
@@ -12,11 +14,15 @@ from appliance.reactor import Reactor
 class ScriptedModem:
     """Answers each command line from a small SIM state machine, on the driver's reactor."""
 
-    def __init__(self, reactor: Reactor, *, sim="READY", pin="1234", silent_to=()):
+    def __init__(self, reactor: Reactor, *, sim="READY", pin="1234", silent_to=(), slots=None,
+                 creg=1):
         self.reactor = reactor
         self.sim = sim
         self.pin = pin
         self.silent_to = set(silent_to)
+        self.slots = dict(slots or {})       # SIM storage: index -> PDU hex
+        self.creg = creg
+        self.cmgs_answer = "\r\n+CMGS: 42\r\n\r\nOK\r\n"
         self.commands = []
         self.opened = 0
         self._buffer = b""
@@ -34,14 +40,38 @@ class ScriptedModem:
             self.reactor.remove_reader(self._ours.fileno())
             return
         self._buffer += data
-        while b"\r" in self._buffer:
-            line, self._buffer = self._buffer.split(b"\r", 1)
+        while b"\r" in self._buffer or b"\x1a" in self._buffer:
+            end = min(i for i in (self._buffer.find(b"\r"), self._buffer.find(b"\x1a")) if i >= 0)
+            if self._buffer[end:end + 1] == b"\x1a":
+                end += 1  # a PDU ends with Ctrl-Z, not CR: keep it, so answer() can tell
+                line, self._buffer = self._buffer[:end], self._buffer[end:]
+            else:
+                line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
             command = line.decode()
             self.commands.append(command)
             if command not in self.silent_to:
                 self._ours.send(self.answer(command).encode())
 
+    def push(self, data: bytes):
+        """Bytes from the modem nobody asked for (URCs)."""
+        self._ours.send(data)
+
     def answer(self, command):
+        if command.startswith("AT+CMGS="):
+            return "\r\n> "
+        if command.endswith("\x1a"):
+            return self.cmgs_answer
+        if command.startswith("AT+CMGR="):
+            pdu = self.slots.get(int(command.split("=")[1]))
+            return f"\r\n+CMGR: 0,,{len(pdu) // 2 - 1}\r\n{pdu}\r\n\r\nOK\r\n" if pdu else "\r\n+CMS ERROR: 321\r\n"
+        if command == "AT+CMGL=4":
+            listing = "".join(f"\r\n+CMGL: {i},0,,{len(p) // 2 - 1}\r\n{p}" for i, p in sorted(self.slots.items()))
+            return listing + "\r\n\r\nOK\r\n"
+        if command.startswith("AT+CMGD="):
+            self.slots.pop(int(command.split("=")[1]), None)
+            return "\r\nOK\r\n"
+        if command == "AT+CREG?":
+            return f"\r\n+CREG: 1,{self.creg}\r\n\r\nOK\r\n"
         if command == "AT+CPIN?":
             return f"\r\n+CPIN: {self.sim}\r\n\r\nOK\r\n"
         if command.startswith("AT+CPIN="):
@@ -63,6 +93,7 @@ def start(modem_kwargs=None, **driver_kwargs):
     modem = ScriptedModem(reactor, **(modem_kwargs or {}))
     states = []
     details = []
+    driver_kwargs.setdefault("handlers", ModemHandlers())
     driver = ModemDriver(reactor, name="GSM", port="/dev/fake", open_transport=modem.open,
                          on_state=lambda state: (states.append(state), details.append(driver.detail)),
                          restart_delay=0.05, **driver_kwargs)
@@ -79,8 +110,12 @@ def run_for(reactor, seconds):
 def test_ready_sim_initialises_in_order():
     reactor, modem, driver, states = start()
     run_for(reactor, 0.2)
-    assert modem.commands == ["AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CGMM", "AT+CMGF=0"]
+    assert modem.commands[:10] == ["AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CGMM", "AT+CMGF=0",
+                                   'AT+CPMS="SM","SM","SM"', "AT+CNMI=2,1,0,1,0", "AT+CREG=1",
+                                   "AT+CSQ"]  # then the first health check and inbox sweep
+    assert "AT+CMGL=4" in modem.commands
     assert driver.state == ModemState.READY and driver.model == "SIMCOM_SIM800L"
+    assert driver.dialect.name == "sim800"
     assert states == [ModemState.INITIALISING, ModemState.READY]
 
 
@@ -119,7 +154,7 @@ def test_puk_locked_sim_is_reported_and_left_alone():
 def test_configured_smsc_is_written_as_international():
     reactor, modem, driver, _ = start(smsc="+447785016005")
     run_for(reactor, 0.2)
-    assert modem.commands[-1] == 'AT+CSCA="+447785016005",145'
+    assert modem.commands[modem.commands.index("AT+CMGF=0") + 1] == 'AT+CSCA="+447785016005",145'
     assert driver.state == ModemState.READY
 
 
@@ -166,3 +201,136 @@ def test_a_modem_that_stays_away_is_reported_once_not_every_retry(caplog):
     warnings = [r for r in caplog.records if "cannot open /dev/gone" in r.getMessage()]
     assert len(warnings) == 1
     assert driver.state == ModemState.FAILED
+
+
+DELIVER = "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07"
+REPORT = "0006D60B911326880736F4111011719551401110117195714000"
+
+
+def collecting(store_fails=False):
+    received, reports = [], []
+
+    def on_sms(pdu):
+        if store_fails:
+            raise OSError("disk full")
+        received.append(pdu)
+    return ModemHandlers(on_sms=on_sms, on_report=lambda pdu, smsc: reports.append((pdu, smsc))), received, reports
+
+
+def test_messages_waiting_on_the_sim_are_swept_at_start_and_deleted_after_they_are_kept():
+    handlers, received, _ = collecting()
+    reactor, modem, driver, _ = start({"slots": {1: DELIVER, 4: DELIVER.replace("F6", "F7")}}, handlers=handlers)
+    run_for(reactor, 0.3)
+    assert received == [DELIVER, DELIVER.replace("F6", "F7")]
+    assert modem.slots == {}
+    assert modem.commands.index("AT+CMGD=1") > modem.commands.index("AT+CMGL=4")
+
+
+def test_cmti_reads_stores_then_deletes_that_slot():
+    handlers, received, _ = collecting()
+    reactor, modem, driver, _ = start(handlers=handlers)
+    run_for(reactor, 0.2)
+    modem.slots[7] = DELIVER
+    modem.push(b'\r\n+CMTI: "SM",7\r\n')
+    run_for(reactor, 0.2)
+    assert received == [DELIVER]
+    assert modem.commands[-2:] == ["AT+CMGR=7", "AT+CMGD=7"]
+
+
+def test_a_message_that_could_not_be_kept_stays_on_the_sim():
+    handlers, _, _ = collecting(store_fails=True)
+    reactor, modem, driver, _ = start({"slots": {2: DELIVER}}, handlers=handlers)
+    run_for(reactor, 0.3)
+    assert modem.slots == {2: DELIVER}
+    assert not any(c.startswith("AT+CMGD") for c in modem.commands)
+
+
+def test_cmti_for_another_storage_selects_it_first():
+    handlers, received, _ = collecting()
+    reactor, modem, driver, _ = start(handlers=handlers)
+    run_for(reactor, 0.2)
+    modem.slots[0] = DELIVER
+    modem.push(b'\r\n+CMTI: "ME",0\r\n')
+    run_for(reactor, 0.2)
+    assert modem.commands[-3:] == ['AT+CPMS="ME"', "AT+CMGR=0", "AT+CMGD=0"]
+    assert received == [DELIVER]
+
+
+def test_direct_deliveries_and_status_reports_are_handed_over_with_their_smsc_flag():
+    handlers, received, reports = collecting()
+    reactor, modem, driver, _ = start(handlers=handlers)
+    run_for(reactor, 0.2)
+    modem.push(f"\r\n+CDS: 25\r\n{REPORT}\r\n".encode())            # 26 octets: an SMSC part
+    modem.push(f"\r\n+CDS: 25\r\n{REPORT[2:]}\r\n".encode())        # 25 octets: none
+    modem.push(f"\r\n+CMT: ,33\r\n{DELIVER}\r\n".encode())
+    run_for(reactor, 0.2)
+    assert reports == [(REPORT, True), (REPORT[2:], False)]
+    assert received == [DELIVER]
+
+
+def test_lost_registration_pauses_sending_and_regaining_it_resumes():
+    reactor, modem, driver, states = start()
+    run_for(reactor, 0.2)
+    assert driver.ready
+    modem.push(b"\r\n+CREG: 2\r\n")
+    run_for(reactor, 0.1)
+    assert driver.state == ModemState.NOT_REGISTERED and not driver.ready
+    results = []
+    driver.send("0011", 1, results.append)
+    run_for(reactor, 0.1)
+    assert not results[0].ok and not any(c.startswith("AT+CMGS") for c in modem.commands)
+    modem.push(b"\r\n+CREG: 1\r\n")
+    run_for(reactor, 0.1)
+    assert driver.state == ModemState.READY and driver.ready
+
+
+def test_unregistered_at_start_is_noticed_by_the_health_check():
+    reactor, modem, driver, _ = start({"creg": 3})
+    run_for(reactor, 0.3)
+    assert driver.state == ModemState.NOT_REGISTERED
+    assert driver.detail == "registration denied"
+
+
+def test_a_reboot_noticed_from_its_banner_reinitialises_and_the_send_in_flight_is_resent():
+    reactor, modem, driver, _ = start()
+    run_for(reactor, 0.2)
+    modem.cmgs_answer = ""  # the modem reboots instead of answering the send
+    results = []
+    driver.send("0011000B916407281553F80000AA0AE8329BFD4697D9EC37", 23, results.append)
+    run_for(reactor, 0.1)
+    modem.push(b"\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n")
+    run_for(reactor, 0.3)
+    assert len(results) == 1 and results[0].unknown_fate
+    assert modem.commands.count("ATE0") == 2  # initialised again: its settings were lost
+    assert driver.state == ModemState.READY
+
+
+def test_a_silent_modem_is_power_cycled_through_pwrkey_then_started_again(monkeypatch):
+    from appliance.hw import modem_power
+    monkeypatch.setattr(modem_power, "OFF_PAUSE", 0.05)
+    reactor = Reactor()
+    modem = ScriptedModem(reactor, silent_to={"AT"})
+    pin = FakePin(6)
+    driver = ModemDriver(reactor, name="GSM", port="/dev/fake", open_transport=modem.open, sync_attempts=1,
+                         power=ModemPower(reactor, pin, pressed_high=True), restart_delay=0.05)
+    driver.dialect = driver.dialect.__class__("test", pwrkey_on_seconds=0.05, pwrkey_off_seconds=0.1,
+                                              boot_seconds=0.05)
+    reactor.call_soon(driver.start)
+    run_for(reactor, 1.6)  # 1 s of silence, then off 0.1 s, pause 0.05 s, on 0.05 s, boot 0.05 s
+    levels = [high for _, high in pin.writes]
+    assert levels[:5] == [False, True, False, True, False]  # released, off press, release, on press, release
+    (t_off, _), (t_release, _) = pin.writes[1], pin.writes[2]
+    assert t_release - t_off >= 0.1
+    assert modem.opened >= 2  # and it was opened again after the power cycle
+
+
+def test_ussd_balance_request_returns_the_networks_answer():
+    reactor, modem, driver, _ = start()
+    run_for(reactor, 0.2)
+    answers = []
+    driver.ussd("*100#", lambda text, error: answers.append((text, error)))
+    run_for(reactor, 0.05)
+    assert modem.commands[-1] == 'AT+CUSD=1,"*100#",15'
+    modem.push(b'\r\n+CUSD: 0,"Balance 12.34 GBP",15\r\n')
+    run_for(reactor, 0.05)
+    assert answers == [("Balance 12.34 GBP", "")]

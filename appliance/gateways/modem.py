@@ -1,4 +1,5 @@
-"""A modem as a gateway: a message becomes PDUs, each sent with AT+CMGS in turn."""
+"""A modem as a gateway: a message becomes PDUs, each sent with AT+CMGS in turn; what the
+modem receives goes into the store (SMS into the inbox, delivery reports onto their parts)."""
 
 from __future__ import annotations
 
@@ -8,37 +9,65 @@ from typing import Callable
 
 from .. import pdu
 from ..message_types import MESSAGE_TYPES
-from ..modem.driver import ModemDriver, SendResult
+from ..modem.driver import ModemDriver, ModemHandlers, SendResult
+from ..store.inbox import Inbox
 from ..store.models import OutboundMessage
 from ..store.queue import PartToSend, Queue
+from ..store.reports import Reports
 from .base import Done, Gateway, Outcome
 
 log = logging.getLogger(__name__)
 
 
-def build_pdus(message: OutboundMessage, smsc: str | None) -> list[tuple[str, int]]:
+def build_pdus(message: OutboundMessage, smsc: str | None, status_report: bool) -> list[tuple[str, int]]:
     """The PDUs of a message; built once and stored, so a resend repeats the same parts."""
     kind = MESSAGE_TYPES[message.message_type]
     # a stable concatenation reference per message: parts resent after a restart still join
     concat_reference = zlib.crc32(message.id.encode()) & 0xFF
     parts = pdu.encode_submit(message.recipient, message.text, smsc=smsc, encoding=kind.encoding,
-                              message_class=kind.message_class, concat_reference=concat_reference)
+                              message_class=kind.message_class, concat_reference=concat_reference,
+                              status_report=status_report)
     return [(part.pdu, part.tpdu_length) for part in parts]
 
 
 class ModemGateway(Gateway):
-    def __init__(self, driver: ModemDriver) -> None:
+    def __init__(self, driver: ModemDriver, *, inbox: Inbox, reports: Reports,
+                 delivery_reports: bool = True,
+                 on_received: Callable[[list[str]], None] = lambda ids: None) -> None:
+        """``on_received`` hears of every stored PDU, with the ids of messages it completed."""
         self.driver = driver
         self.name = driver.name
+        self.inbox = inbox
+        self.reports = reports
+        self.delivery_reports = delivery_reports
+        self.on_received = on_received
         self._busy = False
+        driver.handlers = ModemHandlers(on_sms=self._on_sms, on_report=self._on_report)
 
     @property
     def available(self) -> bool:
         return not self._busy and self.driver.ready
 
     def status(self) -> dict:
-        return {"state": self.driver.state, "detail": self.driver.detail, "model": self.driver.model,
-                "port": self.driver.port}
+        return self.driver.status()
+
+    def _on_sms(self, pdu_hex: str) -> None:
+        """Commit the SMS; only when this returns may the modem's copy be deleted."""
+        self.on_received(self.inbox.store(self.name, pdu_hex))
+
+    def _on_report(self, pdu_hex: str, has_smsc: bool) -> None:
+        try:
+            report = pdu.decode(pdu_hex, smsc=has_smsc)
+        except pdu.PDUError as error:
+            log.warning("%s: undecodable delivery report %s: %s", self.name, pdu_hex, error)
+            return
+        if not isinstance(report, pdu.StatusReport):
+            log.warning("%s: a %s where a delivery report was expected", self.name, type(report).__name__)
+            return
+        result = self.reports.apply(self.name, report.reference, report.number, report.status)
+        if result.message_id is None:
+            log.info("%s: delivery report for reference %d to %s matches no message of ours",
+                     self.name, report.reference, report.number)
 
     def start(self) -> None:
         self.driver.start()
@@ -48,7 +77,7 @@ class ModemGateway(Gateway):
 
     def send(self, message: OutboundMessage, queue: Queue, done: Done) -> None:
         try:
-            parts = queue.parts(message.id, lambda: build_pdus(message, self.driver.smsc))
+            parts = queue.parts(message.id, lambda: build_pdus(message, self.driver.smsc, self.delivery_reports))
         except pdu.PDUError as error:
             done(Outcome(False, error_text=str(error), permanent=True))
             return

@@ -28,6 +28,9 @@ FINAL_ERRORS = ("ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE", "COMM
 FINAL_ERROR_PREFIXES = ("+CME ERROR:", "+CMS ERROR:")
 TIMEOUT = "TIMEOUT"
 CLOSED = "CLOSED"
+CANCELLED = "CANCELLED"
+# results that say the command's effect is unknown: it may or may not have been carried out
+NO_ANSWER = (TIMEOUT, CLOSED, CANCELLED)
 
 _ERROR_CODE = re.compile(r"^\+(CME|CMS) ERROR:\s*(.*?)\s*$", re.IGNORECASE)
 
@@ -147,15 +150,24 @@ class ATChannel:
             self.transport.close()
         except OSError:
             pass
+        self._abandon(CLOSED)
+        if self.on_close:
+            self.on_close(reason)
+
+    def cancel_all(self, result: str = CANCELLED) -> None:
+        """End the pending and queued commands now (the modem rebooted under them)."""
+        self._buffer = b""
+        self._urc_waiting_for_pdu = None
+        self._abandon(result)
+
+    def _abandon(self, result: str) -> None:
         pending = ([self._current] if self._current else []) + list(self._queue)
         self._current = None
         self._queue.clear()
         for cmd in pending:
             if cmd.timer:
                 cmd.timer.cancel()
-            self._deliver(cmd, Response(cmd.text, result=CLOSED))
-        if self.on_close:
-            self.on_close(reason)
+            self._deliver(cmd, Response(cmd.text, result=result))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -301,7 +313,7 @@ class ATChannel:
         for urc in self._urcs:
             if upper.startswith(urc.prefix):
                 # "+CREG: 1,5" answers AT+CREG? when that is the pending command
-                name = urc.prefix.rstrip(":").strip()
+                name = urc.prefix.split(":", 1)[0].strip()
                 if cmd is not None and name.startswith("+") and cmd.text.upper().startswith("AT" + name):
                     return None
                 return urc

@@ -1,8 +1,14 @@
-"""One modem's life: open the port, initialise, send PDUs, and start over when it fails.
+"""One modem's life: open the port, initialise, send, receive, watch, and start over.
 
 Every step is a callback on the reactor; the driver never waits. A failure anywhere
-(no answer, the port vanishing, an ERROR during initialisation) closes the channel and
-schedules a fresh start, so a modem that comes back is used again without anyone's help.
+(no answer, the port vanishing, an ERROR during initialisation, a reboot it notices from
+the modem's boot banners) leads to a fresh start; a modem that stays silent is
+power-cycled through its PWRKEY line when one is configured. So a modem that comes back
+is used again without anyone's help.
+
+The in-flight rule: a part whose AT+CMGS got no final answer (timeout, port lost, modem
+rebooted) may or may not have reached the network. It is reported as ``unknown_fate`` and
+sent again — a rare duplicate beats a lost alert. Every other part is sent exactly once.
 """
 
 from __future__ import annotations
@@ -12,10 +18,14 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from ..hw.modem_power import ModemPower
 from ..reactor import Reactor, Timer
-from . import errors
-from .at import CLOSED, TIMEOUT, ATChannel, Response
+from . import dialects, errors, health
+from .at import CANCELLED, CLOSED, NO_ANSWER, TIMEOUT, ATChannel, Response
+from .dialects import Dialect
+from .receiver import Receiver
 from .transport import Transport, open_serial
+from .ussd import decode_cusd
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +34,12 @@ class ModemState:
     CLOSED = "closed"
     INITIALISING = "initialising"
     READY = "ready"
+    NOT_REGISTERED = "not-registered"   # initialised, but no network: sending waits
     PIN_REQUIRED = "sim-pin-required"   # the SIM wants a PIN and none is configured
     PIN_WRONG = "sim-pin-wrong"         # the configured PIN was refused: never retried
     PUK_LOCKED = "sim-puk-locked"
     FAILED = "failed"                   # will start over after a delay
+    POWER_CYCLING = "power-cycling"
     STOPPED = "stopped"
 
     # states a person must act on; the driver does not retry by itself
@@ -45,43 +57,69 @@ class SendResult:
     unknown_fate: bool = False
 
 
+@dataclass(frozen=True)
+class ModemHandlers:
+    """Where what the modem receives goes; each must have committed it when it returns."""
+
+    on_sms: Callable[[str], None] = lambda pdu: None
+    on_report: Callable[[str, bool], None] = lambda pdu, has_smsc: None
+
+
 _PIN_WRONG_CME = {16}        # incorrect password
 _CMGS = re.compile(r"^\s*(\d+)")
+# every family's boot banners: the dialect is not known before AT+CGMM answers
+_BOOT_URCS = ("RDY", "SMS READY", "SMS DONE", "+QIND: SMS DONE", "CALL READY")
+_NOISE = tuple(sorted({prefix for d in dialects.DIALECTS.values() for prefix in d.noise}))
 
 
 class ModemDriver:
-    """Initialises one AT modem and sends single PDUs on it, one at a time."""
+    """Initialises one AT modem, sends PDUs on it one at a time, and takes in what arrives."""
 
     def __init__(self, reactor: Reactor, *, name: str, port: str, baudrate: int = 115200,
-                 pin: str | None = None, smsc: str | None = None,
+                 model: str = "auto", pin: str | None = None, smsc: str | None = None,
+                 handlers: ModemHandlers = ModemHandlers(),
                  open_transport: Callable[[str, int], Transport] = open_serial,
+                 power: ModemPower | None = None,
                  on_state: Callable[[str], None] | None = None,
                  restart_delay: float = 5.0, command_timeout: float = 5.0,
-                 send_timeout: float = 120.0, sync_attempts: int = 10) -> None:
+                 send_timeout: float = 120.0, sync_attempts: int = 10,
+                 health_interval: float = 60.0, unregistered_interval: float = 10.0,
+                 sweep_interval: float = 300.0) -> None:
         self.reactor = reactor
         self.name = name
         self.port = port
         self.baudrate = baudrate
+        self.model_setting = model
         self.pin = pin
         self.smsc = smsc
+        self.handlers = handlers
         self._open_transport = open_transport
+        self.power = power
         self._on_state = on_state
         self.restart_delay = restart_delay
         self.command_timeout = command_timeout
         self.send_timeout = send_timeout
         self.sync_attempts = sync_attempts
+        self.health_interval = health_interval
+        self.unregistered_interval = unregistered_interval
+        self.sweep_interval = sweep_interval
         self.state = ModemState.CLOSED
         self.detail = ""
         self.model = ""
+        self.dialect: Dialect = dialects.GENERIC
+        self.health = health.Health()
         self.channel: ATChannel | None = None
-        self._restart_timer: Timer | None = None
+        self.receiver: Receiver | None = None
+        self._timers: dict[str, Timer] = {}
         self._sending = False
         self._last_failure = ""
+        self._silent_starts = 0
+        self._ussd_waiting: Callable[[str | None, str], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._cancel_restart()
+        self._cancel("restart")
         self._set_state(ModemState.INITIALISING, "opening the port")
         try:
             transport = self._open_transport(self.port, self.baudrate)
@@ -89,10 +127,12 @@ class ModemDriver:
             self._fail(f"cannot open {self.port}: {error}")
             return
         self.channel = ATChannel(self.reactor, transport, name=self.name, on_close=self._on_closed)
+        self._listen(self.channel)
         self._sync(1)
 
     def stop(self) -> None:
-        self._cancel_restart()
+        for name in list(self._timers):
+            self._cancel(name)
         self._set_state(ModemState.STOPPED, "")
         if self.channel is not None:
             channel, self.channel = self.channel, None
@@ -100,7 +140,12 @@ class ModemDriver:
 
     @property
     def ready(self) -> bool:
+        """True when a PDU handed over now would go out at once."""
         return self.state == ModemState.READY and not self._sending
+
+    def status(self) -> dict:
+        return {"state": self.state, "detail": self.detail, "model": self.model,
+                "dialect": self.dialect.name, "port": self.port, **self.health.as_dict()}
 
     def _set_state(self, state: str, detail: str) -> None:
         changed = state != self.state
@@ -110,6 +155,15 @@ class ModemDriver:
             if self._on_state:
                 self._on_state(state)
 
+    def _later(self, name: str, delay: float, callback: Callable[[], None]) -> None:
+        self._cancel(name)
+        self._timers[name] = self.reactor.call_later(delay, callback)
+
+    def _cancel(self, name: str) -> None:
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
     def _fail(self, reason: str, *, retry: bool = True, state: str = ModemState.FAILED) -> None:
         if self.state == ModemState.STOPPED:
             return
@@ -117,38 +171,74 @@ class ModemDriver:
         repeated = reason == self._last_failure
         self._last_failure = reason
         log.log(logging.DEBUG if repeated else logging.WARNING, "%s: %s", self.name, reason)
+        for name in ("health", "sweep"):
+            self._cancel(name)
         channel, self.channel = self.channel, None
         self._set_state(state, reason)
         if channel is not None:
             channel.on_close = None
             channel.close(reason)
         if retry:
-            self._cancel_restart()
-            self._restart_timer = self.reactor.call_later(self.restart_delay, self.start)
-
-    def _cancel_restart(self) -> None:
-        if self._restart_timer is not None:
-            self._restart_timer.cancel()
-            self._restart_timer = None
+            self._later("restart", self.restart_delay, self.start)
 
     def _on_closed(self, reason: str) -> None:
         self.channel = None
         self._fail(f"port closed: {reason}")
 
     def _command(self, text: str, then: Callable[[Response], None], timeout: float | None = None) -> None:
-        assert self.channel is not None
+        if self.channel is None:
+            self.reactor.call_soon(then, Response(text, result=CLOSED))
+            return
         self.channel.command(text, then, timeout=timeout or self.command_timeout)
 
     def _expect_ok(self, text: str, then: Callable[[], None]) -> None:
         """Run an initialisation command; anything but OK fails the initialisation."""
         def check(response: Response) -> None:
-            if response.result == CLOSED:
-                return  # _on_closed already started over
+            if response.result in (CLOSED, CANCELLED):
+                return  # whoever closed or cancelled it has already started over
             if response.ok:
                 then()
             else:
                 self._fail(f"{text} answered {response.result or 'nothing'}")
         self._command(text, check)
+
+    # -- what the modem says unasked -------------------------------------------------------
+
+    def _listen(self, channel: ATChannel) -> None:
+        for banner in _BOOT_URCS:
+            channel.on_urc(banner, self._on_boot_banner)
+        for prefix in _NOISE:
+            channel.on_urc(prefix, lambda line, _: None)
+        channel.on_urc("+CREG:", self._on_creg)
+        channel.on_urc("+CUSD:", self._on_cusd)
+        self.receiver = Receiver(self._command, name=self.name, storage=self.dialect.storage,
+                                 on_sms=self.handlers.on_sms, on_report=self.handlers.on_report)
+        channel.on_urc("+CMTI:", self.receiver.on_indication)
+        channel.on_urc("+CDSI:", self.receiver.on_indication)
+        channel.on_urc("+CMT:", self.receiver.on_direct, lines=2)
+        channel.on_urc("+CDS:", self.receiver.on_direct, lines=2)
+
+    def _on_boot_banner(self, line: str, _: str | None) -> None:
+        if self.state not in (ModemState.READY, ModemState.NOT_REGISTERED):
+            return  # banners during initialisation are expected: boot takes a while
+        log.warning("%s: the modem rebooted (%s): initialising it again", self.name, line)
+        assert self.channel is not None
+        self.channel.cancel_all()  # a send in flight gets an unknown fate: it is resent
+        self._sync(1)
+
+    def _on_creg(self, line: str, _: str | None) -> None:
+        self._registration(health.parse_creg(line.split(":", 1)[1], answer=False))
+
+    def _registration(self, stat: int | None) -> None:
+        if stat is None:
+            return
+        self.health.registration = stat
+        if self.state == ModemState.READY and not self.health.registered:
+            self._set_state(ModemState.NOT_REGISTERED, health.REGISTRATION_TEXT.get(stat, "unknown"))
+            self._later("health", self.unregistered_interval, self._check_health)
+        elif self.state == ModemState.NOT_REGISTERED and self.health.registered:
+            self._set_state(ModemState.READY, self.model)
+            self._later("health", self.health_interval, self._check_health)
 
     # -- initialisation --------------------------------------------------------------------
 
@@ -158,18 +248,30 @@ class ModemDriver:
 
         def answered(response: Response) -> None:
             if response.ok:
+                self._silent_starts = 0
                 self._expect_ok("ATE0", lambda: self._expect_ok("AT+CMEE=1", self._check_sim))
-            elif response.result == CLOSED:
+            elif response.result in (CLOSED, CANCELLED):
                 return
             elif attempt < self.sync_attempts:
                 self._sync(attempt + 1)
             else:
-                self._fail(f"no answer to AT after {attempt} tries")
+                self._silent()
         self._command("AT", answered, timeout=1.0)
+
+    def _silent(self) -> None:
+        """No answer at all: power-cycle it if we can, else keep trying now and then."""
+        self._silent_starts += 1
+        if self.power is None:
+            self._fail(f"no answer to AT after {self.sync_attempts} tries")
+            return
+        self._fail(f"no answer to AT after {self.sync_attempts} tries: power-cycling",
+                   retry=False, state=ModemState.POWER_CYCLING)
+        self.power.cycle(self.dialect.pwrkey_off_seconds, self.dialect.pwrkey_on_seconds,
+                         lambda: self._later("restart", self.dialect.boot_seconds, self.start))
 
     def _check_sim(self, pin_sent: bool = False) -> None:
         def answered(response: Response) -> None:
-            if response.result == CLOSED:
+            if response.result in (CLOSED, CANCELLED):
                 return
             status = (response.info("+CPIN") or "").upper()
             if response.ok and status == "READY":
@@ -189,7 +291,7 @@ class ModemDriver:
         self._command("AT+CPIN?", answered)
 
     def _on_pin(self, response: Response) -> None:
-        if response.result == CLOSED:
+        if response.result in (CLOSED, CANCELLED):
             return
         if response.ok:
             self._check_sim(pin_sent=True)
@@ -200,29 +302,122 @@ class ModemDriver:
             self._fail(f"PIN entry answered {response.result}")
 
     def _on_model(self, response: Response) -> None:
-        if response.result == CLOSED:
+        if response.result in (CLOSED, CANCELLED):
             return
         if response.ok and response.lines:
             self.model = response.lines[0].strip()
-        self._expect_ok("AT+CMGF=0", self._set_smsc)
+        self.dialect = dialects.for_config(self.model_setting, self.model)
+        if self.receiver is not None:
+            self.receiver.storage = self.dialect.storage
+        self._run_setup(list(self.dialect.setup))
+
+    def _run_setup(self, commands: list[str]) -> None:
+        if commands:
+            self._expect_ok(commands[0], lambda: self._run_setup(commands[1:]))
+        else:
+            self._expect_ok("AT+CMGF=0", self._set_smsc)
 
     def _set_smsc(self) -> None:
         if self.smsc:
-            number = self.smsc
-            kind = 145 if number.startswith("+") else 129
-            self._expect_ok(f'AT+CSCA="{number}",{kind}', self._ready)
+            kind = 145 if self.smsc.startswith("+") else 129
+            self._expect_ok(f'AT+CSCA="{self.smsc}",{kind}', self._set_storage)
         else:
-            self._ready()
+            self._set_storage()
+
+    def _set_storage(self) -> None:
+        storage = self.dialect.storage
+        self._expect_ok(f'AT+CPMS="{storage}","{storage}","{storage}"', self._set_indications)
+
+    def _set_indications(self) -> None:
+        def answered(response: Response) -> None:
+            if response.result in (CLOSED, CANCELLED):
+                return
+            if not response.ok:
+                # without indications messages still arrive: the periodic sweep finds them
+                log.warning("%s: %s answered %s; relying on sweeps", self.name, self.dialect.cnmi,
+                            response.result)
+            self._command("AT+CREG=1", lambda r: self._ready())
+        self._command(self.dialect.cnmi, answered)
 
     def _ready(self) -> None:
         self._last_failure = ""
         self._set_state(ModemState.READY, self.model)
+        self._check_health()
+        self._sweep()
+
+    # -- watching --------------------------------------------------------------------------
+
+    def _sweep(self) -> None:
+        """Collect what arrived while nobody listened (at start, and now and then)."""
+        if self.receiver is not None and self.channel is not None:
+            self.receiver.sweep()
+        self._later("sweep", self.sweep_interval, self._sweep)
+
+    def _check_health(self) -> None:
+        def on_csq(response: Response) -> None:
+            if response.ok:
+                self.health.signal_rssi = health.parse_csq(response.info("+CSQ") or "")
+
+        def on_creg(response: Response) -> None:
+            if response.ok:
+                self._registration(health.parse_creg(response.info("+CREG") or "", answer=True))
+
+        def on_cops(response: Response) -> None:
+            if response.ok:
+                self.health.operator = health.parse_cops(response.info("+COPS") or "")
+
+        def on_cpms(response: Response) -> None:
+            usage = health.parse_cpms(response.info("+CPMS") or "") if response.ok else None
+            if usage is not None:
+                self.health.storage_used, self.health.storage_total = usage
+                if self.health.storage_full and self.receiver is not None:
+                    self.receiver.sweep()  # a full SIM refuses new SMS: empty it
+
+        def on_cclk(response: Response) -> None:
+            if response.ok:
+                self.health.network_time = health.parse_cclk(response.info("+CCLK") or "")
+            interval = self.health_interval if self.health.registered else self.unregistered_interval
+            if self.channel is not None:
+                self._later("health", interval, self._check_health)
+
+        for text, handler in (("AT+CSQ", on_csq), ("AT+CREG?", on_creg), ("AT+COPS?", on_cops),
+                              ("AT+CPMS?", on_cpms), ("AT+CCLK?", on_cclk)):
+            self._command(text, handler)
+
+    def ussd(self, code: str, callback: Callable[[str | None, str], None], timeout: float = 30.0) -> None:
+        """Ask the network (e.g. ``*100#`` for the balance); ``callback(text, error)``."""
+        if self.state != ModemState.READY or self._ussd_waiting is not None:
+            self.reactor.call_soon(callback, None, f"modem {self.state}" if self.state != ModemState.READY
+                                   else "another USSD request is running")
+            return
+        self._ussd_waiting = callback
+
+        def sent(response: Response) -> None:
+            if response.ok:
+                self._later("ussd", timeout, lambda: self._ussd_done(None, "no USSD answer"))
+            else:
+                self._ussd_done(None, f"AT+CUSD answered {response.result}")
+        self._command(f'AT+CUSD=1,"{code}",15', sent, timeout=timeout)
+
+    def _on_cusd(self, line: str, _: str | None) -> None:
+        status, text = decode_cusd(line.split(":", 1)[1])
+        self.health.ussd_reply = text
+        if status in (0, 1, 2):
+            self._ussd_done(text, "")
+        else:
+            self._ussd_done(None, f"USSD failed (+CUSD: {status})")
+
+    def _ussd_done(self, text: str | None, error: str) -> None:
+        self._cancel("ussd")
+        callback, self._ussd_waiting = self._ussd_waiting, None
+        if callback is not None:
+            callback(text, error)
 
     # -- sending ---------------------------------------------------------------------------
 
     def send(self, pdu: str, tpdu_length: int, callback: Callable[[SendResult], None]) -> None:
         """Send one PDU with AT+CMGS; ``callback`` always gets exactly one result."""
-        if self.state != ModemState.READY or self.channel is None or self._sending:
+        if not self.ready or self.channel is None:
             self.reactor.call_soon(callback, SendResult(False, error_text=f"modem {self.state}"))
             return
         self._sending = True
@@ -242,7 +437,7 @@ class ModemDriver:
         if response.ok:
             match = _CMGS.match(response.info("+CMGS") or "")
             return SendResult(True, reference=int(match.group(1)) if match else None)
-        if response.result in (TIMEOUT, CLOSED):
+        if response.result in NO_ANSWER:
             return SendResult(False, error_text=f"no answer from the modem ({response.result.lower()})",
                               unknown_fate=True)
         code = response.cms_error

@@ -89,10 +89,15 @@ class MessagePart(BaseModel):
     reference = peewee.IntegerField(null=True)       # TP-MR from +CMGS
     gateway = peewee.CharField(default="")
     sent_at = peewee.FloatField(null=True)
+    status = peewee.IntegerField(null=True)          # TP-ST of the latest delivery report
+    reported_at = peewee.FloatField(null=True)
 
     class Meta:
         table_name = "message_part"
-        indexes = ((("message", "sequence"), True),)
+        indexes = (
+            (("message", "sequence"), True),
+            (("gateway", "reference", "sent_at"), False),  # matching delivery reports
+        )
 
 
 class InboundMessage(BaseModel):
@@ -116,6 +121,34 @@ class InboundMessage(BaseModel):
         indexes = ((("removed", "received_at"), False),)
 
 
+class InboundPart(BaseModel):
+    """One received SMS exactly as it came off the modem, kept before the SIM copy is deleted.
+
+    Unique by (gateway, pdu): reading the same slot twice (a restart between storing and
+    deleting it) cannot make a second message.
+    """
+
+    gateway = peewee.CharField()
+    pdu = peewee.TextField()
+    originator = peewee.CharField()
+    smsc = peewee.CharField(default="")
+    text = peewee.TextField(default="")
+    encoding = peewee.CharField(default="gsm7")
+    concat_reference = peewee.IntegerField(null=True)
+    concat_total = peewee.IntegerField(default=1)
+    concat_sequence = peewee.IntegerField(default=1)
+    sent_at = peewee.FloatField(null=True)
+    received_at = peewee.FloatField()
+    message = peewee.ForeignKeyField(InboundMessage, null=True, backref="parts", on_delete="SET NULL")
+
+    class Meta:
+        table_name = "inbound_part"
+        indexes = (
+            (("gateway", "pdu"), True),
+            (("message", "gateway", "originator", "concat_reference"), False),
+        )
+
+
 class Event(BaseModel):
     """The event log: what happened, for the status page and for support."""
 
@@ -130,4 +163,4 @@ class Event(BaseModel):
         table_name = "event"
 
 
-ALL_MODELS = [User, OutboundMessage, MessagePart, InboundMessage, Event]
+ALL_MODELS = [User, OutboundMessage, MessagePart, InboundMessage, InboundPart, Event]

@@ -1,0 +1,106 @@
+"""What the status page shows of a modem, and whether it may send: signal, network, SIM.
+
+Parsing only; the driver decides when to ask. Replies vary in spacing, quoting and
+field count between families (modem-behaviour.md §1), so every parser is lenient about
+form and strict about meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+# +CREG <stat>: 1 registered (home), 5 registered (roaming)
+REGISTERED = {1, 5}
+REGISTRATION_TEXT = {0: "not registered", 1: "registered (home)", 2: "searching", 3: "registration denied",
+                     4: "unknown", 5: "registered (roaming)"}
+
+_FIELDS = re.compile(r'"[^"]*"|[^,]+')
+
+
+def fields(value: str) -> list[str]:
+    """Comma-separated fields, quotes removed, spaces trimmed; quoted commas stay inside."""
+    return [f.strip().strip('"').strip() for f in _FIELDS.findall(value)]
+
+
+@dataclass
+class Health:
+    signal_rssi: int | None = None        # AT+CSQ <rssi> 0..31, None when unknown (99)
+    registration: int | None = None
+    operator: str = ""
+    storage_used: int | None = None
+    storage_total: int | None = None
+    network_time: datetime | None = None
+    ussd_reply: str = ""
+
+    @property
+    def registered(self) -> bool:
+        """Unknown counts as registered: a modem that does not say must not be idled."""
+        return self.registration is None or self.registration in REGISTERED
+
+    @property
+    def signal_dbm(self) -> int | None:
+        return None if self.signal_rssi is None else -113 + 2 * self.signal_rssi
+
+    @property
+    def storage_full(self) -> bool:
+        return (self.storage_used is not None and self.storage_total is not None
+                and self.storage_total > 0 and self.storage_used >= self.storage_total)
+
+    def as_dict(self) -> dict:
+        return {
+            "signal_dbm": self.signal_dbm,
+            "registration": REGISTRATION_TEXT.get(self.registration, "unknown"),
+            "operator": self.operator,
+            "storage": None if self.storage_total is None else f"{self.storage_used}/{self.storage_total}",
+            "network_time": self.network_time.isoformat() if self.network_time else None,
+        }
+
+
+def parse_csq(value: str) -> int | None:
+    parts = fields(value)
+    if not parts or not parts[0].isdigit():
+        return None
+    rssi = int(parts[0])
+    return None if rssi == 99 or rssi > 31 else rssi
+
+
+def parse_creg(value: str, *, answer: bool) -> int | None:
+    """The <stat> of ``+CREG: [<n>,]<stat>[,<lac>,<ci>[,<act>]]``.
+
+    An answer to AT+CREG? starts with <n>; an unsolicited +CREG starts with <stat>.
+    """
+    parts = fields(value)
+    index = 1 if answer else 0
+    if len(parts) <= index or not parts[index].isdigit():
+        return None
+    return int(parts[index])
+
+
+def parse_cops(value: str) -> str:
+    parts = fields(value)
+    return parts[2] if len(parts) >= 3 else ""
+
+
+def parse_cpms(value: str) -> tuple[int, int] | None:
+    """Used and total of the first storage: ``+CPMS: "SM",3,20,...`` or ``+CPMS: 3,20,...``."""
+    numbers = [int(p) for p in fields(value) if p.isdigit()]
+    return (numbers[0], numbers[1]) if len(numbers) >= 2 else None
+
+
+_CCLK = re.compile(r'"?(\d{2})/(\d{2})/(\d{2}),(\d{2}):(\d{2}):(\d{2})([+-]\d{1,2})?"?')
+
+
+def parse_cclk(value: str) -> datetime | None:
+    """``+CCLK: "24/11/22,10:15:30+04"``: the zone is in quarter hours, as in 27.007."""
+    match = _CCLK.search(value)
+    if match is None:
+        return None
+    yy, mo, dd, hh, mi, ss = (int(g) for g in match.groups()[:6])
+    quarters = int(match.group(7) or 0)
+    try:
+        return datetime(2000 + yy, mo, dd, hh, mi, ss,
+                        tzinfo=timezone(timedelta(minutes=15 * quarters)))
+    except ValueError:
+        return None  # modems without network time answer e.g. 80/01/00

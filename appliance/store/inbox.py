@@ -1,0 +1,138 @@
+"""Received SMS: every part stored as it arrives, messages assembled in the store.
+
+A part is committed before the modem's copy is deleted, and parts of a concatenated
+message wait here, not in memory, so a restart in the middle of a multipart message
+loses nothing. A set that never completes is delivered as it is after a while.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Callable
+
+import peewee
+
+from .. import pdu
+from .models import Event, InboundMessage, InboundPart
+
+log = logging.getLogger(__name__)
+
+MESSAGE_TYPES = {"gsm7": "sms.text", "ucs2": "sms.unicode", "8bit": "sms.data"}
+
+
+def _safe(text: str) -> str:
+    """A part cut inside a surrogate pair holds half a character, which UTF-8 (and so the
+    store) cannot hold: show it as U+FFFD in the part; the message is joined from the PDUs."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _joined_text(parts: list[InboundPart]) -> str:
+    if all(p.encoding == "ucs2" for p in parts):
+        # join the UTF-16 code units first: a pair split between two parts is whole again
+        units = b"".join(pdu.decode(p.pdu).data for p in parts)
+        return units.decode("utf-16-be", "replace")
+    return "".join(p.text for p in parts)
+
+
+class Inbox:
+    def __init__(self, database: peewee.Database, *, incomplete_after: float = 3600.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.database = database
+        self.incomplete_after = incomplete_after
+        self.clock = clock
+
+    def store(self, gateway: str, pdu_hex: str) -> list[str]:
+        """Keep one received PDU; return the ids of messages it completed (usually 0 or 1).
+
+        Safe to call twice with the same PDU. A PDU that does not decode is logged with its
+        raw hex in the event log and dropped: a stranger's malformed SMS must not stop the
+        modem's inbox from draining.
+        """
+        now = self.clock()
+        try:
+            decoded = pdu.decode(pdu_hex)
+        except pdu.PDUError as error:
+            log.warning("%s: undecodable SMS dropped: %s", gateway, error)
+            Event.create(time=now, level="warning", kind="malformed-pdu", gateway=gateway,
+                         text=f"{error}: {pdu_hex}")
+            return []
+        if not isinstance(decoded, pdu.Deliver):
+            Event.create(time=now, level="warning", kind="unexpected-pdu", gateway=gateway,
+                         text=f"{type(decoded).__name__} in the inbox: {pdu_hex}")
+            return []
+        concat = decoded.concat
+        text = _safe(decoded.text) if decoded.text is not None else decoded.data.hex().upper()
+        with self.database.atomic():
+            try:
+                with self.database.atomic():  # a savepoint: a duplicate undoes only itself
+                    part = InboundPart.create(
+                        gateway=gateway, pdu=pdu_hex.upper(), originator=decoded.number,
+                        smsc=decoded.smsc or "", text=text, encoding=decoded.encoding,
+                        concat_reference=concat.reference if concat else None,
+                        concat_total=concat.total if concat else 1,
+                        concat_sequence=concat.sequence if concat else 1,
+                        sent_at=decoded.timestamp.timestamp(), received_at=now)
+            except peewee.IntegrityError:
+                return []  # read before: it is already here
+            siblings = self._siblings(part)
+            if len({p.concat_sequence for p in siblings}) < part.concat_total:
+                return []
+            return [self._assemble(siblings, now)]
+
+    def flush_incomplete(self, now: float | None = None) -> list[str]:
+        """Deliver the parts that have waited too long for their siblings, as they are."""
+        now = self.clock() if now is None else now
+        done = []
+        with self.database.atomic():
+            stale = (InboundPart.select()
+                     .where(InboundPart.message.is_null() & (InboundPart.received_at <= now - self.incomplete_after))
+                     .order_by(InboundPart.received_at))
+            seen = set()
+            for part in stale:
+                key = (part.gateway, part.originator, part.concat_reference, part.concat_total)
+                if key in seen:
+                    continue
+                seen.add(key)
+                done.append(self._assemble(self._siblings(part), now))
+        return done
+
+    def next_flush(self) -> float | None:
+        """When the oldest waiting part will be delivered incomplete, if nothing else comes."""
+        oldest = (InboundPart.select(peewee.fn.MIN(InboundPart.received_at))
+                  .where(InboundPart.message.is_null()).scalar())
+        return None if oldest is None else oldest + self.incomplete_after
+
+    @staticmethod
+    def _siblings(part: InboundPart) -> list[InboundPart]:
+        if part.concat_reference is None:
+            return [part]
+        return list(InboundPart.select().where(
+            InboundPart.message.is_null()
+            & (InboundPart.gateway == part.gateway)
+            & (InboundPart.originator == part.originator)
+            & (InboundPart.concat_reference == part.concat_reference)
+            & (InboundPart.concat_total == part.concat_total)
+        ).order_by(InboundPart.concat_sequence, InboundPart.received_at))
+
+    def _assemble(self, parts: list[InboundPart], now: float) -> str:
+        by_sequence: dict[int, InboundPart] = {}
+        for p in parts:
+            by_sequence.setdefault(p.concat_sequence, p)  # a resent duplicate part counts once
+        ordered = [by_sequence[n] for n in sorted(by_sequence)]
+        first = ordered[0]
+        encodings = {p.encoding for p in ordered}
+        message = InboundMessage.create(
+            id=str(uuid.uuid4()), gateway=first.gateway, originator=first.originator,
+            text=_joined_text(ordered),
+            message_type=MESSAGE_TYPES.get(first.encoding, "sms.text") if len(encodings) == 1 else "sms.unicode",
+            smsc=first.smsc, pdu=" ".join(p.pdu for p in ordered),
+            concat_reference=first.concat_reference, parts_received=len(ordered),
+            parts_total=first.concat_total, sent_at=first.sent_at, received_at=now,
+        )
+        InboundPart.update(message=message.id).where(InboundPart.id.in_([p.id for p in parts])).execute()
+        if len(ordered) < first.concat_total:
+            log.warning("%s: message from %s delivered with %d of %d parts", first.gateway,
+                        first.originator, len(ordered), first.concat_total)
+        return message.id

@@ -1,0 +1,104 @@
+"""Delivery reports: matched to the part they report on, and rolled up to its message.
+
+The network names a part only by the TP-MR the modem gave it (one octet, so it wraps)
+and the recipient; the match is the most recent part sent through the same gateway with
+that reference to that number. A message is delivered when all its parts are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import MessagePart, MessageState, OutboundMessage
+from .queue import Queue
+
+MATCH_WINDOW = 7 * 86400   # reports for parts older than this are for someone else's mr
+
+# TP-ST, 3GPP TS 23.040 §9.2.3.15
+_TEXTS = {
+    0x00: "received by the recipient",
+    0x01: "forwarded, delivery not confirmed",
+    0x02: "replaced by the service centre",
+    0x20: "congestion, still trying",
+    0x21: "recipient busy, still trying",
+    0x22: "no response from the recipient, still trying",
+    0x23: "service rejected, still trying",
+    0x24: "quality of service not available, still trying",
+    0x25: "error in the recipient, still trying",
+    0x40: "remote procedure error",
+    0x41: "incompatible destination",
+    0x42: "connection rejected by the recipient",
+    0x43: "not obtainable",
+    0x44: "quality of service not available",
+    0x45: "no interworking available",
+    0x46: "validity period expired",
+    0x47: "deleted by the originator",
+    0x48: "deleted by the service centre",
+    0x49: "message does not exist",
+    0x60: "congestion, gave up",
+    0x61: "recipient busy, gave up",
+    0x62: "no response from the recipient, gave up",
+    0x63: "service rejected, gave up",
+    0x64: "quality of service not available, gave up",
+    0x65: "error in the recipient, gave up",
+}
+
+
+def describe(status: int) -> str:
+    return _TEXTS.get(status, f"status {status:#04x}")
+
+
+def outcome(status: int) -> str:
+    """'delivered', 'pending' (the centre still tries) or 'failed', per TP-ST's ranges."""
+    if status < 0x20:
+        return "delivered"
+    if status < 0x40:
+        return "pending"
+    return "failed"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    message_id: str | None      # None: no part of ours matches
+    outcome: str = ""
+    message_state: str = ""      # the message's state after this report
+
+
+def _same_number(a: str, b: str) -> bool:
+    """Reports carry the number as the network formats it: compare the significant digits."""
+    da, db = "".join(c for c in a if c.isdigit()), "".join(c for c in b if c.isdigit())
+    return bool(da) and bool(db) and (da.endswith(db[-9:]) or db.endswith(da[-9:]))
+
+
+class Reports:
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+
+    def apply(self, gateway: str, reference: int, number: str, status: int) -> ReportResult:
+        now = self.queue.clock()
+        with self.queue.database.atomic():
+            candidates = (MessagePart.select(MessagePart, OutboundMessage)
+                          .join(OutboundMessage)
+                          .where((MessagePart.gateway == gateway) & (MessagePart.reference == reference)
+                                 & (MessagePart.sent_at >= now - MATCH_WINDOW))
+                          .order_by(MessagePart.sent_at.desc()))
+            part = next((p for p in candidates if _same_number(p.message.recipient, number)), None)
+            if part is None:
+                return ReportResult(None)
+            result = outcome(status)
+            part_state = {"delivered": "delivered", "failed": "failed"}.get(result, part.state)
+            (MessagePart.update(status=status, reported_at=now, state=part_state)
+             .where(MessagePart.id == part.id).execute())
+            message = part.message
+            # only from Sent: a report never revives a message that ended otherwise
+            if result == "failed":
+                self.queue.transition(message.id, MessageState.SENT, MessageState.FAILED,
+                                      error_code=None, error_text=f"not delivered: {describe(status)}")
+            elif result == "delivered":
+                undelivered = (MessagePart.select().where((MessagePart.message == message.id)
+                                                          & (MessagePart.state != "delivered")).count())
+                if undelivered == 0 and message.parts_total:
+                    self.queue.transition(message.id, MessageState.SENT, MessageState.DELIVERED)
+            state = OutboundMessage.get_by_id(message.id).state
+        return ReportResult(message.id, result, state)
+

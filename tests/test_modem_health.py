@@ -1,0 +1,52 @@
+"""Parsing what modems answer about themselves, in the forms different families use."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from appliance.modem import health
+from appliance.modem.ussd import decode_cusd
+
+
+@pytest.mark.parametrize("value, rssi", [("21,0", 21), (" 31, 99", 31), ("99,99", None), ("", None)])
+def test_csq(value, rssi):
+    assert health.parse_csq(value) == rssi
+
+
+@pytest.mark.parametrize("value, answer, stat", [
+    ("0,1", True, 1), ("2,5, FFFE, 323301, 7", True, 5), ("2,1,4CA,81DE445", True, 1),
+    ("1", False, 1), ("0", False, 0), ('2,"4CA","81DE445"', False, 2), ("", True, None),
+])
+def test_creg_answer_and_unsolicited_forms(value, answer, stat):
+    assert health.parse_creg(value, answer=answer) == stat
+
+
+def test_registered_means_home_or_roaming_and_unknown_does_not_idle_a_modem():
+    assert health.Health(registration=1).registered and health.Health(registration=5).registered
+    assert not health.Health(registration=2).registered
+    assert health.Health().registered
+
+
+def test_cops_cpms_and_signal_in_dbm():
+    assert health.parse_cops('0,0,"Vodafone UK",7') == "Vodafone UK"
+    assert health.parse_cops("0") == ""
+    assert health.parse_cpms('"SM",3,20,"SM",3,20,"SM",3,20') == (3, 20)
+    assert health.parse_cpms("2,20,3,10") == (2, 20)
+    h = health.Health(signal_rssi=21, storage_used=20, storage_total=20)
+    assert h.signal_dbm == -71 and h.storage_full
+
+
+def test_cclk_zone_is_in_quarter_hours():
+    assert health.parse_cclk('"24/11/22,10:15:30+04"') == datetime(
+        2024, 11, 22, 10, 15, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert health.parse_cclk('"24/11/22,10:15:30-20"') == datetime(
+        2024, 11, 22, 10, 15, 30, tzinfo=timezone(timedelta(hours=-5)))
+    assert health.parse_cclk('"80/01/00,00:00:00+00"') is None  # no network time yet
+
+
+def test_cusd_plain_ucs2_and_packed_gsm7():
+    assert decode_cusd('0,"Balance 12.34 GBP",15') == (0, "Balance 12.34 GBP")
+    assert decode_cusd('0,"04110430043B0430043D0441",72') == (0, "Баланс")
+    # packed by python-gsmmodem-new, an independent codec
+    assert decode_cusd("0,C2303BEC1E9775A098CC35A301,15") == (0, "Balance: 12.34")
+    assert decode_cusd("2") == (2, "")

@@ -1,0 +1,110 @@
+"""Delivery reports matched to the parts they report on, and rolled up to the message."""
+
+import pytest
+
+from appliance.store import db as store_db
+from appliance.store.models import MessagePart, MessageState, OutboundMessage
+from appliance.store.queue import NewMessage, Queue
+from appliance.store.reports import MATCH_WINDOW, Reports, outcome
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_800_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def queue(tmp_path, clock):
+    database = store_db.open_database(tmp_path)
+    yield Queue(database, clock=clock)
+    database.close()
+
+
+def sent_message(queue, recipient, references, gateway="GSM1"):
+    """A message whose parts went out with the given TP-MRs."""
+    (message_id,) = queue.accept([NewMessage(recipient, "x")])
+    queue.claim(gateway)
+    parts = queue.parts(message_id, lambda: [(f"00{i:02X}", 1) for i in range(len(references))])
+    for part, reference in zip(parts, references):
+        queue.part_sent(part.id, reference, gateway)
+    queue.complete(message_id)
+    return message_id
+
+
+def state(message_id):
+    return OutboundMessage.get_by_id(message_id).state
+
+
+@pytest.mark.parametrize("status, expected", [(0x00, "delivered"), (0x02, "delivered"), (0x21, "pending"),
+                                              (0x40, "failed"), (0x46, "failed"), (0x62, "failed")])
+def test_tp_st_ranges(status, expected):
+    assert outcome(status) == expected
+
+
+def test_single_part_delivered(queue):
+    message_id = sent_message(queue, "+447700900123", [17])
+    result = Reports(queue).apply("GSM1", 17, "+447700900123", 0)
+    assert (result.message_id, result.outcome, result.message_state) == (message_id, "delivered", "delivered")
+    part = MessagePart.get(MessagePart.message == message_id)
+    assert (part.state, part.status) == ("delivered", 0)
+
+
+def test_message_is_delivered_only_when_every_part_is(queue):
+    message_id = sent_message(queue, "+441", [5, 6, 7])
+    reports = Reports(queue)
+    for reference in (7, 5):
+        assert reports.apply("GSM1", reference, "+441", 0).message_state == MessageState.SENT
+    assert reports.apply("GSM1", 6, "+441", 0).message_state == MessageState.DELIVERED
+
+
+def test_still_trying_changes_nothing_but_the_part_status(queue):
+    message_id = sent_message(queue, "+441", [9])
+    result = Reports(queue).apply("GSM1", 9, "+441", 0x21)
+    assert result.outcome == "pending" and state(message_id) == MessageState.SENT
+    assert MessagePart.get(MessagePart.message == message_id).status == 0x21
+
+
+def test_permanent_failure_fails_the_message_with_the_reason(queue):
+    message_id = sent_message(queue, "+441", [3])
+    Reports(queue).apply("GSM1", 3, "+441", 0x46)
+    message = OutboundMessage.get_by_id(message_id)
+    assert message.state == MessageState.FAILED
+    assert message.error_text == "not delivered: validity period expired"
+
+
+def test_the_network_may_write_the_number_differently(queue):
+    message_id = sent_message(queue, "+447700900123", [1])
+    assert Reports(queue).apply("GSM1", 1, "07700900123", 0).message_id == message_id
+
+
+def test_reference_wraps_so_the_newest_part_to_that_number_wins(queue, clock):
+    old = sent_message(queue, "+441", [200])
+    clock.now += 3600
+    new = sent_message(queue, "+441", [200])
+    assert Reports(queue).apply("GSM1", 200, "+441", 0).message_id == new
+    assert state(old) == MessageState.SENT
+
+
+def test_reports_match_only_their_gateway_recipient_and_recent_parts(queue, clock):
+    message_id = sent_message(queue, "+441", [4])
+    reports = Reports(queue)
+    assert reports.apply("GSM2", 4, "+441", 0).message_id is None
+    assert reports.apply("GSM1", 4, "+449999", 0).message_id is None
+    clock.now += MATCH_WINDOW + 1
+    assert reports.apply("GSM1", 4, "+441", 0).message_id is None
+    assert state(message_id) == MessageState.SENT
+
+
+def test_a_report_never_revives_a_message_that_ended_otherwise(queue):
+    message_id = sent_message(queue, "+441", [8])
+    Reports(queue).apply("GSM1", 8, "+441", 0x40)
+    Reports(queue).apply("GSM1", 8, "+441", 0x00)  # a late, contradicting report
+    assert state(message_id) == MessageState.FAILED
