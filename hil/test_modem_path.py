@@ -151,7 +151,7 @@ def test_permanent_network_error_fails_the_message_with_its_reason(tmp_path, mod
 
 
 def test_a_silent_modem_is_detected_the_part_is_sent_again_and_nothing_is_lost(tmp_path, modem):
-    rig = Rig(tmp_path, [modem], send_timeout=0.5, restart_delay=0.2).start()
+    rig = Rig(tmp_path, [modem], send_timeout=0.5, command_timeout=0.5, restart_delay=0.2).start()
     try:
         wait_for(lambda: rig.gateways[0].driver.state == ModemState.READY, what="ready")
         modem.set_silent(True)

@@ -185,11 +185,19 @@ class ModemDriver:
         self.channel = None
         self._fail(f"port closed: {reason}")
 
-    def _command(self, text: str, then: Callable[[Response], None], timeout: float | None = None) -> None:
+    def _command(self, text: str, then: Callable[[Response], None], timeout: float | None = None,
+                 *, body: str | None = None, silence_fails: bool = True) -> None:
+        """Queue a command; one that gets no answer at all means the modem is not there any
+        more, whatever the command was, and starts it over."""
         if self.channel is None:
             self.reactor.call_soon(then, Response(text, result=CLOSED))
             return
-        self.channel.command(text, then, timeout=timeout or self.command_timeout)
+
+        def answered(response: Response) -> None:
+            then(response)
+            if response.result == TIMEOUT and silence_fails:
+                self._fail(f"no answer to {text}")
+        self.channel.command(text, answered, timeout=timeout or self.command_timeout, body=body)
 
     def _expect_ok(self, text: str, then: Callable[[], None]) -> None:
         """Run an initialisation command; anything but OK fails the initialisation."""
@@ -256,7 +264,7 @@ class ModemDriver:
                 self._sync(attempt + 1)
             else:
                 self._silent()
-        self._command("AT", answered, timeout=1.0)
+        self._command("AT", answered, timeout=1.0, silence_fails=False)
 
     def _silent(self) -> None:
         """No answer at all: power-cycle it if we can, else keep trying now and then."""
@@ -425,12 +433,9 @@ class ModemDriver:
         def answered(response: Response) -> None:
             self._sending = False
             callback(self._send_result(response))
-            if response.result == TIMEOUT:
-                # a modem that does not answer a send is in no state to be trusted
-                self._fail("no answer to AT+CMGS")
-            elif self.state == ModemState.READY and self._on_state:
+            if self.state == ModemState.READY and response.result != TIMEOUT and self._on_state:
                 self._on_state(self.state)  # free again: let the router hand over more
-        self.channel.command(f"AT+CMGS={tpdu_length}", answered, timeout=self.send_timeout, body=pdu)
+        self._command(f"AT+CMGS={tpdu_length}", answered, timeout=self.send_timeout, body=pdu)
 
     @staticmethod
     def _send_result(response: Response) -> SendResult:
