@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 import bottle
+import peewee
 
 from .. import message_status, numbers, pdu
 from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
@@ -216,7 +217,10 @@ def send_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
         repeated = _repeated_request(context.queue, messages)
         if repeated is not None:
             return repeated
-    accepted = context.queue.accept(messages)
+    try:
+        accepted = context.queue.accept(messages)
+    except peewee.IntegrityError:  # the same guid from a concurrent request won the race
+        raise ApiError(MESSAGE_REJECTED, "message-guid is already used by another message") from None
     context.on_accepted()
     return "\r\n".join(f"OK: {message_id}" for message_id in accepted)
 

@@ -1,0 +1,66 @@
+"""Group commit: concurrent callers share transactions, and one bad request fails alone."""
+
+import threading
+
+from appliance.store.group_commit import GroupCommitter
+
+
+def test_a_lone_caller_commits_at_once():
+    written = []
+    committer = GroupCommitter(lambda items: written.append(list(items)) or [i * 10 for i in items])
+    assert committer.submit([1, 2]) == [10, 20]
+    assert written == [[1, 2]] and (committer.commits, committer.items) == (1, 2)
+
+
+def test_concurrent_callers_share_commits_and_each_gets_its_own_results():
+    gate = threading.Event()
+    batches = []
+
+    def write(items):
+        gate.wait(1.0)  # a slow disk: others pile up meanwhile
+        batches.append(list(items))
+        return [f"id-{i}" for i in items]
+
+    committer = GroupCommitter(write)
+    results = {}
+
+    def caller(n):
+        results[n] = committer.submit([n, n + 1000])
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(32)]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert all(results[n] == [f"id-{n}", f"id-{n + 1000}"] for n in range(32))
+    assert committer.items == 64
+    assert committer.commits < 32  # at least some requests shared a transaction
+    assert sorted(i for batch in batches for i in batch) == sorted(list(range(32)) + [n + 1000 for n in range(32)])
+
+
+def test_one_failing_request_does_not_fail_the_others_in_its_group():
+    gate = threading.Event()
+
+    def write(items):
+        gate.wait(1.0)
+        if "bad" in items:
+            raise ValueError("duplicate id")
+        return list(items)
+
+    committer = GroupCommitter(write)
+    outcomes = {}
+
+    def caller(name):
+        try:
+            outcomes[name] = committer.submit([name])
+        except ValueError as error:
+            outcomes[name] = str(error)
+
+    threads = [threading.Thread(target=caller, args=(name,)) for name in ("a", "bad", "c", "d")]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert outcomes == {"a": ["a"], "bad": "duplicate id", "c": ["c"], "d": ["d"]}
