@@ -50,6 +50,9 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     service = Service(config, simulate=args.simulate)
     try:
         service.start()
+    except ConfigError:
+        service.stop()
+        raise
     except OSError as error:
         service.stop()
         print(f"sms-appliance: cannot start: {error}", file=sys.stderr)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .connectors.routing import ROLES, USES
+
 MODEL_NAMES = ("auto", "sim800", "sim7600", "ec25", "huawei", "generic")
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 DEFAULT_LISTEN = "127.0.0.1:9710"
@@ -40,6 +42,21 @@ class ModemConfig:
     delivery_reports: bool = True
     pwrkey_gpio: int | None = None          # BCM number of the modem's PWRKEY line
     pwrkey_pressed_high: bool = False       # true where an inverting transistor drives PWRKEY
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    name: str
+    type: str = "http"
+    max_send_attempts: int = 3
+    # (gateway name, use, role); empty = every gateway, send and receive, primary
+    gateways: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    # pauses before the 1st, 2nd, ... retry of a message on the same gateway
+    retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0)
 
 
 @dataclass(frozen=True)
@@ -72,7 +89,9 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     receive: ReceiveConfig = field(default_factory=ReceiveConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
     modems: tuple[ModemConfig, ...] = ()
+    connectors: tuple[ConnectorConfig, ...] = ()
 
     def with_overrides(self, *, data: str | None = None, listen: str | None = None) -> "Config":
         """Apply command-line options, validated like the file's own values."""
@@ -99,21 +118,21 @@ def load(path: str | Path | None) -> Config:
 
 
 def parse(raw: dict[str, Any]) -> Config:
-    _only(raw, {"http", "storage", "receive", "modem"}, "")
+    _only(raw, {"http", "storage", "receive", "routing", "modem", "connector"}, "")
     http = _table(raw, "http")
     _only(http, {"listen", "threads"}, "http")
     storage = _table(raw, "storage")
     _only(storage, {"path"}, "storage")
     receive = _table(raw, "receive")
     _only(receive, {"incomplete_after"}, "receive")
-    modems_raw = raw.get("modem", [])
-    if not isinstance(modems_raw, list):
-        raise ConfigError("modem", "must be an array of tables: write [[modem]]")
-    modems = tuple(_modem(m, f"modem[{i}]") for i, m in enumerate(modems_raw, start=1))
-    names = [m.name for m in modems]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise ConfigError(f"modem[{i + 1}].name", f"{name!r} is used by another modem")
+    routing = _table(raw, "routing")
+    _only(routing, {"retry_delays"}, "routing")
+    modems = tuple(_modem(m, f"modem[{i}]") for i, m in enumerate(_array(raw, "modem"), start=1))
+    _unique([m.name for m in modems], "modem", "modem")
+    connectors = tuple(_connector(c, f"connector[{i}]") for i, c in enumerate(_array(raw, "connector"), start=1))
+    _unique([c.name for c in connectors], "connector", "connector")
+    if sum(c.type == "http" for c in connectors) > 1:
+        raise ConfigError("connector", "only one connector can be of type \"http\": the HTTP API is one")
     return Config(
         http=HttpConfig(
             listen=_listen(http.get("listen", DEFAULT_LISTEN), "http.listen"),
@@ -122,8 +141,63 @@ def parse(raw: dict[str, Any]) -> Config:
         storage=StorageConfig(_string(storage.get("path", DEFAULT_DATA_DIR), "storage.path")),
         receive=ReceiveConfig(_integer(receive.get("incomplete_after", 3600), "receive.incomplete_after",
                                        60, 7 * 86400)),
+        routing=RoutingConfig(_delays(routing.get("retry_delays", [5, 30, 120]), "routing.retry_delays")),
         modems=modems,
+        connectors=connectors,
     )
+
+
+def _array(raw: dict[str, Any], key: str) -> list:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(key, f"must be an array of tables: write [[{key}]]")
+    return value
+
+
+def _unique(names: list[str], key: str, what: str) -> None:
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"{key}[{i + 1}].name", f"{name!r} is used by another {what}")
+
+
+def _delays(value: Any, key: str) -> tuple[float, ...]:
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 86400 for v in value)):
+        raise ConfigError(key, f"must be a list of seconds (0 to 86400) like [5, 30, 120], not {value!r}")
+    return tuple(float(v) for v in value)
+
+
+CONNECTOR_TYPES = ("http",)
+
+
+def _connector(raw: Any, key: str) -> ConnectorConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(key, "must be a table")
+    _only(raw, {"name", "type", "max_send_attempts", "gateways"}, key)
+    if "name" not in raw:
+        raise ConfigError(f"{key}.name", "is required")
+    kind = _string(raw.get("type", "http"), f"{key}.type")
+    if kind not in CONNECTOR_TYPES:
+        raise ConfigError(f"{key}.type", f"{kind!r} is not one of {', '.join(CONNECTOR_TYPES)}")
+    gateways = []
+    for i, entry in enumerate(raw.get("gateways", []), start=1):
+        entry_key = f"{key}.gateways[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(entry_key, 'must be a table like { name = "GSM", use = "send", role = "backup" }')
+        _only(entry, {"name", "use", "role"}, entry_key)
+        if "name" not in entry:
+            raise ConfigError(f"{entry_key}.name", "is required")
+        use = _string(entry.get("use", "send-receive"), f"{entry_key}.use")
+        if use not in USES:
+            raise ConfigError(f"{entry_key}.use", f"{use!r} is not one of {', '.join(USES)}")
+        role = _string(entry.get("role", "primary"), f"{entry_key}.role")
+        if role not in ROLES:
+            raise ConfigError(f"{entry_key}.role", f"{role!r} is not one of {', '.join(ROLES)}")
+        gateways.append((_string(entry["name"], f"{entry_key}.name"), use, role))
+    return ConnectorConfig(name=_string(raw["name"], f"{key}.name"), type=kind,
+                           max_send_attempts=_integer(raw.get("max_send_attempts", 3),
+                                                      f"{key}.max_send_attempts", 1, 100),
+                           gateways=tuple(gateways))
 
 
 def _modem(raw: Any, key: str) -> ModemConfig:

@@ -11,10 +11,11 @@ import logging
 import signal
 import time
 
-from .config import Config, ModemConfig
+from .config import Config, ConfigError, ConnectorConfig, ModemConfig
+from .connectors.routing import Assignment, Connector, Routing
 from .gateways.modem import ModemGateway
 from .gateways.router import Router
-from .modem.driver import ModemDriver, ModemState
+from .modem.driver import ModemDriver
 from .hw.modem_power import ModemPower
 from .reactor import Reactor, Timer
 from .sd_notify import Notifier
@@ -70,9 +71,11 @@ class Service:
         if recovered:
             log.warning("%d message(s) were being sent when the service stopped; "
                         "they are queued again", recovered)
-        self.inbox = Inbox(self.database, incomplete_after=self.config.receive.incomplete_after)
         reports = Reports(self.queue)
         modems = list(self.config.modems) + self._simulated_modems()
+        self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
+        self.inbox = Inbox(self.database, incomplete_after=self.config.receive.incomplete_after,
+                           receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)])
         for modem in modems:
             driver = ModemDriver(self.reactor, name=modem.name, port=modem.port, baudrate=modem.baudrate,
                                  model=modem.model, pin=modem.pin, smsc=modem.smsc,
@@ -80,10 +83,11 @@ class Service:
             self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=reports,
                                               delivery_reports=modem.delivery_reports,
                                               on_received=self._on_received))
-        self.router = Router(self.reactor, self.queue, self.gateways)
-
         names = tuple(g.name for g in self.gateways)
-        context = HttpApiContext(queue=self.queue, authenticator=Authenticator(),
+        self.router = Router(self.reactor, self.queue, self.gateways, self.routing,
+                             retry_delays=self.config.routing.retry_delays)
+        http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
+        context = HttpApiContext(queue=self.queue, authenticator=Authenticator(), connector=http_connector,
                                  gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe)
         http = self.config.http
         self.http = HttpServer(create_app(context), http.host, http.port, threads=http.threads)
@@ -126,8 +130,7 @@ class Service:
     def _on_modem_state(self, state: str) -> None:
         if self.http is None:
             return  # stopping: modems going down is expected, not news for systemd
-        if state == ModemState.READY:
-            self.router.kick()
+        self.router.kick()  # ready: it can take work; down: its backups may have to
         self._notify_status()
 
     # -- systemd ---------------------------------------------------------------------------
@@ -200,3 +203,22 @@ class Service:
         self.reactor.close()
         self.notifier.close()
 
+
+DEFAULT_CONNECTOR = "HTTP API"
+
+
+def build_routing(connectors: tuple[ConnectorConfig, ...], gateways: tuple[str, ...]) -> Routing:
+    """The configured connectors, or by default one HTTP API connector that sends through
+    every gateway as a primary and receives from all; unknown gateway names are an error."""
+    if not any(c.type == "http" for c in connectors):
+        connectors = (ConnectorConfig(DEFAULT_CONNECTOR, "http"),) + connectors
+    built = []
+    for i, connector in enumerate(connectors, start=1):
+        for name, _, _ in connector.gateways:
+            if name not in gateways:
+                raise ConfigError(f"connector {connector.name!r}", f"gateway {name!r} is not a configured modem "
+                                  f"(there are: {', '.join(gateways) or 'none'})")
+        assignments = (tuple(Assignment(*entry) for entry in connector.gateways)
+                       or tuple(Assignment(name) for name in gateways))
+        built.append(Connector(connector.name, connector.type, assignments, connector.max_send_attempts))
+    return Routing(built)

@@ -13,6 +13,8 @@ from appliance.gateways.modem import ModemGateway
 from appliance.gateways.router import Router
 from appliance.modem.driver import ModemDriver, ModemState
 from appliance.reactor import Reactor
+from appliance.config import ConnectorConfig
+from appliance.service import build_routing
 from appliance.store import db as store_db
 from appliance.store.models import MessagePart, MessageState, OutboundMessage
 from appliance.store.inbox import Inbox
@@ -33,7 +35,7 @@ def wait_for(predicate, timeout=10.0, what="condition"):
 class Rig:
     """A store, a reactor thread, and one modem gateway per simulator."""
 
-    def __init__(self, tmp_path, simulators, **driver_options):
+    def __init__(self, tmp_path, simulators, connectors=(), **driver_options):
         self.database = store_db.open_database(tmp_path)
         self.queue = Queue(self.database)
         self.inbox = Inbox(self.database)
@@ -48,12 +50,12 @@ class Rig:
                                  **driver_options)
             self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=self.reports,
                                               on_received=self.received.extend))
-        self.router = Router(self.reactor, self.queue, self.gateways, retry_delays=(0.2, 0.2, 0.2))
+        self.routing = build_routing(connectors, tuple(g.name for g in self.gateways))
+        self.router = Router(self.reactor, self.queue, self.gateways, self.routing, retry_delays=(0.2, 0.2, 0.2))
         self.thread = threading.Thread(target=self.reactor.run, daemon=True)
 
     def _kick(self):
-        if self.states[-1] == ModemState.READY:
-            self.router.kick()
+        self.router.kick()
 
     def start(self):
         for gateway in self.gateways:
@@ -201,3 +203,48 @@ def test_a_port_that_does_not_exist_yet_is_retried_until_it_appears(tmp_path):
             assert len(late.sent) == 1
     finally:
         rig.stop()
+
+
+FAILOVER = (ConnectorConfig("HTTP API", max_send_attempts=2,
+                            gateways=(("GSM1", "send-receive", "primary"), ("GSM2", "send-receive", "backup"))),)
+
+
+def test_failover_to_the_backup_after_the_primarys_attempts_and_status_names_it(tmp_path):
+    with SimulatedModem() as primary, SimulatedModem() as backup:
+        primary.fail_next_send(42)
+        primary.fail_next_send(42)  # congestion, twice: the primary's two attempts
+        rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER).start()
+        try:
+            (message_id,) = rig.send(NewMessage("+441", "through the backup"))
+            wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent by the backup")
+            message = OutboundMessage.get_by_id(message_id)
+            assert message.gateway == "GSM2" and message.tried == "GSM1:2;GSM2:1"
+            assert primary.sent == [] and len(backup.sent) == 1
+        finally:
+            rig.stop()
+
+
+def test_a_silent_primary_fails_over_to_the_backup(tmp_path):
+    with SimulatedModem() as primary, SimulatedModem() as backup:
+        rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER, send_timeout=0.3, command_timeout=0.3,
+                  restart_delay=0.1).start()
+        try:
+            wait_for(lambda: all(g.driver.state == ModemState.READY for g in rig.gateways), what="ready")
+            primary.set_silent(True)
+            (message_id,) = rig.send(NewMessage("+441", "primary is mute"))
+            wait_for(lambda: rig.state(message_id) == MessageState.SENT, timeout=20, what="sent by the backup")
+            assert OutboundMessage.get_by_id(message_id).gateway == "GSM2"
+            assert [pdu.decode(s.pdu).text for s in backup.sent] == ["primary is mute"]
+        finally:
+            rig.stop()
+
+
+def test_backup_is_not_used_while_the_primary_works(tmp_path):
+    with SimulatedModem() as primary, SimulatedModem() as backup:
+        rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER).start()
+        try:
+            ids = rig.send(*[NewMessage(f"+44{n}", "x") for n in range(10)])
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
+            assert len(primary.sent) == 10 and backup.sent == []
+        finally:
+            rig.stop()

@@ -56,7 +56,7 @@ def env(tmp_path):
     users.set_user("root", PASSWORD, admin=True)
     users.set_user("bob", PASSWORD)
     kicks = []
-    context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(),
+    context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(), connector="HTTP API",
                              gateway_names=lambda: ("GSM Modem Gateway", "Backup"),
                              on_accepted=lambda: kicks.append(1))
     yield Client(create_app(context)), kicks

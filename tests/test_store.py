@@ -116,10 +116,14 @@ def test_a_message_is_claimed_by_exactly_one_gateway(queue):
     assert len(everything) == 50 and len(set(everything)) == 50
 
 
-def test_gateway_list_is_an_exact_match(queue):
-    only_b = queue.accept([NewMessage("+1", "x", gateways="GSM B")])[0]
-    assert queue.claim("GSM") is None          # a prefix of a name is not the name
-    assert queue.claim("GSM B").id == only_b
+def test_claim_skips_what_the_gateway_may_not_send_and_counts_tries_per_gateway(queue):
+    only_b = queue.accept([NewMessage("+1", "x", gateways="B")])[0]
+    allowed = lambda gateway: lambda m: not m.gateways or m.gateways == gateway  # noqa: E731
+    assert queue.claim("A", may_send=allowed("A")) is None
+    claimed = queue.claim("B", may_send=allowed("B"))
+    assert claimed.id == only_b and claimed.tried == "B:1"
+    queue.retry(only_b, 0, None, "")
+    assert queue.claim("B").tried == "B:2"
 
 
 def test_scheduled_message_waits_for_its_time(queue, clock):

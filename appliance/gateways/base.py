@@ -31,6 +31,11 @@ class Gateway(ABC):
     def available(self) -> bool:
         """True when the gateway can take one more message right now."""
 
+    @property
+    @abstractmethod
+    def in_service(self) -> bool:
+        """False while the gateway is down (not merely busy): backups then stand in for it."""
+
     @abstractmethod
     def status(self) -> dict:
         """State for the status page and the API: at least ``state`` and ``detail``."""

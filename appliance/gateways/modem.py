@@ -48,6 +48,10 @@ class ModemGateway(Gateway):
     def available(self) -> bool:
         return not self._busy and self.driver.ready
 
+    @property
+    def in_service(self) -> bool:
+        return self.driver.in_service
+
     def status(self) -> dict:
         return self.driver.status()
 

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Sequence
 
+from ..connectors.routing import Routing, parse_tried
 from ..reactor import Reactor, Timer
 from ..store.models import OutboundMessage
 from ..store.queue import Queue
@@ -20,12 +21,12 @@ log = logging.getLogger(__name__)
 
 
 class Router:
-    def __init__(self, reactor: Reactor, queue: Queue, gateways: Sequence[Gateway], *,
-                 max_attempts: int = 3, retry_delays: Sequence[float] = (5.0, 30.0, 120.0)) -> None:
+    def __init__(self, reactor: Reactor, queue: Queue, gateways: Sequence[Gateway], routing: Routing, *,
+                 retry_delays: Sequence[float] = (5.0, 30.0, 120.0)) -> None:
         self.reactor = reactor
         self.queue = queue
         self.gateways = list(gateways)
-        self.max_attempts = max_attempts
+        self.routing = routing
         self.retry_delays = tuple(retry_delays)
         self._kicked = False
         self._timer: Timer | None = None
@@ -47,13 +48,18 @@ class Router:
         self.queue.expire_due(now)
         for gateway in self.gateways:
             while gateway.available:
-                message = self.queue.claim(gateway.name, now)
+                message = self.queue.claim(gateway.name, now, self._may_send(gateway.name))
                 if message is None:
                     break
                 log.debug("%s: sending %s to %s", gateway.name, message.id, message.recipient)
                 gateway.send(message, self.queue,
                              lambda outcome, g=gateway, m=message: self._done(g, m, outcome))
         self._arm_timer(now)
+
+    def _may_send(self, gateway: str):
+        in_service = {g.name: g.in_service for g in self.gateways}
+        return lambda m: self.routing.may_send(m.connector, m.gateways, parse_tried(m.tried), gateway,
+                                               lambda name: in_service.get(name, False))
 
     def _arm_timer(self, now: float) -> None:
         """Sleep until the next scheduled, retried or expiring message — not a poll."""
@@ -70,18 +76,28 @@ class Router:
         self._timer_at = None
         self.kick()
 
+    def _fail(self, gateway: Gateway, message: OutboundMessage, code: int | None, text: str) -> None:
+        self.queue.fail(message.id, code, text)
+        self.queue.log("failed", text, message_id=message.id, gateway=gateway.name, level="error")
+
     def _done(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
         if outcome.ok:
             self.queue.complete(message.id)
             self.queue.log("sent", f"sent through {gateway.name}", message_id=message.id,
                            gateway=gateway.name)
-        elif outcome.permanent or message.attempts >= self.max_attempts:
-            self.queue.fail(message.id, outcome.error_code, outcome.error_text)
-            self.queue.log("failed", outcome.error_text, message_id=message.id, gateway=gateway.name,
-                           level="error")
+        elif outcome.permanent:
+            self._fail(gateway, message, outcome.error_code, outcome.error_text)
         else:
-            delay = self.retry_delays[min(message.attempts, len(self.retry_delays)) - 1]
-            self.queue.retry(message.id, time.time() + delay, outcome.error_code, outcome.error_text)
-            self.queue.log("retry", f"{outcome.error_text}; trying again in {delay:.0f} s",
-                           message_id=message.id, gateway=gateway.name, level="warning")
+            tried = parse_tried(message.tried)
+            if self.routing.exhausted(message.connector, message.gateways, tried):
+                attempts = ", ".join(f"{count}× {name}" for name, count in tried.items())
+                self._fail(gateway, message, outcome.error_code, f"{outcome.error_text} (after {attempts})")
+            else:
+                # the same gateway again after a pause; another one (a backup) at once
+                mine = tried.get(gateway.name, 0)
+                limit = self.routing.connectors[message.connector].max_send_attempts
+                delay = self.retry_delays[min(mine, len(self.retry_delays)) - 1] if mine < limit else 0.0
+                self.queue.retry(message.id, time.time() + delay, outcome.error_code, outcome.error_text)
+                self.queue.log("retry", f"{outcome.error_text}; trying again in {delay:.0f} s",
+                               message_id=message.id, gateway=gateway.name, level="warning")
         self.kick()

@@ -113,7 +113,7 @@ class ModemDriver:
         self._timers: dict[str, Timer] = {}
         self._sending = False
         self._last_failure = ""
-        self._silent_starts = 0
+        self._has_failed = False
         self._ussd_waiting: Callable[[str | None, str], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -137,6 +137,11 @@ class ModemDriver:
         if self.channel is not None:
             channel, self.channel = self.channel, None
             channel.close("stopped")
+
+    @property
+    def in_service(self) -> bool:
+        """Ready, or starting for the first time; a modem that failed is out until ready again."""
+        return self.state == ModemState.READY or (self.state == ModemState.INITIALISING and not self._has_failed)
 
     @property
     def ready(self) -> bool:
@@ -171,6 +176,7 @@ class ModemDriver:
         repeated = reason == self._last_failure
         self._last_failure = reason
         log.log(logging.DEBUG if repeated else logging.WARNING, "%s: %s", self.name, reason)
+        self._has_failed = True
         for name in ("health", "sweep"):
             self._cancel(name)
         channel, self.channel = self.channel, None
@@ -256,7 +262,6 @@ class ModemDriver:
 
         def answered(response: Response) -> None:
             if response.ok:
-                self._silent_starts = 0
                 self._expect_ok("ATE0", lambda: self._expect_ok("AT+CMEE=1", self._check_sim))
             elif response.result in (CLOSED, CANCELLED):
                 return
@@ -268,7 +273,6 @@ class ModemDriver:
 
     def _silent(self) -> None:
         """No answer at all: power-cycle it if we can, else keep trying now and then."""
-        self._silent_starts += 1
         if self.power is None:
             self._fail(f"no answer to AT after {self.sync_attempts} tries")
             return
@@ -349,6 +353,7 @@ class ModemDriver:
 
     def _ready(self) -> None:
         self._last_failure = ""
+        self._has_failed = False
         self._set_state(ModemState.READY, self.model)
         self._check_health()
         self._sweep()

@@ -38,8 +38,11 @@ def _joined_text(parts: list[InboundPart]) -> str:
 
 class Inbox:
     def __init__(self, database: peewee.Database, *, incomplete_after: float = 3600.0,
+                 receivers: Callable[[str], list[str]] = lambda gateway: [],
                  clock: Callable[[], float] = time.time) -> None:
+        """``receivers(gateway)`` names the connectors a message from that gateway goes to."""
         self.database = database
+        self.receivers = receivers
         self.incomplete_after = incomplete_after
         self.clock = clock
 
@@ -130,6 +133,7 @@ class Inbox:
             smsc=first.smsc, pdu=" ".join(p.pdu for p in ordered),
             concat_reference=first.concat_reference, parts_received=len(ordered),
             parts_total=first.concat_total, sent_at=first.sent_at, received_at=now,
+            connectors=";".join(self.receivers(first.gateway)),
         )
         InboundPart.update(message=message.id).where(InboundPart.id.in_([p.id for p in parts])).execute()
         if len(ordered) < first.concat_total:

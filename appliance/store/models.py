@@ -49,7 +49,7 @@ class OutboundMessage(BaseModel):
 
     id = peewee.CharField(primary_key=True)          # the message-id (or the caller's message-guid)
     user = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
-    connector = peewee.CharField(default="http")
+    connector = peewee.CharField(default="HTTP API")  # the connector it came in by: routes it
     recipient = peewee.CharField()                   # `to`, or the number a contact-name resolved to
     contact_name = peewee.CharField(default="")
     sender = peewee.CharField(default="")            # `from`
@@ -65,6 +65,7 @@ class OutboundMessage(BaseModel):
     state = peewee.CharField(default=MessageState.QUEUED)
     gateway = peewee.CharField(default="")           # the gateway that claimed / sent it
     attempts = peewee.IntegerField(default=0)
+    tried = peewee.CharField(default="")              # attempts per gateway: "GSM1:3;GSM2:1"
     retry_at = peewee.FloatField(null=True)
     error_code = peewee.IntegerField(null=True)
     error_text = peewee.TextField(default="")
@@ -114,6 +115,7 @@ class InboundMessage(BaseModel):
     parts_total = peewee.IntegerField(default=1)
     sent_at = peewee.FloatField(null=True)           # the service centre time stamp
     received_at = peewee.FloatField()
+    connectors = peewee.CharField(default="")         # the connectors it went to, ';'-separated
     removed = peewee.BooleanField(default=False)
 
     class Meta:

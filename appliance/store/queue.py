@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 import peewee
 
+from ..connectors.routing import format_tried, parse_tried
 from .group_commit import GroupCommitter
 from .models import Event, MessagePart, MessageState, OutboundMessage
 
@@ -36,7 +37,7 @@ class NewMessage:
     scheduled_at: float | None = None
     contact_name: str = ""
     user_id: int | None = None
-    connector: str = "http"
+    connector: str = "HTTP API"
     id: str | None = None
 
 
@@ -114,8 +115,9 @@ class Queue:
                    .execute())
         return updated == 1
 
-    def claim(self, gateway: str, now: float | None = None) -> OutboundMessage | None:
-        """Give the most urgent due message that ``gateway`` may send to it alone."""
+    def claim(self, gateway: str, now: float | None = None,
+              may_send: Callable[[OutboundMessage], bool] = lambda message: True) -> OutboundMessage | None:
+        """Give the most urgent due message that ``may_send`` lets ``gateway`` take, to it alone."""
         now = self.clock() if now is None else now
         due = ((OutboundMessage.state == State.QUEUED)
                & ((OutboundMessage.scheduled_at.is_null()) | (OutboundMessage.scheduled_at <= now))
@@ -128,18 +130,20 @@ class Queue:
                           .order_by(OutboundMessage.priority.desc(), OutboundMessage.created_at)
                           .iterator())
             for candidate in candidates:
-                # names must match exactly (Diafaan's rule), which LIKE cannot promise
-                if candidate.gateways and gateway not in candidate.gateways.split(";"):
-                    continue
                 if candidate.expires_at is not None and candidate.expires_at <= now:
                     self.transition(candidate.id, State.QUEUED, State.EXPIRED,
                                     error_text="validity period ended before it could be sent")
                     continue
+                if not may_send(candidate):
+                    continue
+                tried = parse_tried(candidate.tried)
+                tried[gateway] = tried.get(gateway, 0) + 1
                 if self.transition(candidate.id, State.QUEUED, State.SENDING, gateway=gateway,
-                                   attempts=candidate.attempts + 1):
+                                   attempts=candidate.attempts + 1, tried=format_tried(tried)):
                     candidate.state = State.SENDING
                     candidate.gateway = gateway
                     candidate.attempts += 1
+                    candidate.tried = format_tried(tried)
                     return candidate
         return None
 

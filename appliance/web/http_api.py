@@ -72,6 +72,7 @@ class HttpApiContext:
 
     queue: Queue
     authenticator: Authenticator
+    connector: str                           # the name messages sent here are routed by
     gateway_names: Callable[[], Sequence[str]]
     on_accepted: Callable[[], None]          # wakes the router after a commit
 
@@ -210,7 +211,8 @@ def send_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
     messages = [
         NewMessage(recipient=number, text=text, sender=sender, message_type=message_type,
                    message_guid=guid or "", message_info=info, gateways=gateways, priority=priority,
-                   validity_period=validity, scheduled_at=scheduled, user_id=principal.id, id=message_id)
+                   validity_period=validity, scheduled_at=scheduled, user_id=principal.id, id=message_id,
+                   connector=context.connector)
         for number, message_id in zip(recipients, ids)
     ]
     if guid is not None:

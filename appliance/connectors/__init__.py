@@ -1,0 +1,1 @@
+"""Where messages enter and leave for applications: the HTTP API, inboxes, webhooks."""
