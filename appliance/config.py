@@ -42,6 +42,9 @@ class ModemConfig:
     delivery_reports: bool = True
     pwrkey_gpio: int | None = None          # BCM number of the modem's PWRKEY line
     pwrkey_pressed_high: bool = False       # true where an inverting transistor drives PWRKEY
+    send_limit_day: int | None = None       # SMS parts per day, per month, per minute
+    send_limit_month: int | None = None
+    send_rate_per_minute: int | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ def _modem(raw: Any, key: str) -> ModemConfig:
     if not isinstance(raw, dict):
         raise ConfigError(key, "must be a table")
     _only(raw, {"name", "port", "baudrate", "model", "pin", "smsc", "delivery_reports", "pwrkey_gpio",
-                "pwrkey_pressed_high"}, key)
+                "pwrkey_pressed_high", "send_limit_day", "send_limit_month", "send_rate_per_minute"}, key)
     for required in ("name", "port"):
         if required not in raw:
             raise ConfigError(f"{key}.{required}", "is required")
@@ -233,7 +236,9 @@ def _modem(raw: Any, key: str) -> ModemConfig:
                        delivery_reports=_boolean(raw.get("delivery_reports", True), f"{key}.delivery_reports"),
                        pwrkey_gpio=None if pwrkey is None else _integer(pwrkey, f"{key}.pwrkey_gpio", 0, 27),
                        pwrkey_pressed_high=_boolean(raw.get("pwrkey_pressed_high", False),
-                                                    f"{key}.pwrkey_pressed_high"))
+                                                    f"{key}.pwrkey_pressed_high"),
+                       **{limit: _optional_count(raw.get(limit), f"{key}.{limit}")
+                          for limit in ("send_limit_day", "send_limit_month", "send_rate_per_minute")})
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
@@ -262,6 +267,10 @@ def _integer(value: Any, key: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ConfigError(key, f"must be between {low} and {high}, not {value}")
     return value
+
+
+def _optional_count(value: Any, key: str) -> int | None:
+    return None if value is None else _integer(value, key, 1, 10_000_000)
 
 
 def _boolean(value: Any, key: str) -> bool:

@@ -13,6 +13,7 @@ import time
 
 from .config import Config, ConfigError, ConnectorConfig, ModemConfig
 from .connectors.routing import Assignment, Connector, Routing
+from .gateways.limits import LimitTracker, Limits
 from .gateways.modem import ModemGateway
 from .gateways.router import Router
 from .modem.driver import ModemDriver
@@ -84,7 +85,9 @@ class Service:
                                               delivery_reports=modem.delivery_reports,
                                               on_received=self._on_received))
         names = tuple(g.name for g in self.gateways)
-        self.router = Router(self.reactor, self.queue, self.gateways, self.routing,
+        limits = LimitTracker({m.name: Limits(m.send_limit_day, m.send_limit_month, m.send_rate_per_minute)
+                               for m in modems})
+        self.router = Router(self.reactor, self.queue, self.gateways, self.routing, limits=limits,
                              retry_delays=self.config.routing.retry_delays)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         context = HttpApiContext(queue=self.queue, authenticator=Authenticator(), connector=http_connector,

@@ -18,6 +18,7 @@ class Outcome:
     error_code: int | None = None
     error_text: str = ""
     permanent: bool = False    # sending it again anywhere would fail the same way
+    parts: int = 0             # SMS parts that went out in this attempt (for send limits)
 
 
 Done = Callable[[Outcome], None]

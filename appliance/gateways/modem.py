@@ -93,16 +93,18 @@ class ModemGateway(Gateway):
         self._send_parts(message, parts, queue, finish)
 
     def _send_parts(self, message: OutboundMessage, parts: list[PartToSend], queue: Queue,
-                    done: Callable[[Outcome], None]) -> None:
+                    done: Callable[[Outcome], None], sent_count: int = 0) -> None:
         if not parts:
-            done(Outcome(True))
+            done(Outcome(True, parts=sent_count))
             return
         part, rest = parts[0], parts[1:]
 
         def sent(result: SendResult) -> None:
             if not result.ok:
-                done(Outcome(False, result.error_code, result.error_text, result.permanent))
+                # a part of unknown fate counts: it may have cost an SMS
+                done(Outcome(False, result.error_code, result.error_text, result.permanent,
+                             parts=sent_count + result.unknown_fate))
                 return
             queue.part_sent(part.id, result.reference if result.reference is not None else -1, self.name)
-            self._send_parts(message, rest, queue, done)
+            self._send_parts(message, rest, queue, done, sent_count + 1)
         self.driver.send(part.pdu, part.tpdu_length, sent)

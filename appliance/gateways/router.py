@@ -16,18 +16,22 @@ from ..reactor import Reactor, Timer
 from ..store.models import OutboundMessage
 from ..store.queue import Queue
 from .base import Gateway, Outcome
+from .limits import LimitTracker
 
 log = logging.getLogger(__name__)
 
 
 class Router:
     def __init__(self, reactor: Reactor, queue: Queue, gateways: Sequence[Gateway], routing: Routing, *,
+                 limits: LimitTracker | None = None,
                  retry_delays: Sequence[float] = (5.0, 30.0, 120.0)) -> None:
         self.reactor = reactor
         self.queue = queue
         self.gateways = list(gateways)
         self.routing = routing
+        self.limits = limits or LimitTracker({})
         self.retry_delays = tuple(retry_delays)
+        self.paused: set[str] = set()
         self._kicked = False
         self._timer: Timer | None = None
         self._timer_at: float | None = None
@@ -42,28 +46,72 @@ class Router:
         """For the HTTP threads, right after they committed a message."""
         self.reactor.call_soon_threadsafe(self.kick)
 
+    # -- what an administrator can do while it runs (send-server-command) -------------------
+
+    def gateway(self, name: str) -> Gateway:
+        for gateway in self.gateways:
+            if gateway.name == name:
+                return gateway
+        raise KeyError(name)
+
+    def pause(self, name: str) -> None:
+        """Stop handing messages to ``name``; what it is sending now still finishes."""
+        self.gateway(name)
+        self.paused.add(name)
+
+    def resume(self, name: str) -> None:
+        self.gateway(name)
+        self.paused.discard(name)
+        self.kick()
+
+    def stop_gateway(self, name: str) -> None:
+        self.gateway(name).stop()
+        self.kick()  # its messages may now go to the backups
+
+    def start_gateway(self, name: str) -> None:
+        self.gateway(name).start()
+
+    def restart_gateway(self, name: str) -> None:
+        self.stop_gateway(name)
+        self.start_gateway(name)
+
+    def reset_send_limit(self, name: str) -> None:
+        self.gateway(name)
+        self.limits.reset(name)
+        self.kick()
+
+    # -- dispatching -----------------------------------------------------------------------
+
     def _dispatch(self) -> None:
         self._kicked = False
         now = time.time()
         self.queue.expire_due(now)
+        held: list[float] = []  # when gateways held back by a send limit may send again
         for gateway in self.gateways:
+            if gateway.name in self.paused:
+                continue
             while gateway.available:
+                allowed_at = self.limits.next_allowed(gateway.name, now)
+                if allowed_at is not None:
+                    held.append(allowed_at)
+                    break
                 message = self.queue.claim(gateway.name, now, self._may_send(gateway.name))
                 if message is None:
                     break
                 log.debug("%s: sending %s to %s", gateway.name, message.id, message.recipient)
                 gateway.send(message, self.queue,
                              lambda outcome, g=gateway, m=message: self._done(g, m, outcome))
-        self._arm_timer(now)
+        self._arm_timer(now, held)
 
     def _may_send(self, gateway: str):
         in_service = {g.name: g.in_service for g in self.gateways}
         return lambda m: self.routing.may_send(m.connector, m.gateways, parse_tried(m.tried), gateway,
                                                lambda name: in_service.get(name, False))
 
-    def _arm_timer(self, now: float) -> None:
-        """Sleep until the next scheduled, retried or expiring message — not a poll."""
-        due = self.queue.next_due(now)
+    def _arm_timer(self, now: float, held: list[float]) -> None:
+        """Sleep until the next scheduled, retried or expiring message, or the end of a send
+        limit — not a poll."""
+        due = min([t for t in [self.queue.next_due(now), *held] if t is not None], default=None)
         if due == self._timer_at:
             return
         if self._timer is not None:
@@ -81,6 +129,7 @@ class Router:
         self.queue.log("failed", text, message_id=message.id, gateway=gateway.name, level="error")
 
     def _done(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
+        self.limits.record(gateway.name, outcome.parts)
         if outcome.ok:
             self.queue.complete(message.id)
             self.queue.log("sent", f"sent through {gateway.name}", message_id=message.id,

@@ -151,6 +151,19 @@ class InboundPart(BaseModel):
         )
 
 
+class GatewayCounter(BaseModel):
+    """SMS parts a gateway sent in one period ("day:2026-11-22", "month:2026-11"): send
+    limits survive restarts."""
+
+    gateway = peewee.CharField()
+    period = peewee.CharField()
+    count = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "gateway_counter"
+        indexes = ((("gateway", "period"), True),)
+
+
 class Event(BaseModel):
     """The event log: what happened, for the status page and for support."""
 
@@ -165,4 +178,4 @@ class Event(BaseModel):
         table_name = "event"
 
 
-ALL_MODELS = [User, OutboundMessage, MessagePart, InboundMessage, InboundPart, Event]
+ALL_MODELS = [User, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, Event]

@@ -1,0 +1,151 @@
+"""The router with fake gateways: limits, pause and resume, stop, retries and failure."""
+
+import time
+
+import pytest
+
+from appliance.connectors.routing import Assignment, Connector, Routing
+from appliance.gateways.base import Gateway, Outcome
+from appliance.gateways.limits import LimitTracker, Limits
+from appliance.gateways.router import Router
+from appliance.reactor import Reactor
+from appliance.store import db as store_db
+from appliance.store.models import MessageState, OutboundMessage
+from appliance.store.queue import NewMessage, Queue
+
+
+class FakeGateway(Gateway):
+    """Sends instantly (on the next loop turn) with a scripted outcome."""
+
+    def __init__(self, reactor, name, outcomes=()):
+        self.reactor = reactor
+        self.name = name
+        self.outcomes = list(outcomes)
+        self.sent = []
+        self.up = True
+        self._busy = False
+
+    @property
+    def available(self):
+        return self.up and not self._busy
+
+    @property
+    def in_service(self):
+        return self.up
+
+    def status(self):
+        return {"state": "ready" if self.up else "stopped", "detail": ""}
+
+    def start(self):
+        self.up = True
+
+    def stop(self):
+        self.up = False
+
+    def send(self, message, queue, done):
+        self._busy = True
+        outcome = self.outcomes.pop(0) if self.outcomes else Outcome(True, parts=1)
+
+        def finish():
+            self._busy = False
+            if outcome.ok:
+                self.sent.append(message.id)
+            done(outcome)
+        self.reactor.call_soon(finish)
+
+
+@pytest.fixture
+def queue(tmp_path):
+    database = store_db.open_database(tmp_path)
+    yield Queue(database)
+    database.close()
+
+
+def rig(queue, *gateways_outcomes, limits=None, connector=None):
+    reactor = Reactor()
+    gateways = [FakeGateway(reactor, name, outcomes) for name, outcomes in gateways_outcomes]
+    connector = connector or Connector("HTTP API", "http", tuple(Assignment(g.name) for g in gateways))
+    router = Router(reactor, queue, gateways, Routing([connector]), limits=LimitTracker(limits or {}),
+                    retry_delays=(0.05, 0.05, 0.05))
+    return reactor, router, gateways
+
+
+def run(reactor, router, seconds=0.2):
+    router.kick()
+    reactor.call_later(seconds, reactor.stop)
+    reactor.run()
+
+
+def states(ids):
+    return [OutboundMessage.get_by_id(i).state for i in ids]
+
+
+def test_a_daily_limit_stops_a_gateway_and_the_count_survives_a_restart(queue):
+    ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(5)])
+    reactor, router, (gsm,) = rig(queue, ("GSM", []), limits={"GSM": Limits(per_day=3)})
+    run(reactor, router)
+    assert len(gsm.sent) == 3 and states(ids).count(MessageState.QUEUED) == 2
+    reactor, router, (gsm,) = rig(queue, ("GSM", []), limits={"GSM": Limits(per_day=3)})
+    run(reactor, router)  # a new process: the day's count is in the store
+    assert gsm.sent == []
+    router.reset_send_limit("GSM")
+    run(reactor, router)
+    assert len(gsm.sent) == 2 and states(ids) == [MessageState.SENT] * 5
+
+
+def test_rate_per_minute_holds_back_the_rest_and_another_gateway_takes_them(queue):
+    ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(6)])
+    reactor, router, (slow, fast) = rig(queue, ("SLOW", []), ("FAST", []), limits={"SLOW": Limits(per_minute=2)})
+    run(reactor, router)
+    assert len(slow.sent) == 2 and len(fast.sent) == 4
+    assert states(ids) == [MessageState.SENT] * 6
+
+
+def test_paused_gateway_takes_nothing_until_resumed(queue):
+    ids = queue.accept([NewMessage("+441", "x")])
+    reactor, router, (gsm,) = rig(queue, ("GSM", []))
+    router.pause("GSM")
+    run(reactor, router)
+    assert gsm.sent == [] and states(ids) == [MessageState.QUEUED]
+    router.resume("GSM")
+    run(reactor, router)
+    assert gsm.sent == ids
+
+
+def test_stopping_the_primary_hands_its_work_to_the_backup(queue):
+    ids = queue.accept([NewMessage("+441", "x")])
+    connector = Connector("HTTP API", "http", (Assignment("P"), Assignment("B", role="backup")))
+    reactor, router, (primary, backup) = rig(queue, ("P", []), ("B", []), connector=connector)
+    router.stop_gateway("P")
+    run(reactor, router)
+    assert backup.sent == ids and primary.sent == []
+    with pytest.raises(KeyError):
+        router.pause("No such gateway")
+
+
+def test_transient_failures_are_retried_then_the_message_fails_with_every_attempt_named(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x")])
+    congestion = Outcome(False, 42, "congestion")
+    reactor, router, (gsm,) = rig(queue, ("GSM", [congestion] * 3))
+    run(reactor, router, 0.5)
+    message = OutboundMessage.get_by_id(message_id)
+    assert message.state == MessageState.FAILED
+    assert message.error_text == "congestion (after 3× GSM)" and message.error_code == 42
+
+
+def test_permanent_failure_is_not_retried(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x")])
+    reactor, router, (gsm,) = rig(queue, ("GSM", [Outcome(False, 28, "unidentified subscriber", permanent=True)]))
+    run(reactor, router)
+    assert OutboundMessage.get_by_id(message_id).attempts == 1
+    assert states([message_id]) == [MessageState.FAILED]
+
+
+def test_a_scheduled_message_is_sent_by_a_timer_not_a_poll(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x", scheduled_at=time.time() + 0.15)])
+    reactor, router, (gsm,) = rig(queue, ("GSM", []))
+    run(reactor, router, 0.1)
+    assert gsm.sent == []
+    reactor.call_later(0.2, reactor.stop)
+    reactor.run()  # no kick: only the router's own timer can send it now
+    assert gsm.sent == [message_id]
