@@ -15,13 +15,14 @@ class ScriptedModem:
     """Answers each command line from a small SIM state machine, on the driver's reactor."""
 
     def __init__(self, reactor: Reactor, *, sim="READY", pin="1234", silent_to=(), slots=None,
-                 creg=1):
+                 creg=1, pdu_input=False):
         self.reactor = reactor
         self.sim = sim
         self.pin = pin
         self.silent_to = set(silent_to)
         self.slots = dict(slots or {})       # SIM storage: index -> PDU hex
         self.creg = creg
+        self.pdu_input = pdu_input           # waiting for a PDU body: everything but ESC is eaten
         self.cmgs_answer = "\r\n+CMGS: 42\r\n\r\nOK\r\n"
         self.commands = []
         self.opened = 0
@@ -39,6 +40,11 @@ class ScriptedModem:
         if not data:
             self.reactor.remove_reader(self._ours.fileno())
             return
+        if self.pdu_input:
+            if b"\x1b" not in data:
+                return
+            self.pdu_input = False
+            data = data.split(b"\x1b", 1)[1]
         self._buffer += data
         while b"\r" in self._buffer or b"\x1a" in self._buffer:
             end = min(i for i in (self._buffer.find(b"\r"), self._buffer.find(b"\x1a")) if i >= 0)
@@ -47,7 +53,7 @@ class ScriptedModem:
                 line, self._buffer = self._buffer[:end], self._buffer[end:]
             else:
                 line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
-            command = line.decode()
+            command = line.decode().lstrip("\x1b")  # in command mode a modem ignores ESC
             self.commands.append(command)
             if command not in self.silent_to:
                 self._ours.send(self.answer(command).encode())
@@ -334,3 +340,10 @@ def test_ussd_balance_request_returns_the_networks_answer():
     modem.push(b'\r\n+CUSD: 0,"Balance 12.34 GBP",15\r\n')
     run_for(reactor, 0.05)
     assert answers == [("Balance 12.34 GBP", "")]
+
+
+def test_a_modem_left_waiting_for_a_pdu_is_brought_back_with_escape():
+    reactor, modem, driver, _ = start({"pdu_input": True})  # its last client died after "> "
+    run_for(reactor, 1.5)
+    assert driver.state == ModemState.READY
+    assert modem.commands[0] == "AT"  # the first AT went into the PDU; ESC freed the modem

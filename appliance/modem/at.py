@@ -154,6 +154,11 @@ class ATChannel:
         if self.on_close:
             self.on_close(reason)
 
+    def leave_pdu_input(self) -> None:
+        """Write ESC: a modem left waiting for a PDU body (its last client died after the
+        prompt) goes back to command mode instead of eating our next commands."""
+        self._write(ESC)
+
     def cancel_all(self, result: str = CANCELLED) -> None:
         """End the pending and queued commands now (the modem rebooted under them)."""
         self._buffer = b""

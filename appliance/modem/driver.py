@@ -257,8 +257,11 @@ class ModemDriver:
     # -- initialisation --------------------------------------------------------------------
 
     def _sync(self, attempt: int) -> None:
-        """Plain AT until the modem answers: it may still be booting or auto-bauding."""
+        """Plain AT until the modem answers: it may still be booting or auto-bauding, or
+        still waiting for the PDU of a send whose sender died (ESC ends that)."""
         self._set_state(ModemState.INITIALISING, "waiting for the modem to answer AT")
+        if attempt > 1 and self.channel is not None:
+            self.channel.leave_pdu_input()
 
         def answered(response: Response) -> None:
             if response.ok:
