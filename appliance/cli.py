@@ -1,13 +1,15 @@
-"""``sms-appliance``: run the service, manage users. Every subcommand reads the same store."""
+"""``sms-appliance``: run the service; manage users, contacts and groups. Every subcommand
+reads the same store."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from typing import Callable
 
 from . import config as config_module
-from . import users
+from . import contacts, users
 from .config import Config, ConfigError
 
 
@@ -34,6 +36,22 @@ def build_parser() -> argparse.ArgumentParser:
     user_set.add_argument("name")
     user_set.add_argument("--password", required=True)
     user_set.add_argument("--admin", action="store_true", help="give the user administrator rights")
+
+    contact = commands.add_parser("contact", help="manage a user's contacts (for contact-name)")
+    contact_commands = contact.add_subparsers(dest="contact_command", required=True)
+    contact_set = contact_commands.add_parser("set", help="create or change a contact")
+    _common(contact_set)
+    contact_set.add_argument("user")
+    contact_set.add_argument("name")
+    contact_set.add_argument("number")
+
+    group = commands.add_parser("group", help="manage a user's groups of contacts")
+    group_commands = group.add_subparsers(dest="group_command", required=True)
+    group_set = group_commands.add_parser("set", help="create or replace a group with these contacts")
+    _common(group_set)
+    group_set.add_argument("user")
+    group_set.add_argument("name")
+    group_set.add_argument("members", nargs="+", metavar="CONTACT")
     return parser
 
 
@@ -69,20 +87,41 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _user_set(args: argparse.Namespace, config: Config) -> int:
+def _in_store(config: Config, change: Callable[[], str]) -> int:
+    """Run one change against the store ``run`` uses; a user's mistake is one clear line."""
     from .store.db import open_database
+    from .store.models import User
 
     database = open_database(config.storage.path)
     try:
-        users.set_user(args.name, args.password, admin=args.admin)
+        print(f"{change()} (in {config.storage.path})")
+        return 0
     except ValueError as error:
         print(f"sms-appliance: {error}", file=sys.stderr)
         return 2
+    except User.DoesNotExist:
+        print("sms-appliance: no such user: create it first with `sms-appliance user set`", file=sys.stderr)
+        return 2
     finally:
         database.close()
-    role = "administrator" if args.admin else "user"
-    print(f"{role} {args.name!r} saved in {config.storage.path}")
-    return 0
+
+
+def _user_set(args: argparse.Namespace) -> str:
+    users.set_user(args.name, args.password, admin=args.admin)
+    return f"{'administrator' if args.admin else 'user'} {args.name!r} saved"
+
+
+def _contact_set(args: argparse.Namespace) -> str:
+    contact = contacts.set_contact(args.user, args.name, args.number)
+    return f"contact {args.name!r} of {args.user} is {contact.number}"
+
+
+def _group_set(args: argparse.Namespace) -> str:
+    contacts.set_group(args.user, args.name, args.members)
+    return f"group {args.name!r} of {args.user}: {', '.join(args.members)}"
+
+
+CHANGES = {"user": _user_set, "contact": _contact_set, "group": _group_set}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         config = _load_config(args)
         if args.command == "run":
             return _run(args, config)
-        return _user_set(args, config)
+        return _in_store(config, lambda: CHANGES[args.command](args))
     except ConfigError as error:
         print(f"sms-appliance: configuration error: {error}", file=sys.stderr)
         return 2

@@ -76,3 +76,17 @@ def test_a_port_in_use_is_a_clear_start_failure(tmp_path, capsys):
         assert User.select().count() == 0
     finally:
         database.close()
+
+
+def test_contacts_and_groups_from_the_command_line(tmp_path, capsys):
+    data = ["--data", str(tmp_path)]
+    assert run(capsys, "user", "set", "alice", "--password", "long enough", *data)[0] == 0
+    code, out, _ = run(capsys, "contact", "set", "alice", "Dr Who", "+44 7700 900001", *data)
+    assert code == 0 and "contact 'Dr Who' of alice is +447700900001" in out
+    assert run(capsys, "group", "set", "alice", "On call", "Dr Who", *data)[0] == 0
+    code, _, err = run(capsys, "group", "set", "alice", "Night", "Nobody", *data)
+    assert code == 2 and "alice has no contact named 'Nobody'" in err
+    code, _, err = run(capsys, "contact", "set", "alice", "Bad", "12ab", *data)
+    assert code == 2 and "is not a phone number" in err
+    code, _, err = run(capsys, "contact", "set", "mallory", "X", "+441", *data)
+    assert code == 2 and "no such user" in err

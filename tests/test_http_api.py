@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from appliance import users
+from appliance import contacts, users
 from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import Queue
@@ -204,3 +204,19 @@ def test_a_fault_of_ours_answers_error_300_and_stores_nothing(env, monkeypatch):
     monkeypatch.setattr(Queue, "accept", lambda self, messages: 1 / 0)
     assert send(client) == ["ERROR:300 Unknown error: see the appliance's log"]
     assert OutboundMessage.select().count() == 0
+
+
+def test_contact_names_address_contacts_and_groups_after_the_to_numbers_in_order(env):
+    client, _ = env
+    contacts.set_contact("alice", "Dr Who", "+44 7700 900001")
+    contacts.set_contact("alice", "Nurse", "+447700900002")
+    contacts.set_contact("alice", "Porter", "+447700900003")
+    contacts.set_group("alice", "On call", ["Porter", "Nurse"])
+    contacts.set_contact("bob", "Bobs friend", "+447700900009")
+    lines = send(client, to="+441", contact_name="Dr Who;On call")
+    messages = [OutboundMessage.get_by_id(line[4:]) for line in lines]
+    assert [(m.recipient, m.contact_name) for m in messages] == [
+        ("+441", ""), ("+447700900001", "Dr Who"), ("+447700900003", "On call"), ("+447700900002", "On call")]
+    (line,) = send(client, to=None, contact_name="Bobs friend")  # another user's contact is unknown here
+    assert line == "ERROR:301 No recipients found: contact-name: no contact or group named 'Bobs friend'"
+    assert OutboundMessage.select().count() == 4

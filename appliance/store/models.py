@@ -30,6 +30,37 @@ class User(BaseModel):
         table_name = "user"
 
 
+class Contact(BaseModel):
+    """A person in a user's address book: `contact-name` can address them by name."""
+
+    user = peewee.ForeignKeyField(User, backref="contacts", on_delete="CASCADE")
+    name = peewee.CharField()
+    number = peewee.CharField()
+
+    class Meta:
+        table_name = "contact"
+        indexes = ((("user", "name"), True),)
+
+
+class ContactGroup(BaseModel):
+    user = peewee.ForeignKeyField(User, backref="groups", on_delete="CASCADE")
+    name = peewee.CharField()
+
+    class Meta:
+        table_name = "contact_group"
+        indexes = ((("user", "name"), True),)
+
+
+class GroupMember(BaseModel):
+    group = peewee.ForeignKeyField(ContactGroup, backref="members", on_delete="CASCADE")
+    contact = peewee.ForeignKeyField(Contact, on_delete="CASCADE")
+    position = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "group_member"
+        indexes = ((("group", "contact"), True),)
+
+
 class MessageState:
     """Where an outbound message is. Only these strings are ever stored in ``state``."""
 
@@ -178,4 +209,4 @@ class Event(BaseModel):
         table_name = "event"
 
 
-ALL_MODELS = [User, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, Event]
+ALL_MODELS = [User, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, Event]

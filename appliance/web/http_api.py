@@ -18,7 +18,8 @@ from typing import Callable, Sequence
 import bottle
 import peewee
 
-from .. import message_status, numbers, pdu
+from .. import contacts, message_status, numbers, pdu
+from ..contacts import Recipient
 from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.models import OutboundMessage
 from ..store.queue import NewMessage, Queue
@@ -141,23 +142,27 @@ def _scheduled(params: bottle.FormsDict) -> float | None:
     return moment.timestamp()
 
 
-def _recipients(params: bottle.FormsDict) -> list[str]:
+def _recipients(params: bottle.FormsDict, principal: Principal) -> list[Recipient]:
+    """The numbers of `to`, then those `contact-name` names, in the order given."""
     to = _single(params, "to", code=MULTIPLE_TO)
-    contact_names = _single(params, "contact-name")
-    if contact_names and contact_names.strip():
-        # contacts and groups are not kept yet, so no name can match one
-        raise ApiError(NO_RECIPIENTS, f"contact-name: no contact or group named {contact_names.strip()!r}")
     entries = [entry.strip() for entry in (to or "").split(";") if entry.strip()]
-    if not entries:
+    names = [name.strip() for name in (_single(params, "contact-name") or "").split(";") if name.strip()]
+    if not entries and not names:
         raise ApiError(NO_RECIPIENTS, "to is missing or empty")
-    if len(entries) > MAX_RECIPIENTS:
-        raise ApiError(MESSAGE_REJECTED, f"to: more than {MAX_RECIPIENTS} numbers in one request")
     result = []
     for entry in entries:
         try:
-            result.append(numbers.normalize(entry))
+            result.append(Recipient(numbers.normalize(entry)))
         except ValueError as error:
             raise ApiError(MESSAGE_REJECTED, f"to: {error}") from None
+    try:
+        result += contacts.resolve(principal.id, names)
+    except contacts.UnknownName as error:
+        raise ApiError(NO_RECIPIENTS, f"contact-name: {error}") from None
+    if not result:
+        raise ApiError(NO_RECIPIENTS, "contact-name: the groups named have no members")
+    if len(result) > MAX_RECIPIENTS:
+        raise ApiError(MESSAGE_REJECTED, f"to: more than {MAX_RECIPIENTS} recipients in one request")
     return result
 
 
@@ -180,7 +185,7 @@ def _message_ids(guid: str | None, count: int) -> list[str | None]:
 
 def send_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
     principal = _authenticate(context, params)
-    recipients = _recipients(params)
+    recipients = _recipients(params, principal)
     text = _single(params, "message", code=MESSAGE_REJECTED) or ""
     if not text.strip():
         raise ApiError(MESSAGE_REJECTED, "message is empty")
@@ -209,11 +214,11 @@ def send_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
 
     ids = _message_ids(guid, len(recipients))
     messages = [
-        NewMessage(recipient=number, text=text, sender=sender, message_type=message_type,
-                   message_guid=guid or "", message_info=info, gateways=gateways, priority=priority,
-                   validity_period=validity, scheduled_at=scheduled, user_id=principal.id, id=message_id,
-                   connector=context.connector)
-        for number, message_id in zip(recipients, ids)
+        NewMessage(recipient=recipient.number, contact_name=recipient.contact_name, text=text, sender=sender,
+                   message_type=message_type, message_guid=guid or "", message_info=info, gateways=gateways,
+                   priority=priority, validity_period=validity, scheduled_at=scheduled, user_id=principal.id,
+                   id=message_id, connector=context.connector)
+        for recipient, message_id in zip(recipients, ids)
     ]
     if guid is not None:
         repeated = _repeated_request(context.queue, messages)
