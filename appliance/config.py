@@ -52,6 +52,8 @@ class ConnectorConfig:
     name: str
     type: str = "http"
     max_send_attempts: int = 3
+    url: str = ""                  # webhook: where events are POSTed
+    token: str = ""                # webhook: sent as "Authorization: Bearer <token>"
     # (gateway name, use, role); empty = every gateway, send and receive, primary
     gateways: tuple[tuple[str, str, str], ...] = ()
 
@@ -170,13 +172,13 @@ def _delays(value: Any, key: str) -> tuple[float, ...]:
     return tuple(float(v) for v in value)
 
 
-CONNECTOR_TYPES = ("http",)
+CONNECTOR_TYPES = ("http", "webhook")
 
 
 def _connector(raw: Any, key: str) -> ConnectorConfig:
     if not isinstance(raw, dict):
         raise ConfigError(key, "must be a table")
-    _only(raw, {"name", "type", "max_send_attempts", "gateways"}, key)
+    _only(raw, {"name", "type", "max_send_attempts", "gateways", "url", "token"}, key)
     if "name" not in raw:
         raise ConfigError(f"{key}.name", "is required")
     kind = _string(raw.get("type", "http"), f"{key}.type")
@@ -197,7 +199,13 @@ def _connector(raw: Any, key: str) -> ConnectorConfig:
         if role not in ROLES:
             raise ConfigError(f"{entry_key}.role", f"{role!r} is not one of {', '.join(ROLES)}")
         gateways.append((_string(entry["name"], f"{entry_key}.name"), use, role))
-    return ConnectorConfig(name=_string(raw["name"], f"{key}.name"), type=kind,
+    url = raw.get("url", "")
+    if kind == "webhook" and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise ConfigError(f"{key}.url", f"a webhook needs an http:// or https:// URL, not {url!r}")
+    token = raw.get("token", "")
+    if not isinstance(token, str):
+        raise ConfigError(f"{key}.token", "must be a string")
+    return ConnectorConfig(name=_string(raw["name"], f"{key}.name"), type=kind, url=url, token=token,
                            max_send_attempts=_integer(raw.get("max_send_attempts", 3),
                                                       f"{key}.max_send_attempts", 1, 100),
                            gateways=tuple(gateways))

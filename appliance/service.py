@@ -21,9 +21,14 @@ from .hw.modem_power import ModemPower
 from .reactor import Reactor, Timer
 from .sd_notify import Notifier
 from .store import db as store_db
+from . import message_status
+from .connectors import webhook
+from .connectors.webhook import WebhookSender, WebhookTarget
 from .store.inbox import Inbox
+from .store.models import InboundMessage, OutboundMessage
 from .store.queue import Queue
 from .store.reports import Reports
+from .store.reports import describe as describe_report
 from .users import ensure_admin
 from .web.app import create_app
 from .web.auth import Authenticator
@@ -47,6 +52,7 @@ class Service:
         self.queue: Queue | None = None
         self.router: Router | None = None
         self.inbox: Inbox | None = None
+        self.webhooks: WebhookSender | None = None
         self._flush_timer: Timer | None = None
         self.http: HttpServer | None = None
 
@@ -72,18 +78,22 @@ class Service:
         if recovered:
             log.warning("%d message(s) were being sent when the service stopped; "
                         "they are queued again", recovered)
-        reports = Reports(self.queue)
         modems = list(self.config.modems) + self._simulated_modems()
         self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
+        self.webhooks = WebhookSender(self.reactor, self.database, [
+            WebhookTarget(c.name, c.url, c.token) for c in self.config.connectors if c.type == "webhook"])
+        reports = Reports(self.queue, on_report=self._queue_report_webhooks)
         self.inbox = Inbox(self.database, incomplete_after=self.config.receive.incomplete_after,
-                           receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)])
+                           receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
+                           fanout=self._queue_sms_webhooks)
         for modem in modems:
             driver = ModemDriver(self.reactor, name=modem.name, port=modem.port, baudrate=modem.baudrate,
                                  model=modem.model, pin=modem.pin, smsc=modem.smsc,
                                  power=self._power(modem), on_state=self._on_modem_state)
             self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=reports,
                                               delivery_reports=modem.delivery_reports,
-                                              on_received=self._on_received))
+                                              on_received=self._on_received,
+                                              on_reported=lambda result: self.webhooks.kick()))
         names = tuple(g.name for g in self.gateways)
         limits = LimitTracker({m.name: Limits(m.send_limit_day, m.send_limit_month, m.send_rate_per_minute)
                                for m in modems})
@@ -102,6 +112,7 @@ class Service:
             self.reactor.call_soon(gateway.start)
         self.reactor.call_soon(self.router.kick)  # whatever was queued before a restart
         self.reactor.call_soon(self._flush_incomplete)
+        self.reactor.call_soon(self.webhooks.kick)  # events still owed from before a restart
         self.reactor.call_soon(self._announce_ready)
 
     def _power(self, modem: ModemConfig) -> ModemPower | None:
@@ -115,7 +126,19 @@ class Service:
     def _on_received(self, message_ids: list[str]) -> None:
         if message_ids:
             log.info("received %d message(s)", len(message_ids))
+            self.webhooks.kick()
         self._arm_flush()  # a part that waits for its siblings has a deadline now
+
+    def _webhooks_for(self, gateway: str) -> list[str]:
+        return [c.name for c in self.routing.receivers(gateway) if c.name in self.webhooks.targets]
+
+    def _queue_sms_webhooks(self, message: InboundMessage) -> None:
+        webhook.enqueue(self._webhooks_for(message.gateway), webhook.sms_event(message))
+
+    def _queue_report_webhooks(self, message: OutboundMessage, tp_status: int) -> None:
+        code, text = message_status.status_of(message)
+        webhook.enqueue(self._webhooks_for(message.gateway),
+                        webhook.report_event(message, code, text, describe_report(tp_status)))
 
     def _flush_incomplete(self) -> None:
         """Multipart SMS that waited too long for a part are delivered as they are."""
@@ -196,6 +219,8 @@ class Service:
         if self.http is not None:
             self.http.stop()
             self.http = None
+        if self.webhooks is not None:
+            self.webhooks.stop()
         for gateway in self.gateways:
             gateway.stop()
         for simulator in self.simulators:

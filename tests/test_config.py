@@ -53,6 +53,12 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     ({"modem": [{"name": "A", "port": "/x", "delivery_reports": "yes"}]}, "modem[1].delivery_reports", "true or false"),
     ({"modem": [{"name": "A", "port": "/x", "pwrkey_gpio": 40}]}, "modem[1].pwrkey_gpio", "between 0 and 27"),
     ({"receive": {"incomplete_after": 5}}, "receive.incomplete_after", "between 60"),
+    ({"connector": [{"name": "W", "type": "webhook"}]}, "connector[1].url", "http:// or https://"),
+    ({"connector": [{"name": "W", "type": "fax"}]}, "connector[1].type", "not one of"),
+    ({"connector": [{"name": "A"}, {"name": "B"}]}, "connector", "only one connector"),
+    ({"connector": [{"name": "A", "gateways": [{"name": "G", "role": "spare"}]}]},
+     "connector[1].gateways[1].role", "not one of"),
+    ({"routing": {"retry_delays": []}}, "routing.retry_delays", "list of seconds"),
 ])
 def test_every_mistake_is_reported_with_its_key_path(raw, key, words):
     with pytest.raises(ConfigError) as caught:

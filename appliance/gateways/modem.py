@@ -13,7 +13,7 @@ from ..modem.driver import ModemDriver, ModemHandlers, SendResult
 from ..store.inbox import Inbox
 from ..store.models import OutboundMessage
 from ..store.queue import PartToSend, Queue
-from ..store.reports import Reports
+from ..store.reports import ReportResult, Reports
 from .base import Done, Gateway, Outcome
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,17 @@ def build_pdus(message: OutboundMessage, smsc: str | None, status_report: bool) 
 class ModemGateway(Gateway):
     def __init__(self, driver: ModemDriver, *, inbox: Inbox, reports: Reports,
                  delivery_reports: bool = True,
-                 on_received: Callable[[list[str]], None] = lambda ids: None) -> None:
-        """``on_received`` hears of every stored PDU, with the ids of messages it completed."""
+                 on_received: Callable[[list[str]], None] = lambda ids: None,
+                 on_reported: Callable[[ReportResult], None] = lambda result: None) -> None:
+        """``on_received`` hears of every stored PDU, with the ids of messages it completed;
+        ``on_reported`` of every delivery report, once it is stored."""
         self.driver = driver
         self.name = driver.name
         self.inbox = inbox
         self.reports = reports
         self.delivery_reports = delivery_reports
         self.on_received = on_received
+        self.on_reported = on_reported
         self._busy = False
         driver.handlers = ModemHandlers(on_sms=self._on_sms, on_report=self._on_report)
 
@@ -69,6 +72,7 @@ class ModemGateway(Gateway):
             log.warning("%s: a %s where a delivery report was expected", self.name, type(report).__name__)
             return
         result = self.reports.apply(self.name, report.reference, report.number, report.status)
+        self.on_reported(result)
         if result.message_id is None:
             log.info("%s: delivery report for reference %d to %s matches no message of ours",
                      self.name, report.reference, report.number)

@@ -39,10 +39,13 @@ def _joined_text(parts: list[InboundPart]) -> str:
 class Inbox:
     def __init__(self, database: peewee.Database, *, incomplete_after: float = 3600.0,
                  receivers: Callable[[str], list[str]] = lambda gateway: [],
+                 fanout: Callable[[InboundMessage], None] = lambda message: None,
                  clock: Callable[[], float] = time.time) -> None:
-        """``receivers(gateway)`` names the connectors a message from that gateway goes to."""
+        """``receivers(gateway)`` names the connectors a message from that gateway goes to;
+        ``fanout(message)`` runs in the transaction that creates it (e.g. to queue webhooks)."""
         self.database = database
         self.receivers = receivers
+        self.fanout = fanout
         self.incomplete_after = incomplete_after
         self.clock = clock
 
@@ -136,6 +139,7 @@ class Inbox:
             connectors=";".join(self.receivers(first.gateway)),
         )
         InboundPart.update(message=message.id).where(InboundPart.id.in_([p.id for p in parts])).execute()
+        self.fanout(message)
         if len(ordered) < first.concat_total:
             log.warning("%s: message from %s delivered with %d of %d parts", first.gateway,
                         first.originator, len(ordered), first.concat_total)

@@ -195,6 +195,24 @@ class GatewayCounter(BaseModel):
         indexes = ((("gateway", "period"), True),)
 
 
+class WebhookDelivery(BaseModel):
+    """One event for one webhook connector, kept until its URL has taken it: written in
+    the same transaction as the message or report it is about, so none is lost."""
+
+    connector = peewee.CharField()
+    event = peewee.CharField()                        # sms-received | delivery-report
+    payload = peewee.TextField()                      # the JSON body
+    state = peewee.CharField(default="pending")       # pending | done | failed
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_at = peewee.FloatField()
+    last_error = peewee.TextField(default="")
+    created_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "webhook_delivery"
+        indexes = ((("state", "next_attempt_at"), False),)
+
+
 class Event(BaseModel):
     """The event log: what happened, for the status page and for support."""
 
@@ -209,4 +227,4 @@ class Event(BaseModel):
         table_name = "event"
 
 
-ALL_MODELS = [User, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, Event]
+ALL_MODELS = [User, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, WebhookDelivery, Event]

@@ -8,6 +8,7 @@ that reference to that number. A message is delivered when all its parts are.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from .models import MessagePart, MessageState, OutboundMessage
 from .queue import Queue
@@ -71,8 +72,11 @@ def _same_number(a: str, b: str) -> bool:
 
 
 class Reports:
-    def __init__(self, queue: Queue) -> None:
+    def __init__(self, queue: Queue,
+                 on_report: Callable[[OutboundMessage, int], None] = lambda message, status: None) -> None:
+        """``on_report(message, tp_st)`` runs inside the transaction that records a report."""
         self.queue = queue
+        self.on_report = on_report
 
     def apply(self, gateway: str, reference: int, number: str, status: int) -> ReportResult:
         now = self.queue.clock()
@@ -99,6 +103,7 @@ class Reports:
                                                           & (MessagePart.state != "delivered")).count())
                 if undelivered == 0 and message.parts_total:
                     self.queue.transition(message.id, MessageState.SENT, MessageState.DELIVERED)
-            state = OutboundMessage.get_by_id(message.id).state
-        return ReportResult(message.id, result, state)
+            updated = OutboundMessage.get_by_id(message.id)
+            self.on_report(updated, status)
+        return ReportResult(message.id, result, updated.state)
 

@@ -1,0 +1,156 @@
+"""The webhook connector: every received SMS and delivery report POSTed as JSON to a URL.
+
+Events are rows in the store, written in the same transaction as what they report, and
+leave only when the URL answered 2xx. Until then they are retried with growing pauses,
+across restarts, for up to ``give_up_after`` seconds. The POSTs run on a worker thread
+(they block); the reactor only schedules them and records what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import peewee
+
+from ..reactor import Reactor, Timer
+from ..store.models import InboundMessage, OutboundMessage, WebhookDelivery
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)   # then hourly
+SMS_RECEIVED, DELIVERY_REPORT = "sms-received", "delivery-report"
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    connector: str
+    url: str
+    token: str = ""
+    timeout: float = 10.0
+    give_up_after: float = 3 * 86400.0
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+
+
+def sms_event(message: InboundMessage) -> dict:
+    return {"event": SMS_RECEIVED, "id": message.id, "from": message.originator, "to": message.recipient,
+            "text": message.text, "message_type": message.message_type, "gateway": message.gateway,
+            "sent_at": _iso(message.sent_at), "received_at": _iso(message.received_at),
+            "parts_received": message.parts_received, "parts_total": message.parts_total}
+
+
+def report_event(message: OutboundMessage, status_code: int, status_text: str, detail: str) -> dict:
+    return {"event": DELIVERY_REPORT, "message_id": message.id, "to": message.recipient,
+            "status_code": status_code, "status_text": status_text, "detail": detail,
+            "gateway": message.gateway, "message_guid": message.message_guid,
+            "message_info": message.message_info, "time": _iso(time.time())}
+
+
+def enqueue(connectors: list[str], event: dict, now: float | None = None) -> None:
+    """Queue ``event`` for each webhook connector; call inside the caller's transaction."""
+    now = time.time() if now is None else now
+    body = json.dumps(event, ensure_ascii=False)
+    for connector in connectors:
+        WebhookDelivery.create(connector=connector, event=event["event"], payload=body,
+                               next_attempt_at=now, created_at=now)
+
+
+class WebhookSender:
+    """Sends due deliveries, at most ``parallel`` at a time, and sleeps until the next one."""
+
+    def __init__(self, reactor: Reactor, database: peewee.Database, targets: list[WebhookTarget], *,
+                 parallel: int = 2) -> None:
+        self.reactor = reactor
+        self.database = database
+        self.targets = {t.connector: t for t in targets}
+        self.parallel = parallel
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="webhook")
+        self._in_flight: set[int] = set()
+        self._timer: Timer | None = None
+        self._kicked = False
+
+    def kick(self) -> None:
+        """Look for due deliveries soon (reactor thread)."""
+        if self.targets and not self._kicked:
+            self._kicked = True
+            self.reactor.call_soon(self._dispatch)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _dispatch(self) -> None:
+        self._kicked = False
+        now = time.time()
+        free = self.parallel - len(self._in_flight)
+        if free > 0:
+            due = (WebhookDelivery.select()
+                   .where((WebhookDelivery.state == "pending") & (WebhookDelivery.next_attempt_at <= now)
+                          & (WebhookDelivery.connector.in_(list(self.targets)))
+                          & (WebhookDelivery.id.not_in(list(self._in_flight) or [0])))
+                   .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(free))
+            for delivery in due:
+                self._in_flight.add(delivery.id)
+                target = self.targets[delivery.connector]
+                future = self._pool.submit(self._post, target, delivery.payload)
+                future.add_done_callback(
+                    lambda f, d=delivery: self.reactor.call_soon_threadsafe(self._finished, d, f.result()))
+        self._arm(now)
+
+    def _arm(self, now: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if len(self._in_flight) >= self.parallel:
+            return  # a finishing POST dispatches again
+        later = (WebhookDelivery.select(peewee.fn.MIN(WebhookDelivery.next_attempt_at))
+                 .where((WebhookDelivery.state == "pending") & (WebhookDelivery.next_attempt_at > now)
+                        & (WebhookDelivery.connector.in_(list(self.targets))))
+                 .scalar())
+        if later is not None:
+            self._timer = self.reactor.call_later(later - now, self.kick)
+
+    @staticmethod
+    def _post(target: WebhookTarget, payload: str) -> str:
+        """'' on success, else why not. Runs on a worker thread."""
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "sms-appliance"}
+        if target.token:
+            headers["Authorization"] = f"Bearer {target.token}"
+        request = urllib.request.Request(target.url, data=payload.encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=target.timeout) as response:
+                response.read()
+                return ""
+        except urllib.error.HTTPError as error:
+            return f"HTTP {error.code}"
+        except (OSError, ValueError) as error:
+            return str(getattr(error, "reason", error))
+
+    def _finished(self, delivery: WebhookDelivery, error: str) -> None:
+        self._in_flight.discard(delivery.id)
+        attempts = delivery.attempts + 1
+        now = time.time()
+        if not error:
+            WebhookDelivery.update(state="done", attempts=attempts, last_error="").where(
+                WebhookDelivery.id == delivery.id).execute()
+        elif now - delivery.created_at >= self.targets[delivery.connector].give_up_after:
+            log.error("webhook %s: giving up on an event after %d attempts: %s",
+                      delivery.connector, attempts, error)
+            WebhookDelivery.update(state="failed", attempts=attempts, last_error=error).where(
+                WebhookDelivery.id == delivery.id).execute()
+        else:
+            pause = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+            log.warning("webhook %s: %s; trying again in %.0f s", delivery.connector, error, pause)
+            WebhookDelivery.update(attempts=attempts, last_error=error, next_attempt_at=now + pause).where(
+                WebhookDelivery.id == delivery.id).execute()
+        self.kick()
