@@ -18,9 +18,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/sms-appliance run --data ./data --listen 127.0.0.1:9710 $(ARGS)
 
-# the suite checks the unit file with systemd-analyze: install it where it is missing
+# Debian packages the suite runs: systemd-analyze checks the unit file; gammu and
+# gammu-smsd, real third-party software, talk to the simulated modem
+TEST_DEBS := systemd gammu gammu-smsd
 test: $(STAMP)
-	command -v systemd-analyze >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd; }
+	command -v systemd-analyze >/dev/null && command -v gammu >/dev/null && command -v gammu-smsd >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: bench-codec bench-wsgi

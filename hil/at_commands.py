@@ -1,21 +1,45 @@
-"""What the simulated modem's AT commands mean: the settings they change and what they answer.
+"""What the simulated modem's AT commands mean: the shared pieces and the general commands.
 
-:class:`ModemCommands` runs one parsed :class:`~hil.at_parser.Command` at a time against a
-:class:`ModemSettings` and answers its information lines, or raises :class:`AtError`; it
-knows nothing of bytes, echo, framing or timing (that is :mod:`hil.engine`). Per-model
-differences come from a :class:`~hil.profiles.ModemProfile`.
+A command runs against the modem's :class:`~hil.device.Device` and answers its information
+lines, or a :class:`Prompt` (AT+CMGS, AT+CMGW: a body follows), or a :class:`Later` (a
+result that takes time: AT+CMSS), or raises :class:`AtError`; it knows nothing of bytes,
+echo, framing or timing (that is :mod:`hil.engine`).
+
+Commands come in groups, one module per subject: :class:`BasicCommands` here (V.250 and
+identity), :mod:`hil.sim` (PIN, SIM-held data), :mod:`hil.network` (registration, signal,
+clock, USSD) and :mod:`hil.sms_commands` (27.005). :class:`ModemCommands` dispatches to
+them and refuses what the modem is not ready for (SIM PIN, SIM busy, SMS not ready).
+Per-model differences come from a :class:`~hil.profiles.ModemProfile`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from appliance.modem.errors import CMS_TEXT
-from hil.at_parser import Command, Form, unquote
-from hil.profiles import ModemProfile, parse_ranges
+from hil.at_parser import Command, Form
+from hil.profiles import ModemProfile
 
-__all__ = ["CME_TEXT", "AtError", "ModemCommands", "ModemSettings", "SendPrompt"]
+if TYPE_CHECKING:
+    from hil.device import Device
+
+__all__ = [
+    "CME_TEXT",
+    "AtError",
+    "BasicCommands",
+    "CommandGroup",
+    "Handler",
+    "Later",
+    "ModemCommands",
+    "ModemSettings",
+    "Need",
+    "Prompt",
+    "int_arg",
+    "string_arg",
+]
 
 # Verbose texts (AT+CMEE=2). 27.007 §9.2 and 27.005 §3.2.5 plus 24.011 network causes.
 CME_TEXT: dict[int, str] = {
@@ -24,18 +48,19 @@ CME_TEXT: dict[int, str] = {
     4: "operation not supported",
     10: "SIM not inserted",
     11: "SIM PIN required",
+    12: "SIM PUK required",
     13: "SIM failure",
     14: "SIM busy",
+    16: "incorrect password",
     30: "no network service",
     50: "incorrect parameters",
     100: "unknown",
 }
 
-TEXT_MODE_STATS = ("REC UNREAD", "REC READ", "STO UNSENT", "STO SENT", "ALL")
-
 
 class AtError(Exception):
-    """A command fails. ``family`` is ``"CME"``, ``"CMS"`` or ``"PLAIN"`` (always ERROR)."""
+    """A command fails. ``family`` is ``"CME"``, ``"CMS"``, ``"PLAIN"`` (always ERROR) or
+    ``"NOT SUPPORT"`` (old Huawei firmware's ``COMMAND NOT SUPPORT``)."""
 
     def __init__(self, family: str, code: int = 0) -> None:
         super().__init__(f"{family} {code}")
@@ -43,19 +68,35 @@ class AtError(Exception):
         self.code = code
 
 
+class Need(enum.Enum):
+    """What a command needs before the modem runs it (see :meth:`Device.gate`)."""
+
+    NOTHING = "nothing"
+    SIM = "sim"  # an unlocked, ready SIM (AT+CIMI, phonebook)
+    SMS = "sms"  # SIM ready and the SMS service up ("SMS Ready" / "SMS DONE")
+
+
 @dataclass
 class ModemSettings:
-    """The modem's mutable settings (what AT&F / ATZ restore)."""
+    """The modem's mutable settings: what power-up sets and AT&F / ATZ restore."""
 
     echo: bool
     cmee: int
     cmgf: int
     creg: int
+    cgreg: int
+    cereg: int
     cnmi: tuple[int, ...]
     charset: str
     csms: int
+    csdh: int
+    cmms: int  # AT+CMMS: keep the SMS relay link open between sends (0-2)
+    csmp: tuple[int, int, int, int]  # text mode <fo>,<vp>,<pid>,<dcs>
     storages: list[str]  # CPMS <mem1>, <mem2>, <mem3>
     smsc: tuple[str, int]
+    cops_format: int  # AT+COPS=3,<format>: 0 long name, 1 short, 2 numeric
+    cusd: int  # AT+CUSD=<n>: 1 shows +CUSD result codes
+    curc: int  # Huawei AT^CURC: 1 lets the periodic ^RSSI noise through
 
     @classmethod
     def power_up(cls, profile: ModemProfile) -> ModemSettings:
@@ -65,89 +106,173 @@ class ModemSettings:
             cmee=profile.cmee_default,
             cmgf=0,
             creg=0,
+            cgreg=0,
+            cereg=0,
             cnmi=profile.cnmi_default,
             charset=profile.charset_default,
             csms=0,
+            csdh=0,
+            cmms=0,
+            csmp=(17, 167, 0, 0),
             storages=[first, first, first],
             smsc=profile.smsc,
+            cops_format=0,
+            cusd=0,
+            curc=1,
         )
 
     def restore_profile(self, profile: ModemProfile) -> None:
-        """ATZ / AT&F: back to the stored profile (SIM-held values such as CSCA stay)."""
-        fresh = ModemSettings.power_up(profile)
-        self.echo = fresh.echo
-        self.cmee = fresh.cmee
-        self.cmgf = fresh.cmgf
-        self.creg = fresh.creg
-        self.cnmi = fresh.cnmi
-        self.charset = fresh.charset
-        self.csms = fresh.csms
+        """ATZ / AT&F / reboot: back to the stored profile (the SIM-held CSCA stays)."""
+        smsc = self.smsc
+        self.__dict__.update(ModemSettings.power_up(profile).__dict__)
+        self.smsc = smsc
 
 
 @dataclass(frozen=True)
-class SendPrompt:
-    """AT+CMGS was accepted: the line ends here and a TPDU of ``length`` octets follows."""
+class Later:
+    """A result that takes time (the network answering a send).
 
-    length: int
+    ``produce`` runs when ``delay`` seconds have passed: it does what the result means
+    (record the send, schedule its report) and returns the information lines before OK,
+    or raises :class:`AtError`. ``delay=None``: the modem never answers.
+    """
+
+    delay: float | None
+    produce: Callable[[], list[list[str]]]
 
 
-Handler = Callable[[Command], "list[str] | SendPrompt | None"]
+@dataclass(frozen=True)
+class Prompt:
+    """The command opens the ``> `` prompt and ends the line: the host writes a body up to
+    Ctrl-Z, handed to ``complete(body, overflow)`` (``overflow``: too long, bytes were lost)."""
+
+    complete: Callable[[str, bool], Later]
+
+
+Handler = Callable[[Command], "list[str] | Prompt | Later | None"]
+
+
+def int_arg(token: str | None, allowed: range | frozenset[int] | tuple[int, ...]) -> int:
+    """A numeric argument within ``allowed``, else ``+CME ERROR: 50``."""
+    if token is None or not token.isdigit():
+        raise AtError("CME", 50)
+    value = int(token)
+    if value not in allowed:
+        raise AtError("CME", 50)
+    return value
+
+
+def string_arg(token: str | None) -> str:
+    """A double-quoted argument without its quotes, else ``+CME ERROR: 50``."""
+    if token is None or not (len(token) >= 2 and token[0] == token[-1] == '"'):
+        raise AtError("CME", 50)
+    return token[1:-1]
+
+
+def unknown_command(profile: ModemProfile) -> AtError:
+    """The error of an unknown command or form, in the model's style."""
+    if profile.unknown_command_error == "plain":
+        return AtError("PLAIN")
+    if profile.unknown_command_error == "not-support":
+        return AtError("NOT SUPPORT")
+    return AtError("CME", 100)
+
+
+class CommandGroup:
+    """Commands of one subject, run against a :class:`~hil.device.Device`.
+
+    ``need`` is what every command of the group needs; ``needs`` overrides it per command.
+    """
+
+    need: Need = Need.NOTHING
+    needs: dict[str, Need] = {}
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.profile = device.profile
+        self.settings = device.settings
+
+    def handlers(self) -> dict[str, Handler]:
+        raise NotImplementedError
+
+    def unknown(self) -> AtError:
+        return unknown_command(self.profile)
+
+    def forms(
+        self,
+        *,
+        execute: Handler | None = None,
+        read: Handler | None = None,
+        write: Handler | None = None,
+        test: list[str] | Handler | None = None,
+    ) -> Handler:
+        """A command's handler from one answer per form: ``execute`` (AT+X), ``read``
+        (AT+X?), ``write`` (AT+X=<args>), ``test`` (AT+X=?: its fixed lines, or a
+        function). A form without an answer is an unknown command."""
+        answers: dict[Form, list[str] | Handler | None] = {
+            Form.EXEC: execute, Form.READ: read, Form.SET: write, Form.TEST: test,
+        }
+
+        def handler(command: Command) -> list[str] | Prompt | Later | None:
+            answer = answers[command.form]
+            if answer is None:
+                raise self.unknown()
+            return answer(command) if callable(answer) else list(answer)
+
+        return handler
+
+    def mode(self, field: str, allowed: tuple[int, ...], ranges: str, prefix: str = "+") -> Handler:
+        """A setting that is one number: write chooses, execute resets to 0, read shows and
+        test lists as ``ranges``; ``field`` names both the setting and the command."""
+        name = prefix + field.upper()
+
+        def choose(value: int) -> None:
+            setattr(self.settings, field, value)
+
+        return self.forms(
+            write=lambda command: choose(int_arg(command.arg(0), allowed)),
+            execute=lambda command: choose(0),
+            read=lambda command: [f"{name}: {getattr(self.settings, field)}"],
+            test=[f"{name}: {ranges}"],
+        )
+
+    def constant(self, value: Callable[[], str]) -> Handler:
+        """A command that only informs (AT+CGMM): execute answers ``value()``, test nothing."""
+        return self.forms(execute=lambda command: [value()], test=[])
 
 
 class ModemCommands:
-    """The AT commands of one modem, run one at a time against its settings.
+    """The AT commands of one modem, run one at a time.
 
     :meth:`run` answers a command's information lines (``None`` or ``[]``: none), or a
-    :class:`SendPrompt` for AT+CMGS, or raises :class:`AtError`. Not thread-safe: the
+    :class:`Prompt` or :class:`Later`, or raises :class:`AtError`. Not thread-safe: the
     engine that owns it serialises calls.
     """
 
-    def __init__(self, profile: ModemProfile) -> None:
-        self.profile = profile
-        self.settings = ModemSettings.power_up(profile)
-        self._cnmi_ranges = parse_ranges(profile.cnmi_ranges)
-        self._handlers: dict[str, Handler] = {
-            "E": self._cmd_echo,
-            "Z": self._cmd_reset,
-            "&F": self._cmd_reset,
-            "I": self._cmd_ati,
-            "V": self._cmd_verbose,
-            "Q": self._cmd_quiet,
-            "+CGMI": self._identity(lambda: profile.manufacturer),
-            "+GMI": self._identity(lambda: profile.manufacturer),
-            "+CGMM": self._identity(lambda: profile.model),
-            "+GMM": self._identity(lambda: profile.model),
-            "+CGMR": self._identity(lambda: profile.revision),
-            "+GMR": self._identity(lambda: profile.revision),
-            "+CGSN": self._identity(lambda: profile.imei),
-            "+GSN": self._identity(lambda: profile.imei),
-            "+CIMI": self._identity(lambda: profile.imsi),
-            "+CMEE": self._mode("cmee", (0, 1, 2), "(0-2)"),
-            "+CPIN": self._cmd_cpin,
-            "+CSQ": self._cmd_csq,
-            "+CREG": self._cmd_creg,
-            "+COPS": self._cmd_cops,
-            "+CMGF": self._mode("cmgf", (0, 1), "(0,1)"),
-            "+CSCA": self._cmd_csca,
-            "+CNMI": self._cmd_cnmi,
-            "+CPMS": self._cmd_cpms,
-            "+CSMS": self._cmd_csms,
-            "+CMGL": self._cmd_cmgl,
-            "+CMGD": self._cmd_cmgd,
-            "+CSCS": self._cmd_cscs,
-            "+CMGS": self._cmd_cmgs,
-        }
+    def __init__(self, device: Device, groups: Iterable[type[CommandGroup]]) -> None:
+        self.device = device
+        self._handlers: dict[str, tuple[Handler, Need]] = {}
+        for group_class in groups:
+            group = group_class(device)
+            for name, handler in group.handlers().items():
+                self._handlers[name] = (handler, group.needs.get(name, group.need))
 
-    def run(self, command: Command) -> list[str] | SendPrompt | None:
-        """Run one command; raises :class:`AtError` if it fails or is unknown."""
-        handler = self._handlers.get(command.name)
-        if handler is None:
+    def run(self, command: Command) -> list[str] | Prompt | Later | None:
+        """Run one command; raises :class:`AtError` if it fails, is unknown or too early."""
+        entry = self._handlers.get(command.name)
+        if entry is None:
             raise self.unknown()
+        handler, need = entry
+        if command.form is not Form.TEST:  # test forms answer even before the SIM is ready
+            self.device.gate(need)
         return handler(command)
+
+    def unknown(self) -> AtError:
+        return unknown_command(self.device.profile)
 
     def error_text(self, error: AtError) -> str:
         """The final result code of a failed command, as the current AT+CMEE asks."""
-        cmee = self.settings.cmee
+        cmee = self.device.settings.cmee
         if error.family == "CME":
             if cmee == 0:
                 return "ERROR"
@@ -159,63 +284,49 @@ class ModemCommands:
             if cmee == 2 and error.code in CMS_TEXT:
                 return f"+CMS ERROR: {CMS_TEXT[error.code]}"
             return f"+CMS ERROR: {error.code}"
+        if error.family == "NOT SUPPORT":
+            return "COMMAND NOT SUPPORT"
         return "ERROR"
 
-    def unknown(self) -> AtError:
-        """The error of an unknown command or form, in this model's style."""
-        if self.profile.unknown_command_error == "plain":
-            return AtError("PLAIN")
-        return AtError("CME", 100)
 
-    # ----------------------------------------------------------------- argument helpers
+class BasicCommands(CommandGroup):
+    """V.250 basic commands, identity, error reporting, character set and functionality."""
 
-    @staticmethod
-    def _int(token: str | None, allowed: range | frozenset[int] | tuple[int, ...]) -> int:
-        if token is None or not token.isdigit():
-            raise AtError("CME", 50)
-        value = int(token)
-        if value not in allowed:
-            raise AtError("CME", 50)
-        return value
-
-    @staticmethod
-    def _string(token: str | None) -> str:
-        if token is None or not (len(token) >= 2 and token[0] == token[-1] == '"'):
-            raise AtError("CME", 50)
-        return token[1:-1]
-
-    def _identity(self, value: Callable[[], str]) -> Handler:
-        def handler(command: Command) -> list[str]:
-            if command.form is Form.EXEC:
-                return [value()]
-            if command.form is Form.TEST:
-                return []
-            raise self.unknown()
-
-        return handler
-
-    def _mode(self, field: str, allowed: tuple[int, ...], ranges: str) -> Handler:
-        """AT+CMEE and AT+CMGF: a number that SET chooses, EXEC resets to 0, READ shows and
-        TEST lists as ``ranges``; ``field`` names both the setting and the command."""
-        name = "+" + field.upper()
-
-        def handler(command: Command) -> list[str] | None:
-            if command.form is Form.SET:
-                setattr(self.settings, field, self._int(command.arg(0), allowed))
-                return None
-            if command.form is Form.EXEC:
-                setattr(self.settings, field, 0)
-                return None
-            if command.form is Form.READ:
-                return [f"{name}: {getattr(self.settings, field)}"]
-            return [f"{name}: {ranges}"]
-
-        return handler
-
-    # ----------------------------------------------------------------- basic commands
+    def handlers(self) -> dict[str, Handler]:
+        profile = self.profile
+        handlers: dict[str, Handler] = {
+            "E": self._cmd_echo,
+            "Z": self._cmd_reset,
+            "&F": self._cmd_reset,
+            "I": self._cmd_ati,
+            "V": self._cmd_verbose,
+            "Q": self._cmd_quiet,
+            "+CGMI": self.constant(lambda: profile.manufacturer),
+            "+GMI": self.constant(lambda: profile.manufacturer),
+            "+CGMM": self.constant(lambda: profile.model),
+            "+GMM": self.constant(lambda: profile.model),
+            "+CGMR": self.constant(lambda: profile.revision),
+            "+GMR": self.constant(lambda: profile.revision),
+            "+CGSN": self.constant(lambda: profile.imei),
+            "+GSN": self.constant(lambda: profile.imei),
+            "+CMEE": self.mode("cmee", (0, 1, 2), "(0-2)"),
+            "+CSCS": self.forms(
+                write=self._set_cscs,
+                read=lambda command: [f'+CSCS: "{self.settings.charset}"'],
+                test=["+CSCS: (" + ",".join(f'"{c}"' for c in profile.charsets) + ")"],
+            ),
+            "+CFUN": self.forms(
+                write=self._set_cfun,
+                read=lambda command: [f"+CFUN: {self.device.functionality}"],
+                test=["+CFUN: (0,1,4),(0,1)"],
+            ),
+        }
+        if profile.noise_urcs:  # Huawei: AT^CURC=0 stops the periodic ^RSSI & co.
+            handlers["^CURC"] = self.mode("curc", (0, 1), "(0-1)", prefix="^")
+        return handlers
 
     def _basic_arg(self, command: Command, allowed: tuple[int, ...]) -> int:
-        return self._int(command.arg(0) or "0", allowed)
+        return int_arg(command.arg(0) or "0", allowed)
 
     def _cmd_echo(self, command: Command) -> None:
         self.settings.echo = bool(self._basic_arg(command, (0, 1)))
@@ -230,194 +341,27 @@ class ModemCommands:
 
     def _cmd_verbose(self, command: Command) -> None:
         # Only verbose result codes (V1) are simulated; ATV0 is refused rather than ignored.
-        if self._int(command.arg(0) or "0", (0, 1)) != 1:
+        if int_arg(command.arg(0) or "0", (0, 1)) != 1:
             raise AtError("CME", 4)
 
     def _cmd_quiet(self, command: Command) -> None:
         if self._basic_arg(command, (0, 1)) != 0:
             raise AtError("CME", 4)
 
-    # ----------------------------------------------------------------- 27.007 commands
-
-    def _cmd_cpin(self, command: Command) -> list[str] | None:
-        if command.form is Form.READ:
-            return ["+CPIN: READY"]
-        if command.form is Form.TEST:
-            return []
-        if command.form is Form.SET:  # entering a PIN when none is asked for
-            raise AtError("CME", 3)
-        raise self.unknown()
-
-    def _cmd_csq(self, command: Command) -> list[str]:
-        if command.form is Form.EXEC:
-            rssi, ber = self.profile.csq
-            return [f"+CSQ: {rssi},{ber}"]
-        if command.form is Form.TEST:
-            return ["+CSQ: (0-31,99),(0-7,99)"]
-        raise self.unknown()
-
-    def _cmd_creg(self, command: Command) -> list[str] | None:
-        if command.form is Form.SET:
-            self.settings.creg = self._int(command.arg(0), (0, 1, 2))
-            return None
-        if command.form is Form.READ:
-            n = self.settings.creg
-            if n < 2:
-                return [f"+CREG: {n},1"]
-            line = f'+CREG: 2,1,"{self.profile.lac}","{self.profile.cell_id}"'
-            if self.profile.creg_act is not None:
-                line += f",{self.profile.creg_act}"
-            return [line]
-        if command.form is Form.TEST:
-            return ["+CREG: (0-2)"]
-        raise self.unknown()
-
-    def _cmd_cops(self, command: Command) -> list[str]:
-        if command.form is Form.READ:
-            line = f'+COPS: 0,0,"{self.profile.operator}"'
-            if self.profile.cops_act is not None:
-                line += f",{self.profile.cops_act}"
-            return [line]
-        raise self.unknown()
-
-    # ----------------------------------------------------------------- 27.005 commands
-
-    def _cmd_csca(self, command: Command) -> list[str] | None:
-        if command.form is Form.READ:
-            number, kind = self.settings.smsc
-            return [f'+CSCA: "{number}",{kind}']
-        if command.form is Form.TEST:
-            return []
-        if command.form is Form.SET:
-            if len(command.args) > 2:
-                raise AtError("CME", 50)
-            number = self._string(command.arg(0))
-            if command.arg(1) is None:
-                kind = 145 if number.startswith("+") else 129
-            else:
-                kind = self._int(command.arg(1), range(128, 256))
-            self.settings.smsc = (number, kind)
-            return None
-        raise self.unknown()
-
-    def _cmd_cnmi(self, command: Command) -> list[str] | None:
-        if command.form is Form.SET:
-            if not 1 <= len(command.args) <= len(self._cnmi_ranges):
-                raise AtError("CME", 50)
-            values = list(self.settings.cnmi)
-            for i, token in enumerate(command.args):
-                if token is not None:
-                    values[i] = self._int(token, self._cnmi_ranges[i])
-            self.settings.cnmi = tuple(values)
-            return None
-        if command.form is Form.READ:
-            return ["+CNMI: " + ",".join(str(v) for v in self.settings.cnmi)]
-        if command.form is Form.TEST:
-            return [f"+CNMI: {self.profile.cnmi_ranges}"]
-        raise self.unknown()
-
-    def _cpms_counts(self) -> str:
-        # No message store yet: every storage is empty.
-        return ",".join(
-            f"0,{self.profile.storage_size(name)}" for name in self.settings.storages
-        )
-
-    def _cmd_cpms(self, command: Command) -> list[str]:
-        if command.form is Form.SET:
-            if not 1 <= len(command.args) <= 3:
-                raise AtError("CME", 50)
-            chosen = list(self.settings.storages)
-            for i, token in enumerate(command.args):
-                if token is None:
-                    continue
-                name = (unquote(token) or "").upper()
-                if self.profile.storage_size(name) is None:
-                    raise AtError("CMS", 302)
-                chosen[i] = name
-            self.settings.storages = chosen
-            return [f"+CPMS: {self._cpms_counts()}"]
-        if command.form is Form.READ:
-            parts = [
-                f'"{name}",0,{self.profile.storage_size(name)}' for name in self.settings.storages
-            ]
-            return ["+CPMS: " + ",".join(parts)]
-        if command.form is Form.TEST:
-            names = "(" + ",".join(f'"{name}"' for name, _ in self.profile.storages) + ")"
-            return [f"+CPMS: {names},{names},{names}"]
-        raise self.unknown()
-
-    def _cmd_csms(self, command: Command) -> list[str]:
-        if command.form is Form.SET:
-            self.settings.csms = self._int(command.arg(0), (0, 1))
-            return ["+CSMS: 1,1,1"]
-        if command.form is Form.READ:
-            return [f"+CSMS: {self.settings.csms},1,1,1"]
-        if command.form is Form.TEST:
-            return ["+CSMS: (0,1)"]
-        raise self.unknown()
-
-    def _cmd_cmgl(self, command: Command) -> list[str] | None:
-        text_mode = self.settings.cmgf == 1
-        if command.form is Form.TEST:
-            if text_mode:
-                return ["+CMGL: (" + ",".join(f'"{s}"' for s in TEXT_MODE_STATS) + ")"]
-            return ["+CMGL: (0-4)"]
-        if command.form is Form.SET:
-            if len(command.args) > 2:
-                raise AtError("CME", 50)
-            if text_mode:
-                if self._string(command.arg(0)).upper() not in TEXT_MODE_STATS:
-                    raise AtError("CME", 50)
-            else:
-                self._int(command.arg(0), range(5))
-            if command.arg(1) is not None:
-                self._int(command.arg(1), (0, 1))
-            return None  # the store is empty: just OK
-        if command.form is Form.EXEC:
-            return None
-        raise self.unknown()
-
-    def _cmd_cmgd(self, command: Command) -> list[str] | None:
-        if command.form is Form.TEST:
-            return ["+CMGD: (),(0-4)"]
-        if command.form is not Form.SET:
-            raise self.unknown()
-        if not 1 <= len(command.args) <= 2:
+    def _set_cscs(self, command: Command) -> None:
+        name = string_arg(command.arg(0)).upper()
+        if name not in self.profile.charsets:
             raise AtError("CME", 50)
-        index = self._int(command.arg(0), range(0, 100000))
-        flag = 0 if command.arg(1) is None else self._int(command.arg(1), range(5))
-        if flag == 0:
-            size = self.profile.storage_size(self.settings.storages[0]) or 0
-            first = self.profile.first_index
-            if not first <= index < first + size:
-                raise AtError("CMS", 321)
-        return None  # deleting an empty slot, or bulk delete of an empty store: OK
+        self.settings.charset = name
 
-    def _cmd_cscs(self, command: Command) -> list[str] | None:
-        if command.form is Form.SET:
-            name = self._string(command.arg(0)).upper()
-            if name not in self.profile.charsets:
-                raise AtError("CME", 50)
-            self.settings.charset = name
-            return None
-        if command.form is Form.READ:
-            return [f'+CSCS: "{self.settings.charset}"']
-        if command.form is Form.TEST:
-            return ["+CSCS: (" + ",".join(f'"{c}"' for c in self.profile.charsets) + ")"]
-        raise self.unknown()
-
-    def _cmd_cmgs(self, command: Command) -> list[str] | SendPrompt | None:
-        if command.form is Form.TEST:
-            return []
-        if command.form is not Form.SET:
+    def _set_cfun(self, command: Command) -> None:
+        if not 1 <= len(command.args) <= 2:
             raise self.unknown()
-        if self.settings.cmgf == 1:  # text mode is not simulated in this cut
-            raise AtError("CMS", 302)
-        token = command.arg(0)
-        if len(command.args) != 1 or token is None or not token.isdigit():
-            raise AtError("CMS", 304)
-        length = int(token)
-        if not 1 <= length <= self.profile.max_tpdu_length:
-            raise AtError("CMS", 304)
-        return SendPrompt(length)
-
+        level = int_arg(command.arg(0), (0, 1, 4))
+        reset = int_arg(command.arg(1) or "0", (0, 1))
+        if reset:
+            if level != 1:
+                raise AtError("CME", 50)
+            self.device.restart()  # OK first, then the modem reboots
+            return
+        self.device.set_functionality(level)

@@ -1,44 +1,42 @@
-"""The simulated modem's behaviour: a state machine fed with the bytes the host writes.
+"""The simulated modem's byte behaviour: a state machine fed with the bytes the host writes.
 
-:class:`ModemEngine` turns received bytes into echo, command lines and AT+CMGS bodies, and
-answers with the framing real modems use (verbose mode, V1; see
+:class:`ModemEngine` turns received bytes into echo, command lines and prompt bodies
+(AT+CMGS, AT+CMGW), and answers with the framing real modems use (verbose mode, V1; see
 /work/shared/reference/modem-behaviour.md): information lines and final results framed
-``\\r\\n<text>\\r\\n``, the 4-byte ``\\r\\n> `` prompt of AT+CMGS, and ``+CMGS: <mr>``
-after a configurable network latency. What each command means is
-:class:`~hil.at_commands.ModemCommands`; this module does no I/O and owns no thread (that is
-:class:`hil.simulator.SimulatedModem`).
+``\\r\\n<text>\\r\\n``, the 4-byte ``\\r\\n> `` prompt, results that take time (a send)
+after their delay, and unsolicited result codes between replies. What each command means
+is :mod:`hil.at_commands` and its sibling groups, run against a :class:`~hil.device.Device`;
+this module does no I/O and owns no thread (that is :class:`hil.simulator.SimulatedModem`).
 """
 
 from __future__ import annotations
 
-import collections
 import enum
-import re
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
-from hil.at_commands import AtError, ModemCommands, ModemSettings, SendPrompt
+from hil.at_commands import (
+    AtError,
+    BasicCommands,
+    Later,
+    ModemCommands,
+    ModemSettings,
+    Prompt,
+)
 from hil.at_parser import AtSyntaxError, command_body, parse_body
+from hil.device import Device, ModemOptions, TimerHandle
+from hil.messaging import SentPDU
+from hil.network import NetworkCommands
 from hil.profiles import ModemProfile
+from hil.sim import SimCommands
+from hil.sms_commands import SmsCommands
 
-__all__ = ["ModemEngine", "Out", "SentPDU", "TimerHandle", "tpdu_length"]
+__all__ = ["ModemEngine", "Out", "frame"]
 
 CR, LF, BS, CTRL_Z, ESC = 0x0D, 0x0A, 0x08, 0x1A, 0x1B
 PROMPT = b"\r\n> "
 MAX_LINE = 2048  # longest command line kept; longer lines answer ERROR
-MAX_BODY = 1024  # longest PDU body (hex characters) kept; longer bodies answer +CMS ERROR: 304
-
-
-@dataclass(frozen=True)
-class SentPDU:
-    """One PDU the modem accepted with AT+CMGS and answered ``+CMGS: <reference>``."""
-
-    pdu: str  # upper-case hex, including the SMSC part
-    length: int  # the <length> of AT+CMGS (TPDU octets)
-    reference: int  # the message reference answered (+CMGS: <mr>), 0-255
-    time: float  # time.time() when the modem answered
+MAX_BODY = 1024  # longest prompt body kept; longer bodies are refused
+COMMAND_GROUPS = (BasicCommands, SimCommands, NetworkCommands, SmsCommands)
 
 
 class Out(enum.Enum):
@@ -46,37 +44,27 @@ class Out(enum.Enum):
 
     ECHO = "echo"  # received bytes echoed back
     RESPONSE = "response"  # information lines + final result of a command line
-    PROMPT = "prompt"  # the "\r\n> " of AT+CMGS
-    SEND_RESULT = "send_result"  # "+CMGS: <mr>" + OK, or +CMS ERROR, after the Ctrl-Z
+    PROMPT = "prompt"  # the "\r\n> " of AT+CMGS / AT+CMGW
+    SEND_RESULT = "send_result"  # a result that took time: "+CMGS: <mr>" + OK, or an error
+    URC = "urc"  # an unsolicited result code
 
 
-def tpdu_length(pdu_hex: str) -> int:
-    """The TPDU length of a hex PDU that starts with its SMSC part (what AT+CMGS expects).
-
-    The first octet is the SMSC length L (``00`` = use AT+CSCA), so the TPDU has
-    ``octets - 1 - L`` octets. Raises :class:`ValueError` for non-hex, odd length, or an
-    SMSC part that leaves no TPDU.
-    """
-    if not pdu_hex or len(pdu_hex) % 2 or not re.fullmatch(r"[0-9A-Fa-f]+", pdu_hex):
-        raise ValueError("a PDU is a non-empty even number of hex digits")
-    octets = len(pdu_hex) // 2
-    smsc_length = int(pdu_hex[:2], 16)
-    tpdu = octets - 1 - smsc_length
-    if tpdu < 1:
-        raise ValueError(f"SMSC length {smsc_length} leaves no TPDU in {octets} octets")
-    return tpdu
-
-
-class TimerHandle(Protocol):
-    """What ``call_later`` returns: the engine cancels a pending reply when the modem hangs."""
-
-    def cancel(self) -> None: ...
+def frame(blocks: list[list[str]], final: str | None) -> bytes:
+    """Verbose framing: each response ``\\r\\n<line>[\\r\\n<line>...]\\r\\n``, then the final
+    result ``\\r\\n<final>\\r\\n``. Characters outside Latin-1 become ``?``."""
+    parts = [
+        b"\r\n" + "\r\n".join(lines).encode("latin-1", "replace") + b"\r\n" for lines in blocks
+    ]
+    if final is not None:
+        parts.append(b"\r\n" + final.encode("latin-1") + b"\r\n")
+    return b"".join(parts)
 
 
 class _Phase(enum.Enum):
     COMMAND = "command"  # collecting a command line
     BUSY = "busy"  # a reply is scheduled; received bytes wait in the inbox
-    BODY = "body"  # the prompt is out; collecting the PDU up to Ctrl-Z / ESC
+    BODY = "body"  # the prompt is out; collecting the body up to Ctrl-Z / ESC
+    OFF = "off"  # rebooting: input is lost, nothing is answered
 
 
 class _Bounded:
@@ -105,7 +93,7 @@ class _Bounded:
 
 
 class ModemEngine:
-    """The behaviour of one modem, fed with the bytes the host writes.
+    """The byte behaviour of one modem, fed with the bytes the host writes.
 
     Not thread-safe: the owner serialises calls (``SimulatedModem`` holds its lock).
 
@@ -115,10 +103,11 @@ class ModemEngine:
     * ``on_sent(SentPDU)`` is called when a send succeeds, before its ``+CMGS`` is emitted.
     * ``on_command(line)`` is called with every received AT command line.
 
-    Echo is immediate; the reply to a command line comes ``latency`` seconds after its
-    ``\\r``, the AT+CMGS prompt ``latency`` seconds after the command, and the send result
-    ``send_latency`` seconds after the Ctrl-Z. Bytes received while a reply is pending are
-    kept and processed (and echoed) after it, in order.
+    Echo is immediate; the reply to a command line comes ``options.latency`` seconds after
+    its ``\\r``, the prompt as long after the command, and a send result
+    ``options.send_latency`` seconds after the Ctrl-Z. Bytes received while a reply is
+    pending are kept and processed (and echoed) after it, in order. URCs raised while a
+    reply is pending or the prompt is open wait until the reply is out.
     """
 
     def __init__(
@@ -129,65 +118,89 @@ class ModemEngine:
         call_later: Callable[[float, Callable[[], None]], TimerHandle],
         on_sent: Callable[[SentPDU], None] | None = None,
         on_command: Callable[[str], None] | None = None,
-        latency: float = 0.0,
-        send_latency: float | None = None,
-        first_reference: int = 0,
+        options: ModemOptions | None = None,
     ) -> None:
-        if latency < 0 or (send_latency is not None and send_latency < 0):
-            raise ValueError("latencies must be >= 0")
-        if not 0 <= first_reference <= 255:
-            raise ValueError("first_reference must be within 0-255")
         self.profile = profile
-        self.latency = float(latency)
-        self.send_latency = self.latency if send_latency is None else float(send_latency)
-        self.next_reference = first_reference
-        self._commands = ModemCommands(profile)
+        self.options = options or ModemOptions()
+        self.device = Device(
+            profile,
+            self.options,
+            urc=self.urc,
+            call_later=call_later,
+            on_sent=on_sent or (lambda sent: None),
+            request_reboot=self._reboot_after_reply,
+        )
+        self._commands = ModemCommands(self.device, COMMAND_GROUPS)
         self._emit = emit
         self._call_later = call_later
-        self._on_sent = on_sent or (lambda sent: None)
         self._on_command = on_command or (lambda line: None)
         self._phase = _Phase.COMMAND
         self._inbox = bytearray()  # received, not yet processed (while BUSY)
         self._line = _Bounded(MAX_LINE)
         self._body = _Bounded(MAX_BODY)
-        self._send_length = 0
+        self._prompt: Prompt | None = None
         self._timer: TimerHandle | None = None
-        self._send_failures: collections.deque[int] = collections.deque()
+        self._held_urcs: list[bytes] = []  # raised while a reply was pending
+        self._reboot_requested = False
+        self._boot_timer: TimerHandle | None = None
 
     # ----------------------------------------------------------------- input and control
 
     def feed(self, data: bytes) -> None:
         """Bytes written by the host."""
+        if self._phase is _Phase.OFF:
+            return
         self._inbox += data
         self._pump()
 
-    def fail_next_send(self, cms_code: int) -> None:
-        """The next accepted PDU is answered ``+CMS ERROR: <cms_code>`` (queued per call)."""
-        self._send_failures.append(int(cms_code))
+    def urc(self, lines: list[str]) -> None:
+        """An unsolicited result code: out now, or after the reply in progress."""
+        if self._phase is _Phase.OFF:
+            return
+        data = frame([lines], None)
+        if self._phase in (_Phase.BUSY, _Phase.BODY):
+            self._held_urcs.append(data)
+        else:
+            self._emit(Out.URC, data)
 
     def hang(self) -> None:
-        """Forget everything in progress (pending reply, partial line, PDU, queued input)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._phase = _Phase.COMMAND
+        """Forget everything in progress (pending reply, partial line, body, queued input)."""
+        self._cancel_timer()
+        if self._phase is not _Phase.OFF:
+            self._phase = _Phase.COMMAND
         self._inbox.clear()
         self._line.clear()
         self._body.clear()
+        self._held_urcs.clear()
+        self._reboot_requested = False
 
-    @property
-    def busy(self) -> bool:
-        return self._phase is _Phase.BUSY
+    def reboot(self, boot_delay: float = 0.0, sim_busy: float | None = None) -> None:
+        """A spontaneous reset: everything in progress is lost, no byte is answered for
+        ``boot_delay`` s, then the power-up URCs and ``sim_busy`` s of SIM busy
+        (default: the options' ``sim_busy``); settings are back at their defaults."""
+        self.hang()
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()
+        self.device.power_off()
+        self._phase = _Phase.OFF
+        busy = self.options.sim_busy if sim_busy is None else sim_busy
+
+        def booted() -> None:
+            self._boot_timer = None
+            self._phase = _Phase.COMMAND
+            self.device.boot(busy)
+
+        self._boot_timer = self._call_later(boot_delay, booted)
 
     @property
     def settings(self) -> ModemSettings:
-        """The modem's current settings (the command set owns and changes them)."""
-        return self._commands.settings
+        """The modem's current settings (the commands own and change them)."""
+        return self.device.settings
 
     # ----------------------------------------------------------------- byte processing
 
     def _pump(self) -> None:
-        while self._inbox and self._phase is not _Phase.BUSY:
+        while self._inbox and self._phase in (_Phase.COMMAND, _Phase.BODY):
             if self._phase is _Phase.COMMAND:
                 self._pump_command()
             else:
@@ -253,8 +266,11 @@ class ModemEngine:
         try:
             commands = parse_body(body)
         except AtSyntaxError:
-            self._respond([], self._commands.error_text(self._commands.unknown()))
+            plain = self.profile.syntax_error_plain
+            error = AtError("PLAIN") if plain else self._commands.unknown()
+            self._respond([], self._commands.error_text(error))
             return
+        self._phase = _Phase.BUSY  # URCs the commands raise come after their reply
         blocks: list[list[str]] = []
         for command in commands:
             try:
@@ -262,87 +278,97 @@ class ModemEngine:
             except AtError as error:
                 self._respond(blocks, self._commands.error_text(error))
                 return
-            if isinstance(result, SendPrompt):  # AT+CMGS ends the line
-                self._start_send(blocks, result.length)
+            if isinstance(result, Prompt):  # AT+CMGS ends the line
+                self._open_prompt(blocks, result)
+                return
+            if isinstance(result, Later):  # AT+CMSS: the result takes time
+                self._defer(frame(blocks, None), result)
                 return
             if result:
                 blocks.append(result)
         self._respond(blocks, "OK")
 
-    @staticmethod
-    def _frame(blocks: list[list[str]], final: str | None) -> bytes:
-        """Verbose framing: each response ``\\r\\n<line>[\\r\\n<line>...]\\r\\n``, then
-        the final result ``\\r\\n<final>\\r\\n``."""
-        parts = [b"\r\n" + "\r\n".join(lines).encode("latin-1") + b"\r\n" for lines in blocks]
-        if final is not None:
-            parts.append(b"\r\n" + final.encode("latin-1") + b"\r\n")
-        return b"".join(parts)
-
     def _schedule(self, delay: float, callback: Callable[[], None]) -> None:
         self._phase = _Phase.BUSY
         self._timer = self._call_later(delay, callback)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _settle(self) -> None:
+        """A reply is out: held URCs follow it, then the next command (or a reboot)."""
+        self._phase = _Phase.COMMAND
+        held, self._held_urcs = self._held_urcs, []
+        for data in held:
+            self._emit(Out.URC, data)
+        if self._reboot_requested:
+            self._reboot_requested = False
+            self.reboot()
+            return
+        self._pump()
+
+    def _reboot_after_reply(self) -> None:
+        self._reboot_requested = True
 
     def _respond(
         self,
         blocks: list[list[str]],
         final: str,
         *,
-        delay: float | None = None,
         kind: Out = Out.RESPONSE,
     ) -> None:
-        data = self._frame(blocks, final)
+        data = frame(blocks, final)
 
         def reply() -> None:
             self._timer = None
             self._emit(kind, data)
-            self._phase = _Phase.COMMAND
-            self._pump()
+            self._settle()
 
-        self._schedule(self.latency if delay is None else delay, reply)
+        self._schedule(self.options.latency, reply)
 
-    # ----------------------------------------------------------------- sending
+    def _defer(self, before: bytes, later: Later) -> None:
+        """A result that takes ``later.delay`` (never, if ``None``)."""
+        if later.delay is None:
+            self._phase = _Phase.BUSY  # until hang() or reboot()
+            return
 
-    def _start_send(self, blocks: list[list[str]], length: int) -> None:
-        before = self._frame(blocks, None)
+        def done() -> None:
+            self._timer = None
+            try:
+                data = before + frame(later.produce(), "OK")
+            except AtError as error:
+                data = before + frame([], self._commands.error_text(error))
+            self._emit(Out.SEND_RESULT, data)
+            self._settle()
 
-        def prompt() -> None:
+        self._schedule(later.delay, done)
+
+    # ----------------------------------------------------------------- the prompt
+
+    def _open_prompt(self, blocks: list[list[str]], prompt: Prompt) -> None:
+        before = frame(blocks, None)
+
+        def opened() -> None:
             self._timer = None
             if before:
                 self._emit(Out.RESPONSE, before)
             self._emit(Out.PROMPT, PROMPT)
             self._phase = _Phase.BODY
             self._body.clear()
-            self._send_length = length
+            self._prompt = prompt
             self._pump()
 
-        self._schedule(self.latency, prompt)
+        self._schedule(self.options.latency, opened)
 
     def _submit(self) -> None:
         raw, overflow = self._body.take()
-        text = raw.decode("latin-1")
-        length = self._send_length
+        assert self._prompt is not None
+        prompt, self._prompt = self._prompt, None
         try:
-            valid = not overflow and tpdu_length(text) == length
-        except ValueError:
-            valid = False
-        if not valid:
-            final = self._commands.error_text(AtError("CMS", 304))
-            self._respond([], final, kind=Out.SEND_RESULT)
+            later = prompt.complete(raw.decode("latin-1"), overflow)
+        except AtError as error:
+            self._respond([], self._commands.error_text(error), kind=Out.SEND_RESULT)
             return
-        if self._send_failures:
-            code = self._send_failures.popleft()
-            final = self._commands.error_text(AtError("CMS", code))
-            self._respond([], final, delay=self.send_latency, kind=Out.SEND_RESULT)
-            return
-        pdu = text.upper()
-
-        def accepted() -> None:
-            self._timer = None
-            reference = self.next_reference
-            self.next_reference = (reference + 1) % 256
-            self._on_sent(SentPDU(pdu=pdu, length=length, reference=reference, time=time.time()))
-            self._emit(Out.SEND_RESULT, self._frame([[f"+CMGS: {reference}"]], "OK"))
-            self._phase = _Phase.COMMAND
-            self._pump()
-
-        self._schedule(self.send_latency, accepted)
+        self._defer(b"", later)

@@ -47,16 +47,47 @@ class ModemProfile:
     cnmi_default: tuple[int, ...] = (2, 1, 0, 0, 0)
     cnmi_ranges: str = "(0-3),(0-3),(0,2),(0,1),(0,1)"  # AT+CNMI=? (also validates AT+CNMI=)
     # Message storages with their sizes; the first one is the power-up default of CPMS.
+    # "SR" (status reports) may only be read/deleted (<mem1>); ds=2 stores reports there.
     storages: tuple[tuple[str, int], ...] = (("SM", 20), ("ME", 20))
     first_index: int = 1  # index of the first storage slot (SIM800: 1, most others: 0)
+    # AT+CMGR of an empty slot within range: "321" / "500" (+CMS ERROR) or "ok" (bare OK).
+    empty_read: str = "321"
+    # The storage +CDSI names for a report stored in SR (EC25 wrongly says "SM").
+    cdsi_storage: str = "SR"
+    # Power-up URCs: boot_urcs first, then +CPIN: READY (if cpin_urc) once the SIM is
+    # read, then ready_urcs when the SIM stops being busy; SMS commands work after them.
+    boot_urcs: tuple[str, ...] = ("RDY",)
+    cpin_urc: bool = True
+    ready_urcs: tuple[str, ...] = ("Call Ready", "SMS Ready")
+    # URC when an incoming SMS finds the storage full (Huawei: ^SMMEMFULL), or None.
+    memory_full_urc: str | None = None
+    # Periodic vendor URCs (Huawei ^RSSI); "{rssi}" is replaced. Stopped by AT^CURC=0.
+    noise_urcs: tuple[str, ...] = ()
+    eps: bool = False  # LTE: answers AT+CEREG
+    # Reply syntax variants (modem-behaviour.md §1): "+CSCA: "...", 145" with a space after
+    # commas, and LAC/CI in +CREG: 2,... unquoted.
+    comma_space: bool = False
+    creg_quoted: bool = True
     charset_default: str = "IRA"
     charsets: tuple[str, ...] = ("IRA", "GSM", "UCS2")
     echo_default: bool = True
     cmee_default: int = 0
     # How an unknown command is answered with CMEE=1/2: "cme" → +CME ERROR: 100 / unknown,
-    # "plain" → ERROR whatever CMEE says (EC25 answers syntax errors that way).
+    # "plain" → ERROR whatever CMEE says (EC25 answers syntax errors that way),
+    # "not-support" → COMMAND NOT SUPPORT (old Huawei firmware).
     unknown_command_error: str = "cme"
+    syntax_error_plain: bool = False  # EC25: a malformed line is plain ERROR whatever CMEE
     max_tpdu_length: int = 164  # largest <length> AT+CMGS accepts before the prompt
+
+    @property
+    def message_storages(self) -> tuple[str, ...]:
+        """The storages new messages can be written and received to (<mem2>, <mem3>)."""
+        return tuple(name for name, _ in self.storages if name != "SR")
+
+    @property
+    def separator(self) -> str:
+        """Between the fields of a reply: ``","`` or, on models that pad, ``", "``."""
+        return ", " if self.comma_space else ","
 
     def storage_size(self, name: str) -> int | None:
         for storage, size in self.storages:
@@ -96,6 +127,9 @@ SIM800 = ModemProfile(
     cnmi_ranges="(0-3),(0-3),(0,2),(0,1),(0,1)",
     storages=(("SM", 20), ("ME", 20)),
     first_index=1,
+    empty_read="ok",
+    boot_urcs=("RDY", "+CFUN: 1"),
+    ready_urcs=("Call Ready", "SMS Ready"),
     charset_default="IRA",
     charsets=("GSM", "UCS2", "IRA", "HEX", "PCCP", "PCDN", "8859-1"),
 )
@@ -118,8 +152,12 @@ SIM7600 = ModemProfile(
     cell_id="01C3D4E5",
     cnmi_default=(2, 1, 0, 0, 0),
     cnmi_ranges="(0-2),(0-3),(0,2),(0-2),(0,1)",
-    storages=(("SM", 20), ("ME", 23)),
+    storages=(("SM", 20), ("ME", 23), ("SR", 20)),
     first_index=0,
+    empty_read="321",
+    boot_urcs=("RDY",),
+    ready_urcs=("SMS DONE", "PB DONE"),
+    eps=True,
     charset_default="IRA",
     charsets=("IRA", "GSM", "UCS2"),
 )
@@ -137,8 +175,14 @@ EC25 = ModemProfile(
     creg_act=7,
     cnmi_default=(2, 1, 0, 0, 0),
     cnmi_ranges="(0-2),(0-3),(0,2),(0-2),(0,1)",
-    storages=(("ME", 255), ("SM", 20)),
+    storages=(("ME", 255), ("SM", 20), ("SR", 20)),
     first_index=0,
+    empty_read="ok",
+    cdsi_storage="SM",
+    syntax_error_plain=True,
+    boot_urcs=("RDY", "+CFUN: 1"),
+    ready_urcs=("+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"),
+    eps=True,
     charset_default="GSM",
     charsets=("GSM", "IRA", "UCS2"),
 )
@@ -160,8 +204,17 @@ HUAWEI = ModemProfile(
     csq=(21, 99),
     cnmi_default=(0, 0, 0, 0, 0),
     cnmi_ranges="(0-2),(0-3),(0,2),(0-2),(0,1)",
-    storages=(("SM", 20), ("ME", 500)),
+    storages=(("SM", 20), ("ME", 500), ("SR", 100)),
     first_index=0,
+    empty_read="500",
+    boot_urcs=("^BOOT:40289571,0,0,0,75",),
+    cpin_urc=False,
+    ready_urcs=("^SIMST: 1", "^SRVST: 2"),
+    memory_full_urc='^SMMEMFULL: "{storage}"',
+    noise_urcs=("^RSSI: {rssi}",),
+    eps=True,
+    comma_space=True,
+    creg_quoted=False,
     charset_default="IRA",
     charsets=("IRA", "GSM", "UCS2"),
 )

@@ -5,17 +5,19 @@ like a real serial port.
 
 Layout:
 
-* :class:`~hil.engine.ModemEngine` is the modem's behaviour: a state machine fed with
-  received bytes, with the meaning of each AT command in :mod:`hil.at_commands`. It does no
-  I/O and owns no thread; output goes to an ``emit(kind, data)`` callback and delays to a
-  ``call_later(delay, callback)`` scheduler.
-* :class:`SimulatedModem` (here) owns the pty, a background thread that waits with
-  ``select()`` on the pty master and a wake pipe (timeout = the next timer), a small timer
-  heap, the record of sent PDUs, and the fault hooks.
+* :class:`~hil.engine.ModemEngine` is the modem's byte behaviour (echo, framing, prompt,
+  timing, URCs) over a :class:`~hil.device.Device` (settings, SIM, network, message store,
+  SMS service) whose commands live in :mod:`hil.at_commands`, :mod:`hil.sim`,
+  :mod:`hil.network` and :mod:`hil.sms_commands`. None of it does I/O.
+* :class:`SimulatedModem` (here) puts an engine on a :class:`~hil.pty_port.PtyPort` served
+  by a :class:`~hil.io_loop.PtyServer` thread (the appliance's reactor), keeps the record of
+  sent PDUs and the CBOR trace (:mod:`hil.trace`), and is the Python API of the faults
+  (:mod:`hil.faults`) and of the network side: delivering SMS, status report outcomes,
+  registration. The engine is only ever touched on the server's thread: API calls from
+  other threads are handed over and waited for, so when one returns its effect is done.
 
 Every output byte passes through :meth:`SimulatedModem._emit` tagged with an
-:class:`~hil.engine.Out` kind (echo, response, prompt, send result): that is where later
-faults (URCs injected at a chosen position, garbage, chunked output, reboots) plug in.
+:class:`~hil.engine.Out` kind: that is where URCs are injected at a chosen position.
 
 Run ``python -m hil.simulator --help`` for the command line.
 """
@@ -23,91 +25,33 @@ Run ``python -m hil.simulator --help`` for the command line.
 from __future__ import annotations
 
 import argparse
-import errno
-import heapq
-import itertools
+import datetime
 import json
 import logging
 import os
-import select
+import random
 import signal
 import sys
-import termios
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
+from typing import TextIO
 
-from hil.engine import ModemEngine, Out, SentPDU
+from appliance.pdu import encode_deliver
+from hil.device import ModemOptions
+from hil.engine import ModemEngine, Out, frame
+from hil.faults import RandomPacer, UrcInjector, UrcPosition, garbage
+from hil.io_loop import PtyServer
+from hil.messaging import SentPDU, tpdu_length
+from hil.network import DENIED, HOME, NOT_REGISTERED, SEARCHING
 from hil.profiles import PROFILES, ModemProfile, get_profile
+from hil.pty_port import PtyPort
+from hil.storage import Stat, StoredMessage
+from hil.trace import HOST, MODEM, TraceWriter
 
 # SentPDU is what SimulatedModem.sent and wait_sent() return, so it is importable from here.
-__all__ = ["SentPDU", "SimulatedModem", "main"]
+__all__ = ["SentPDU", "SimulatedModem", "UrcPosition", "main"]
 
 log = logging.getLogger("hil.simulator")
-
-
-class _Timer:
-    __slots__ = ("due", "callback", "cancelled")
-
-    def __init__(self, due: float, callback: Callable[[], None]) -> None:
-        self.due = due
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class _TimerHeap:
-    """Callbacks due at monotonic times; the I/O loop sleeps in select() until the next."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._heap: list[tuple[float, int, _Timer]] = []
-        self._seq = itertools.count()
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> _Timer:
-        timer = _Timer(self._clock() + max(0.0, delay), callback)
-        heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
-        return timer
-
-    def next_due(self) -> float | None:
-        while self._heap and self._heap[0][2].cancelled:
-            heapq.heappop(self._heap)
-        return self._heap[0][0] if self._heap else None
-
-    def run_due(self) -> None:
-        while self._heap and self._heap[0][0] <= self._clock():
-            _, _, timer = heapq.heappop(self._heap)
-            if not timer.cancelled:
-                timer.cancelled = True  # fired: a late cancel() is harmless
-                timer.callback()
-
-
-def _make_raw(fd: int) -> None:
-    """cfmakeraw(): no echo, no canonical mode, no CR/LF translation, 8 bits, 115200 Bd."""
-    attrs = termios.tcgetattr(fd)
-    iflag, oflag, cflag, lflag, _ispeed, _ospeed, cc = attrs
-    iflag &= ~(
-        termios.IGNBRK
-        | termios.BRKINT
-        | termios.PARMRK
-        | termios.ISTRIP
-        | termios.INLCR
-        | termios.IGNCR
-        | termios.ICRNL
-        | termios.IXON
-        | termios.IXOFF
-    )
-    oflag &= ~termios.OPOST
-    lflag &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.ISIG | termios.IEXTEN)
-    cflag &= ~(termios.CSIZE | termios.PARENB)
-    cflag |= termios.CS8 | termios.CREAD | termios.CLOCAL
-    cc = list(cc)
-    cc[termios.VMIN] = 1
-    cc[termios.VTIME] = 0
-    speed = termios.B115200
-    termios.tcsetattr(fd, termios.TCSANOW, [iflag, oflag, cflag, lflag, speed, speed, cc])
 
 
 class SimulatedModem:
@@ -117,10 +61,16 @@ class SimulatedModem:
     ...     port = serial.Serial(modem.path, 115200, timeout=1)
     ...     port.write(b"AT\\r"); port.read(9)           # b'AT\\r\\r\\nOK\\r\\n'
 
-    ``latency`` delays every reply and the AT+CMGS prompt, ``send_latency`` (default: the
-    same) the result of a send. ``record`` names a file that gets one JSON line per sent
-    PDU, flushed at once. ``link`` names a symlink to the pty created on start and removed
-    on stop. ``first_reference`` is the first ``+CMGS: <mr>``.
+    Timing and SIM options are those of :class:`~hil.device.ModemOptions` (``latency``,
+    ``send_latency``, ``first_reference``, ``pin``, ``puk``, ``sim_busy``,
+    ``report_delay``, ``status_reports``, ``cnma_timeout``, ``ussd_delay``). ``record``
+    names a file that gets one JSON line per sent PDU, flushed at once; ``trace`` a CBOR
+    trace of every byte (:mod:`hil.trace`). ``link`` names a symlink to the pty created on
+    start and removed on stop (and kept pointing at the pty when the port vanishes and
+    comes back). ``chunked`` cuts output into random chunks from the start; ``seed`` seeds
+    the random chunking and garbage.
+
+    Every method may be called from any thread; it returns once its effect is done.
     """
 
     def __init__(
@@ -129,56 +79,112 @@ class SimulatedModem:
         model: str | ModemProfile = "sim800",
         latency: float = 0.0,
         send_latency: float | None = None,
-        record: str | os.PathLike[str] | None = None,
-        link: str | os.PathLike[str] | None = None,
         first_reference: int = 0,
+        pin: str | None = None,
+        puk: str = "12345678",
+        sim_busy: float = 0.0,
+        report_delay: float = 6.0,
+        status_reports: bool = True,
+        cnma_timeout: float = 15.0,
+        ussd_delay: float = 0.2,
+        record: str | os.PathLike[str] | None = None,
+        trace: str | os.PathLike[str] | None = None,
+        link: str | os.PathLike[str] | None = None,
+        chunked: bool = False,
+        seed: int | None = None,
     ) -> None:
         self.profile = get_profile(model)
-        self._record_path = os.fspath(record) if record is not None else None
-        self._link = os.path.abspath(os.fspath(link)) if link is not None else None
-        self._cond = threading.Condition()
-        self._sent: list[SentPDU] = []
-        self._commands: list[str] = []
-        self._timers = _TimerHeap()
-        self._out = bytearray()
-        self._silent = False
-        self._engine = ModemEngine(
-            self.profile,
-            emit=self._emit,
-            call_later=self._timers.call_later,
-            on_sent=self._record_sent,
-            on_command=self._commands.append,
+        options = ModemOptions(
             latency=latency,
             send_latency=send_latency,
             first_reference=first_reference,
+            pin=pin,
+            puk=puk,
+            sim_busy=sim_busy,
+            report_delay=report_delay,
+            status_reports=status_reports,
+            cnma_timeout=cnma_timeout,
+            ussd_delay=ussd_delay,
         )
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._wake_r: int | None = None
-        self._wake_w: int | None = None
-        self._slave_name: str | None = None
-        self._record_file = None
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._failure: BaseException | None = None
+        self._record_path = os.fspath(record) if record is not None else None
+        self._trace_path = os.fspath(trace) if trace is not None else None
+        self._cond = threading.Condition()  # guards _sent and _commands, read by any thread
+        self._sent: list[SentPDU] = []
+        self._commands: list[str] = []
+        self._silent = False
+        self._injector = UrcInjector()
+        self._rng = random.Random(seed)
+        self._concat_reference = 0
+        self._port = PtyPort(link)
+        self._server = PtyServer(
+            self._port,
+            name=f"hil-modem-{self.profile.key}",
+            on_input=self._on_input,
+            on_written=self._on_written,
+        )
+        if chunked:
+            self._server.pacer = RandomPacer(self._rng)
+        self._engine = ModemEngine(
+            self.profile,
+            emit=self._emit,
+            call_later=self._server.call_later,
+            on_sent=self._record_sent,
+            on_command=self._record_command,
+            options=options,
+        )
+        self._record_file: TextIO | None = None
+        self._trace: TraceWriter | None = None
 
-    # ----------------------------------------------------------------- public API
+    # ----------------------------------------------------------------- lifecycle
 
     @property
     def path(self) -> str:
         """The device clients open: the link if one was given, else the pty slave."""
-        if self._link is not None:
-            return self._link
-        if self._slave_name is None:
+        if not self._server.started:
             raise RuntimeError("the simulated modem is not started")
-        return self._slave_name
+        return self._port.path
 
     @property
     def device(self) -> str:
-        """The pty slave device itself (``/dev/pts/N``)."""
-        if self._slave_name is None:
+        """The pty slave device itself (``/dev/pts/N``), or the last one while vanished."""
+        if self._port.last_device is None:
             raise RuntimeError("the simulated modem is not started")
-        return self._slave_name
+        return self._port.last_device
+
+    def start(self) -> SimulatedModem:
+        if self._server.started:
+            raise RuntimeError("the simulated modem was already started")
+        try:
+            self._port.open()
+            if self._record_path is not None:
+                self._record_file = open(self._record_path, "a", encoding="utf-8")  # noqa: SIM115
+            if self._trace_path is not None:
+                self._trace = TraceWriter(self._trace_path, model=self.profile.key)
+            self._server.start()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread, close the pty, the record and the trace, remove the link.
+        Idempotent."""
+        if not self._server.started or self._server.stopped:
+            return
+        self._server.stop()
+        self._release()
+
+    def __enter__(self) -> SimulatedModem:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self._port.device or "not started"
+        return f"<SimulatedModem {self.profile.key} {where}>"
+
+    # ----------------------------------------------------------------- what happened
 
     @property
     def sent(self) -> list[SentPDU]:
@@ -192,58 +198,104 @@ class SimulatedModem:
         with self._cond:
             return list(self._commands)
 
-    def start(self) -> SimulatedModem:
-        if self._thread is not None:
-            raise RuntimeError("the simulated modem was already started")
-        try:
-            self._master, self._slave = os.openpty()
-            # Raw on both sides before any client can open the slave; our own slave fd stays
-            # open until stop(), so clients closing the port never make the master read EIO.
-            _make_raw(self._slave)
-            _make_raw(self._master)
-            os.set_blocking(self._master, False)
-            self._slave_name = os.ttyname(self._slave)
-            self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-            if self._link is not None:
-                self._create_link()
-            if self._record_path is not None:
-                self._record_file = open(self._record_path, "a", encoding="utf-8")
-            self._thread = threading.Thread(
-                target=self._run, name=f"hil-modem-{self.profile.key}", daemon=True
-            )
-            self._thread.start()
-        except BaseException:
-            self._release()
-            raise
-        return self
-
-    def stop(self) -> None:
-        """Stop the thread, close the pty and the record file, remove the link. Idempotent."""
-        thread = self._thread
-        if thread is None or self._stopping:
-            return
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        self._wake()
-        if thread is not threading.current_thread():
-            thread.join()
-        self._release()
+    def messages(self, storage: str) -> list[tuple[int, int, str]]:
+        """A snapshot of one storage: ``(index, stat, pdu)`` per stored message."""
+        store = self._engine.device.store
+        return self._server.run(
+            lambda: [(i, int(m.stat), m.pdu) for i, m in store[storage].messages()]
+        )
 
     def wait_sent(self, count: int, timeout: float = 5.0) -> list[SentPDU]:
         """Wait until at least ``count`` PDUs were sent; return them all (a snapshot)."""
         with self._cond:
             done = self._cond.wait_for(
-                lambda: len(self._sent) >= count or self._failure is not None or self._stopping,
+                lambda: len(self._sent) >= count
+                or self._server.failure is not None
+                or self._server.stopped,
                 timeout,
             )
-            if self._failure is not None:
-                raise RuntimeError("the simulated modem's thread failed") from self._failure
+            if self._server.failure is not None:
+                raise RuntimeError("the simulated modem's thread failed") from self._server.failure
             if not done or len(self._sent) < count:
                 raise TimeoutError(
                     f"{len(self._sent)} PDU(s) sent, {count} expected within {timeout} s"
                 )
             return list(self._sent)
+
+    # ----------------------------------------------------------------- the network side
+
+    def deliver_pdu(self, pdu_hex: str) -> None:
+        """The network delivers one SMS-DELIVER (hex, SMSC part first): stored with
+        ``+CMTI`` or shown with ``+CMT`` as AT+CNMI says, or kept by the network until the
+        modem can take it (not ready, not registered, storage full)."""
+        length = tpdu_length(pdu_hex)
+        self._server.run(lambda: self._engine.device.messaging.receive(pdu_hex, length))
+
+    def deliver_sms(
+        self,
+        number: str,
+        text: str,
+        *,
+        encoding: str = "auto",
+        parts_order: Sequence[int] | None = None,
+        drop_parts: Iterable[int] = (),
+        timestamp: datetime.datetime | None = None,
+    ) -> list[str]:
+        """Deliver ``text`` from ``number``, in as many parts as it takes.
+
+        ``parts_order`` (1-based part numbers, a permutation) delivers the parts out of
+        order, ``drop_parts`` never delivers some (modem-behaviour.md §6); ``timestamp``
+        (aware; default now) is every part's TP-SCTS. Returns the PDUs delivered, in order.
+        """
+        moment = timestamp or datetime.datetime.now(datetime.timezone.utc).astimezone()
+        device = self._engine.device
+
+        def deliver() -> list[str]:
+            self._concat_reference = self._concat_reference % 255 + 1
+            parts = encode_deliver(
+                number, text, smsc=device.settings.smsc[0] or None, timestamp=moment,
+                encoding=encoding, concat_reference=self._concat_reference,
+            )
+            numbers = list(range(1, len(parts) + 1))
+            order = list(parts_order) if parts_order is not None else numbers
+            dropped = set(drop_parts)
+            if sorted(order) != numbers or not dropped <= set(numbers):
+                raise ValueError(f"parts are numbered 1..{len(parts)}: bad order or drop")
+            delivered = [parts[n - 1] for n in order if n not in dropped]
+            for part in delivered:
+                device.messaging.receive(part.pdu, part.tpdu_length)
+            return [part.pdu for part in delivered]
+
+        return self._server.run(deliver)
+
+    def set_next_report(self, status: int, *, delay: float | None = None) -> None:
+        """The next send that asks for a status report gets TP-ST ``status`` (e.g. 0x40,
+        permanent failure) after ``delay`` s (default: ``report_delay``). Queued per call."""
+        if not 0 <= status <= 255 or (delay is not None and delay < 0):
+            raise ValueError("status is an octet and delay >= 0")
+        self._server.run(lambda: self._engine.device.messaging.plan_report(status, delay))
+
+    def lose_network(self, status: int = NOT_REGISTERED) -> None:
+        """Registration is lost (``status`` 0 not searching, 2 searching, 3 denied):
+        ``+CREG: <status>`` URCs as enabled, sends answer ``+CMS ERROR: 331``."""
+        if status not in (NOT_REGISTERED, SEARCHING, DENIED):
+            raise ValueError("a lost registration is status 0, 2 or 3")
+        self._registration(status)
+
+    def regain_network(self) -> None:
+        """Registered at home again; what the network held is delivered."""
+        self._registration(HOME)
+
+    def _registration(self, status: int) -> None:
+        self._server.run(lambda: self._engine.device.set_registration(status))
+
+    def set_ussd_reply(self, text: str, *, status: int = 0, dcs: int = 15) -> None:
+        """What the network answers the next USSD requests (``+CUSD: <status>,"<text>",<dcs>``);
+        ``text`` may hold a bare ``\\n`` as real networks send."""
+        network = self._engine.device.network
+        self._server.run(lambda: setattr(network, "ussd_reply", (status, text, dcs)))
+
+    # ----------------------------------------------------------------- faults
 
     def fail_next_send(self, cms_code: int) -> None:
         """Answer the next send (after its PDU and Ctrl-Z) ``+CMS ERROR: <cms_code>``.
@@ -252,8 +304,12 @@ class SimulatedModem:
         """
         if not isinstance(cms_code, int) or cms_code < 0:
             raise ValueError("cms_code must be a non-negative int")
-        with self._cond:
-            self._engine.fail_next_send(cms_code)
+        self._server.run(lambda: self._engine.device.messaging.fail_next_send(cms_code))
+
+    def hang_next_send(self) -> None:
+        """Never answer the next send (after its Ctrl-Z), as a module that locks up in a
+        send does; only reboot() or set_silent() end the wait. Nothing is recorded."""
+        self._server.run(self._engine.device.messaging.hang_next_send)
 
     def set_silent(self, silent: bool) -> None:
         """A hung modem: swallow all input and answer nothing.
@@ -261,144 +317,146 @@ class SimulatedModem:
         Going silent drops whatever was in progress (a scheduled reply, a half-written PDU,
         output not yet delivered), as a modem that locks up would; nothing is recorded.
         """
-        with self._cond:
+        def change() -> None:
             self._silent = bool(silent)
             if self._silent:
                 self._engine.hang()
-                self._out.clear()
-        self._wake()
+                self._server.discard_output()
 
-    def __enter__(self) -> SimulatedModem:
-        return self.start()
+        self._server.run(change)
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def reboot(self, *, boot_delay: float = 0.0, sim_busy: float | None = None) -> None:
+        """A spontaneous reset: what was in progress is lost; for ``boot_delay`` s bytes get
+        no answer (no echo either); then the profile's readiness URCs (``RDY``,
+        ``+CPIN: READY``, ...), ``sim_busy`` s of ``+CME ERROR: 14`` (default: the
+        constructor's), and ``SMS Ready`` / ``SMS DONE``. Echo, CMEE, CMGF, CNMI are back at
+        their power-up values; stored messages survive."""
+        if boot_delay < 0 or (sim_busy is not None and sim_busy < 0):
+            raise ValueError("delays must be >= 0")
+        def reset() -> None:
+            self._engine.reboot(boot_delay, sim_busy)
+            self._server.discard_output()
 
-    def __repr__(self) -> str:
-        where = self._slave_name or "not started"
-        return f"<SimulatedModem {self.profile.key} {where}>"
+        self._server.run(reset)
 
-    # ----------------------------------------------------------------- hooks (lock held)
+    def fill_storage(self, storage: str | None = None) -> int:
+        """Fill every free slot of ``storage`` (default: where new SMS go, AT+CPMS <mem3>)
+        with read messages: new SMS are then not stored and get no +CMTI until the host
+        deletes some; AT+CMGW answers 322. Returns how many messages were added."""
+        device = self._engine.device
+
+        def fill() -> int:
+            name = storage or device.settings.storages[2]
+            filler = encode_deliver(
+                "+15555550199",
+                "filler",
+                smsc=device.settings.smsc[0] or None,
+                timestamp=datetime.datetime.now(datetime.timezone.utc),
+            )[0]
+            added = 0
+            while not device.store[name].full:
+                device.store[name].put(StoredMessage(Stat.REC_READ, filler.pdu, filler.tpdu_length))
+                added += 1
+            return added
+
+        return self._server.run(fill)
+
+    def inject_urc(self, *urcs: str, position: UrcPosition = UrcPosition.NOW) -> None:
+        """Emit URCs (each framed ``\\r\\n<urc>\\r\\n``; a two-line one holds ``\\r\\n``)
+        now, or at ``position`` in the next output of the matching kind; several at once
+        make a burst."""
+        data = b"".join(frame([[urc]], None) for urc in urcs)
+
+        def inject() -> None:
+            if position is not UrcPosition.NOW:
+                self._injector.add(position, data)
+            elif not self._silent:
+                self._server.write(data)
+
+        self._server.run(inject)
+
+    def inject_garbage(self, data: bytes | None = None, *, length: int = 16) -> bytes:
+        """Write line noise now (``data``, or ``length`` random bytes); returns it."""
+        noise = data if data is not None else garbage(self._rng, length)
+        self._server.run(lambda: None if self._silent else self._server.write(noise))
+        return noise
+
+    def set_chunked(self, enabled: bool, *, max_chunk: int = 64, max_gap: float = 0.020) -> None:
+        """Deliver output in random chunks of 1..``max_chunk`` bytes with pauses of
+        0..``max_gap`` s, as a UART/USB stack fragments it."""
+        pacer = RandomPacer(self._rng, max_chunk, max_gap) if enabled else None
+        self._server.run(lambda: setattr(self._server, "pacer", pacer))
+
+    def set_noise(self, interval: float | None) -> None:
+        """Emit the profile's periodic vendor URCs (Huawei ``^RSSI:``) every ``interval`` s
+        until AT^CURC=0 (``None`` stops them); ValueError for a model without any."""
+        self._server.run(lambda: self._engine.device.set_noise(interval))
+
+    def vanish(self, duration: float | None = None) -> None:
+        """The port disappears (a USB modem dropping off the bus): the pty and the link go
+        away, clients reading get EOF/EIO; what was in progress is lost. It comes back after
+        ``duration`` s (``None``: when :meth:`reappear` is called) as a new pty behind the
+        same link."""
+
+        def gone() -> None:
+            self._server.close_port()
+            self._engine.hang()
+            if duration is not None:
+                self._server.call_later(duration, self._server.reopen)
+
+        self._server.run(gone)
+
+    def reappear(self) -> None:
+        """The vanished port is back: a new pty, the link pointing at it."""
+        self._server.run(self._server.reopen)
+
+    # ----------------------------------------------------------------- hooks (server thread)
 
     def _emit(self, kind: Out, data: bytes) -> None:
-        """Every byte the modem sends passes here, tagged with what it is.
-
-        This is the fault hook point: URC injection before/after a given kind, garbage,
-        chunked delivery and reboots plug in here. Called with the lock held.
-        """
+        """Every byte the modem sends passes here, tagged with what it is."""
         if self._silent:
             return
-        self._out += data
+        self._server.write(self._injector.shape(kind, data))
+
+    def _on_input(self, data: bytes) -> None:
+        if self._trace is not None:
+            self._trace.record(HOST, data)
+        if not self._silent:
+            self._engine.feed(data)
+
+    def _on_written(self, data: bytes) -> None:
+        if self._trace is not None:
+            self._trace.record(MODEM, data)
+
+    def _record_command(self, line: str) -> None:
+        with self._cond:
+            self._commands.append(line)
 
     def _record_sent(self, sent: SentPDU) -> None:
-        self._sent.append(sent)
         if self._record_file is not None:
             line = {"time": sent.time, "length": sent.length,
                     "reference": sent.reference, "pdu": sent.pdu}
             self._record_file.write(json.dumps(line, separators=(",", ":")) + "\n")
             self._record_file.flush()
-        self._cond.notify_all()
-
-    # ----------------------------------------------------------------- the I/O thread
-
-    def _wake(self) -> None:
-        if self._wake_w is not None:
-            try:
-                os.write(self._wake_w, b"\0")
-            except (BlockingIOError, OSError):
-                pass  # the pipe is full (a wake-up is pending anyway) or already closed
-
-    def _flush_locked(self) -> None:
-        assert self._master is not None
-        while self._out:
-            try:
-                written = os.write(self._master, self._out)
-            except BlockingIOError:
-                return  # the slave's input queue is full; select() says when to go on
-            del self._out[:written]
-
-    def _run(self) -> None:
-        master, wake_r = self._master, self._wake_r
-        assert master is not None and wake_r is not None
-        try:
-            while True:
-                with self._cond:
-                    if self._stopping:
-                        return
-                    self._timers.run_due()
-                    self._flush_locked()
-                    due = self._timers.next_due()
-                    writing = bool(self._out)
-                timeout = None if due is None else max(0.0, due - time.monotonic())
-                readable, _, _ = select.select(
-                    [master, wake_r], [master] if writing else [], [], timeout
-                )
-                if wake_r in readable:
-                    try:
-                        while os.read(wake_r, 512):
-                            pass
-                    except BlockingIOError:
-                        pass
-                if master in readable:
-                    try:
-                        data = os.read(master, 4096)
-                    except BlockingIOError:
-                        data = b""
-                    if data:
-                        with self._cond:
-                            if not self._silent and not self._stopping:
-                                self._engine.feed(data)
-        except OSError as error:
-            if error.errno == errno.EIO:
-                log.error("pty master read EIO (slave closed?): the modem stops")
-            else:
-                log.exception("the simulated modem's thread failed")
-            self._fail(error)
-        except BaseException as error:  # noqa: BLE001 - report, never die silently
-            log.exception("the simulated modem's thread failed")
-            self._fail(error)
-
-    def _fail(self, error: BaseException) -> None:
         with self._cond:
-            self._failure = error
+            self._sent.append(sent)
             self._cond.notify_all()
 
-    def _create_link(self) -> None:
-        assert self._link is not None and self._slave_name is not None
-        if os.path.lexists(self._link) and not os.path.islink(self._link):
-            raise FileExistsError(f"{self._link} exists and is not a symlink")
-        temporary = f"{self._link}.{os.getpid()}.{threading.get_ident()}.tmp"
-        os.symlink(self._slave_name, temporary)
-        os.replace(temporary, self._link)
-
-    def _remove_link(self) -> None:
-        if self._link is None or self._slave_name is None:
-            return
-        try:
-            if os.readlink(self._link) == self._slave_name:
-                os.unlink(self._link)
-        except OSError:
-            pass  # already gone or replaced by someone else: leave it
-
     def _release(self) -> None:
-        self._remove_link()
-        for name in ("_master", "_slave", "_wake_r", "_wake_w"):
-            fd = getattr(self, name)
-            if fd is not None:
+        self._port.close()
+        for name in ("_record_file", "_trace"):
+            handle = getattr(self, name)
+            if handle is not None:
                 setattr(self, name, None)
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        if self._record_file is not None:
-            self._record_file.close()
-            self._record_file = None
+                handle.close()
 
 
 # --------------------------------------------------------------------------- command line
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hil.control import CONTROL_HELP, serve_commands
+
     parser = argparse.ArgumentParser(
         prog="python -m hil.simulator",
         description="Serve a simulated GSM modem on a pty; print its device path, serve "
@@ -409,36 +467,69 @@ def main(argv: list[str] | None = None) -> int:
                         help="delay of every reply and of the AT+CMGS prompt (default 0)")
     parser.add_argument("--send-latency-ms", type=float, default=None,
                         help="delay of the +CMGS result after Ctrl-Z (default: --latency-ms)")
+    parser.add_argument("--report-delay-ms", type=float, default=6000.0,
+                        help="delay of a requested status report after +CMGS (default 6000)")
+    parser.add_argument("--no-reports", action="store_true",
+                        help="the network ignores TP-SRR: no status reports at all")
     parser.add_argument("--record", metavar="FILE",
                         help="append one JSON line per sent PDU to FILE")
+    parser.add_argument("--trace", metavar="FILE",
+                        help="record every byte of the session to FILE (CBOR, see hil.trace)")
     parser.add_argument("--link", metavar="PATH",
                         help="create a symlink PATH to the pty (removed on exit)")
     parser.add_argument("--first-reference", type=int, default=0, metavar="MR",
                         help="first +CMGS message reference (0-255, default 0)")
+    parser.add_argument("--pin", help="the SIM asks for this PIN (4-8 digits)")
+    parser.add_argument("--sim-busy-ms", type=float, default=0.0,
+                        help="+CME ERROR: 14 for this long after PIN, boot and CFUN=1")
+    parser.add_argument("--chunked", action="store_true",
+                        help="deliver output in random 1-64 byte chunks, 0-20 ms apart")
+    parser.add_argument("--noise", type=float, metavar="SECONDS",
+                        help="periodic vendor URCs (huawei: ^RSSI) every SECONDS")
+    parser.add_argument("--commands", action="store_true",
+                        help="read fault commands from stdin, one a line: " + CONTROL_HELP)
     args = parser.parse_args(argv)
-    if args.latency_ms < 0 or (args.send_latency_ms is not None and args.send_latency_ms < 0):
-        parser.error("latencies must be >= 0")
+    if min(args.latency_ms, args.report_delay_ms, args.sim_busy_ms) < 0 or (
+        args.send_latency_ms is not None and args.send_latency_ms < 0
+    ):
+        parser.error("latencies and delays must be >= 0")
     if not 0 <= args.first_reference <= 255:
         parser.error("--first-reference must be within 0-255")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(name)s: %(levelname)s: %(message)s")
 
     stop_signals = {signal.SIGINT, signal.SIGTERM}
-    # Block the signals before the modem thread exists (it inherits the mask), then wait
+    # Block the signals before any thread exists (threads inherit the mask), then wait
     # for one synchronously: no handler runs in the middle of anything.
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
-        modem = SimulatedModem(
-            model=args.model,
-            latency=args.latency_ms / 1000.0,
-            send_latency=None if args.send_latency_ms is None else args.send_latency_ms / 1000.0,
-            record=args.record,
-            link=args.link,
-            first_reference=args.first_reference,
-        )
+        try:
+            send_latency_ms = args.send_latency_ms
+            modem = SimulatedModem(
+                model=args.model,
+                latency=args.latency_ms / 1000.0,
+                send_latency=None if send_latency_ms is None else send_latency_ms / 1000.0,
+                report_delay=args.report_delay_ms / 1000.0,
+                status_reports=not args.no_reports,
+                sim_busy=args.sim_busy_ms / 1000.0,
+                record=args.record,
+                trace=args.trace,
+                link=args.link,
+                first_reference=args.first_reference,
+                pin=args.pin,
+                chunked=args.chunked,
+            )
+            if args.noise is not None:
+                modem.set_noise(args.noise)
+        except ValueError as error:
+            parser.error(str(error))
         modem.start()
         try:
             print(modem.path, flush=True)
+            if args.commands:
+                threading.Thread(
+                    target=serve_commands, args=(modem, sys.stdin, sys.stderr), daemon=True
+                ).start()
             signal.sigwait(stop_signals)
         finally:
             modem.stop()

@@ -12,10 +12,18 @@ import time
 from pathlib import Path
 
 import pytest
-import serial
 
+from hil.at_client import (
+    assert_quiet,
+    exchange,
+    open_port,
+    read_until,
+    send_pdu,
+)
 from hil.at_parser import AtSyntaxError, Form, parse_line
-from hil.engine import ModemEngine, Out, SentPDU, tpdu_length
+from hil.device import ModemOptions
+from hil.engine import ModemEngine, Out
+from hil.messaging import SentPDU, tpdu_length
 from hil.profiles import PROFILES, luhn_imei
 from hil.simulator import SimulatedModem
 
@@ -26,66 +34,6 @@ TPDU = "01000C914421436587090000" + "05E8329BFD06"
 PDU = "00" + TPDU  # SMSC part "00": use the AT+CSCA number
 PDU_WITH_SMSC = "07919471060040F0" + TPDU  # SMSC part of 1 + 7 octets
 N = 18
-
-
-def open_port(path: str, timeout: float = 3.0) -> serial.Serial:
-    return serial.Serial(path, 115200, timeout=timeout)
-
-
-def exchange(port: serial.Serial, data: bytes, expected: bytes) -> None:
-    """Write ``data``; the next bytes from the modem are exactly ``expected``."""
-    port.write(data)
-    got = port.read(len(expected))
-    assert got == expected
-
-
-def assert_quiet(port: serial.Serial, seconds: float = 0.15) -> None:
-    """Nothing more arrives (stray bytes would show framing bugs)."""
-    old = port.timeout
-    port.timeout = seconds
-    try:
-        assert port.read(64) == b""
-    finally:
-        port.timeout = old
-
-
-def read_until(port: serial.Serial, terminator: bytes) -> bytes:
-    data = port.read_until(terminator)
-    assert data.endswith(terminator), data
-    return data
-
-
-def send_pdu(port: serial.Serial, pdu: str, n: int, *, echo: bool = True) -> bytes:
-    """AT+CMGS with the exact prompt; write PDU + Ctrl-Z; return everything after the echo."""
-    command = f"AT+CMGS={n}\r".encode()
-    exchange(port, command, (command if echo else b"") + b"\r\n> ")
-    body = pdu.encode() + b"\x1a"
-    port.write(body)
-    if echo:
-        assert port.read(len(body)) == body
-    return read_result(port)
-
-
-def read_result(port: serial.Serial) -> bytes:
-    """The reply after a Ctrl-Z: ``\\r\\n+CMGS: <mr>\\r\\n\\r\\nOK\\r\\n`` or one error line."""
-    first = read_until(port, b"\r\n")  # the leading "\r\n" of the first line
-    first += read_until(port, b"\r\n")
-    if b"ERROR" in first:
-        return first
-    return first + read_until(port, b"OK\r\n")
-
-
-@pytest.fixture
-def modem():
-    with SimulatedModem() as m:
-        yield m
-
-
-@pytest.fixture
-def port(modem):
-    p = open_port(modem.path)
-    yield p
-    p.close()
 
 
 # --------------------------------------------------------------------------- framing
@@ -273,7 +221,7 @@ def test_cmgs_refused_before_prompt(port, modem):
     exchange(port, b"AT+CMGS=0\r", b"AT+CMGS=0\r\r\n+CMS ERROR: 304\r\n")
     exchange(port, b"AT+CMGS=abc\r", b"AT+CMGS=abc\r\r\n+CMS ERROR: 304\r\n")
     exchange(port, b"AT+CMGF=1\r", b"AT+CMGF=1\r\r\nOK\r\n")
-    exchange(port, b'AT+CMGS="+4912345"\r', b'AT+CMGS="+4912345"\r\r\n+CMS ERROR: 302\r\n')
+    exchange(port, b"AT+CMGS=18\r", b"AT+CMGS=18\r\r\n+CMS ERROR: 305\r\n")  # text: "<da>"
     assert_quiet(port)
     assert modem.sent == []
 
@@ -482,9 +430,9 @@ def test_engine_runs_without_a_pty():
             timers.pop(0)[1]()
 
     sent: list[SentPDU] = []
+    options = ModemOptions(latency=0.1, send_latency=2.0, first_reference=42)
     engine = ModemEngine(PROFILES["huawei"], emit=lambda k, d: output.append((k, d)),
-                         call_later=call_later, on_sent=sent.append, latency=0.1,
-                         send_latency=2.0, first_reference=42)
+                         call_later=call_later, on_sent=sent.append, options=options)
     engine.feed(f"AT+CMGS={N}\r".encode())
     assert timers[0][0] == 0.1
     run_timers()
@@ -493,4 +441,4 @@ def test_engine_runs_without_a_pty():
     run_timers()
     assert [kind for kind, _ in output] == [Out.ECHO, Out.PROMPT, Out.ECHO, Out.SEND_RESULT]
     assert output[-1][1] == b"\r\n+CMGS: 42\r\n\r\nOK\r\n"
-    assert sent[0].reference == 42 and engine.next_reference == 43
+    assert sent[0].reference == 42 and engine.device.messaging.next_reference == 43

@@ -1,0 +1,110 @@
+"""CBOR traces: recording a session, and replaying the recorded ones against a raw client."""
+
+from __future__ import annotations
+
+import datetime
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hil.at_client import assert_quiet, exchange, open_port, read_until
+from hil.record_traces import REPLAYED, SCENARIOS, TRACES
+from hil.replay import ReplayMismatch, ReplayModem
+from hil.simulator import SimulatedModem
+from hil.trace import FORMAT, HOST, MODEM, read_trace
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_a_trace_holds_every_byte_each_side_wrote_with_its_time(tmp_path):
+    path = tmp_path / "session.cbor"
+    with SimulatedModem(model="ec25", trace=path, latency=0.05) as modem:
+        with open_port(modem.path) as port:
+            exchange(port, b"AT\r", b"AT\r\r\nOK\r\n")
+            exchange(port, b"AT+CGMM\r", b"AT+CGMM\r\r\nEC25\r\n\r\nOK\r\n")
+    trace = read_trace(path)
+    assert (trace.meta["format"], trace.meta["model"]) == (FORMAT, "ec25")
+    started = datetime.datetime.fromisoformat(trace.meta["date"])
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()) < 60
+    assert trace.bytes_from(HOST) == b"AT\rAT+CGMM\r"
+    assert trace.bytes_from(MODEM) == b"AT\r\r\nOK\r\nAT+CGMM\r\r\nEC25\r\n\r\nOK\r\n"
+    times = [event.time for event in trace.events]
+    assert times == sorted(times)
+    first_host, echo, reply = trace.events[:3]
+    assert (echo.data, reply.data) == (b"AT\r", b"\r\nOK\r\n")
+    assert reply.time - first_host.time >= 0.045  # the latency is in the trace
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_recorded_scenarios_replay_byte_exact(name):
+    with ReplayModem(TRACES / f"{name}.cbor") as replay, open_port(replay.path) as port:
+        SCENARIOS[name].client(port, REPLAYED)
+        replay.wait_done(5)
+        assert_quiet(port)
+
+
+def test_replay_keeps_the_recorded_timing():
+    events = read_trace(TRACES / "send.cbor").events
+    ctrl_z = next(e for e in events if e.source == HOST and e.data.endswith(b"\x1a"))
+    result = next(e for e in events if e.source == MODEM and e.data.startswith(b"\r\n+CMGS"))
+    recorded = result.time - ctrl_z.time
+    assert recorded >= 0.35  # the scenario's send latency
+    with ReplayModem(TRACES / "send.cbor") as replay, open_port(replay.path) as port:
+        for event in events:  # play the host's side, as recorded
+            if event.source == HOST:
+                port.write(event.data)
+                start = time.monotonic()
+                if event is ctrl_z:
+                    read_until(port, b"OK\r\n")
+                    assert time.monotonic() - start >= recorded - 0.02
+                else:
+                    read_until(port, b"\r\n> " if event.data.startswith(b"AT+CMGS") else b"OK\r\n")
+        replay.wait_done(5)
+
+
+def test_replay_fails_loudly_when_the_client_strays():
+    with ReplayModem(TRACES / "send.cbor") as replay, open_port(replay.path) as port:
+        exchange(port, b"AT\r", b"AT\r\r\nOK\r\n")
+        port.write(b"ATE1\r")  # the recording has ATE0
+        with pytest.raises(ReplayMismatch, match=r"host byte 6: expected b'0\\r"):
+            replay.wait_done(5)
+        assert_quiet(port)  # silent from there on
+
+
+def test_cli_records_and_the_replayer_plays_it_back(tmp_path):
+    path, link = tmp_path / "cli.cbor", tmp_path / "modem"
+    recorder = subprocess.Popen(
+        [sys.executable, "-m", "hil.simulator", "--trace", str(path), "--link", str(link)],
+        cwd=REPO, stdout=subprocess.PIPE,
+    )
+    try:
+        assert recorder.stdout.readline().decode().strip() == str(link)
+        with open_port(str(link)) as port:
+            exchange(port, b"AT+CSQ\r", b"AT+CSQ\r\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
+        recorder.send_signal(signal.SIGTERM)
+        assert recorder.wait(10) == 0
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+            recorder.wait()
+        recorder.stdout.close()
+    player = subprocess.Popen(
+        [sys.executable, "-m", "hil.replay", str(path), "--timeout", "10"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        assert select.select([player.stdout], [], [], 10)[0]
+        with open_port(player.stdout.readline().decode().strip()) as port:
+            exchange(port, b"AT+CSQ\r", b"AT+CSQ\r\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
+        assert player.wait(10) == 0, player.stderr.read()
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+        player.stdout.close()
+        player.stderr.close()
