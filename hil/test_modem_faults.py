@@ -1,0 +1,186 @@
+"""Hardware-in-loop: the appliance's driver against every behaviour and fault of the
+simulated modem — receiving, delivery reports, reboots, lost network, a vanishing port,
+a full SIM, noise — with nothing lost."""
+
+import pytest
+
+from appliance import pdu
+from appliance.modem.driver import ModemState
+from appliance.store.models import InboundMessage, MessageState, OutboundMessage
+from appliance.store.queue import NewMessage
+from hil.simulator import SimulatedModem
+
+from .test_modem_path import Rig, wait_for
+
+MODELS = ["sim800", "sim7600", "ec25", "huawei"]
+
+
+def ready(rig):
+    wait_for(lambda: all(g.driver.state == ModemState.READY for g in rig.gateways), what="modem ready")
+
+
+def texts(rig):
+    return sorted(InboundMessage.get_by_id(i).text for i in rig.received)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_family_initialises_sends_and_receives(tmp_path, model):
+    with SimulatedModem(model=model, report_delay=0.2) as modem:
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ready(rig)
+            assert rig.gateways[0].driver.dialect.name == model  # detected from AT+CGMM
+            (message_id,) = rig.send(NewMessage("+447700900123", f"hello from {model}"))
+            wait_for(lambda: rig.state(message_id) == MessageState.DELIVERED, what="delivered")
+            modem.deliver_sms("+447700900555", f"reply to {model}")
+            wait_for(lambda: rig.received, what="the reply stored")
+            assert texts(rig) == [f"reply to {model}"]
+            assert modem.messages(rig.gateways[0].driver.dialect.storage) == []  # deleted once kept
+        finally:
+            rig.stop()
+
+
+def test_a_multipart_sms_arriving_out_of_order_with_messages_between_is_joined(tmp_path):
+    with SimulatedModem() as modem:
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ready(rig)
+            long_text = "Stock low in store 4: " * 18  # 396 GSM 7-bit characters: three parts
+            modem.deliver_sms("+441", long_text, parts_order=[3, 1, 2])
+            modem.deliver_sms("+442", "short one")
+            wait_for(lambda: len(rig.received) == 2, what="both messages")
+            assert texts(rig) == sorted([long_text, "short one"])
+        finally:
+            rig.stop()
+
+
+def test_messages_waiting_on_the_sim_before_start_are_collected(tmp_path):
+    with SimulatedModem() as modem:
+        modem.deliver_sms("+441", "arrived while we were down")
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            wait_for(lambda: rig.received, what="the sweep at start")
+            assert texts(rig) == ["arrived while we were down"]
+        finally:
+            rig.stop()
+
+
+def test_a_failed_delivery_report_fails_the_message_with_the_reason(tmp_path):
+    with SimulatedModem(report_delay=0.1) as modem:
+        modem.set_next_report(0x46)  # validity period expired
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            (message_id,) = rig.send(NewMessage("+441", "never delivered"))
+            wait_for(lambda: rig.state(message_id) == MessageState.FAILED, what="failed by its report")
+            assert OutboundMessage.get_by_id(message_id).error_text == "not delivered: validity period expired"
+        finally:
+            rig.stop()
+
+
+def test_a_modem_that_reboots_between_sends_is_reinitialised_and_nothing_is_lost(tmp_path):
+    with SimulatedModem() as modem:
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ready(rig)
+            first = rig.send(NewMessage("+441", "before the reboot"))
+            wait_for(lambda: rig.state(first[0]) == MessageState.SENT, what="first sent")
+            modem.reboot()
+            wait_for(lambda: modem.commands.count("ATE0") >= 2, what="initialised again")
+            second = rig.send(NewMessage("+441", "after the reboot"))
+            wait_for(lambda: rig.state(second[0]) == MessageState.SENT, what="second sent")
+            assert [pdu.decode(s.pdu).text for s in modem.sent] == ["before the reboot", "after the reboot"]
+        finally:
+            rig.stop()
+
+
+def test_a_send_that_hangs_until_the_modem_reboots_is_sent_again(tmp_path):
+    with SimulatedModem() as modem:
+        rig = Rig(tmp_path, [modem], send_timeout=30).start()
+        try:
+            ready(rig)
+            modem.hang_next_send()
+            (message_id,) = rig.send(NewMessage("+441", "in flight at the reboot"))
+            wait_for(lambda: any(c.startswith("AT+CMGS") for c in modem.commands), what="the send")
+            modem.reboot()
+            wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="resent after the reboot")
+            assert [pdu.decode(s.pdu).text for s in modem.sent] == ["in flight at the reboot"]
+        finally:
+            rig.stop()
+
+
+def test_lost_network_holds_messages_until_it_is_back(tmp_path):
+    with SimulatedModem() as modem:
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ready(rig)
+            modem.lose_network(2)
+            wait_for(lambda: rig.gateways[0].driver.state == ModemState.NOT_REGISTERED, what="not registered")
+            (message_id,) = rig.send(NewMessage("+441", "after the tunnel"))
+            assert rig.state(message_id) == MessageState.QUEUED and modem.sent == []
+            modem.regain_network()
+            wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent once registered")
+        finally:
+            rig.stop()
+
+
+def test_a_port_that_vanishes_and_returns_is_reopened_and_the_queue_goes_on(tmp_path):
+    link = tmp_path / "ttyGSM"
+    with SimulatedModem(link=link) as modem:
+        rig = Rig(tmp_path, [modem], restart_delay=0.2).start()
+        try:
+            ready(rig)
+            modem.vanish()
+            wait_for(lambda: rig.gateways[0].driver.state != ModemState.READY, what="the port gone")
+            (message_id,) = rig.send(NewMessage("+441", "after re-enumeration"))
+            modem.reappear()
+            wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent on the new port")
+        finally:
+            rig.stop()
+
+
+def test_a_full_sim_is_emptied_and_receiving_resumes(tmp_path):
+    with SimulatedModem() as modem:
+        rig = Rig(tmp_path, [modem], health_interval=0.3).start()
+        try:
+            ready(rig)
+            assert modem.fill_storage() > 0  # identical fillers: the store keeps them as one
+            storage = rig.gateways[0].driver.dialect.storage
+            wait_for(lambda: modem.messages(storage) == [], what="the full SIM read and emptied")
+            assert [InboundMessage.get_by_id(i).text for i in rig.received] == ["filler"]
+            modem.deliver_sms("+441", "room again")
+            wait_for(lambda: "room again" in texts(rig), what="a new message after emptying")
+        finally:
+            rig.stop()
+
+
+def test_noise_garbage_and_urcs_in_the_middle_of_a_send_do_not_disturb_it(tmp_path):
+    from hil.faults import UrcPosition
+
+    with SimulatedModem(model="huawei") as modem:
+        modem.set_noise(0.05)
+        modem.set_chunked(True, max_chunk=5, max_gap=0.002)
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ready(rig)
+            modem.inject_urc('+CMTI: "SM",7', position=UrcPosition.AFTER_PROMPT)
+            modem.inject_garbage(b"\x00\xff#!")
+            ids = rig.send(*[NewMessage(f"+44{n}", f"noisy {n}") for n in range(5)])
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
+            assert sorted(pdu.decode(s.pdu).text for s in modem.sent) == [f"noisy {n}" for n in range(5)]
+        finally:
+            rig.stop()
+
+
+def test_ussd_balance_through_the_driver(tmp_path):
+    with SimulatedModem() as modem:
+        modem.set_ussd_reply("Balance 12.34 GBP")
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ready(rig)
+            answers = []
+            driver = rig.gateways[0].driver
+            rig.reactor.call_soon_threadsafe(driver.ussd, "*100#", lambda text, error: answers.append((text, error)))
+            wait_for(lambda: answers, what="the USSD answer")
+            assert answers == [("Balance 12.34 GBP", "")]
+        finally:
+            rig.stop()
