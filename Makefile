@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c
 
-.PHONY: run test install clean bench bench-codec bench-wsgi
+.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,11 +26,16 @@ test: $(STAMP)
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-codec bench-wsgi
+bench: bench-codec bench-wsgi bench-fsync
 
 # PDU codec against python-gsmmodem-new's pure-Python codec, same inputs, same run
 bench-codec: $(STAMP)
 	$(BIN)/python bench/codec.py
+
+# fsync calls per message, counted with strace on the real service
+bench-fsync: $(STAMP)
+	command -v strace >/dev/null || apt-get install -y strace
+	$(BIN)/python bench/fsync.py
 
 # Which WSGI server: cheroot against waitress under wrk (Debian's wrk package)
 bench-wsgi: $(STAMP)
