@@ -8,19 +8,6 @@ from appliance.store.queue import NewMessage, Queue
 from appliance.store.reports import MATCH_WINDOW, Reports, outcome
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def queue(tmp_path, clock):
     database = store_db.open_database(tmp_path)

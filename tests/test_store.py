@@ -9,13 +9,6 @@ from appliance.store.models import MessagePart, MessageState, OutboundMessage, S
 from appliance.store.queue import NewMessage, Queue
 
 
-class Clock:
-    def __init__(self, now=1_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
 
 @pytest.fixture
 def database(tmp_path):
@@ -23,10 +16,6 @@ def database(tmp_path):
     yield database
     database.close()
 
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture
