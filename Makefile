@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SOURCES := pyproject.toml appliance/pdu/_pdu.c
+SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync
+.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync fuzz fuzz-build
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,21 @@ bench-wsgi: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/wsgi_servers.py compare
+
+# Fuzzing the codec: libFuzzer on the C core under ASan and UBSan, atheris on the Python
+# API. FUZZ_SECONDS each; new inputs collect in fuzz/work (the seeds stay in fuzz/corpus).
+FUZZ_SECONDS ?= 60
+FUZZ_DEBS := clang-14 libclang-rt-14-dev
+fuzz-build:
+	command -v clang-14 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FUZZ_DEBS) >/dev/null; }
+	fuzz/build.sh
+
+fuzz: $(STAMP) fuzz-build
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]'
+	mkdir -p fuzz/work fuzz/work-api
+	fuzz/fuzz_decode -runs=0 fuzz/corpus
+	fuzz/fuzz_decode -max_len=400 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/work fuzz/corpus
+	$(BIN)/python fuzz/fuzz_api.py -max_len=400 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/work-api fuzz/corpus
 
 clean:
 	rm -rf $(VENV) build *.egg-info appliance/pdu/*.so

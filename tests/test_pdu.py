@@ -471,7 +471,7 @@ class TestBadArguments:
         [
             ({"reference": 256}, "reference"),
             ({"reference": -1}, "reference"),
-            ({"concat_reference": 300}, "concat_reference"),
+            ({"concat_reference": 70000}, "concat_reference"),  # 16 bits at most
             ({"message_class": 4}, "message_class"),
             ({"encoding": "utf8"}, "encoding"),
             ({"validity": 5}, "validity"),

@@ -1,164 +1,1662 @@
 /*
- * _pdu: the bit-level half of the SMS PDU codec (3GPP TS 23.040 / 23.038).
+ * _pdu: the Python face of the SMS PDU codec (3GPP TS 23.040 / 23.038).
  *
- * This module only does mechanical work that is tedious or slow in Python:
- *   - hex <-> bytes (AT+CMGS / +CMGR speak upper-case hex),
- *   - GSM 7-bit default alphabet + extension table <-> Unicode,
- *   - packing / unpacking septets into octets, with leading fill bits.
- * Every decision about *what* to encode (which alphabet, where to split a
- * long message, which header fields) lives in appliance/pdu/__init__.py.
+ * The bit work is in pdu_core.c (plain C, fuzzed on its own); this file
+ * only converts between Python objects and the core's C structures, and
+ * builds the result objects directly (no Python code runs per field or per
+ * object). It is compiled as one unit with pdu_core.c, which it includes, so
+ * the extension keeps a single source file in pyproject.toml.
+ *
+ * The result types (Deliver, Submit, StatusReport, Concat, Mwi, Part, Count)
+ * are small immutable C types: a fixed array of fields with read-only
+ * attributes, equality and hashing by value, a keyword constructor, repr and
+ * pickling; appliance.pdu re-exports them.
  *
  * Rules this file keeps:
- *   - every length is checked before any buffer access; malformed input
- *     raises ValueError (or TypeError for the wrong type), never crashes;
- *   - every C-API return value is checked and every reference released.
- *
- * The only global data is the alphabet tables. The forward tables are
- * const; the reverse lookup table is derived from them once, at import,
- * so the forward tables are the single source of truth.
+ *   - every C-API return value is checked and every reference released on
+ *     every path (records are created with their fields NULL and filled in
+ *     place, so a failure half-way only needs one Py_DECREF);
+ *   - malformed input raises appliance.pdu.PDUError (registered by
+ *     appliance/pdu/__init__.py at import), never anything else.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <stdint.h>
+#include <datetime.h>
+#include <structmember.h>
+#include <stddef.h>
 #include <string.h>
 
-#define GSM7_ESC 0x1B
+#define PDU_API static
+#include "pdu_core.c"
 
-/* 23.038 section 6.2.1: GSM 7 bit default alphabet. Index = septet value.
- * 0x1B is the escape to the extension table; it is handled in code and
- * its entry here (a space) is only what a lone trailing escape displays as
- * ("a receiving entity which does not understand the escape ... shall
- * display it as a space character"). */
-static const Py_UCS4 gsm_default[128] = {
-    /* 0x00 */ 0x0040, 0x00A3, 0x0024, 0x00A5, 0x00E8, 0x00E9, 0x00F9, 0x00EC,
-    /* 0x08 */ 0x00F2, 0x00C7, 0x000A, 0x00D8, 0x00F8, 0x000D, 0x00C5, 0x00E5,
-    /* 0x10 */ 0x0394, 0x005F, 0x03A6, 0x0393, 0x039B, 0x03A9, 0x03A0, 0x03A8,
-    /* 0x18 */ 0x03A3, 0x0398, 0x039E, 0x0020, 0x00C6, 0x00E6, 0x00DF, 0x00C9,
-    /* 0x20 */ 0x0020, 0x0021, 0x0022, 0x0023, 0x00A4, 0x0025, 0x0026, 0x0027,
-    /* 0x28 */ 0x0028, 0x0029, 0x002A, 0x002B, 0x002C, 0x002D, 0x002E, 0x002F,
-    /* 0x30 */ 0x0030, 0x0031, 0x0032, 0x0033, 0x0034, 0x0035, 0x0036, 0x0037,
-    /* 0x38 */ 0x0038, 0x0039, 0x003A, 0x003B, 0x003C, 0x003D, 0x003E, 0x003F,
-    /* 0x40 */ 0x00A1, 0x0041, 0x0042, 0x0043, 0x0044, 0x0045, 0x0046, 0x0047,
-    /* 0x48 */ 0x0048, 0x0049, 0x004A, 0x004B, 0x004C, 0x004D, 0x004E, 0x004F,
-    /* 0x50 */ 0x0050, 0x0051, 0x0052, 0x0053, 0x0054, 0x0055, 0x0056, 0x0057,
-    /* 0x58 */ 0x0058, 0x0059, 0x005A, 0x00C4, 0x00D6, 0x00D1, 0x00DC, 0x00A7,
-    /* 0x60 */ 0x00BF, 0x0061, 0x0062, 0x0063, 0x0064, 0x0065, 0x0066, 0x0067,
-    /* 0x68 */ 0x0068, 0x0069, 0x006A, 0x006B, 0x006C, 0x006D, 0x006E, 0x006F,
-    /* 0x70 */ 0x0070, 0x0071, 0x0072, 0x0073, 0x0074, 0x0075, 0x0076, 0x0077,
-    /* 0x78 */ 0x0078, 0x0079, 0x007A, 0x00E4, 0x00F6, 0x00F1, 0x00FC, 0x00E0,
+/* ===================================================== cached objects */
+
+static PyObject *PDUError = NULL; /* appliance.pdu.PDUError, set by _init() */
+static PyObject *str_encoding[3]; /* "gsm7", "8bit", "ucs2" by PDU_GSM7.. */
+static PyObject *str_mwi_kind[4];
+static PyObject *str_language[PDU_LANG_COUNT];
+static PyObject *tz_cache[2 * 79 + 1]; /* timezone objects by quarter hours */
+
+/* keyword names, interned */
+enum {
+    KW_PDU, KW_SMSC, KW_NUMBER, KW_TEXT, KW_ENCODING, KW_STATUS_REPORT, KW_VALIDITY,
+    KW_REFERENCE, KW_CONCAT_REFERENCE, KW_MESSAGE_CLASS, KW_REJECT_DUPLICATES,
+    KW_NATIONAL_LANGUAGES, KW_TIMESTAMP, KW_COUNT
 };
-
-/* 23.038 section 6.2.1.1: the extension table, reached by 0x1B + code.
- * 0 = no character at that code. Per the standard, a receiver shows an
- * undefined code as the default-table character with the same value;
- * 0x1B 0x1B (reserved for a further extension table) shows as a space. */
-static const Py_UCS4 gsm_ext[128] = {
-    [0x0A] = 0x000C, /* form feed (page break) */
-    [0x14] = 0x005E, /* ^ */
-    [0x28] = 0x007B, /* { */
-    [0x29] = 0x007D, /* } */
-    [0x2F] = 0x005C, /* \ */
-    [0x3C] = 0x005B, /* [ */
-    [0x3D] = 0x007E, /* ~ */
-    [0x3E] = 0x005D, /* ] */
-    [0x40] = 0x007C, /* | */
-    [0x65] = 0x20AC, /* euro sign */
+static const char *const kw_names[KW_COUNT] = {
+    "pdu", "smsc", "number", "text", "encoding", "status_report", "validity",
+    "reference", "concat_reference", "message_class", "reject_duplicates",
+    "national_languages", "timestamp",
 };
+static PyObject *kw_interned[KW_COUNT];
 
-/* Reverse lookup, built from the tables above at import.
- * Value: -1 = not encodable, 0..0x7F = default-table septet,
- * 0x100 | code = extension-table code (costs two septets). */
-#define REV_DIRECT 0x400 /* covers Latin-1 and Greek */
-static int16_t rev_direct[REV_DIRECT];
-static Py_UCS4 rev_high_ch[8];   /* the few characters above REV_DIRECT */
-static int16_t rev_high_code[8];
-static int rev_high_n = 0;
-static int rev_built = 0;
+/* ============================================================ errors */
 
-static int
-rev_add(Py_UCS4 ch, int code)
+/* Raise PDUError(message, offset=offset or None, field=field); steals msg. */
+static PyObject *
+raise_pdu_error(PyObject *msg, Py_ssize_t offset, const char *field)
 {
-    if (ch < REV_DIRECT) {
-        if (rev_direct[ch] < 0) /* first mapping wins: default before ext */
-            rev_direct[ch] = (int16_t)code;
-        return 0;
+    if (msg == NULL)
+        return NULL;
+    if (PDUError == NULL) {
+        PyErr_SetObject(PyExc_ValueError, msg);
+        Py_DECREF(msg);
+        return NULL;
     }
-    for (int i = 0; i < rev_high_n; i++)
-        if (rev_high_ch[i] == ch)
-            return 0;
-    if (rev_high_n >= (int)(sizeof rev_high_ch / sizeof rev_high_ch[0]))
-        return -1;
-    rev_high_ch[rev_high_n] = ch;
-    rev_high_code[rev_high_n] = (int16_t)code;
-    rev_high_n++;
-    return 0;
-}
-
-static int
-rev_build(void)
-{
-    if (rev_built)
-        return 0;
-    for (int i = 0; i < REV_DIRECT; i++)
-        rev_direct[i] = -1;
-    rev_high_n = 0;
-    for (int s = 0; s < 128; s++) {
-        if (s == GSM7_ESC)
-            continue; /* the escape itself is not a character */
-        if (rev_add(gsm_default[s], s) < 0)
-            return -1;
+    PyObject *args = NULL, *kwargs = NULL, *exc = NULL;
+    args = PyTuple_Pack(1, msg);
+    if (args == NULL)
+        goto done;
+    kwargs = PyDict_New();
+    if (kwargs == NULL)
+        goto done;
+    {
+        PyObject *off = offset >= 0 ? PyLong_FromSsize_t(offset) : Py_NewRef(Py_None);
+        if (off == NULL)
+            goto done;
+        int rc = PyDict_SetItemString(kwargs, "offset", off);
+        Py_DECREF(off);
+        if (rc < 0)
+            goto done;
+        PyObject *fld = field ? PyUnicode_FromString(field) : Py_NewRef(Py_None);
+        if (fld == NULL)
+            goto done;
+        rc = PyDict_SetItemString(kwargs, "field", fld);
+        Py_DECREF(fld);
+        if (rc < 0)
+            goto done;
     }
-    for (int e = 0; e < 128; e++) {
-        if (gsm_ext[e] == 0)
-            continue;
-        if (rev_add(gsm_ext[e], 0x100 | e) < 0)
-            return -1;
-    }
-    rev_built = 1;
-    return 0;
+    exc = PyObject_Call(PDUError, args, kwargs);
+    if (exc != NULL)
+        PyErr_SetObject(PDUError, exc);
+done:
+    Py_XDECREF(exc);
+    Py_XDECREF(kwargs);
+    Py_XDECREF(args);
+    Py_DECREF(msg);
+    return NULL;
 }
 
-static int
-gsm7_lookup(Py_UCS4 ch)
+/* An argument error: PDUError("<field>: <message>", field=field). */
+static PyObject *
+arg_error(const char *field, const char *fmt, ...)
 {
-    if (ch < REV_DIRECT)
-        return rev_direct[ch];
-    for (int i = 0; i < rev_high_n; i++)
-        if (rev_high_ch[i] == ch)
-            return rev_high_code[i];
-    return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    PyObject *body = PyUnicode_FromFormatV(fmt, ap);
+    va_end(ap);
+    if (body == NULL)
+        return NULL;
+    PyObject *msg = PyUnicode_FromFormat("%s: %U", field, body);
+    Py_DECREF(body);
+    return raise_pdu_error(msg, -1, field);
 }
 
-/* ------------------------------------------------------------------ hex */
-
-static const char hexdigits[] = "0123456789ABCDEF";
-
-static int
-hexval(Py_UCS4 c)
-{
-    if (c >= '0' && c <= '9')
-        return (int)(c - '0');
-    if (c >= 'A' && c <= 'F')
-        return (int)(c - 'A' + 10);
-    if (c >= 'a' && c <= 'f')
-        return (int)(c - 'a' + 10);
-    return -1;
-}
-
-/* PyUnicode_FromFormat has no %X before 3.12: format hex numbers here. */
+/* PyUnicode_FromFormat has no %X before 3.12 */
 static const char *
-fmt_hex(char *buf, size_t size, unsigned int value, int width)
+hex4(char *buf, size_t size, unsigned long value)
 {
-    PyOS_snprintf(buf, size, "%0*X", width, value);
+    PyOS_snprintf(buf, size, "%04lX", value);
     return buf;
 }
+
+/* ============================================================ records */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *f[1]; /* as many as the type has fields */
+} Record;
+
+#define REC_FIELDS_OFFSET offsetof(Record, f)
+
+typedef struct {
+    const char *name;
+    const char *doc;
+    const char *const *fields;
+    const char *const *field_docs;
+    int n;     /* fields */
+    int nreq;  /* the first nreq are required by the constructor */
+} RecordSpec;
+
+enum { T_PART, T_CONCAT, T_COUNT, T_MWI, T_DELIVER, T_SUBMIT, T_STATUS, N_TYPES };
+
+/* The fields every decoded TPDU has, in this order, first. */
+#define DECODED_FIELDS \
+    "smsc", "number", "text", "data", "encoding", "concat", "udh", "message_class", \
+    "pid", "dcs", "toa", "mwi"
+#define DECODED_DOCS \
+    "SMSC address from the SMSC part ('+' when international), or None", \
+    "TP-OA / TP-DA / TP-RA: '+' and digits when international, digits (and * # a b c) " \
+        "otherwise, the text of an alphanumeric address", \
+    "the user data as text (str); None for 8-bit data and when there is no user data", \
+    "the user data after the UDH: septet values (gsm7, one per byte), UTF-16-BE " \
+        "octets (ucs2) or the octets (8bit); join the parts' data to rejoin a split " \
+        "escape or surrogate pair", \
+    "'gsm7', 'ucs2' or '8bit' (compressed text is '8bit')", \
+    "Concat from UDH IEI 0x00 / 0x08, or None", \
+    "UDH information elements as a list of (iei, data bytes), unknown ones included", \
+    "TP-DCS message class 0..3 (0 = flash), or None", \
+    "TP-PID, or None when a status report leaves it out", \
+    "TP-DCS, or None when a status report leaves it out", \
+    "type-of-address octet of number (0x91 international, 0x81 unknown, 0xA1 national, " \
+        "0xD0 alphanumeric, ...)", \
+    "Mwi when TP-DCS is in a message waiting indication group (0xC-0xE), else None"
+#define N_COMMON 12
+
+static const char *const part_fields[] = {"pdu", "tpdu_length"};
+static const char *const part_docs[] = {
+    "upper-case hex, the SMSC part ('00' = the modem's default) included, as AT+CMGS "
+    "wants it after the prompt",
+    "octets after the SMSC part: the number AT+CMGS=<n> wants",
+};
+static const char *const concat_fields[] = {"reference", "total", "sequence"};
+static const char *const concat_docs[] = {
+    "concatenation reference (8 or 16 bits)", "number of parts", "this part, from 1",
+};
+static const char *const count_fields[] = {"parts", "encoding", "per_part", "remaining",
+                                           "locking_shift", "single_shift"};
+static const char *const count_docs[] = {
+    "SMS parts the text needs",
+    "'gsm7', 'ucs2' or '8bit'",
+    "capacity of each part in septets (gsm7), UTF-16 units (ucs2) or octets (8bit)",
+    "units still free in the last part",
+    "national language of the locking shift table in use ('turkish', 'portuguese'), or None",
+    "national language of the single shift table in use, or None",
+};
+static const char *const mwi_fields[] = {"kind", "active", "store"};
+static const char *const mwi_docs[] = {
+    "'voicemail', 'fax', 'email' or 'other'",
+    "True: set the indication; False: clear it",
+    "False for coding group 0xC (the message may be discarded), True for 0xD / 0xE",
+};
+static const char *const deliver_fields[] = {
+    DECODED_FIELDS, "timestamp", "reply_path", "status_report_indication", "more_messages"};
+static const char *const deliver_docs[] = {
+    DECODED_DOCS,
+    "TP-SCTS: when the SMSC received the message (aware datetime)",
+    "TP-RP",
+    "TP-SRI: the sender asked for a status report",
+    "TP-MMS clear: the SMSC has more messages waiting",
+};
+static const char *const submit_fields[] = {
+    DECODED_FIELDS, "reference", "validity", "status_report_requested", "reject_duplicates",
+    "reply_path"};
+static const char *const submit_docs[] = {
+    DECODED_DOCS,
+    "TP-MR",
+    "TP-VP: timedelta (relative or enhanced format), aware datetime (absolute), or None",
+    "TP-SRR", "TP-RD", "TP-RP",
+};
+static const char *const status_fields[] = {
+    DECODED_FIELDS, "reference", "status", "timestamp", "discharge_time"};
+static const char *const status_docs[] = {
+    DECODED_DOCS,
+    "TP-MR of the SMS-SUBMIT this reports on",
+    "TP-ST (0x00..0x1F completed, 0x20..0x3F still trying, 0x40.. failed)",
+    "TP-SCTS: when the SMSC took the message",
+    "TP-DT: when the status was reached",
+};
+
+#define NFIELDS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const RecordSpec specs[N_TYPES] = {
+    [T_PART] = {"appliance.pdu.Part",
+                "Part(pdu, tpdu_length)\n--\n\n"
+                "One SMS-SUBMIT or SMS-DELIVER ready for the modem.",
+                part_fields, part_docs, NFIELDS(part_fields), 2},
+    [T_CONCAT] = {"appliance.pdu.Concat",
+                  "Concat(reference, total, sequence)\n--\n\n"
+                  "Concatenation info from UDH IEI 0x00 (8-bit reference) or 0x08 (16-bit).\n"
+                  "Parts of one message share reference and total; sequence counts from 1.",
+                  concat_fields, concat_docs, NFIELDS(concat_fields), 3},
+    [T_COUNT] = {"appliance.pdu.Count",
+                 "Count(parts, encoding, per_part, remaining, locking_shift=None, "
+                 "single_shift=None)\n--\n\n"
+                 "How a text would be sent: parts SMS in encoding, per_part units each,\n"
+                 "remaining units free in the last one (an extension character costs\n"
+                 "two septets, an emoji two UTF-16 units).",
+                 count_fields, count_docs, NFIELDS(count_fields), 4},
+    [T_MWI] = {"appliance.pdu.Mwi",
+               "Mwi(kind, active, store)\n--\n\n"
+               "A message waiting indication from TP-DCS coding groups 0xC..0xE\n"
+               "(23.038 4). UDH IEI 0x01 indications stay in udh.",
+               mwi_fields, mwi_docs, NFIELDS(mwi_fields), 3},
+    [T_DELIVER] = {"appliance.pdu.Deliver",
+                   "A received SMS-DELIVER; number is its originator.",
+                   deliver_fields, deliver_docs, NFIELDS(deliver_fields),
+                   NFIELDS(deliver_fields)},
+    [T_SUBMIT] = {"appliance.pdu.Submit",
+                  "A decoded SMS-SUBMIT (what encode_submit produces, or a stored one);\n"
+                  "number is the destination.",
+                  submit_fields, submit_docs, NFIELDS(submit_fields), NFIELDS(submit_fields)},
+    [T_STATUS] = {"appliance.pdu.StatusReport",
+                  "A received SMS-STATUS-REPORT; number is the recipient of the message\n"
+                  "it reports on.",
+                  status_fields, status_docs, NFIELDS(status_fields), NFIELDS(status_fields)},
+};
+
+static PyTypeObject *types[N_TYPES];
+static PyMemberDef members[N_TYPES][24];
+
+static const RecordSpec *
+spec_of(PyTypeObject *tp)
+{
+    for (int i = 0; i < N_TYPES; i++)
+        if (types[i] == tp)
+            return &specs[i];
+    return NULL;
+}
+
+static Py_ssize_t
+rec_size(PyObject *self)
+{
+    return (Py_TYPE(self)->tp_basicsize - (Py_ssize_t)REC_FIELDS_OFFSET) /
+           (Py_ssize_t)sizeof(PyObject *);
+}
+
+/* A new record with every field NULL, not yet tracked by the GC. */
+static Record *
+rec_alloc(int t)
+{
+    Record *r = PyObject_GC_New(Record, types[t]);
+    if (r == NULL)
+        return NULL;
+    memset(r->f, 0, (size_t)specs[t].n * sizeof(PyObject *));
+    return r;
+}
+
+/* Hand a filled record over; on a missing field, release it. Only records
+ * that may hold a container are tracked by the GC: a decoded TPDU (its udh
+ * list). Concat, Mwi, Part and Count made here hold ints, str and bools,
+ * which cannot form a cycle (like a tuple of atoms, which CPython untracks
+ * too); made from Python (tp_new), every record is tracked. */
+static PyObject *
+rec_done(Record *r)
+{
+    Py_ssize_t n = rec_size((PyObject *)r);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (r->f[i] == NULL) {
+            Py_DECREF(r);
+            return NULL;
+        }
+    }
+    PyTypeObject *tp = Py_TYPE(r);
+    if (tp == types[T_DELIVER] || tp == types[T_SUBMIT] || tp == types[T_STATUS])
+        PyObject_GC_Track(r);
+    return (PyObject *)r;
+}
+
+static int
+rec_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Record *r = (Record *)self;
+    Py_VISIT(Py_TYPE(self));
+    for (Py_ssize_t i = 0, n = rec_size(self); i < n; i++)
+        Py_VISIT(r->f[i]);
+    return 0;
+}
+
+static int
+rec_clear(PyObject *self)
+{
+    Record *r = (Record *)self;
+    for (Py_ssize_t i = 0, n = rec_size(self); i < n; i++)
+        Py_CLEAR(r->f[i]);
+    return 0;
+}
+
+static void
+rec_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    rec_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+rec_new(PyTypeObject *tp, PyObject *args, PyObject *kwargs)
+{
+    const RecordSpec *s = spec_of(tp);
+    if (s == NULL) {
+        PyErr_SetString(PyExc_TypeError, "cannot create this type");
+        return NULL;
+    }
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    if (nargs > s->n) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d arguments (%zd given)",
+                     tp->tp_name, s->n, nargs);
+        return NULL;
+    }
+    Record *r = (Record *)tp->tp_alloc(tp, 0); /* zeroed, tracked */
+    if (r == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        r->f[i] = Py_NewRef(PyTuple_GET_ITEM(args, i));
+    if (kwargs != NULL) {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(kwargs, &pos, &key, &value)) {
+            int found = -1;
+            for (int i = 0; i < s->n; i++) {
+                if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, s->fields[i]) == 0) {
+                    found = i;
+                    break;
+                }
+            }
+            if (found < 0) {
+                PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
+                             tp->tp_name, key);
+                goto fail;
+            }
+            if (r->f[found] != NULL) {
+                PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
+                             tp->tp_name, s->fields[found]);
+                goto fail;
+            }
+            r->f[found] = Py_NewRef(value);
+        }
+    }
+    for (int i = 0; i < s->n; i++) {
+        if (r->f[i] != NULL)
+            continue;
+        if (i < s->nreq) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", tp->tp_name,
+                         s->fields[i]);
+            goto fail;
+        }
+        r->f[i] = Py_NewRef(Py_None);
+    }
+    return (PyObject *)r;
+fail:
+    Py_DECREF(r);
+    return NULL;
+}
+
+static PyObject *
+rec_fields_tuple(PyObject *self)
+{
+    Record *r = (Record *)self;
+    Py_ssize_t n = rec_size(self);
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyTuple_SET_ITEM(t, i, Py_NewRef(r->f[i] ? r->f[i] : Py_None));
+    return t;
+}
+
+static PyObject *
+rec_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || Py_TYPE(a) != Py_TYPE(b))
+        Py_RETURN_NOTIMPLEMENTED;
+    Record *x = (Record *)a, *y = (Record *)b;
+    for (Py_ssize_t i = 0, n = rec_size(a); i < n; i++) {
+        PyObject *u = x->f[i] ? x->f[i] : Py_None, *v = y->f[i] ? y->f[i] : Py_None;
+        int eq = PyObject_RichCompareBool(u, v, Py_EQ);
+        if (eq < 0)
+            return NULL;
+        if (!eq)
+            return Py_NewRef(op == Py_EQ ? Py_False : Py_True);
+    }
+    return Py_NewRef(op == Py_EQ ? Py_True : Py_False);
+}
+
+static Py_hash_t
+rec_hash(PyObject *self)
+{
+    PyObject *t = rec_fields_tuple(self);
+    if (t == NULL)
+        return -1;
+    Py_hash_t h = PyObject_Hash(t);
+    Py_DECREF(t);
+    return h;
+}
+
+static PyObject *
+rec_repr(PyObject *self)
+{
+    const RecordSpec *s = spec_of(Py_TYPE(self));
+    Record *r = (Record *)self;
+    if (s == NULL)
+        return PyUnicode_FromString("<record>");
+    int rc = Py_ReprEnter(self);
+    if (rc != 0)
+        return rc > 0 ? PyUnicode_FromString("...") : NULL;
+    PyObject *parts = PyList_New(0), *out = NULL, *sep = NULL, *body = NULL;
+    if (parts == NULL)
+        goto done;
+    for (int i = 0; i < s->n; i++) {
+        PyObject *item = PyUnicode_FromFormat("%s=%R", s->fields[i],
+                                              r->f[i] ? r->f[i] : Py_None);
+        if (item == NULL || PyList_Append(parts, item) < 0) {
+            Py_XDECREF(item);
+            goto done;
+        }
+        Py_DECREF(item);
+    }
+    sep = PyUnicode_FromString(", ");
+    if (sep == NULL)
+        goto done;
+    body = PyUnicode_Join(sep, parts);
+    if (body == NULL)
+        goto done;
+    const char *dot = strrchr(s->name, '.');
+    out = PyUnicode_FromFormat("%s(%U)", dot ? dot + 1 : s->name, body);
+done:
+    Py_XDECREF(body);
+    Py_XDECREF(sep);
+    Py_XDECREF(parts);
+    Py_ReprLeave(self);
+    return out;
+}
+
+static PyObject *
+rec_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *t = rec_fields_tuple(self);
+    if (t == NULL)
+        return NULL;
+    PyObject *out = PyTuple_Pack(2, (PyObject *)Py_TYPE(self), t);
+    Py_DECREF(t);
+    return out;
+}
+
+static PyObject *
+rec_replace(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    const RecordSpec *s = spec_of(Py_TYPE(self));
+    if (s == NULL || PyTuple_GET_SIZE(args) != 0) {
+        PyErr_SetString(PyExc_TypeError, "_replace() takes keyword arguments only");
+        return NULL;
+    }
+    PyObject *kw = PyDict_New();
+    if (kw == NULL)
+        return NULL;
+    Record *r = (Record *)self;
+    for (int i = 0; i < s->n; i++) {
+        if (PyDict_SetItemString(kw, s->fields[i], r->f[i] ? r->f[i] : Py_None) < 0) {
+            Py_DECREF(kw);
+            return NULL;
+        }
+    }
+    if (kwargs != NULL && PyDict_Update(kw, kwargs) < 0) {
+        Py_DECREF(kw);
+        return NULL;
+    }
+    PyObject *empty = PyTuple_New(0);
+    PyObject *out = empty ? rec_new(Py_TYPE(self), empty, kw) : NULL;
+    Py_XDECREF(empty);
+    Py_DECREF(kw);
+    return out;
+}
+
+static PyMethodDef rec_methods[] = {
+    {"__reduce__", rec_reduce, METH_NOARGS, NULL},
+    {"_replace", (PyCFunction)(void (*)(void))rec_replace, METH_VARARGS | METH_KEYWORDS,
+     "A copy with the given fields replaced."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+make_types(PyObject *module)
+{
+    for (int t = 0; t < N_TYPES; t++) {
+        const RecordSpec *s = &specs[t];
+        if (s->n >= (int)(sizeof members[t] / sizeof members[t][0]))
+            return -1;
+        for (int i = 0; i < s->n; i++) {
+            members[t][i].name = s->fields[i];
+            members[t][i].type = T_OBJECT_EX;
+            members[t][i].offset = (Py_ssize_t)(REC_FIELDS_OFFSET + (size_t)i * sizeof(PyObject *));
+            members[t][i].flags = READONLY;
+            members[t][i].doc = s->field_docs[i];
+        }
+        PyType_Slot slots[] = {
+            {Py_tp_dealloc, (void *)rec_dealloc},
+            {Py_tp_traverse, (void *)rec_traverse},
+            {Py_tp_clear, (void *)rec_clear},
+            {Py_tp_new, (void *)rec_new},
+            {Py_tp_repr, (void *)rec_repr},
+            {Py_tp_richcompare, (void *)rec_richcompare},
+            {Py_tp_hash, (void *)rec_hash},
+            {Py_tp_members, (void *)members[t]},
+            {Py_tp_methods, (void *)rec_methods},
+            {Py_tp_doc, (void *)s->doc},
+            {0, NULL},
+        };
+        PyType_Spec spec = {
+            s->name,
+            (int)(REC_FIELDS_OFFSET + (size_t)s->n * sizeof(PyObject *)),
+            0,
+            Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+            slots,
+        };
+        PyObject *tp = PyType_FromSpec(&spec);
+        if (tp == NULL)
+            return -1;
+        types[t] = (PyTypeObject *)tp;
+        /* __match_args__ and _fields: the field names in order */
+        PyObject *names = PyTuple_New(s->n);
+        if (names == NULL)
+            return -1;
+        for (int i = 0; i < s->n; i++) {
+            PyObject *name = PyUnicode_InternFromString(s->fields[i]);
+            if (name == NULL) {
+                Py_DECREF(names);
+                return -1;
+            }
+            PyTuple_SET_ITEM(names, i, name);
+        }
+        int rc = PyObject_SetAttrString(tp, "__match_args__", names);
+        if (rc == 0)
+            rc = PyObject_SetAttrString(tp, "_fields", names);
+        Py_DECREF(names);
+        if (rc < 0)
+            return -1;
+        const char *dot = strrchr(s->name, '.');
+        if (PyModule_AddObjectRef(module, dot + 1, tp) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ========================================================= arguments */
+
+/* Fast keyword parsing for METH_FASTCALL | METH_KEYWORDS: fills out[] (by
+ * index into kw_names) with borrowed references; names[] lists the
+ * accepted keywords in positional order, the first maxpos of which may be
+ * given positionally. */
+static int
+parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+           const int *names, int nnames, int maxpos, PyObject **out)
+{
+    if (nargs > maxpos) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional argument%s (%zd given)",
+                     fname, maxpos, maxpos == 1 ? "" : "s", nargs);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        out[names[i]] = args[i];
+    if (kwnames == NULL)
+        return 0;
+    Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+        int found = -1;
+        for (int i = 0; i < nnames; i++) {
+            if (key == kw_interned[names[i]]) {
+                found = i;
+                break;
+            }
+        }
+        if (found < 0) {
+            for (int i = 0; i < nnames; i++) {
+                if (PyUnicode_Compare(key, kw_interned[names[i]]) == 0) {
+                    found = i;
+                    break;
+                }
+            }
+            if (PyErr_Occurred())
+                return -1;
+        }
+        if (found < 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R", fname,
+                         key);
+            return -1;
+        }
+        if (out[names[found]] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname,
+                         kw_names[names[found]]);
+            return -1;
+        }
+        out[names[found]] = args[nargs + k];
+    }
+    return 0;
+}
+
+/* A view of a str's code units; -1 (raised) if it cannot be made ready. */
+static int
+text_view(PyObject *s, pdu_text *t)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(s) < 0)
+        return -1;
+#endif
+    t->data = PyUnicode_DATA(s);
+    t->len = (size_t)PyUnicode_GET_LENGTH(s);
+    t->width = PyUnicode_KIND(s);
+    return 0;
+}
+
+static int
+is_int(PyObject *o)
+{
+    return PyLong_Check(o) && !PyBool_Check(o);
+}
+
+/* An int in lo..hi, or None when allow_none; -2 with an error raised. */
+static long
+int_arg(PyObject *o, const char *name, long lo, long hi, int allow_none)
+{
+    if (o == NULL || (allow_none && o == Py_None))
+        return -1;
+    if (is_int(o)) {
+        int overflow = 0;
+        long v = PyLong_AsLongAndOverflow(o, &overflow);
+        if (v == -1 && PyErr_Occurred())
+            return -2;
+        if (!overflow && v >= lo && v <= hi)
+            return v;
+    }
+    arg_error(name, "must be an int in %ld..%ld, not %R", lo, hi, o);
+    return -2;
+}
+
+static int
+bool_arg(PyObject *o)
+{
+    return o == NULL ? 0 : PyObject_IsTrue(o);
+}
+
+/* national_languages: names or ids, in order of preference, duplicates
+ * dropped. Returns how many, or -1 with PDUError raised. */
+#define MAX_LANGS 8
+static int
+languages_arg(PyObject *o, int *langs)
+{
+    if (o == NULL || o == Py_None)
+        return 0;
+    if (PyTuple_Check(o) && PyTuple_GET_SIZE(o) == 0)
+        return 0;
+    PyObject *seq;
+    if (PyUnicode_Check(o)) {
+        seq = PyTuple_Pack(1, o); /* one name */
+    } else {
+        seq = PySequence_Fast(o, "");
+        if (seq == NULL) {
+            PyErr_Clear();
+            arg_error("national_languages", "expected names or ids of languages, got %s",
+                      Py_TYPE(o)->tp_name);
+            return -1;
+        }
+    }
+    if (seq == NULL)
+        return -1;
+    int n = 0;
+    Py_ssize_t len = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        int id = -1;
+        if (PyUnicode_Check(item)) {
+            PyObject *low = PyObject_CallMethod(item, "lower", NULL);
+            if (low == NULL) {
+                Py_DECREF(seq);
+                return -1;
+            }
+            for (int l = 1; l < PDU_LANG_COUNT && id < 0; l++)
+                if (PyUnicode_Compare(low, str_language[l]) == 0)
+                    id = l;
+            Py_DECREF(low);
+        } else if (is_int(item)) {
+            long v = PyLong_AsLong(item);
+            if (v == -1 && PyErr_Occurred())
+                PyErr_Clear();
+            else if (v >= 1 && v < PDU_LANG_COUNT)
+                id = (int)v;
+        }
+        if (id < 0) {
+            arg_error("national_languages",
+                      "unknown language %R; supported: turkish (1), spanish (2), portuguese (3)",
+                      item);
+            Py_DECREF(seq);
+            return -1;
+        }
+        int dup = 0;
+        for (int k = 0; k < n; k++)
+            dup |= langs[k] == id;
+        if (!dup && n < MAX_LANGS)
+            langs[n++] = id;
+    }
+    Py_DECREF(seq);
+    return n;
+}
+
+/* encoding: "auto" / "gsm7" / "ucs2" / "8bit" -> PDU_AUTO / PDU_GSM7 / ... */
+static int
+encoding_arg(PyObject *o, int *enc)
+{
+    if (o == NULL) {
+        *enc = PDU_AUTO;
+        return 0;
+    }
+    if (PyUnicode_Check(o)) {
+        if (PyUnicode_CompareWithASCIIString(o, "auto") == 0) {
+            *enc = PDU_AUTO;
+            return 0;
+        }
+        for (int e = 0; e < 3; e++) {
+            if (PyUnicode_Compare(o, str_encoding[e]) == 0) {
+                *enc = e;
+                return 0;
+            }
+        }
+    }
+    arg_error("encoding", "must be one of auto, gsm7, ucs2, 8bit, not %R", o);
+    return -1;
+}
+
+/* The text of a message: a str, or bytes-like for 8-bit data. Fills t
+ * (and view, to be released, for a buffer) and settles *enc. */
+static int
+message_text(PyObject *o, int *enc, pdu_text *t, Py_buffer *view, int *have_view)
+{
+    *have_view = 0;
+    if (o != NULL && PyUnicode_Check(o)) {
+        if (*enc == PDU_8BIT) {
+            arg_error("text", "8bit data must be bytes, not str");
+            return -1;
+        }
+        return text_view(o, t);
+    }
+    if (o != NULL && PyObject_CheckBuffer(o)) {
+        if (*enc != PDU_AUTO && *enc != PDU_8BIT) {
+            arg_error("text", "bytes can only be sent as 8bit, not %U", str_encoding[*enc]);
+            return -1;
+        }
+        if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0)
+            return -1;
+        *have_view = 1;
+        *enc = PDU_8BIT;
+        t->data = view->buf;
+        t->len = (size_t)view->len;
+        t->width = 1;
+        return 0;
+    }
+    arg_error("text", "expected str, got %s", o ? Py_TYPE(o)->tp_name : "nothing");
+    return -1;
+}
+
+static PyObject *
+char_repr(const pdu_text *t, size_t i)
+{
+    PyObject *c = PyUnicode_FromOrdinal((int)pdu_text_at(t, i));
+    if (c == NULL)
+        return NULL;
+    PyObject *r = PyObject_Repr(c);
+    Py_DECREF(c);
+    return r;
+}
+
+/* Raise the PDUError for a failed plan / address. */
+static PyObject *
+plan_error(const char *field, const pdu_text *t, PyObject *obj, const pdu_error *e)
+{
+    char hx[16];
+    PyObject *ch = NULL;
+    switch (e->code) {
+    case PDU_E_UNENCODABLE:
+        ch = char_repr(t, e->index);
+        if (ch == NULL)
+            return NULL;
+        arg_error(field, "%scharacter %U (U+%s) at index %zu has no GSM 7-bit mapping",
+                  strcmp(field, "text") == 0 ? "not encodable as gsm7: " : "", ch,
+                  hex4(hx, sizeof hx, e->ch), e->index);
+        Py_DECREF(ch);
+        return NULL;
+    case PDU_E_SURROGATE:
+        return arg_error(field, "lone surrogate U+%s at index %zu cannot be sent",
+                         hex4(hx, sizeof hx, e->ch), e->index);
+    case PDU_E_NO_DIGITS:
+        return arg_error(field, "no digits in %R", obj);
+    case PDU_E_BAD_DIGIT:
+        ch = char_repr(t, e->index);
+        if (ch == NULL)
+            return NULL;
+        arg_error(field,
+                  "invalid character %U at index %zu in %R; only digits, '*', '#' and a "
+                  "leading '+' are allowed",
+                  ch, e->index, obj);
+        Py_DECREF(ch);
+        return NULL;
+    case PDU_E_TOO_LONG:
+        if (e->value == PDU_MAX_ALNUM_SEPTETS)
+            return arg_error(field, "%R: an alphanumeric address holds at most %d septets",
+                             obj, PDU_MAX_ALNUM_SEPTETS);
+        return arg_error(field, "%ld digits, at most %d fit in an address", e->value,
+                         PDU_MAX_ADDR_DIGITS);
+    default:
+        return arg_error(field, "%s", e->msg);
+    }
+}
+
+/* ======================================================== date/time */
+
+static PyObject *
+get_tz(int minutes)
+{
+    int q = minutes / 15;
+    if (q < -79 || q > 79)
+        return NULL;
+    PyObject **slot = &tz_cache[q + 79];
+    if (*slot == NULL) {
+        PyObject *delta = PyDelta_FromDSU(0, minutes * 60, 0);
+        if (delta == NULL)
+            return NULL;
+        *slot = PyTimeZone_FromOffset(delta);
+        Py_DECREF(delta);
+    }
+    return *slot; /* borrowed */
+}
+
+static PyObject *
+make_datetime(const pdu_time *t)
+{
+    PyObject *tz = get_tz(t->tz_minutes);
+    if (tz == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_SystemError, "time zone out of range");
+        return NULL;
+    }
+    return PyDateTimeAPI->DateTime_FromDateAndTime(t->year, t->month, t->day, t->hour, t->minute,
+                                                   t->second, 0, tz, PyDateTimeAPI->DateTimeType);
+}
+
+/* An aware datetime to pdu_time, rounded up to the second when round_up;
+ * offsets that 23.040 cannot express are converted to UTC. */
+static int
+time_arg(PyObject *o, const char *name, int round_up, pdu_time *t)
+{
+    if (o == NULL || !PyDateTime_Check(o)) {
+        arg_error(name, "expected an aware datetime, got %s",
+                  o ? Py_TYPE(o)->tp_name : "nothing");
+        return -1;
+    }
+    PyObject *dt = Py_NewRef(o);
+    if (round_up && PyDateTime_DATE_GET_MICROSECOND(dt) != 0) {
+        PyObject *delta = PyDelta_FromDSU(0, 0, 1000000 - PyDateTime_DATE_GET_MICROSECOND(dt));
+        PyObject *later = delta ? PyNumber_Add(dt, delta) : NULL;
+        Py_XDECREF(delta);
+        Py_DECREF(dt);
+        if (later == NULL)
+            return -1;
+        dt = later;
+    }
+    PyObject *offset = PyObject_CallMethod(dt, "utcoffset", NULL);
+    if (offset == NULL) {
+        Py_DECREF(dt);
+        return -1;
+    }
+    if (offset == Py_None) {
+        Py_DECREF(offset);
+        Py_DECREF(dt);
+        arg_error(name, "datetime %R has no time zone (naive); give an aware one", o);
+        return -1;
+    }
+    long seconds = (long)PyDateTime_DELTA_GET_DAYS(offset) * 86400 +
+                   PyDateTime_DELTA_GET_SECONDS(offset);
+    int exact = PyDateTime_DELTA_GET_MICROSECONDS(offset) == 0 && seconds % 900 == 0 &&
+                seconds / 900 >= -79 && seconds / 900 <= 79;
+    Py_DECREF(offset);
+    if (!exact) {
+        PyObject *utc = PyObject_CallMethod(dt, "astimezone", "O", PyDateTime_TimeZone_UTC);
+        Py_DECREF(dt);
+        if (utc == NULL)
+            return -1;
+        dt = utc;
+        seconds = 0;
+    }
+    t->year = (uint16_t)PyDateTime_GET_YEAR(dt);
+    t->month = (uint8_t)PyDateTime_GET_MONTH(dt);
+    t->day = (uint8_t)PyDateTime_GET_DAY(dt);
+    t->hour = (uint8_t)PyDateTime_DATE_GET_HOUR(dt);
+    t->minute = (uint8_t)PyDateTime_DATE_GET_MINUTE(dt);
+    t->second = (uint8_t)PyDateTime_DATE_GET_SECOND(dt);
+    t->tz_minutes = (int16_t)(seconds / 60);
+    if (PyDateTime_GET_YEAR(dt) < 1990 || PyDateTime_GET_YEAR(dt) > 2089) {
+        arg_error(name, "year %d cannot be written: two-digit years cover 1990..2089",
+                  PyDateTime_GET_YEAR(dt));
+        Py_DECREF(dt);
+        return -1;
+    }
+    Py_DECREF(dt);
+    return 0;
+}
+
+/* ======================================================== decode */
+
+/* A str from code points whose largest is max, written at its final width. */
+static PyObject *
+text_str(const uint32_t *cp, size_t n, uint32_t max)
+{
+    PyObject *s = PyUnicode_New((Py_ssize_t)n, (Py_UCS4)max);
+    if (s == NULL)
+        return NULL;
+    switch (PyUnicode_KIND(s)) {
+    case PyUnicode_1BYTE_KIND: {
+        Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+        for (size_t i = 0; i < n; i++)
+            d[i] = (Py_UCS1)cp[i];
+        break;
+    }
+    case PyUnicode_2BYTE_KIND: {
+        Py_UCS2 *d = PyUnicode_2BYTE_DATA(s);
+        for (size_t i = 0; i < n; i++)
+            d[i] = (Py_UCS2)cp[i];
+        break;
+    }
+    default:
+        memcpy(PyUnicode_4BYTE_DATA(s), cp, n * sizeof(Py_UCS4));
+    }
+    return s;
+}
+
+static PyObject *
+address_str(const pdu_address *a)
+{
+    uint32_t max = 0;
+    for (size_t i = 0; i < a->len; i++)
+        max = a->text[i] > max ? a->text[i] : max;
+    return text_str(a->text, a->len, max);
+}
+
+static PyObject *
+new_bool(int v)
+{
+    return Py_NewRef(v ? Py_True : Py_False);
+}
+
+static PyObject *
+opt_int(int has, long v)
+{
+    return has ? PyLong_FromLong(v) : Py_NewRef(Py_None);
+}
+
+/* Store a new reference in a record slot; on NULL (an exception is set)
+ * leave the function with -1 at once. The record keeps what was stored and
+ * its dealloc releases it. */
+#define PUT(slot, expr)                   \
+    do {                                  \
+        if (((slot) = (expr)) == NULL)    \
+            return -1;                    \
+    } while (0)
+
+static PyObject *
+concat_object(const pdu_message *m)
+{
+    Record *c = rec_alloc(T_CONCAT);
+    if (c == NULL)
+        return NULL;
+    if ((c->f[0] = PyLong_FromUnsignedLong(m->concat_ref)) == NULL ||
+        (c->f[1] = PyLong_FromUnsignedLong(m->concat_total)) == NULL ||
+        (c->f[2] = PyLong_FromUnsignedLong(m->concat_seq)) == NULL) {
+        Py_DECREF(c);
+        return NULL;
+    }
+    return rec_done(c);
+}
+
+static PyObject *
+mwi_object(const pdu_message *m)
+{
+    Record *w = rec_alloc(T_MWI);
+    if (w == NULL)
+        return NULL;
+    w->f[0] = Py_NewRef(str_mwi_kind[m->mwi_kind & 3]);
+    w->f[1] = new_bool(m->mwi_active);
+    w->f[2] = new_bool(m->mwi != 0xC);
+    return rec_done(w);
+}
+
+static PyObject *
+udh_list(const pdu_message *m, const uint8_t *pdu)
+{
+    PyObject *udh = PyList_New((Py_ssize_t)m->n_ies);
+    if (udh == NULL)
+        return NULL;
+    for (size_t i = 0; i < m->n_ies; i++) {
+        const pdu_ie *ie = &m->ies[i];
+        PyObject *iei = PyLong_FromLong(ie->iei);
+        PyObject *data = iei ? PyBytes_FromStringAndSize((const char *)pdu + ie->offset, ie->len)
+                             : NULL;
+        PyObject *pair = data ? PyTuple_Pack(2, iei, data) : NULL;
+        Py_XDECREF(iei);
+        Py_XDECREF(data);
+        if (pair == NULL) {
+            Py_DECREF(udh); /* list_dealloc skips the slots not yet set */
+            return NULL;
+        }
+        PyList_SET_ITEM(udh, (Py_ssize_t)i, pair);
+    }
+    return udh;
+}
+
+/* Fill a decoded record; returns 0 or -1 with an exception set. */
+static int
+fill_message(Record *r, int t, const pdu_message *m, const uint8_t *pdu)
+{
+    PyObject **f = r->f;
+    PUT(f[0], m->has_smsc ? address_str(&m->smsc) : Py_NewRef(Py_None));
+    PUT(f[1], address_str(&m->number));
+    PUT(f[2], m->has_text ? text_str(m->text, m->n_text, m->text_max) : Py_NewRef(Py_None));
+    if (m->has_ud && m->encoding == PDU_GSM7)
+        PUT(f[3], PyBytes_FromStringAndSize((const char *)m->septets, (Py_ssize_t)m->n_septets));
+    else if (m->has_ud)
+        PUT(f[3], PyBytes_FromStringAndSize((const char *)pdu + m->body_offset,
+                                            (Py_ssize_t)m->body_len));
+    else
+        PUT(f[3], PyBytes_FromStringAndSize(NULL, 0));
+    f[4] = Py_NewRef(str_encoding[m->encoding]);
+    PUT(f[5], m->has_concat ? concat_object(m) : Py_NewRef(Py_None));
+    PUT(f[6], udh_list(m, pdu));
+    PUT(f[7], opt_int(m->message_class >= 0, m->message_class));
+    PUT(f[8], opt_int(m->has_pid, m->pid));
+    PUT(f[9], opt_int(m->has_dcs, m->dcs));
+    PUT(f[10], PyLong_FromLong(m->number.toa));
+    PUT(f[11], m->mwi ? mwi_object(m) : Py_NewRef(Py_None));
+
+    f = r->f + N_COMMON;
+    uint8_t first = m->first;
+    switch (t) {
+    case T_DELIVER:
+        PUT(f[0], make_datetime(&m->scts));
+        f[1] = new_bool(first & 0x80);
+        f[2] = new_bool(first & 0x20);
+        f[3] = new_bool(!(first & 0x04));
+        break;
+    case T_SUBMIT:
+        PUT(f[0], PyLong_FromLong(m->reference));
+        if (m->vp_kind == PDU_VP_RELATIVE)
+            PUT(f[1], PyDelta_FromDSU(0, (int)m->vp_seconds, 0));
+        else if (m->vp_kind == PDU_VP_ABSOLUTE)
+            PUT(f[1], make_datetime(&m->vp_time));
+        else
+            f[1] = Py_NewRef(Py_None);
+        f[2] = new_bool(first & 0x20);
+        f[3] = new_bool(first & 0x04);
+        f[4] = new_bool(first & 0x80);
+        break;
+    default:
+        PUT(f[0], PyLong_FromLong(m->reference));
+        PUT(f[1], PyLong_FromLong(m->status));
+        PUT(f[2], make_datetime(&m->scts));
+        PUT(f[3], make_datetime(&m->discharge));
+        break;
+    }
+    return 0;
+}
+
+static PyObject *
+message_object(const pdu_message *m, const uint8_t *pdu)
+{
+    int t = m->mti == PDU_SUBMIT ? T_SUBMIT : m->mti == PDU_STATUS_REPORT ? T_STATUS : T_DELIVER;
+    Record *r = rec_alloc(t);
+    if (r == NULL)
+        return NULL;
+    if (fill_message(r, t, m, pdu) < 0) {
+        Py_DECREF(r);
+        return NULL;
+    }
+    return rec_done(r);
+}
+
+/* The octets of a PDU given as hex str or bytes-like; *pdu points into
+ * small (or a PyMem buffer in *heap, or view). Returns 0 or -1 (raised). */
+static int
+pdu_octets(PyObject *obj, uint8_t *small, size_t small_size, uint8_t **heap, Py_buffer *view,
+           int *have_view, const uint8_t **pdu, size_t *len)
+{
+    *heap = NULL;
+    *have_view = 0;
+    if (PyUnicode_Check(obj)) {
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(obj) < 0)
+            return -1;
+#endif
+        size_t n = (size_t)PyUnicode_GET_LENGTH(obj);
+        size_t bad = 0;
+        int kind = PyUnicode_KIND(obj);
+        const void *data = PyUnicode_DATA(obj);
+        uint8_t *out = small;
+        if (n / 2 > small_size) {
+            *heap = PyMem_Malloc(n / 2);
+            if (*heap == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            out = *heap;
+        }
+        int ok;
+        if (PyUnicode_IS_ASCII(obj)) {
+            ok = pdu_hex_decode((const char *)data, n, out, &bad) == 0;
+        } else {
+            ok = 0;
+            for (bad = 0; bad < n; bad++) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, (Py_ssize_t)bad);
+                if (c > 127 || hex_value[c] < 0)
+                    break;
+            }
+        }
+        if (!ok) {
+            if (bad >= n)
+                raise_pdu_error(PyUnicode_FromFormat(
+                                    "not hex: odd length %zu, the last digit has no partner", n),
+                                (Py_ssize_t)(n / 2), "hex");
+            else {
+                PyObject *c = PyUnicode_Substring(obj, (Py_ssize_t)bad, (Py_ssize_t)bad + 1);
+                if (c != NULL) {
+                    raise_pdu_error(PyUnicode_FromFormat("not hex: character %R at character %zu",
+                                                         c, bad),
+                                    (Py_ssize_t)(bad / 2), "hex");
+                    Py_DECREF(c);
+                }
+            }
+            return -1;
+        }
+        *pdu = out;
+        *len = n / 2;
+        return 0;
+    }
+    if (PyBytes_Check(obj)) {
+        *pdu = (const uint8_t *)PyBytes_AS_STRING(obj);
+        *len = (size_t)PyBytes_GET_SIZE(obj);
+        return 0;
+    }
+    if (PyObject_CheckBuffer(obj)) {
+        if (PyObject_GetBuffer(obj, view, PyBUF_SIMPLE) < 0)
+            return -1;
+        *have_view = 1;
+        *pdu = view->buf;
+        *len = (size_t)view->len;
+        return 0;
+    }
+    raise_pdu_error(PyUnicode_FromFormat("expected hex str or bytes, got %s",
+                                         Py_TYPE(obj)->tp_name),
+                    -1, "pdu");
+    return -1;
+}
+
+PyDoc_STRVAR(decode_doc,
+"decode(pdu, *, smsc=True)\n--\n\n"
+"Decode one PDU as read from the modem (AT+CMGR / +CMT / +CDS).\n\n"
+"pdu is hex text (str, either case) or the raw octets (bytes-like).\n"
+"smsc=False for a bare TPDU without the leading SMSC part (some modems'\n"
+"+CDS). The TP-MTI picks the result type: Deliver, Submit or\n"
+"StatusReport; the reserved value 3 is read as SMS-DELIVER, as 23.040\n"
+"9.2.3.1 tells a receiver to. The PDU must end where its user data ends.\n"
+"Raises only PDUError on malformed or truncated input; its message and\n"
+"offset say which octet and why.");
+
+static PyObject *
+pdu_decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    (void)module;
+    static const int names[] = {KW_PDU, KW_SMSC};
+    PyObject *a[KW_COUNT] = {NULL};
+    if (parse_args("decode", args, nargs, kwnames, names, 2, 1, a) < 0)
+        return NULL;
+    if (a[KW_PDU] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "decode() missing required argument 'pdu'");
+        return NULL;
+    }
+    int with_smsc = a[KW_SMSC] ? PyObject_IsTrue(a[KW_SMSC]) : 1;
+    if (with_smsc < 0)
+        return NULL;
+
+    uint8_t small[256];
+    uint8_t *heap;
+    Py_buffer view;
+    int have_view;
+    const uint8_t *pdu;
+    size_t len;
+    if (pdu_octets(a[KW_PDU], small, sizeof small, &heap, &view, &have_view, &pdu, &len) < 0)
+        return NULL;
+
+    pdu_message m;
+    pdu_error err;
+    PyObject *out;
+    if (pdu_parse(pdu, len, with_smsc, &m, &err) < 0)
+        out = raise_pdu_error(PyUnicode_FromString(err.msg), (Py_ssize_t)err.offset, err.field);
+    else
+        out = message_object(&m, pdu);
+    if (have_view)
+        PyBuffer_Release(&view);
+    PyMem_Free(heap);
+    return out;
+}
+
+/* ======================================================== encode */
+
+static PyObject *
+make_part(const uint8_t *smsc, size_t smsc_len, const uint8_t *tpdu, size_t tpdu_len)
+{
+    Record *p = rec_alloc(T_PART);
+    if (p == NULL)
+        return NULL;
+    PyObject *hex = PyUnicode_New((Py_ssize_t)(2 * (smsc_len + tpdu_len)), 127);
+    if (hex == NULL || (p->f[1] = PyLong_FromSize_t(tpdu_len)) == NULL) {
+        Py_XDECREF(hex);
+        Py_DECREF(p);
+        return NULL;
+    }
+    char *dst = (char *)PyUnicode_1BYTE_DATA(hex);
+    pdu_hex_encode(smsc, smsc_len, dst);
+    pdu_hex_encode(tpdu, tpdu_len, dst + 2 * smsc_len);
+    p->f[0] = hex;
+    return rec_done(p);
+}
+
+/* The parts of a planned text as a list of Part. */
+static PyObject *
+build_parts(const pdu_header *h, const uint8_t *smsc, size_t smsc_len, const pdu_text *text,
+            const pdu_plan *plan)
+{
+    int total = (int)plan->parts;
+    PyObject *list = PyList_New(total);
+    if (list == NULL)
+        return NULL;
+    for (int i = 0; i < total; i++) {
+        uint8_t units[2 * PDU_MAX_UD_OCTETS + 8];
+        uint8_t tpdu[PDU_MAX_TPDU];
+        size_t n = pdu_part_units(text, plan, i, units);
+        size_t tl = pdu_build_tpdu(h, i, total, plan->encoding, plan->locking, plan->single,
+                                   plan->concat16, units, n, tpdu);
+        if (tl == 0) { /* the plan guarantees a fit: a bug if reached */
+            PyErr_SetString(PyExc_SystemError, "_pdu: a part does not fit its TPDU");
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyObject *part = make_part(smsc, smsc_len, tpdu, tl);
+        if (part == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, part);
+    }
+    return list;
+}
+
+static uint8_t
+dcs_for(int encoding, long message_class)
+{
+    /* general data coding group (23.038 4): alphabet bits, class when given */
+    uint8_t alphabet = encoding == PDU_GSM7 ? 0x00 : encoding == PDU_8BIT ? 0x04 : 0x08;
+    return message_class < 0 ? alphabet : (uint8_t)(0x10 | alphabet | message_class);
+}
+
+/* Shared by encode_submit and encode_deliver. */
+static PyObject *
+encode_common(int mti, PyObject **a)
+{
+    const char *fname = mti == PDU_SUBMIT ? "encode_submit" : "encode_deliver";
+    pdu_header h;
+    pdu_error err;
+    pdu_text number, text, smsc_text;
+    uint8_t smsc[PDU_MAX_SMSC_PART];
+    size_t smsc_len;
+    int enc, langs[MAX_LANGS], nlangs;
+    Py_buffer view;
+    int have_view = 0;
+    PyObject *out = NULL;
+
+    if (a[KW_NUMBER] == NULL || a[KW_TEXT] == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname,
+                     a[KW_NUMBER] == NULL ? "number" : "text");
+        return NULL;
+    }
+    memset(&h, 0, sizeof h);
+    h.mti = mti;
+
+    /* the addresses */
+    if (!PyUnicode_Check(a[KW_NUMBER]))
+        return arg_error("number", "expected str, got %s", Py_TYPE(a[KW_NUMBER])->tp_name);
+    if (text_view(a[KW_NUMBER], &number) < 0)
+        return NULL;
+    if (pdu_encode_address(&number, mti == PDU_DELIVER, h.address, &h.address_len, &err) < 0)
+        return plan_error("number", &number, a[KW_NUMBER], &err);
+    PyObject *smsc_obj = a[KW_SMSC];
+    if (smsc_obj != NULL && smsc_obj != Py_None) {
+        if (!PyUnicode_Check(smsc_obj))
+            return arg_error("smsc", "expected str or None, got %s", Py_TYPE(smsc_obj)->tp_name);
+        if (text_view(smsc_obj, &smsc_text) < 0)
+            return NULL;
+        if (pdu_encode_smsc(&smsc_text, smsc, &smsc_len, &err) < 0)
+            return plan_error("smsc", &smsc_text, smsc_obj, &err);
+    } else {
+        pdu_encode_smsc(NULL, smsc, &smsc_len, &err);
+    }
+
+    /* the options */
+    long reference = 0, concat_reference, message_class;
+    if (mti == PDU_SUBMIT) {
+        reference = int_arg(a[KW_REFERENCE], "reference", 0, 255, 0);
+        if (reference == -2)
+            return NULL;
+        if (reference < 0)
+            reference = 0;
+    }
+    concat_reference = int_arg(a[KW_CONCAT_REFERENCE], "concat_reference", 0, 65535, 1);
+    if (concat_reference == -2)
+        return NULL;
+    message_class = int_arg(a[KW_MESSAGE_CLASS], "message_class", 0, 3, 1);
+    if (message_class == -2)
+        return NULL;
+    if (encoding_arg(a[KW_ENCODING], &enc) < 0)
+        return NULL;
+    if ((nlangs = languages_arg(a[KW_NATIONAL_LANGUAGES], langs)) < 0)
+        return NULL;
+
+    if (mti == PDU_SUBMIT) {
+        int status_report = bool_arg(a[KW_STATUS_REPORT]);
+        int reject = bool_arg(a[KW_REJECT_DUPLICATES]);
+        if (status_report < 0 || reject < 0)
+            return NULL;
+        h.first = PDU_SUBMIT | (reject ? 0x04 : 0) | (status_report ? 0x20 : 0);
+        h.reference = (uint8_t)reference;
+        PyObject *v = a[KW_VALIDITY];
+        if (v != NULL && v != Py_None) {
+            if (PyDelta_Check(v)) {
+                long long days = PyDateTime_DELTA_GET_DAYS(v);
+                long long secs = days * 86400LL + PyDateTime_DELTA_GET_SECONDS(v);
+                int us = PyDateTime_DELTA_GET_MICROSECONDS(v);
+                if (days < 0)
+                    return arg_error("validity", "negative period %S", v);
+                h.vp[0] = pdu_relative_vp(secs, us != 0);
+                h.vp_len = 1;
+                h.first |= 0x10; /* TP-VPF: relative */
+            } else if (PyDateTime_Check(v)) {
+                pdu_time vt;
+                if (time_arg(v, "validity", 1, &vt) < 0)
+                    return NULL;
+                if (pdu_encode_time(&vt, h.vp, &err) < 0)
+                    return arg_error("validity", "%s", err.msg);
+                h.vp_len = 7;
+                h.first |= 0x18; /* TP-VPF: absolute */
+            } else {
+                return arg_error("validity", "expected timedelta, datetime or None, got %s",
+                                 Py_TYPE(v)->tp_name);
+            }
+        }
+    } else {
+        pdu_time ts;
+        if (a[KW_TIMESTAMP] == NULL) {
+            PyErr_SetString(PyExc_TypeError,
+                            "encode_deliver() missing required keyword argument 'timestamp'");
+            return NULL;
+        }
+        if (time_arg(a[KW_TIMESTAMP], "timestamp", 0, &ts) < 0)
+            return NULL;
+        if (pdu_encode_time(&ts, h.scts, &err) < 0)
+            return arg_error("timestamp", "%s", err.msg);
+        h.first = PDU_DELIVER | 0x04; /* TP-MMS: no more messages waiting */
+    }
+
+    /* the text, planned */
+    if (message_text(a[KW_TEXT], &enc, &text, &view, &have_view) < 0)
+        return NULL;
+    pdu_plan plan_storage, *plan = &plan_storage;
+    int concat16 = concat_reference > 255;
+    h.concat_ref = (unsigned)(concat_reference >= 0 ? concat_reference
+                                                     : mti == PDU_SUBMIT ? reference : 0);
+    if (pdu_plan_text(&text, enc, langs, (size_t)nlangs, concat16, plan, &err) < 0) {
+        plan_error("text", &text, a[KW_TEXT], &err);
+        goto done;
+    }
+    if (plan->parts > PDU_MAX_PARTS) {
+        arg_error("text", "needs %ld parts, at most %d can be concatenated", plan->parts,
+                  PDU_MAX_PARTS);
+        goto done;
+    }
+    h.dcs = dcs_for(plan->encoding, message_class);
+    h.pid = 0x00; /* plain short message */
+    out = build_parts(&h, smsc, smsc_len, &text, plan);
+done:
+    if (have_view)
+        PyBuffer_Release(&view);
+    return out;
+}
+
+PyDoc_STRVAR(encode_submit_doc,
+"encode_submit(number, text, *, smsc=None, encoding='auto', status_report=False, "
+"validity=None, reference=0, concat_reference=None, message_class=None, "
+"reject_duplicates=False, national_languages=())\n--\n\n"
+"Encode text to number as one or more SMS-SUBMIT PDUs: a list of Part.\n\n"
+"number: '+' and digits (international) or digits, * and #.\n"
+"encoding: 'auto' sends the GSM 7-bit default alphabet when every\n"
+"character has a place in it, else the national language shift tables\n"
+"(national_languages: 'turkish', 'spanish', 'portuguese' or their ids\n"
+"1, 2, 3, in order of preference) that give the fewest parts, else UCS2;\n"
+"'gsm7' never falls back to UCS2 (PDUError instead); 'ucs2' forces UTF-16;\n"
+"'8bit' (or bytes as text) sends octets.\n"
+"A long text is cut into concatenated parts (153 septets / 67 UTF-16\n"
+"units / 134 octets each, fewer with shift table IEs) without splitting\n"
+"an escape sequence or a surrogate pair; the UDH reference is\n"
+"concat_reference (16-bit IEI 0x08 when above 255) or reference & 0xFF.\n"
+"Part i gets TP-MR reference + i (mod 256): with reject_duplicates the\n"
+"SMSC would otherwise reject part 2 as a duplicate of part 1.\n"
+"validity: a timedelta (relative format, rounded up to the next step,\n"
+"5 minutes .. 63 weeks) or an aware datetime (absolute format); None\n"
+"omits it. status_report sets TP-SRR; message_class 0..3 (0 = flash).\n"
+"Invalid arguments raise PDUError naming the argument.");
+
+static PyObject *
+pdu_encode_submit(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    (void)module;
+    static const int names[] = {KW_NUMBER, KW_TEXT, KW_SMSC, KW_ENCODING, KW_STATUS_REPORT,
+                                KW_VALIDITY, KW_REFERENCE, KW_CONCAT_REFERENCE,
+                                KW_MESSAGE_CLASS, KW_REJECT_DUPLICATES,
+                                KW_NATIONAL_LANGUAGES};
+    PyObject *a[KW_COUNT] = {NULL};
+    if (parse_args("encode_submit", args, nargs, kwnames, names,
+                   (int)(sizeof names / sizeof names[0]), 2, a) < 0)
+        return NULL;
+    return encode_common(PDU_SUBMIT, a);
+}
+
+PyDoc_STRVAR(encode_deliver_doc,
+"encode_deliver(number, text, *, smsc=None, timestamp, encoding='auto', "
+"concat_reference=None, message_class=None, national_languages=())\n--\n\n"
+"Encode text from number as one or more SMS-DELIVER PDUs (for the simulated\n"
+"modem and for tests): a list of Part, tpdu_length as for encode_submit.\n\n"
+"number may also be an alphanumeric sender (up to 11 septets of the GSM\n"
+"default alphabet), written as TON 101. timestamp (TP-SCTS) is an aware\n"
+"datetime, 1990..2089; an offset that is not whole quarter hours is\n"
+"written as UTC. concat_reference defaults to 0. The other arguments are\n"
+"as for encode_submit.");
+
+static PyObject *
+pdu_encode_deliver(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    (void)module;
+    static const int names[] = {KW_NUMBER, KW_TEXT, KW_SMSC, KW_TIMESTAMP, KW_ENCODING,
+                                KW_CONCAT_REFERENCE, KW_MESSAGE_CLASS,
+                                KW_NATIONAL_LANGUAGES};
+    PyObject *a[KW_COUNT] = {NULL};
+    if (parse_args("encode_deliver", args, nargs, kwnames, names,
+                   (int)(sizeof names / sizeof names[0]), 2, a) < 0)
+        return NULL;
+    return encode_common(PDU_DELIVER, a);
+}
+
+PyDoc_STRVAR(count_doc,
+"count(text, *, encoding='auto', national_languages=())\n--\n\n"
+"How many SMS text needs, and how much room is left in the last one: a\n"
+"Count. Uses the same choices and cutting rules as encode_submit (with an\n"
+"8-bit concatenation reference), so the count shown to a user is the\n"
+"number that will be sent. Does not refuse texts of more than 255 parts.");
+
+static PyObject *
+pdu_count(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    (void)module;
+    static const int names[] = {KW_TEXT, KW_ENCODING, KW_NATIONAL_LANGUAGES};
+    PyObject *a[KW_COUNT] = {NULL};
+    int enc, langs[MAX_LANGS], nlangs, have_view;
+    pdu_text text;
+    pdu_error err;
+    Py_buffer view;
+    if (parse_args("count", args, nargs, kwnames, names, 3, 1, a) < 0)
+        return NULL;
+    if (a[KW_TEXT] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "count() missing required argument 'text'");
+        return NULL;
+    }
+    if (encoding_arg(a[KW_ENCODING], &enc) < 0)
+        return NULL;
+    if ((nlangs = languages_arg(a[KW_NATIONAL_LANGUAGES], langs)) < 0)
+        return NULL;
+    if (message_text(a[KW_TEXT], &enc, &text, &view, &have_view) < 0)
+        return NULL;
+    PyObject *out = NULL;
+    pdu_plan plan_storage, *plan = &plan_storage;
+    if (pdu_plan_text(&text, enc, langs, (size_t)nlangs, 0, plan, &err) < 0) {
+        plan_error("text", &text, a[KW_TEXT], &err);
+        goto done;
+    }
+    Record *c = rec_alloc(T_COUNT);
+    if (c == NULL)
+        goto done;
+    c->f[1] = Py_NewRef(str_encoding[plan->encoding]);
+    c->f[4] = Py_NewRef(plan->locking ? str_language[plan->locking] : Py_None);
+    c->f[5] = Py_NewRef(plan->single ? str_language[plan->single] : Py_None);
+    if ((c->f[0] = PyLong_FromLong(plan->parts)) == NULL ||
+        (c->f[2] = PyLong_FromSize_t(plan->per_part)) == NULL ||
+        (c->f[3] = PyLong_FromSize_t(plan->per_part - plan->last_units)) == NULL) {
+        Py_DECREF(c);
+        goto done;
+    }
+    out = rec_done(c);
+done:
+    if (have_view)
+        PyBuffer_Release(&view);
+    return out;
+}
+
+PyDoc_STRVAR(build_parts_doc,
+"build_parts(mti, first, reference, address, pid, dcs, vp_or_scts, smsc, encoding, "
+"locking, single, concat_reference, concat16, chunks, /)\n--\n\n"
+"Parts from a plan made elsewhere (appliance.pdu.policy): chunks are the\n"
+"units of each part - septet values (gsm7), UTF-16-BE octets (ucs2) or\n"
+"octets (8bit); address, vp_or_scts and smsc are encoded fields. The\n"
+"mechanism under encode_submit / encode_deliver, exposed for the tests\n"
+"that hold the C policy equal to the Python one.");
+
+static PyObject *
+pdu_build_parts(PyObject *module, PyObject *args)
+{
+    (void)module;
+    int mti, first, reference, pid, dcs, locking, single, concat_ref, concat16;
+    const char *enc_name;
+    Py_buffer address, vp, smsc;
+    PyObject *chunks;
+    if (!PyArg_ParseTuple(args, "iiiy*iiy*y*siiipO!:build_parts", &mti, &first, &reference,
+                          &address, &pid, &dcs, &vp, &smsc, &enc_name, &locking, &single,
+                          &concat_ref, &concat16, &PyList_Type, &chunks))
+        return NULL;
+    PyObject *out = NULL;
+    pdu_header h;
+    memset(&h, 0, sizeof h);
+    int enc = strcmp(enc_name, "gsm7") == 0 ? PDU_GSM7
+              : strcmp(enc_name, "ucs2") == 0 ? PDU_UCS2
+              : strcmp(enc_name, "8bit") == 0 ? PDU_8BIT : -1;
+    Py_ssize_t total = PyList_GET_SIZE(chunks);
+    if (enc < 0 || (mti != PDU_SUBMIT && mti != PDU_DELIVER) ||
+        (size_t)address.len > sizeof h.address || (size_t)vp.len > sizeof h.vp ||
+        (mti == PDU_DELIVER && vp.len != 7) || smsc.len > PDU_MAX_SMSC_PART || total < 1 ||
+        total > PDU_MAX_PARTS || locking < 0 || locking >= PDU_LANG_COUNT || single < 0 ||
+        single >= PDU_LANG_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "build_parts: argument out of range");
+        goto done;
+    }
+    h.mti = mti;
+    h.first = (uint8_t)first;
+    h.reference = (uint8_t)reference;
+    memcpy(h.address, address.buf, (size_t)address.len);
+    h.address_len = (size_t)address.len;
+    h.pid = (uint8_t)pid;
+    h.dcs = (uint8_t)dcs;
+    if (mti == PDU_SUBMIT) {
+        memcpy(h.vp, vp.buf, (size_t)vp.len);
+        h.vp_len = (size_t)vp.len;
+    } else {
+        memcpy(h.scts, vp.buf, 7);
+    }
+    h.concat_ref = (unsigned)concat_ref;
+    out = PyList_New(total);
+    if (out == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < total; i++) {
+        PyObject *chunk = PyList_GET_ITEM(chunks, i);
+        uint8_t tpdu[PDU_MAX_TPDU];
+        if (!PyBytes_Check(chunk)) {
+            PyErr_SetString(PyExc_TypeError, "build_parts: chunks must be bytes");
+            Py_CLEAR(out);
+            goto done;
+        }
+        const uint8_t *units = (const uint8_t *)PyBytes_AS_STRING(chunk);
+        size_t n = (size_t)PyBytes_GET_SIZE(chunk);
+        if (enc == PDU_GSM7) {
+            for (size_t k = 0; k < n; k++) {
+                if (units[k] > 0x7F) {
+                    PyErr_SetString(PyExc_ValueError, "build_parts: septet above 0x7F");
+                    Py_CLEAR(out);
+                    goto done;
+                }
+            }
+        }
+        size_t tl = n > 2 * PDU_MAX_UD_OCTETS ? 0
+                    : pdu_build_tpdu(&h, (int)i, (int)total, enc, locking, single, concat16,
+                                     units, n, tpdu);
+        if (tl == 0) {
+            PyErr_Format(PyExc_ValueError, "build_parts: chunk %zd does not fit one part", i);
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyObject *part = make_part(smsc.buf, (size_t)smsc.len, tpdu, tl);
+        if (part == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, part);
+    }
+done:
+    PyBuffer_Release(&address);
+    PyBuffer_Release(&vp);
+    PyBuffer_Release(&smsc);
+    return out;
+}
+
+/* ================================================ the bit primitives */
 
 PyDoc_STRVAR(hex_encode_doc,
 "hex_encode(data, /) -> str\n\n"
 "Upper-case hex of a bytes-like object (the form AT+CMGS expects).");
 
 static PyObject *
-pdu_hex_encode(PyObject *module, PyObject *arg)
+pdu_hex_encode_py(PyObject *module, PyObject *arg)
 {
     (void)module;
     Py_buffer view;
@@ -169,16 +1667,8 @@ pdu_hex_encode(PyObject *module, PyObject *arg)
         return PyErr_NoMemory();
     }
     PyObject *out = PyUnicode_New(view.len * 2, 127);
-    if (out == NULL) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    Py_UCS1 *dst = PyUnicode_1BYTE_DATA(out);
-    const unsigned char *src = (const unsigned char *)view.buf;
-    for (Py_ssize_t i = 0; i < view.len; i++) {
-        dst[2 * i] = (Py_UCS1)hexdigits[src[i] >> 4];
-        dst[2 * i + 1] = (Py_UCS1)hexdigits[src[i] & 0x0F];
-    }
+    if (out != NULL)
+        pdu_hex_encode(view.buf, (size_t)view.len, (char *)PyUnicode_1BYTE_DATA(out));
     PyBuffer_Release(&view);
     return out;
 }
@@ -190,7 +1680,22 @@ PyDoc_STRVAR(hex_decode_doc,
 "non-hex character; no whitespace is tolerated.");
 
 static PyObject *
-pdu_hex_decode(PyObject *module, PyObject *arg)
+hex_error(size_t bad, size_t n, unsigned value, int is_str)
+{
+    char hx[16];
+    if (bad >= n)
+        return PyErr_Format(PyExc_ValueError,
+                            "odd hex length %zu: the digit at offset %zu has no partner", n,
+                            n - 1);
+    if (is_str)
+        return PyErr_Format(PyExc_ValueError, "non-hex character U+%s at offset %zu",
+                            hex4(hx, sizeof hx, value), bad);
+    PyOS_snprintf(hx, sizeof hx, "%02X", value);
+    return PyErr_Format(PyExc_ValueError, "non-hex byte 0x%s at offset %zu", hx, bad);
+}
+
+static PyObject *
+pdu_hex_decode_py(PyObject *module, PyObject *arg)
 {
     (void)module;
     if (PyUnicode_Check(arg)) {
@@ -198,224 +1703,192 @@ pdu_hex_decode(PyObject *module, PyObject *arg)
         if (PyUnicode_READY(arg) < 0)
             return NULL;
 #endif
-        Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+        size_t n = (size_t)PyUnicode_GET_LENGTH(arg);
         int kind = PyUnicode_KIND(arg);
         const void *data = PyUnicode_DATA(arg);
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (hexval(PyUnicode_READ(kind, data, i)) < 0) {
-                char hx[16];
-                return PyErr_Format(PyExc_ValueError,
-                    "non-hex character U+%s at offset %zd",
-                    fmt_hex(hx, sizeof hx,
-                            (unsigned int)PyUnicode_READ(kind, data, i), 4),
-                    i);
-            }
+        for (size_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, (Py_ssize_t)i);
+            if (c > 127 || hex_value[c] < 0)
+                return hex_error(i, n, c, 1);
         }
-        if (n % 2 != 0) {
-            return PyErr_Format(PyExc_ValueError,
-                "odd hex length %zd: the digit at offset %zd has no partner",
-                n, n - 1);
-        }
-        PyObject *out = PyBytes_FromStringAndSize(NULL, n / 2);
-        if (out == NULL)
-            return NULL;
-        unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
-        for (Py_ssize_t i = 0; i < n / 2; i++) {
-            int hi = hexval(PyUnicode_READ(kind, data, 2 * i));
-            int lo = hexval(PyUnicode_READ(kind, data, 2 * i + 1));
-            dst[i] = (unsigned char)((hi << 4) | lo);
-        }
+        if (n % 2)
+            return hex_error(n, n, 0, 1);
+        PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n / 2));
+        size_t bad;
+        if (out != NULL)
+            pdu_hex_decode((const char *)data, n, (uint8_t *)PyBytes_AS_STRING(out), &bad);
         return out;
     }
-
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
         if (PyErr_ExceptionMatches(PyExc_TypeError)) {
             PyErr_Clear();
             PyErr_Format(PyExc_TypeError,
-                "hex_decode() expects str or a bytes-like object, not %.100s",
-                Py_TYPE(arg)->tp_name);
+                         "hex_decode() expects str or a bytes-like object, not %.100s",
+                         Py_TYPE(arg)->tp_name);
         }
         return NULL;
     }
-    const unsigned char *src = (const unsigned char *)view.buf;
-    Py_ssize_t n = view.len;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (hexval(src[i]) < 0) {
-            char hx[16];
-            fmt_hex(hx, sizeof hx, src[i], 2);
-            PyBuffer_Release(&view);
-            return PyErr_Format(PyExc_ValueError,
-                "non-hex byte 0x%s at offset %zd", hx, i);
-        }
+    size_t n = (size_t)view.len, bad = 0;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n / 2));
+    if (out != NULL && pdu_hex_decode(view.buf, n, (uint8_t *)PyBytes_AS_STRING(out), &bad) < 0) {
+        Py_CLEAR(out);
+        hex_error(bad, n, bad < n ? ((const uint8_t *)view.buf)[bad] : 0, 0);
     }
-    if (n % 2 != 0) {
-        PyBuffer_Release(&view);
-        return PyErr_Format(PyExc_ValueError,
-            "odd hex length %zd: the digit at offset %zd has no partner",
-            n, n - 1);
-    }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n / 2);
-    if (out == NULL) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
-    for (Py_ssize_t i = 0; i < n / 2; i++)
-        dst[i] = (unsigned char)((hexval(src[2 * i]) << 4) | hexval(src[2 * i + 1]));
     PyBuffer_Release(&view);
     return out;
 }
 
-/* ----------------------------------------------------------- alphabet */
+static int
+table_args(int locking, int single)
+{
+    if (locking < 0 || locking >= PDU_LANG_COUNT || single < 0 || single >= PDU_LANG_COUNT ||
+        (locking && !pdu_has_locking(locking))) {
+        PyErr_Format(PyExc_ValueError, "no such shift tables: locking %d, single %d", locking,
+                     single);
+        return -1;
+    }
+    return 0;
+}
 
 static int
 check_str(PyObject *arg, const char *fname)
 {
     if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError, "%s() expects str, not %.100s",
-                     fname, Py_TYPE(arg)->tp_name);
+        PyErr_Format(PyExc_TypeError, "%s() expects str, not %.100s", fname,
+                     Py_TYPE(arg)->tp_name);
         return -1;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(arg) < 0)
-        return -1;
-#endif
     return 0;
 }
 
 PyDoc_STRVAR(gsm7_encode_doc,
-"gsm7_encode(text, /) -> bytes\n\n"
-"Septet values (one per byte, 0..127) for text in the GSM 7-bit default\n"
-"alphabet; extension-table characters become 0x1B + code (two septets).\n"
+"gsm7_encode(text, locking=0, single=0) -> bytes\n\n"
+"Septet values (one per byte, 0..127) for text in the GSM 7-bit alphabet\n"
+"with the given national language locking / single shift tables (0 =\n"
+"default); single shift characters become 0x1B + code (two septets).\n"
 "ValueError names the first character with no mapping and its index.");
 
 static PyObject *
-pdu_gsm7_encode(PyObject *module, PyObject *arg)
+pdu_gsm7_encode_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    if (check_str(arg, "gsm7_encode") < 0)
+    static char *kwlist[] = {"text", "locking", "single", NULL};
+    PyObject *arg;
+    int locking = 0, single = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|ii:gsm7_encode", kwlist, &arg, &locking,
+                                     &single))
         return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-
-    if (n > PY_SSIZE_T_MAX / 2)
-        return PyErr_NoMemory();
-    /* First pass: validate and size, so the output is allocated once. */
-    Py_ssize_t size = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        int code = gsm7_lookup(ch);
+    if (check_str(arg, "gsm7_encode") < 0 || table_args(locking, single) < 0)
+        return NULL;
+    pdu_text t;
+    if (text_view(arg, &t) < 0)
+        return NULL;
+    size_t size = 0;
+    for (size_t i = 0; i < t.len; i++) {
+        int code = pdu_gsm7_lookup(pdu_text_at(&t, i), locking, single);
         if (code < 0) {
             char hx[16];
-            PyObject *c = PyUnicode_Substring(arg, i, i + 1);
+            PyObject *c = char_repr(&t, i);
             if (c == NULL)
                 return NULL;
-            PyErr_Format(PyExc_ValueError,
-                "character %R (U+%s) at index %zd has no GSM 7-bit mapping",
-                c, fmt_hex(hx, sizeof hx, (unsigned int)ch, 4), i);
+            PyErr_Format(PyExc_ValueError, "character %U (U+%s) at index %zu has no GSM 7-bit mapping",
+                         c, hex4(hx, sizeof hx, pdu_text_at(&t, i)), i);
             Py_DECREF(c);
             return NULL;
         }
-        size += (code & 0x100) ? 2 : 1; /* <= 2n: no overflow */
+        size += (code & 0x100) ? 2 : 1;
     }
-
-    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
     if (out == NULL)
         return NULL;
-    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
-    Py_ssize_t j = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int code = gsm7_lookup(PyUnicode_READ(kind, data, i));
-        if (code & 0x100) {
-            dst[j++] = GSM7_ESC;
-            dst[j++] = (unsigned char)(code & 0x7F);
-        } else {
-            dst[j++] = (unsigned char)code;
-        }
+    uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
+    size_t j = 0;
+    for (size_t i = 0; i < t.len; i++) {
+        int code = pdu_gsm7_lookup(pdu_text_at(&t, i), locking, single);
+        if (code & 0x100)
+            dst[j++] = PDU_ESC;
+        dst[j++] = (uint8_t)(code & 0x7F);
     }
     return out;
 }
 
 PyDoc_STRVAR(gsm7_encodable_doc,
-"gsm7_encodable(text, /) -> bool\n\n"
-"True if every character of text is in the GSM 7-bit default alphabet or\n"
-"its extension table (no allocation; used to pick the encoding).");
+"gsm7_encodable(text, locking=0, single=0) -> bool\n\n"
+"True if every character of text has a place in the GSM 7-bit alphabet\n"
+"with those shift tables (no allocation; used to pick the encoding).");
 
 static PyObject *
-pdu_gsm7_encodable(PyObject *module, PyObject *arg)
+pdu_gsm7_encodable_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    if (check_str(arg, "gsm7_encodable") < 0)
+    static char *kwlist[] = {"text", "locking", "single", NULL};
+    PyObject *arg;
+    int locking = 0, single = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|ii:gsm7_encodable", kwlist, &arg,
+                                     &locking, &single))
         return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (gsm7_lookup(PyUnicode_READ(kind, data, i)) < 0)
+    if (check_str(arg, "gsm7_encodable") < 0 || table_args(locking, single) < 0)
+        return NULL;
+    pdu_text t;
+    if (text_view(arg, &t) < 0)
+        return NULL;
+    for (size_t i = 0; i < t.len; i++)
+        if (pdu_gsm7_lookup(pdu_text_at(&t, i), locking, single) < 0)
             Py_RETURN_FALSE;
     Py_RETURN_TRUE;
 }
 
 PyDoc_STRVAR(gsm7_decode_doc,
-"gsm7_decode(septets, /) -> str\n\n"
+"gsm7_decode(septets, locking=0, single=0) -> str\n\n"
 "Text from septet values (one per byte). Extension codes with no\n"
-"character show as the default-table character of the same value,\n"
+"character show as the locking-table character of the same value,\n"
 "0x1B 0x1B and a lone trailing 0x1B as a space (23.038 6.2.1.1).\n"
 "ValueError if a value is above 0x7F.");
 
 static PyObject *
-pdu_gsm7_decode(PyObject *module, PyObject *arg)
+pdu_gsm7_decode_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
+    static char *kwlist[] = {"septets", "locking", "single", NULL};
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+    int locking = 0, single = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*|ii:gsm7_decode", kwlist, &view, &locking,
+                                     &single))
         return NULL;
-    const unsigned char *src = (const unsigned char *)view.buf;
-    Py_ssize_t n = view.len;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    PyObject *out = NULL;
+    uint32_t *buf = NULL;
+    const uint8_t *src = view.buf;
+    size_t n = (size_t)view.len;
+    if (locking < 0 || locking >= PDU_LANG_COUNT || single < 0 || single >= PDU_LANG_COUNT) {
+        PyErr_Format(PyExc_ValueError, "no such shift tables: locking %d, single %d", locking,
+                     single);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
         if (src[i] > 0x7F) {
             char hx[16];
-            fmt_hex(hx, sizeof hx, src[i], 2);
-            PyBuffer_Release(&view);
-            return PyErr_Format(PyExc_ValueError,
-                "septet value 0x%s at index %zd is not 7-bit", hx, i);
+            PyOS_snprintf(hx, sizeof hx, "%02X", src[i]);
+            PyErr_Format(PyExc_ValueError, "septet value 0x%s at index %zu is not 7-bit", hx, i);
+            goto done;
         }
     }
-    if (n > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_UCS4)) {
-        PyBuffer_Release(&view);
-        return PyErr_NoMemory();
+    if (n > (size_t)PY_SSIZE_T_MAX / sizeof(uint32_t)) {
+        PyErr_NoMemory();
+        goto done;
     }
-    Py_UCS4 *buf = PyMem_Malloc(n > 0 ? (size_t)n * sizeof(Py_UCS4) : 1);
+    buf = PyMem_Malloc(n ? n * sizeof(uint32_t) : 1);
     if (buf == NULL) {
-        PyBuffer_Release(&view);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto done;
     }
-    Py_ssize_t j = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char s = src[i];
-        if (s != GSM7_ESC) {
-            buf[j++] = gsm_default[s];
-        } else if (i + 1 >= n) {
-            buf[j++] = 0x20; /* lone escape at the end */
-        } else {
-            unsigned char e = src[++i];
-            if (e == GSM7_ESC)
-                buf[j++] = 0x20; /* reserved for another extension table */
-            else if (gsm_ext[e] != 0)
-                buf[j++] = gsm_ext[e];
-            else
-                buf[j++] = gsm_default[e];
-        }
-    }
-    PyBuffer_Release(&view);
-    PyObject *out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, j);
+    size_t j = pdu_gsm7_decode(src, n, locking, single, buf);
+    out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, (Py_ssize_t)j);
+done:
     PyMem_Free(buf);
+    PyBuffer_Release(&view);
     return out;
 }
-
-/* -------------------------------------------------------- septet packing */
 
 PyDoc_STRVAR(pack7_doc,
 "pack7(septets, fill_bits=0) -> bytes\n\n"
@@ -424,55 +1897,37 @@ PyDoc_STRVAR(pack7_doc,
 "septet start on a septet boundary after a user data header.");
 
 static PyObject *
-pdu_pack7(PyObject *module, PyObject *args, PyObject *kwargs)
+pdu_pack7_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *kwlist[] = {"septets", "fill_bits", NULL};
     Py_buffer view;
     int fill = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*|i:pack7", kwlist,
-                                     &view, &fill))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*|i:pack7", kwlist, &view, &fill))
         return NULL;
+    PyObject *out = NULL;
+    const uint8_t *src = view.buf;
+    size_t n = (size_t)view.len;
     if (fill < 0 || fill > 6) {
-        PyBuffer_Release(&view);
-        return PyErr_Format(PyExc_ValueError,
-                            "fill_bits must be 0..6, not %d", fill);
+        PyErr_Format(PyExc_ValueError, "fill_bits must be 0..6, not %d", fill);
+        goto done;
     }
-    const unsigned char *src = (const unsigned char *)view.buf;
-    Py_ssize_t n = view.len;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (src[i] > 0x7F) {
             char hx[16];
-            fmt_hex(hx, sizeof hx, src[i], 2);
-            PyBuffer_Release(&view);
-            return PyErr_Format(PyExc_ValueError,
-                "septet value 0x%s at index %zd is not 7-bit", hx, i);
+            PyOS_snprintf(hx, sizeof hx, "%02X", src[i]);
+            PyErr_Format(PyExc_ValueError, "septet value 0x%s at index %zu is not 7-bit", hx, i);
+            goto done;
         }
     }
-    if (n > (PY_SSIZE_T_MAX - 14) / 7) {
-        PyBuffer_Release(&view);
-        return PyErr_NoMemory();
+    if (n > ((size_t)PY_SSIZE_T_MAX - 14) / 7) {
+        PyErr_NoMemory();
+        goto done;
     }
-    Py_ssize_t bits = (Py_ssize_t)fill + 7 * n;
-    Py_ssize_t outlen = (bits + 7) / 8;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, outlen);
-    if (out == NULL) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
-    memset(dst, 0, (size_t)outlen);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t pos = (Py_ssize_t)fill + 7 * i;
-        Py_ssize_t byte = pos >> 3;
-        int shift = (int)(pos & 7);
-        unsigned int s = src[i];
-        dst[byte] |= (unsigned char)((s << shift) & 0xFF);
-        /* A septet starting at bit 2..7 spills into the next octet, which
-         * exists because outlen covers pos + 7 bits. */
-        if (shift > 1 && byte + 1 < outlen)
-            dst[byte + 1] |= (unsigned char)(s >> (8 - shift));
-    }
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)pdu_packed_len(n, (unsigned)fill));
+    if (out != NULL)
+        pdu_pack7(src, n, (unsigned)fill, (uint8_t *)PyBytes_AS_STRING(out));
+done:
     PyBuffer_Release(&view);
     return out;
 }
@@ -483,95 +1938,137 @@ PyDoc_STRVAR(unpack7_doc,
 "septet value per byte. ValueError if data is too short for count.");
 
 static PyObject *
-pdu_unpack7(PyObject *module, PyObject *args, PyObject *kwargs)
+pdu_unpack7_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *kwlist[] = {"data", "count", "fill_bits", NULL};
     Py_buffer view;
     Py_ssize_t count;
     int fill = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*n|i:unpack7", kwlist,
-                                     &view, &count, &fill))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*n|i:unpack7", kwlist, &view, &count,
+                                     &fill))
         return NULL;
+    PyObject *out = NULL;
     if (fill < 0 || fill > 6) {
-        PyBuffer_Release(&view);
-        return PyErr_Format(PyExc_ValueError,
-                            "fill_bits must be 0..6, not %d", fill);
+        PyErr_Format(PyExc_ValueError, "fill_bits must be 0..6, not %d", fill);
+        goto done;
     }
     if (count < 0) {
-        PyBuffer_Release(&view);
-        return PyErr_Format(PyExc_ValueError,
-                            "count must be >= 0, not %zd", count);
+        PyErr_Format(PyExc_ValueError, "count must be >= 0, not %zd", count);
+        goto done;
     }
-    if (count > (PY_SSIZE_T_MAX - 14) / 7) {
-        PyBuffer_Release(&view);
-        return PyErr_Format(PyExc_ValueError, "count %zd is too large", count);
+    if ((size_t)count > ((size_t)PY_SSIZE_T_MAX - 14) / 7) {
+        PyErr_Format(PyExc_ValueError, "count %zd is too large", count);
+        goto done;
     }
-    Py_ssize_t bits = (Py_ssize_t)fill + 7 * count;
-    Py_ssize_t need = (bits + 7) / 8;
-    if (need > view.len) {
-        Py_ssize_t have = view.len;
-        PyBuffer_Release(&view);
-        return PyErr_Format(PyExc_ValueError,
-            "%zd septets after %d fill bits need %zd octets, only %zd given",
-            count, fill, need, have);
+    size_t need = pdu_packed_len((size_t)count, (unsigned)fill);
+    if (need > (size_t)view.len) {
+        PyErr_Format(PyExc_ValueError,
+                     "%zd septets after %d fill bits need %zu octets, only %zd given", count,
+                     fill, need, view.len);
+        goto done;
     }
-    const unsigned char *src = (const unsigned char *)view.buf;
-    Py_ssize_t len = view.len;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, count);
-    if (out == NULL) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        Py_ssize_t pos = (Py_ssize_t)fill + 7 * i;
-        Py_ssize_t byte = pos >> 3;
-        int shift = (int)(pos & 7);
-        unsigned int v = (unsigned int)src[byte] >> shift;
-        if (shift > 1 && byte + 1 < len)
-            v |= (unsigned int)src[byte + 1] << (8 - shift);
-        dst[i] = (unsigned char)(v & 0x7F);
-    }
+    out = PyBytes_FromStringAndSize(NULL, count);
+    if (out != NULL)
+        pdu_unpack7(view.buf, (size_t)view.len, (size_t)count, (unsigned)fill,
+                    (uint8_t *)PyBytes_AS_STRING(out));
+done:
     PyBuffer_Release(&view);
     return out;
 }
 
-/* ------------------------------------------------------------- module */
+PyDoc_STRVAR(init_doc,
+"_init(error_class, /)\n--\n\n"
+"Register appliance.pdu.PDUError as the exception for malformed input.");
+
+static PyObject *
+pdu_init(PyObject *module, PyObject *cls)
+{
+    (void)module;
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls,
+                                                (PyTypeObject *)PyExc_ValueError)) {
+        PyErr_SetString(PyExc_TypeError, "_init() expects a ValueError subclass");
+        return NULL;
+    }
+    Py_XSETREF(PDUError, Py_NewRef(cls));
+    Py_RETURN_NONE;
+}
+
+/* ============================================================ module */
+
+#define FASTKW (METH_FASTCALL | METH_KEYWORDS)
+#define CFN(f) (PyCFunction)(void (*)(void))(f)
 
 static PyMethodDef pdu_methods[] = {
-    {"hex_encode", pdu_hex_encode, METH_O, hex_encode_doc},
-    {"hex_decode", pdu_hex_decode, METH_O, hex_decode_doc},
-    {"gsm7_encode", pdu_gsm7_encode, METH_O, gsm7_encode_doc},
-    {"gsm7_encodable", pdu_gsm7_encodable, METH_O, gsm7_encodable_doc},
-    {"gsm7_decode", pdu_gsm7_decode, METH_O, gsm7_decode_doc},
-    {"pack7", (PyCFunction)(void (*)(void))pdu_pack7,
-     METH_VARARGS | METH_KEYWORDS, pack7_doc},
-    {"unpack7", (PyCFunction)(void (*)(void))pdu_unpack7,
-     METH_VARARGS | METH_KEYWORDS, unpack7_doc},
+    {"decode", CFN(pdu_decode), FASTKW, decode_doc},
+    {"encode_submit", CFN(pdu_encode_submit), FASTKW, encode_submit_doc},
+    {"encode_deliver", CFN(pdu_encode_deliver), FASTKW, encode_deliver_doc},
+    {"count", CFN(pdu_count), FASTKW, count_doc},
+    {"build_parts", pdu_build_parts, METH_VARARGS, build_parts_doc},
+    {"hex_encode", pdu_hex_encode_py, METH_O, hex_encode_doc},
+    {"hex_decode", pdu_hex_decode_py, METH_O, hex_decode_doc},
+    {"gsm7_encode", CFN(pdu_gsm7_encode_py), METH_VARARGS | METH_KEYWORDS, gsm7_encode_doc},
+    {"gsm7_encodable", CFN(pdu_gsm7_encodable_py), METH_VARARGS | METH_KEYWORDS,
+     gsm7_encodable_doc},
+    {"gsm7_decode", CFN(pdu_gsm7_decode_py), METH_VARARGS | METH_KEYWORDS, gsm7_decode_doc},
+    {"pack7", CFN(pdu_pack7_py), METH_VARARGS | METH_KEYWORDS, pack7_doc},
+    {"unpack7", CFN(pdu_unpack7_py), METH_VARARGS | METH_KEYWORDS, unpack7_doc},
+    {"_init", pdu_init, METH_O, init_doc},
     {NULL, NULL, 0, NULL},
 };
 
 PyDoc_STRVAR(module_doc,
-"Bit-level helpers for the SMS PDU codec (3GPP TS 23.040 / 23.038).\n"
-"Use appliance.pdu, not this module, from application code.");
+"The SMS PDU codec in C (3GPP TS 23.040 / 23.038): pdu_core.c does the bit\n"
+"work, this module builds the Python objects. Use appliance.pdu, which\n"
+"re-exports what is public here.");
 
 static struct PyModuleDef pdu_module = {
-    PyModuleDef_HEAD_INIT,
-    "appliance.pdu._pdu", /* m_name */
-    module_doc,           /* m_doc */
-    -1,                   /* m_size: no per-module state */
-    pdu_methods,          /* m_methods */
+    PyModuleDef_HEAD_INIT, "appliance.pdu._pdu", module_doc, -1, pdu_methods,
     NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
 PyInit__pdu(void)
 {
-    if (rev_build() < 0) {
-        PyErr_SetString(PyExc_SystemError,
-                        "_pdu: GSM 7-bit reverse table overflow");
+    static const char *const encodings[3] = {"gsm7", "8bit", "ucs2"}; /* PDU_GSM7.. order */
+    static const char *const kinds[4] = {"voicemail", "fax", "email", "other"};
+    static const char *const languages[PDU_LANG_COUNT] = {"default", "turkish", "spanish",
+                                                          "portuguese"};
+    pdu_core_init();
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL)
         return NULL;
+    for (int i = 0; i < 3; i++)
+        if ((str_encoding[i] = PyUnicode_InternFromString(encodings[i])) == NULL)
+            return NULL;
+    for (int i = 0; i < 4; i++)
+        if ((str_mwi_kind[i] = PyUnicode_InternFromString(kinds[i])) == NULL)
+            return NULL;
+    for (int i = 0; i < PDU_LANG_COUNT; i++)
+        if ((str_language[i] = PyUnicode_InternFromString(languages[i])) == NULL)
+            return NULL;
+    for (int i = 0; i < KW_COUNT; i++)
+        if ((kw_interned[i] = PyUnicode_InternFromString(kw_names[i])) == NULL)
+            return NULL;
+
+    PyObject *m = PyModule_Create(&pdu_module);
+    if (m == NULL)
+        return NULL;
+    if (make_types(m) < 0)
+        goto fail;
+    PyObject *lang = Py_BuildValue("{s:i,s:i,s:i}", "turkish", PDU_LANG_TURKISH, "spanish",
+                                   PDU_LANG_SPANISH, "portuguese", PDU_LANG_PORTUGUESE);
+    if (lang == NULL || PyModule_AddObject(m, "LANGUAGES", lang) < 0) {
+        Py_XDECREF(lang);
+        goto fail;
     }
-    return PyModule_Create(&pdu_module);
+    PyObject *locking = Py_BuildValue("(ii)", PDU_LANG_TURKISH, PDU_LANG_PORTUGUESE);
+    if (locking == NULL || PyModule_AddObject(m, "LOCKING_SHIFT_LANGUAGES", locking) < 0) {
+        Py_XDECREF(locking);
+        goto fail;
+    }
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
 }
