@@ -80,8 +80,3 @@ class LimitTracker:
         """reset-send-limit: the gateway's day and month start counting again from zero."""
         GatewayCounter.delete().where(GatewayCounter.gateway == gateway).execute()
         self._recent.pop(gateway, None)
-
-    def used(self, gateway: str, now: float | None = None) -> dict[str, int]:
-        day, month, _, _ = _periods(self.clock() if now is None else now)
-        return {"day": self._count(gateway, day), "month": self._count(gateway, month)}
-

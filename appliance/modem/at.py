@@ -132,14 +132,6 @@ class ATChannel:
         if self._current is None:
             self._start_next()
 
-    @property
-    def busy(self) -> bool:
-        return self._current is not None or bool(self._queue)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def close(self, reason: str = "closed") -> None:
         if self._closed:
             return

@@ -55,11 +55,6 @@ class Queue:
         self.clock = clock
         self._committer: GroupCommitter[dict, str] = GroupCommitter(self._insert)
 
-    @property
-    def commit_stats(self) -> tuple[int, int]:
-        """(transactions, messages) accepted so far: their ratio is the fsyncs per message."""
-        return self._committer.commits, self._committer.items
-
     # -- accepting -------------------------------------------------------------------------
 
     def accept(self, messages: Sequence[NewMessage]) -> list[str]:
@@ -100,9 +95,6 @@ class Queue:
 
     def get(self, message_id: str) -> OutboundMessage | None:
         return OutboundMessage.get_or_none(OutboundMessage.id == message_id)
-
-    def exists(self, message_id: str) -> bool:
-        return OutboundMessage.select().where(OutboundMessage.id == message_id).exists()
 
     # -- transitions -----------------------------------------------------------------------
 

@@ -45,8 +45,3 @@ class Authenticator:
                     self._cache.clear()
                 self._cache[key] = (principal, now + self.ttl)
         return principal
-
-    def forget(self) -> None:
-        """Drop every remembered credential (after a password change)."""
-        with self._lock:
-            self._cache.clear()
