@@ -80,6 +80,15 @@ class Rig:
         self.database.close()
 
 
+def working(rig, simulators):
+    """Wait until a first message went out through ``simulators``: the start-up commands
+    (the SIM sweep among them, with its long timeout) are answered and the modem is idle, so
+    a fault injected next hits the command the test means."""
+    (message_id,) = rig.send(NewMessage("+440", "it works"))
+    wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="a first message sent")
+    assert sum(len(s.sent) for s in simulators) == 1
+
+
 @pytest.fixture
 def modem():
     with SimulatedModem() as simulator:
@@ -155,13 +164,13 @@ def test_permanent_network_error_fails_the_message_with_its_reason(tmp_path, mod
 def test_a_silent_modem_is_detected_the_part_is_sent_again_and_nothing_is_lost(tmp_path, modem):
     rig = Rig(tmp_path, [modem], send_timeout=0.5, command_timeout=0.5, restart_delay=0.2).start()
     try:
-        wait_for(lambda: rig.gateways[0].driver.state == ModemState.READY, what="ready")
+        working(rig, [modem])
         modem.set_silent(True)
         (message_id,) = rig.send(NewMessage("+441", "through the silence"))
         wait_for(lambda: rig.gateways[0].driver.state != ModemState.READY, what="silence noticed")
         modem.set_silent(False)
         wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent after recovery")
-        assert [pdu.decode(s.pdu).text for s in modem.sent] == ["through the silence"]
+        assert [pdu.decode(s.pdu).text for s in modem.sent] == ["it works", "through the silence"]
     finally:
         rig.stop()
 
@@ -229,7 +238,7 @@ def test_a_silent_primary_fails_over_to_the_backup(tmp_path):
         rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER, send_timeout=0.3, command_timeout=0.3,
                   restart_delay=0.1).start()
         try:
-            wait_for(lambda: all(g.driver.state == ModemState.READY for g in rig.gateways), what="ready")
+            working(rig, [primary])
             primary.set_silent(True)
             (message_id,) = rig.send(NewMessage("+441", "primary is mute"))
             wait_for(lambda: rig.state(message_id) == MessageState.SENT, timeout=20, what="sent by the backup")
