@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from appliance.store import db as store_db
+from appliance.store import models
 from appliance.store.models import MessagePart, MessageState, OutboundMessage, SchemaVersion
 from appliance.store.queue import NewMessage, Queue
 
@@ -33,19 +34,41 @@ def test_database_is_in_wal_mode_with_full_sync_and_current_schema(database):
 
 def test_upgrades_run_once_and_in_order_and_a_new_store_needs_none(tmp_path, monkeypatch):
     store_db.open_database(tmp_path / "old").close()  # a store made by the previous release
+    base = store_db.SCHEMA_VERSION
     applied = []
-    monkeypatch.setattr(store_db, "UPGRADES", store_db.UPGRADES + [lambda db: applied.append(2)])
-    monkeypatch.setattr(store_db, "SCHEMA_VERSION", store_db.SCHEMA_VERSION + 1)
+    monkeypatch.setattr(store_db, "UPGRADES", store_db.UPGRADES + [lambda db: applied.append(base + 1)])
+    monkeypatch.setattr(store_db, "SCHEMA_VERSION", base + 1)
     database = store_db.open_database(tmp_path / "old")
-    assert applied == [2]
+    assert applied == [base + 1]
     store_db.migrate(database)  # a second start upgrades nothing
-    assert applied == [2]
-    assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == [1, 2]
+    assert applied == [base + 1]
+    assert [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)] == [base, base + 1]
     database.close()
     database = store_db.open_database(tmp_path / "new")  # created at the current version
-    assert applied == [2]
-    assert store_db.schema_version(database) == 2
+    assert applied == [base + 1]
+    assert store_db.schema_version(database) == base + 1
     database.close()
+
+
+def _schema(database):
+    rows = database.execute_sql("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+                                "AND name != 'schema_version' ORDER BY name").fetchall()
+    return [(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows]
+
+
+def test_a_first_release_store_upgraded_has_exactly_the_schema_of_a_new_one(tmp_path, monkeypatch):
+    first = [m for m in models.ALL_MODELS if m not in (models.ApiKey, models.ReceiveConnector)]
+    with monkeypatch.context() as patch:
+        patch.setattr(models, "ALL_MODELS", first)
+        patch.setattr(store_db, "SCHEMA_VERSION", 1)
+        store_db.open_database(tmp_path / "old").close()
+    upgraded = store_db.open_database(tmp_path / "old")
+    assert store_db.schema_version(upgraded) == store_db.SCHEMA_VERSION
+    upgraded_schema = _schema(upgraded)
+    upgraded.close()
+    fresh = store_db.open_database(tmp_path / "new")
+    assert upgraded_schema == _schema(fresh)
+    fresh.close()
 
 
 def test_a_database_newer_than_the_software_is_refused(tmp_path, monkeypatch):

@@ -33,7 +33,24 @@ PRAGMAS = {
 # Upgrades of existing databases: UPGRADES[i] takes a store from version i + 1 to i + 2.
 # A new store gets the current models' tables at once, at SCHEMA_VERSION, so an upgrade
 # must use explicit operations (playhouse.migrate), never the current models. Append only.
-UPGRADES: list[Callable[[peewee.Database], None]] = []
+def _add_api_keys_and_receive_connectors(database: peewee.Database) -> None:
+    database.execute_sql(
+        'CREATE TABLE IF NOT EXISTS "api_key" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"user_id" INTEGER NOT NULL, "name" VARCHAR(255) NOT NULL, "prefix" VARCHAR(255) NOT NULL, '
+        '"token_hash" VARCHAR(255) NOT NULL, "created_at" REAL NOT NULL, "last_used_at" REAL, '
+        'FOREIGN KEY ("user_id") REFERENCES "user" ("id") ON DELETE CASCADE)')
+    database.execute_sql('CREATE INDEX IF NOT EXISTS "apikey_user_id" ON "api_key" ("user_id")')
+    database.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS "apikey_token_hash" ON "api_key" ("token_hash")')
+    database.execute_sql(
+        'CREATE TABLE IF NOT EXISTS "receive_connector" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"name" VARCHAR(255) NOT NULL, "number" VARCHAR(255) NOT NULL, "require_token" INTEGER NOT NULL, '
+        '"token_hash" VARCHAR(255) NOT NULL, "routing" VARCHAR(255) NOT NULL, '
+        '"target" VARCHAR(255) NOT NULL, "subject" VARCHAR(255) NOT NULL, "created_at" REAL NOT NULL)')
+    database.execute_sql(
+        'CREATE UNIQUE INDEX IF NOT EXISTS "receiveconnector_name" ON "receive_connector" ("name")')
+
+
+UPGRADES: list[Callable[[peewee.Database], None]] = [_add_api_keys_and_receive_connectors]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)
 

@@ -30,6 +30,21 @@ class User(BaseModel):
         table_name = "user"
 
 
+class ApiKey(BaseModel):
+    """A bearer token for the JSON API. Only its SHA-256 is kept (a random 256-bit token
+    needs no slow hash); the token itself is shown once, when it is made."""
+
+    user = peewee.ForeignKeyField(User, backref="api_keys", on_delete="CASCADE")
+    name = peewee.CharField(default="")               # what the owner calls it ("nagios")
+    prefix = peewee.CharField()                        # the token's first characters: names it in lists
+    token_hash = peewee.CharField(unique=True)         # hex SHA-256 of the whole token
+    created_at = peewee.FloatField()
+    last_used_at = peewee.FloatField(null=True)
+
+    class Meta:
+        table_name = "api_key"
+
+
 class Contact(BaseModel):
     """A person in a user's address book: `contact-name` can address them by name."""
 
@@ -213,6 +228,23 @@ class WebhookDelivery(BaseModel):
         indexes = ((("state", "next_attempt_at"), False),)
 
 
+class ReceiveConnector(BaseModel):
+    """An HTTP endpoint other systems (a provider's callback, another appliance) post
+    received SMS to. Its token is kept as a SHA-256 only and shown once when generated."""
+
+    name = peewee.CharField(unique=True)
+    number = peewee.CharField(default="")              # the number it stands for
+    require_token = peewee.BooleanField(default=True)
+    token_hash = peewee.CharField(default="")
+    routing = peewee.CharField(default="inbox")        # inbox | webhook
+    target = peewee.CharField(default="")              # the user whose inbox, or the webhook connector
+    subject = peewee.CharField(default="")
+    created_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "receive_connector"
+
+
 class Event(BaseModel):
     """The event log: what happened, for the status page and for support."""
 
@@ -227,4 +259,4 @@ class Event(BaseModel):
         table_name = "event"
 
 
-ALL_MODELS = [User, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, WebhookDelivery, Event]
+ALL_MODELS = [User, ApiKey, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, Event]
