@@ -119,3 +119,21 @@ def test_a_status_report_in_the_inbox_is_not_a_message(inbox):
     report = "0006D60B911326880736F4111011719551401110117195714000"
     assert inbox.store("GSM1", report) == []
     assert Event.select().where(Event.kind == "unexpected-pdu").count() == 1
+
+
+def test_a_connectors_inbox_lists_its_messages_in_order_and_remove_takes_them_out(tmp_path, clock):
+    database = store_db.open_database(tmp_path)
+    routes = {"GSM1": ["HTTP API"], "GSM2": ["HTTP API", "Helpdesk"], "GSM3": ["HTTP API2"]}
+    inbox = Inbox(database, receivers=routes.__getitem__, clock=clock)
+    ids = []
+    for n, gateway in enumerate(["GSM1", "GSM2", "GSM3", "GSM1"]):
+        clock.now += 1
+        ids += inbox.store(gateway, deliver(f"message {n}")[0] if n != 3 else deliver("message 3", "+3311")[0])
+    assert [m.id for m in inbox.received("HTTP API")] == [ids[0], ids[1], ids[3]]
+    assert [m.id for m in inbox.received("HTTP API", newest_first=True, limit=2)] == [ids[3], ids[1]]
+    assert [m.id for m in inbox.received("Helpdesk")] == [ids[1]]
+    assert [m.id for m in inbox.received("HTTP API2")] == [ids[2]]  # a name is matched whole
+    assert [m.id for m in inbox.received("HTTP API", limit=2, remove=True)] == [ids[0], ids[1]]
+    assert [m.id for m in inbox.received("HTTP API")] == [ids[3]]
+    assert [m.id for m in inbox.received("Helpdesk")] == []
+    database.close()

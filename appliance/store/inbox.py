@@ -110,6 +110,25 @@ class Inbox:
                   .where(InboundPart.message.is_null()).scalar())
         return None if oldest is None else oldest + self.incomplete_after
 
+    def received(self, connector: str, *, limit: int | None = None, newest_first: bool = False,
+                 remove: bool = False) -> list[InboundMessage]:
+        """The messages in one connector's inbox that are not removed, oldest first unless
+        asked otherwise. With ``remove`` they are marked removed in the same transaction, so
+        two clients polling with remove at once never both get the same message."""
+        listed = ";" + InboundMessage.connectors + ";"
+        order = InboundMessage.received_at.desc() if newest_first else InboundMessage.received_at
+        with self.database.atomic():
+            query = (InboundMessage.select()
+                     .where(~InboundMessage.removed & (peewee.fn.instr(listed, f";{connector};") > 0))
+                     .order_by(order, InboundMessage.id))
+            if limit is not None:
+                query = query.limit(limit)
+            messages = list(query)
+            if remove and messages:
+                (InboundMessage.update(removed=True)
+                 .where(InboundMessage.id.in_([m.id for m in messages])).execute())
+        return messages
+
     @staticmethod
     def _siblings(part: InboundPart) -> list[InboundPart]:
         if part.concat_reference is None:
