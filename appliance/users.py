@@ -22,9 +22,12 @@ MIN_PASSWORD_LENGTH = 8
 class Principal:
     """Who is calling: what the API needs to know after authentication."""
 
-    id: int
+    id: int | None          # None for a caller vouched for by the authentication callback
     name: str
     is_admin: bool
+    # authenticated by the external HTTP callback, not by a local user: no contacts, no inbox
+    # of its own, and no administrator commands (Diafaan error 310)
+    external: bool = False
 
 
 def hash_password(password: str) -> str:
