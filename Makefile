@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync fuzz fuzz-build
+.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,17 @@ fuzz: $(STAMP) fuzz-build
 	fuzz/fuzz_decode -runs=0 fuzz/corpus
 	fuzz/fuzz_decode -max_len=400 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/work fuzz/corpus
 	$(BIN)/python fuzz/fuzz_api.py -max_len=400 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/work-api fuzz/corpus
+
+# The hex decoder's vector paths against a plain decoder: natively, and the NEON path for
+# the Raspberry Pi cross-compiled to aarch64 and run under qemu (Debian packages)
+SIMD_DEBS := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+check-simd:
+	command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64-static >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SIMD_DEBS) >/dev/null; }
+	mkdir -p build
+	cc -O2 -std=gnu99 -Wall -Wextra -Wno-unused-function -o build/hex_check fuzz/hex_check.c && build/hex_check
+	aarch64-linux-gnu-gcc -O2 -std=gnu99 -Wall -Wextra -Wno-unused-function -static -o build/hex_check_arm64 fuzz/hex_check.c
+	qemu-aarch64-static build/hex_check_arm64
 
 clean:
 	rm -rf $(VENV) build *.egg-info appliance/pdu/*.so

@@ -665,6 +665,24 @@ class TestResultTypes:
         with pytest.raises(TypeError):
             hash(m)  # udh is a list, as with a frozen dataclass
 
+    def test_the_udh_list_built_on_first_use_is_the_same_for_every_reader(self):
+        # udh waits in the record until read: each way of reading a record must see it
+        text = "€ " * 100  # two parts, concatenation IE
+        pdu_hex = encode_submit("+441", text, concat_reference=7)[0].pdu
+        expected = [(0, bytes([7, 2, 1]))]
+        assert decode(pdu_hex).udh == expected
+        first = decode(pdu_hex)
+        assert first.udh is first.udh  # built once, then kept
+        assert decode(pdu_hex) == decode(pdu_hex)
+        assert decode(pdu_hex) != decode(encode_submit("+441", text, concat_reference=8)[0].pdu)
+        assert "udh=[(0, b'\\x07\\x02\\x01')]" in repr(decode(pdu_hex))
+        assert pickle.loads(pickle.dumps(decode(pdu_hex))).udh == expected
+        assert decode(pdu_hex)._replace(text="y").udh == expected
+        assert Submit(*decode(pdu_hex)._replace().__reduce__()[1]).udh == expected
+        match decode(pdu_hex):
+            case Submit(udh=[(0, data)]):
+                assert data == bytes([7, 2, 1])
+
     def test_types_and_fields(self):
         assert Deliver.__module__ == "appliance.pdu" and Deliver.__name__ == "Deliver"
         common = ("smsc", "number", "text", "data", "encoding", "concat", "udh", "message_class", "pid", "dcs",

@@ -129,6 +129,16 @@ typedef struct {
 
 #define REC_FIELDS_OFFSET offsetof(Record, f)
 
+/* A decoded TPDU's udh list is built on first use: most readers never look at
+ * it, and a list of tuples of bytes is a third of what decode() would spend on
+ * objects. Until then its slot is NULL and the information elements wait after
+ * the fields as (iei, length, data) triples, at most the 140 octets of TP-UD. */
+#define F_UDH 6
+typedef struct {
+    uint8_t len;
+    uint8_t ies[PDU_MAX_UD_OCTETS];
+} PendingUdh;
+
 typedef struct {
     const char *name;
     const char *doc;
@@ -267,12 +277,61 @@ spec_of(PyTypeObject *tp)
     return NULL;
 }
 
+static int
+is_decoded(PyTypeObject *tp)
+{
+    return tp == types[T_DELIVER] || tp == types[T_SUBMIT] || tp == types[T_STATUS];
+}
+
 static Py_ssize_t
 rec_size(PyObject *self)
 {
-    return (Py_TYPE(self)->tp_basicsize - (Py_ssize_t)REC_FIELDS_OFFSET) /
+    PyTypeObject *tp = Py_TYPE(self);
+    size_t after = is_decoded(tp) ? sizeof(PendingUdh) : 0;
+    return (tp->tp_basicsize - (Py_ssize_t)REC_FIELDS_OFFSET - (Py_ssize_t)after) /
            (Py_ssize_t)sizeof(PyObject *);
 }
+
+static PendingUdh *
+pending_udh(PyObject *self)
+{
+    return (PendingUdh *)((char *)self + REC_FIELDS_OFFSET + (size_t)rec_size(self) * sizeof(PyObject *));
+}
+
+/* Field i, built now if it waited; a borrowed reference, or NULL with an
+ * exception set. Everything that reads a record's fields goes through here. */
+static PyObject *
+rec_field(PyObject *self, Py_ssize_t i)
+{
+    Record *r = (Record *)self;
+    if (r->f[i] != NULL)
+        return r->f[i];
+    if (i != F_UDH || !is_decoded(Py_TYPE(self)))
+        return Py_None;
+    const PendingUdh *p = pending_udh(self);
+    PyObject *udh = PyList_New(0);
+    for (size_t at = 0; udh != NULL && at + 2 <= p->len; at += 2 + (size_t)p->ies[at + 1]) {
+        PyObject *pair = Py_BuildValue("(iy#)", (int)p->ies[at], (const char *)p->ies + at + 2,
+                                       (Py_ssize_t)p->ies[at + 1]);
+        if (pair == NULL || PyList_Append(udh, pair) < 0)
+            Py_CLEAR(udh);
+        Py_XDECREF(pair);
+    }
+    r->f[i] = udh;
+    return udh;
+}
+
+static PyObject *
+rec_get_udh(PyObject *self, void *Py_UNUSED(closure))
+{
+    return Py_XNewRef(rec_field(self, F_UDH));
+}
+
+static PyGetSetDef decoded_getset[] = {
+    {"udh", rec_get_udh, NULL,
+     "UDH information elements as a list of (iei, data bytes), unknown ones included", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
 
 /* A new record with every field NULL, not yet tracked by the GC. */
 static Record *
@@ -294,14 +353,14 @@ static PyObject *
 rec_done(Record *r)
 {
     Py_ssize_t n = rec_size((PyObject *)r);
+    int decoded = is_decoded(Py_TYPE(r));
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (r->f[i] == NULL) {
+        if (r->f[i] == NULL && !(decoded && i == F_UDH)) {
             Py_DECREF(r);
             return NULL;
         }
     }
-    PyTypeObject *tp = Py_TYPE(r);
-    if (tp == types[T_DELIVER] || tp == types[T_SUBMIT] || tp == types[T_STATUS])
+    if (decoded)
         PyObject_GC_Track(r);
     return (PyObject *)r;
 }
@@ -397,13 +456,18 @@ fail:
 static PyObject *
 rec_fields_tuple(PyObject *self)
 {
-    Record *r = (Record *)self;
     Py_ssize_t n = rec_size(self);
     PyObject *t = PyTuple_New(n);
     if (t == NULL)
         return NULL;
-    for (Py_ssize_t i = 0; i < n; i++)
-        PyTuple_SET_ITEM(t, i, Py_NewRef(r->f[i] ? r->f[i] : Py_None));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = rec_field(self, i);
+        if (v == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, Py_NewRef(v));
+    }
     return t;
 }
 
@@ -412,9 +476,10 @@ rec_richcompare(PyObject *a, PyObject *b, int op)
 {
     if ((op != Py_EQ && op != Py_NE) || Py_TYPE(a) != Py_TYPE(b))
         Py_RETURN_NOTIMPLEMENTED;
-    Record *x = (Record *)a, *y = (Record *)b;
     for (Py_ssize_t i = 0, n = rec_size(a); i < n; i++) {
-        PyObject *u = x->f[i] ? x->f[i] : Py_None, *v = y->f[i] ? y->f[i] : Py_None;
+        PyObject *u = rec_field(a, i), *v = u ? rec_field(b, i) : NULL;
+        if (v == NULL)
+            return NULL;
         int eq = PyObject_RichCompareBool(u, v, Py_EQ);
         if (eq < 0)
             return NULL;
@@ -439,7 +504,6 @@ static PyObject *
 rec_repr(PyObject *self)
 {
     const RecordSpec *s = spec_of(Py_TYPE(self));
-    Record *r = (Record *)self;
     if (s == NULL)
         return PyUnicode_FromString("<record>");
     int rc = Py_ReprEnter(self);
@@ -449,8 +513,8 @@ rec_repr(PyObject *self)
     if (parts == NULL)
         goto done;
     for (int i = 0; i < s->n; i++) {
-        PyObject *item = PyUnicode_FromFormat("%s=%R", s->fields[i],
-                                              r->f[i] ? r->f[i] : Py_None);
+        PyObject *value = rec_field(self, i);
+        PyObject *item = value ? PyUnicode_FromFormat("%s=%R", s->fields[i], value) : NULL;
         if (item == NULL || PyList_Append(parts, item) < 0) {
             Py_XDECREF(item);
             goto done;
@@ -495,9 +559,9 @@ rec_replace(PyObject *self, PyObject *args, PyObject *kwargs)
     PyObject *kw = PyDict_New();
     if (kw == NULL)
         return NULL;
-    Record *r = (Record *)self;
     for (int i = 0; i < s->n; i++) {
-        if (PyDict_SetItemString(kw, s->fields[i], r->f[i] ? r->f[i] : Py_None) < 0) {
+        PyObject *value = rec_field(self, i);
+        if (value == NULL || PyDict_SetItemString(kw, s->fields[i], value) < 0) {
             Py_DECREF(kw);
             return NULL;
         }
@@ -527,12 +591,16 @@ make_types(PyObject *module)
         const RecordSpec *s = &specs[t];
         if (s->n >= (int)(sizeof members[t] / sizeof members[t][0]))
             return -1;
-        for (int i = 0; i < s->n; i++) {
-            members[t][i].name = s->fields[i];
-            members[t][i].type = T_OBJECT_EX;
-            members[t][i].offset = (Py_ssize_t)(REC_FIELDS_OFFSET + (size_t)i * sizeof(PyObject *));
-            members[t][i].flags = READONLY;
-            members[t][i].doc = s->field_docs[i];
+        int decoded = t == T_DELIVER || t == T_SUBMIT || t == T_STATUS;
+        for (int i = 0, k = 0; i < s->n; i++) {
+            if (decoded && i == F_UDH)
+                continue; /* a getset: built on first use */
+            PyMemberDef *member = &members[t][k++];
+            member->name = s->fields[i];
+            member->type = T_OBJECT_EX;
+            member->offset = (Py_ssize_t)(REC_FIELDS_OFFSET + (size_t)i * sizeof(PyObject *));
+            member->flags = READONLY;
+            member->doc = s->field_docs[i];
         }
         PyType_Slot slots[] = {
             {Py_tp_dealloc, (void *)rec_dealloc},
@@ -545,11 +613,13 @@ make_types(PyObject *module)
             {Py_tp_members, (void *)members[t]},
             {Py_tp_methods, (void *)rec_methods},
             {Py_tp_doc, (void *)s->doc},
+            {decoded ? Py_tp_getset : 0, decoded ? (void *)decoded_getset : NULL},
             {0, NULL},
         };
         PyType_Spec spec = {
             s->name,
-            (int)(REC_FIELDS_OFFSET + (size_t)s->n * sizeof(PyObject *)),
+            (int)(REC_FIELDS_OFFSET + (size_t)s->n * sizeof(PyObject *) +
+                  (decoded ? sizeof(PendingUdh) : 0)),
             0,
             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
             slots,
@@ -1030,29 +1100,6 @@ mwi_object(const pdu_message *m)
     return rec_done(w);
 }
 
-static PyObject *
-udh_list(const pdu_message *m, const uint8_t *pdu)
-{
-    PyObject *udh = PyList_New((Py_ssize_t)m->n_ies);
-    if (udh == NULL)
-        return NULL;
-    for (size_t i = 0; i < m->n_ies; i++) {
-        const pdu_ie *ie = &m->ies[i];
-        PyObject *iei = PyLong_FromLong(ie->iei);
-        PyObject *data = iei ? PyBytes_FromStringAndSize((const char *)pdu + ie->offset, ie->len)
-                             : NULL;
-        PyObject *pair = data ? PyTuple_Pack(2, iei, data) : NULL;
-        Py_XDECREF(iei);
-        Py_XDECREF(data);
-        if (pair == NULL) {
-            Py_DECREF(udh); /* list_dealloc skips the slots not yet set */
-            return NULL;
-        }
-        PyList_SET_ITEM(udh, (Py_ssize_t)i, pair);
-    }
-    return udh;
-}
-
 /* Fill a decoded record; returns 0 or -1 with an exception set. */
 static int
 fill_message(Record *r, int t, const pdu_message *m, const uint8_t *pdu)
@@ -1070,7 +1117,16 @@ fill_message(Record *r, int t, const pdu_message *m, const uint8_t *pdu)
         PUT(f[3], PyBytes_FromStringAndSize(NULL, 0));
     f[4] = Py_NewRef(str_encoding[m->encoding]);
     PUT(f[5], m->has_concat ? concat_object(m) : Py_NewRef(Py_None));
-    PUT(f[6], udh_list(m, pdu));
+    PendingUdh *p = pending_udh((PyObject *)r);
+    p->len = 0;
+    for (size_t i = 0; i < m->n_ies; i++) {
+        /* the IEs came out of at most 140 octets of TP-UD as these same triples */
+        const pdu_ie *ie = &m->ies[i];
+        p->ies[p->len] = (uint8_t)ie->iei;
+        p->ies[p->len + 1] = (uint8_t)ie->len;
+        memcpy(p->ies + p->len + 2, pdu + ie->offset, ie->len);
+        p->len = (uint8_t)(p->len + 2 + ie->len);
+    }
     PUT(f[7], opt_int(m->message_class >= 0, m->message_class));
     PUT(f[8], opt_int(m->has_pid, m->pid));
     PUT(f[9], opt_int(m->has_dcs, m->dcs));
