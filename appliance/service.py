@@ -24,6 +24,7 @@ from .store import db as store_db
 from . import message_status
 from .connectors import webhook
 from .connectors.webhook import WebhookSender, WebhookTarget
+from .store.durability import Durability
 from .store.inbox import Inbox
 from .store.models import InboundMessage, OutboundMessage
 from .store.queue import Queue
@@ -49,6 +50,7 @@ class Service:
         self.gateways: list[ModemGateway] = []
         self.admin_password: str | None = None
         self.database = None
+        self.durability: Durability | None = None
         self.queue: Queue | None = None
         self.router: Router | None = None
         self.inbox: Inbox | None = None
@@ -73,7 +75,8 @@ class Service:
     def start(self) -> None:
         """Open the store, bind the port, start the modems; raise if any of that fails."""
         self.database = store_db.open_database(self.config.storage.path)
-        self.queue = Queue(self.database)
+        self.durability = Durability(self.database)
+        self.queue = Queue(self.database, durability=self.durability)
         recovered = self.queue.recover()
         if recovered:
             log.warning("%d message(s) were being sent when the service stopped; "
@@ -96,7 +99,7 @@ class Service:
                                               on_reported=lambda result: self.webhooks.kick()))
         names = tuple(g.name for g in self.gateways)
         limits = LimitTracker({m.name: Limits(m.send_limit_day, m.send_limit_month, m.send_rate_per_minute)
-                               for m in modems})
+                               for m in modems}, durability=self.durability)
         self.router = Router(self.reactor, self.queue, self.gateways, self.routing, limits=limits,
                              retry_delays=self.config.routing.retry_delays)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
@@ -226,6 +229,8 @@ class Service:
         for simulator in self.simulators:
             simulator.stop()
         self.simulators.clear()
+        if self.durability is not None:
+            self.durability.close()
         if self.database is not None:
             self.database.close()
         self.reactor.close()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+from ..store.durability import Durability
 from ..store.models import GatewayCounter
 
 
@@ -35,9 +37,13 @@ def _periods(now: float) -> tuple[str, str, float, float]:
 
 
 class LimitTracker:
-    def __init__(self, limits: dict[str, Limits], clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, limits: dict[str, Limits], clock: Callable[[], float] = time.time,
+                 durability: Durability | None = None) -> None:
+        """With ``durability``, the counts are the sender's bookkeeping: a power cut may
+        forget the last moment's parts (store.durability)."""
         self.limits = limits
         self.clock = clock
+        self.durability = durability
         self._recent: dict[str, deque[float]] = {}
 
     def _count(self, gateway: str, period: str) -> int:
@@ -69,11 +75,13 @@ class LimitTracker:
             return
         now = self.clock() if now is None else now
         day, month, _, _ = _periods(now)
-        for period in (day, month):
-            (GatewayCounter.insert(gateway=gateway, period=period, count=parts)
-             .on_conflict(conflict_target=[GatewayCounter.gateway, GatewayCounter.period],
-                          update={GatewayCounter.count: GatewayCounter.count + parts})
-             .execute())
+        with self.durability.relaxed() if self.durability else nullcontext(), \
+                GatewayCounter._meta.database.atomic():
+            for period in (day, month):
+                (GatewayCounter.insert(gateway=gateway, period=period, count=parts)
+                 .on_conflict(conflict_target=[GatewayCounter.gateway, GatewayCounter.period],
+                              update={GatewayCounter.count: GatewayCounter.count + parts})
+                 .execute())
         self._recent.setdefault(gateway, deque()).extend([now] * parts)
 
     def reset(self, gateway: str) -> None:

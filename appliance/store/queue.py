@@ -7,6 +7,7 @@ same message, and a restart finds each message exactly where it was left.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Callable, Iterable, Sequence
 import peewee
 
 from ..connectors.routing import format_tried, parse_tried
+from .durability import Durability
 from .group_commit import GroupCommitter
 from .models import Event, MessagePart, MessageState, OutboundMessage
 
@@ -49,10 +51,24 @@ class PartToSend:
     tpdu_length: int
 
 
+def _bookkeeping(method):
+    """A write of the sender's own progress: without an fsync of its own (store.durability)."""
+    @functools.wraps(method)
+    def write(self: "Queue", *args, **kwargs):
+        if self.durability is None:
+            return method(self, *args, **kwargs)
+        with self.durability.relaxed():
+            return method(self, *args, **kwargs)
+    return write
+
+
 class Queue:
-    def __init__(self, database: peewee.Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, database: peewee.Database, clock: Callable[[], float] = time.time,
+                 durability: Durability | None = None) -> None:
+        """Without ``durability`` every commit is fsynced at once."""
         self.database = database
         self.clock = clock
+        self.durability = durability
         self._committer: GroupCommitter[dict, str] = GroupCommitter(self._insert)
 
     # -- accepting -------------------------------------------------------------------------
@@ -107,6 +123,7 @@ class Queue:
                    .execute())
         return updated == 1
 
+    @_bookkeeping
     def claim(self, gateway: str, now: float | None = None,
               may_send: Callable[[OutboundMessage], bool] = lambda message: True) -> OutboundMessage | None:
         """Give the most urgent due message that ``may_send`` lets ``gateway`` take, to it alone."""
@@ -139,6 +156,7 @@ class Queue:
                     return candidate
         return None
 
+    @_bookkeeping
     def expire_due(self, now: float | None = None) -> int:
         """End queued messages whose validity ran out: never sent late, never left hanging."""
         now = self.clock() if now is None else now
@@ -161,14 +179,17 @@ class Queue:
                 times.append(value)
         return min(times) if times else None
 
+    @_bookkeeping
     def complete(self, message_id: str) -> bool:
         now = self.clock()
         return self.transition(message_id, State.SENDING, State.SENT, sent_at=now,
                                error_code=None, error_text="")
 
+    @_bookkeeping
     def fail(self, message_id: str, code: int | None, text: str) -> bool:
         return self.transition(message_id, State.SENDING, State.FAILED, error_code=code, error_text=text)
 
+    @_bookkeeping
     def retry(self, message_id: str, at: float, code: int | None, text: str) -> bool:
         """Put a claimed message back; parts already sent stay sent and are not sent again."""
         return self.transition(message_id, State.SENDING, State.QUEUED, retry_at=at, gateway="",
@@ -188,6 +209,7 @@ class Queue:
 
     # -- parts -----------------------------------------------------------------------------
 
+    @_bookkeeping
     def parts(self, message_id: str, build: Callable[[], Iterable[tuple[str, int]]]) -> list[PartToSend]:
         """The parts still to send; built (and stored) once, so a resend repeats the same PDUs."""
         existing = list(MessagePart.select().where(MessagePart.message == message_id)
@@ -206,6 +228,7 @@ class Queue:
         return [PartToSend(p.id, p.sequence, p.pdu, p.tpdu_length)
                 for p in existing if p.state == "pending"]
 
+    @_bookkeeping
     def part_sent(self, part_id: int, reference: int, gateway: str) -> bool:
         return (MessagePart.update(state="sent", reference=reference, gateway=gateway,
                                    sent_at=self.clock())
@@ -214,6 +237,7 @@ class Queue:
 
     # -- the event log ---------------------------------------------------------------------
 
+    @_bookkeeping
     def log(self, kind: str, text: str, *, message_id: str | None = None, gateway: str = "",
             level: str = "info") -> None:
         Event.create(time=self.clock(), level=level, kind=kind, message_id=message_id,

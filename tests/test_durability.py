@@ -1,0 +1,94 @@
+"""Which commits wait for a shared fsync: only the sender's bookkeeping, and not for long."""
+
+import os
+import threading
+
+import pytest
+
+from appliance.store import db as store_db
+from appliance.store.durability import FULL, NORMAL, Durability
+from appliance.store.queue import NewMessage, Queue
+
+
+@pytest.fixture
+def database(tmp_path):
+    database = store_db.open_database(tmp_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def synced(monkeypatch):
+    """The files fsynced, by path, and an event set by each fsync."""
+    paths, happened = [], threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+        happened.set()
+    monkeypatch.setattr(os, "fsync", fsync)
+    return paths, happened
+
+
+def safety(database):
+    return database.execute_sql("PRAGMA synchronous").fetchone()[0]
+
+
+def test_commits_are_full_except_inside_relaxed(database):
+    durability = Durability(database, delay=60)
+    try:
+        assert safety(database) == FULL
+        with durability.relaxed():
+            assert safety(database) == NORMAL
+            with durability.relaxed():  # nested: the outer block decides
+                assert safety(database) == NORMAL
+            assert safety(database) == NORMAL
+        assert safety(database) == FULL
+    finally:
+        durability.close()
+
+
+def test_inside_a_transaction_opened_elsewhere_relaxed_changes_nothing(database):
+    # SQLite refuses to change the level mid-transaction; the outer commit keeps FULL
+    durability = Durability(database, delay=60)
+    try:
+        with database.atomic():
+            with durability.relaxed():
+                assert safety(database) == FULL
+        assert safety(database) == FULL
+    finally:
+        durability.close()
+
+
+def test_a_relaxed_commit_is_followed_by_one_fsync_of_the_write_ahead_log(database, synced):
+    paths, happened = synced
+    durability = Durability(database, delay=0.01)
+    try:
+        queue = Queue(database, durability=durability)
+        (message_id,) = queue.accept([NewMessage("+441", "x")])
+        paths.clear()
+        happened.clear()
+        assert queue.claim("GSM1").id == message_id
+        assert happened.wait(5)
+        assert paths == [durability.wal_path]
+    finally:
+        durability.close()
+
+
+def test_closing_syncs_what_is_pending_at_once(database, synced):
+    paths, _ = synced
+    durability = Durability(database, delay=3600)
+    queue = Queue(database, durability=durability)
+    queue.accept([NewMessage("+441", "x")])
+    paths.clear()
+    queue.claim("GSM1")
+    durability.close()  # does not wait the hour
+    assert paths == [durability.wal_path]
+
+
+def test_without_a_write_nothing_is_synced(database, synced):
+    paths, happened = synced
+    durability = Durability(database, delay=0.01)
+    durability.close()
+    assert paths == [] and not happened.is_set()
