@@ -21,7 +21,7 @@ from .hw.modem_power import ModemPower
 from .reactor import Reactor, Timer
 from .sd_notify import Notifier
 from .store import db as store_db
-from . import message_status
+from . import message_status, server_status
 from .connectors import webhook
 from .connectors.webhook import WebhookSender, WebhookTarget
 from .store.durability import Durability
@@ -103,8 +103,11 @@ class Service:
         self.router = Router(self.reactor, self.queue, self.gateways, self.routing, limits=limits,
                              retry_delays=self.config.routing.retry_delays)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
+        started_at = time.time()
         context = HttpApiContext(queue=self.queue, authenticator=Authenticator(), connector=http_connector,
-                                 gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe)
+                                 gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe,
+                                 inbox=self.inbox,
+                                 server_status=lambda: server_status.collect(self.router, started_at=started_at))
         http = self.config.http
         self.http = HttpServer(create_app(context), http.host, http.port, threads=http.threads)
         self.http.start()

@@ -9,6 +9,7 @@ import pytest
 
 from appliance import contacts, users
 from appliance.store import db as store_db
+from appliance.store.inbox import Inbox
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
@@ -58,7 +59,8 @@ def env(tmp_path):
     kicks = []
     context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(), connector="HTTP API",
                              gateway_names=lambda: ("GSM Modem Gateway", "Backup"),
-                             on_accepted=lambda: kicks.append(1))
+                             on_accepted=lambda: kicks.append(1), inbox=Inbox(database),
+                             server_status=dict)
     yield Client(create_app(context)), kicks
     database.close()
 

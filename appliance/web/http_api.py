@@ -21,10 +21,13 @@ import peewee
 from .. import contacts, message_status, numbers, pdu
 from ..contacts import Recipient
 from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
+from ..store.inbox import Inbox
 from ..store.models import OutboundMessage
 from ..store.queue import NewMessage, Queue
 from ..users import Principal
+from . import xml_documents
 from .auth import Authenticator
+from .xml_reply import XmlReply
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,9 @@ ERROR_TEXTS = {
 
 MAX_PARTS = 255                    # the concatenation header counts parts in one octet
 MAX_RECIPIENTS = 10_000
+MAX_LIMIT = 1_000_000              # request-received-messages: more in one reply is a mistake
 _GUID = re.compile(r"^[A-Za-z0-9._:{}\-]{1,64}$")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ApiError(Exception):
@@ -64,7 +69,10 @@ class ApiError(Exception):
 
     def line(self) -> str:
         text = ERROR_TEXTS[self.code]
-        return f"ERROR:{self.code} {text}: {self.detail}" if self.detail else f"ERROR:{self.code} {text}"
+        # a detail may quote what the client sent: a CR or LF in it must not start a line
+        # of its own (a forged "OK:") — control characters are shown escaped
+        detail = _CONTROL.sub(lambda match: repr(match.group())[1:-1], self.detail)
+        return f"ERROR:{self.code} {text}: {detail}" if detail else f"ERROR:{self.code} {text}"
 
 
 @dataclass
@@ -76,18 +84,24 @@ class HttpApiContext:
     connector: str                           # the name messages sent here are routed by
     gateway_names: Callable[[], Sequence[str]]
     on_accepted: Callable[[], None]          # wakes the router after a commit
+    inbox: Inbox                             # request-received-messages reads `connector`'s inbox
+    server_status: Callable[[], dict]        # appliance.server_status.collect, bound by the service
 
 
 def install(app: bottle.Bottle, context: HttpApiContext) -> None:
     @app.route("/http/<command>", method=["GET", "POST"])
-    def http_command(command: str) -> str:
-        bottle.response.content_type = "text/plain; charset=utf-8"
+    def http_command(command: str) -> str | bytes:
+        bottle.response.content_type = "text/plain; charset=utf-8"  # errors are text, always
         handler = COMMANDS.get(command)
         try:
             if handler is None:
                 raise ApiError(UNKNOWN_COMMAND, f"unknown command {command!r}")
             params = bottle.request.params.decode("utf-8")
-            return handler(context, params) + "\r\n"
+            reply = handler(context, params)
+            if isinstance(reply, XmlReply):
+                bottle.response.content_type = reply.content_type
+                return reply.body
+            return reply + "\r\n"
         except ApiError as error:
             return error.line() + "\r\n"
         except Exception:  # a fault of ours: the client still gets a line it can parse
@@ -273,7 +287,59 @@ def request_status_update(context: HttpApiContext, params: bottle.FormsDict) -> 
     raise ApiError(UNKNOWN_COMMAND, f"info: {info!r} is not status, error-code or gateway")
 
 
-COMMANDS: dict[str, Callable[[HttpApiContext, bottle.FormsDict], str]] = {
+def remove_queued_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
+    """Only a message still waiting (queued, scheduled or waiting to retry) can be removed:
+    one a gateway has taken may already be on the air."""
+    principal = _authenticate(context, params)
+    message = _message(context, params, principal)
+    if context.queue.remove(message.id):
+        return f"OK: {message_status.TEXTS[message_status.REMOVED]}"
+    # the guarded update found it in another state (perhaps claimed a moment ago): say which
+    code, text = message_status.status_of(context.queue.get(message.id))
+    raise ApiError(NOT_ALLOWED, f"message {message.id} is no longer queued: its status is {code} {text}")
+
+
+def _limit(params: bottle.FormsDict) -> int | None:
+    raw = (_single(params, "limit") or "").strip()
+    if not raw:
+        return None
+    if not (raw.isdecimal() and len(raw) <= len(str(MAX_LIMIT)) and 1 <= int(raw) <= MAX_LIMIT):
+        raise ApiError(UNKNOWN_COMMAND, f"limit: {raw!r} is not a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def _choice(params: bottle.FormsDict, name: str, choices: dict[str, bool]) -> bool:
+    """A switch: absent or empty is the first choice; anything unknown is refused, so that a
+    typo never removes messages, nor silently keeps them."""
+    raw = (_single(params, name) or "").strip().lower()
+    if raw not in choices:
+        raise ApiError(UNKNOWN_COMMAND, f"{name}: {raw!r} is not one of {', '.join(c for c in choices if c)}")
+    return choices[raw]
+
+
+def request_received_messages(context: HttpApiContext, params: bottle.FormsDict) -> XmlReply:
+    """The HTTP API connector's inbox, shared by everyone who may use the connector."""
+    _authenticate(context, params)
+    limit = _limit(params)
+    remove = _choice(params, "remove", {"": False, "0": False, "1": True})
+    newest_first = _choice(params, "order", {"": False, "oldest": False, "newest": True})
+    messages = context.inbox.received(context.connector, limit=limit, newest_first=newest_first, remove=remove)
+    return xml_documents.message_list(messages, removed=remove)
+
+
+def request_server_status(context: HttpApiContext, params: bottle.FormsDict) -> XmlReply:
+    """Any user with a name and password may read it (it holds no message content); the
+    guest may not: Diafaan makes username and password mandatory here."""
+    if not (_single(params, "username") or "").strip():
+        raise ApiError(GUEST_NOT_AVAILABLE, "request-server-status needs username and password")
+    _authenticate(context, params)
+    return xml_documents.server_status(context.server_status())
+
+
+COMMANDS: dict[str, Callable[[HttpApiContext, bottle.FormsDict], str | XmlReply]] = {
     "send-message": send_message,
     "request-status-update": request_status_update,
+    "remove-queued-message": remove_queued_message,
+    "request-received-messages": request_received_messages,
+    "request-server-status": request_server_status,
 }
