@@ -309,13 +309,23 @@ rec_field(PyObject *self, Py_ssize_t i)
     if (i != F_UDH || !is_decoded(Py_TYPE(self)))
         return Py_None;
     const PendingUdh *p = pending_udh(self);
-    PyObject *udh = PyList_New(0);
+    Py_ssize_t count = 0;
+    for (size_t at = 0; at + 2 <= p->len; at += 2 + (size_t)p->ies[at + 1])
+        count++;
+    PyObject *udh = PyList_New(count);
+    Py_ssize_t k = 0;
     for (size_t at = 0; udh != NULL && at + 2 <= p->len; at += 2 + (size_t)p->ies[at + 1]) {
-        PyObject *pair = Py_BuildValue("(iy#)", (int)p->ies[at], (const char *)p->ies + at + 2,
-                                       (Py_ssize_t)p->ies[at + 1]);
-        if (pair == NULL || PyList_Append(udh, pair) < 0)
-            Py_CLEAR(udh);
-        Py_XDECREF(pair);
+        PyObject *iei = PyLong_FromLong(p->ies[at]);
+        PyObject *data = iei ? PyBytes_FromStringAndSize((const char *)p->ies + at + 2,
+                                                         (Py_ssize_t)p->ies[at + 1])
+                             : NULL;
+        PyObject *pair = data ? PyTuple_Pack(2, iei, data) : NULL;
+        Py_XDECREF(iei);
+        Py_XDECREF(data);
+        if (pair == NULL)
+            Py_CLEAR(udh); /* list_dealloc skips the slots not yet set */
+        else
+            PyList_SET_ITEM(udh, k++, pair);
     }
     r->f[i] = udh;
     return udh;
