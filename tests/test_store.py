@@ -94,6 +94,19 @@ def test_accept_commits_every_field_and_returns_ids_in_order(queue, database):
     assert first.expires_at == first.created_at + 60
 
 
+def test_accepted_rows_are_what_the_model_would_have_written(queue, database):
+    # accept writes with a prepared statement: every column, defaults included, must be
+    # exactly what the query builder would have stored
+    (fast,) = queue.accept([NewMessage(recipient="+441", text="same", user_id=None)])
+    row = OutboundMessage.get_by_id(fast).__data__
+    OutboundMessage.insert({**row, "id": "built"}).execute()
+    built = OutboundMessage.get_by_id("built").__data__
+    for name, value in OutboundMessage(created_at=0, updated_at=0).__data__.items():
+        if name not in ("created_at", "updated_at"):
+            assert row[name] == value, name  # the defaults the model declares
+    assert {**row, "id": "built"} == built
+
+
 def test_claim_takes_higher_priority_first_then_oldest(queue, clock):
     low = queue.accept([NewMessage("+1", "low")])[0]
     clock.now += 1

@@ -51,6 +51,23 @@ class PartToSend:
     tpdu_length: int
 
 
+@functools.lru_cache(maxsize=1)
+def _insert_statement() -> tuple[str, list[peewee.Field]]:
+    """INSERT of every column of OutboundMessage, in the model's order."""
+    fields = OutboundMessage._meta.sorted_fields
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    marks = ", ".join("?" for _ in fields)
+    return f'INSERT INTO "{OutboundMessage._meta.table_name}" ({columns}) VALUES ({marks})', fields
+
+
+def _column_value(field: peewee.Field, row: dict):
+    """The row's value, or the model's default, as the database stores it."""
+    if field.name in row:
+        return field.db_value(row[field.name])
+    default = field.default() if callable(field.default) else field.default
+    return field.db_value(default)
+
+
 def _bookkeeping(method):
     """A write of the sender's own progress: without an fsync of its own (store.durability)."""
     @functools.wraps(method)
@@ -103,10 +120,14 @@ class Queue:
         return self._committer.submit(rows)
 
     def _insert(self, rows: list[dict]) -> list[str]:
-        """One transaction for every request in the group: one fsync for all of them."""
+        """One transaction for every request in the group: one fsync for all of them.
+
+        The INSERT statement is made once from the model and reused: building it through
+        the query builder for every request cost more than the rest of send-message."""
+        sql, fields = _insert_statement()
+        values = [tuple(_column_value(field, row) for field in fields) for row in rows]
         with self.database.atomic():
-            for start in range(0, len(rows), 100):
-                OutboundMessage.insert_many(rows[start:start + 100]).execute()
+            self.database.cursor().executemany(sql, values)
         return [row["id"] for row in rows]
 
     def get(self, message_id: str) -> OutboundMessage | None:
