@@ -2,16 +2,20 @@
 clear start-up errors for every problem with the certificate and key files."""
 
 import http.client
+import json
 import os
 import socket
 import ssl
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
 
-from appliance import users
-from appliance.config import ConfigError
+from appliance import receive_connectors, users
+from appliance.config import Config, ConfigError, ConnectorConfig, HttpConfig, StorageConfig
+from appliance.service import Service
 from appliance.store import db as store_db
 from appliance.store.models import OutboundMessage
 from appliance.store.queue import Queue
@@ -124,3 +128,55 @@ def test_an_unreadable_key_is_a_config_error(tmp_path, certificate):
     key.chmod(0)
     with pytest.raises(ConfigError, match="http.tls_key: cannot read .*Permission denied"):
         tls_context(str(certificate[0]), str(key))
+
+
+def test_the_service_serves_https_with_a_guest_and_a_receive_connector_feeding_a_webhook(tmp_path, certificate):
+    """End to end: the config's TLS files, guest and webhook connector, wired by the service."""
+    events, posted = [], threading.Event()
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            events.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+            posted.set()
+
+        def log_message(self, *args):
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    database = store_db.open_database(tmp_path)
+    kiosk = users.set_user("kiosk", PASSWORD)
+    _, token = receive_connectors.set_connector("provider", {"HTTP API": "http", "Hook": "webhook"},
+                                                routing="webhook", target="Hook")
+    database.close()
+    config = Config(http=HttpConfig(listen="127.0.0.1:0", guest="kiosk", tls_cert=str(certificate[0]),
+                                    tls_key=str(certificate[1])),
+                    storage=StorageConfig(str(tmp_path)),
+                    connectors=(ConnectorConfig("Hook", "webhook", url=f"http://127.0.0.1:{hook.server_port}/"),))
+    service = Service(config)
+    service.start()
+    reactor = threading.Thread(target=service.reactor.run)
+    reactor.start()
+    try:
+        assert service.url.startswith("https://127.0.0.1:")
+        connection = connect(service.http, certificate)
+        connection.request("GET", "/http/send-message?" + urlencode({"to": "+447700900123", "message": "Hi"}))
+        line = connection.getresponse().read().decode().strip()
+        assert line.startswith("OK: ") and OutboundMessage.get_by_id(line[4:]).user_id == kiosk.id
+        connection.request("POST", "/receive/provider", body=urlencode({"from": "+447700900123", "message": "<b>"}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded",
+                                    "Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        stored = json.loads(response.read())
+        assert response.status == 201
+        assert posted.wait(10)
+        assert (events[0]["id"], events[0]["text"], events[0]["receive_connector"]) == (stored["id"], "<b>", "provider")
+        connection.close()
+    finally:
+        service.reactor.call_soon_threadsafe(service.reactor.stop)
+        reactor.join(10)
+        service.stop()
+        hook.shutdown()
+        hook.server_close()
