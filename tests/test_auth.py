@@ -76,6 +76,16 @@ def test_distributed_guessing_locks_the_name_but_not_its_known_client(clock):
     assert verify.calls == calls + 1
 
 
+def test_an_overlong_name_is_refused_unchecked_and_counts_against_the_address(clock):
+    verify = Verify()
+    auth = Authenticator(clock=clock, verify=verify)
+    for _ in range(5):
+        assert auth.authenticate("x" * 100_000, PASSWORD, address="192.0.2.1") is None
+    assert verify.calls == 0
+    assert auth.authenticate("alice", PASSWORD, address="192.0.2.1") is None  # locked
+    assert len(auth.throttle.by_name) == 1  # one entry for all of them, not 100 kB each
+
+
 def test_callers_without_an_address_are_throttled_by_name(clock):
     auth = Authenticator(clock=clock, verify=Verify())
     for _ in range(20):

@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
@@ -64,6 +65,7 @@ def test_health_over_https(server, certificate):
     response = connection.getresponse()
     assert (response.status, response.read()) == (200, b"OK\r\n")
     assert connection.sock.version() in ("TLSv1.2", "TLSv1.3")
+    connection.close()
 
 
 def test_send_message_over_https_on_one_kept_alive_connection(server, certificate):
@@ -79,6 +81,7 @@ def test_send_message_over_https_on_one_kept_alive_connection(server, certificat
         assert response.status == 200 and line.startswith("OK: "), line
         ids.append(line[4:])
     assert [OutboundMessage.get_by_id(i).text for i in ids] == ["Hello", long_text]
+    connection.close()
 
 
 def test_plain_http_gets_no_answer_and_a_stalled_handshake_holds_nobody_up(server, certificate):
@@ -93,7 +96,18 @@ def test_plain_http_gets_no_answer_and_a_stalled_handshake_holds_nobody_up(serve
         connection = connect(server, certificate)
         connection.request("GET", "/health")
         assert connection.getresponse().status == 200
-        assert stalled.fileno() != -1
+        connection.close()
+
+
+def test_a_stalled_handshake_is_dropped_by_the_idle_timeout(server, certificate):
+    with socket.create_connection(server.address, timeout=10) as stalled:
+        stalled.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and then nothing
+        later = connect(server, certificate)  # accepted after the stalled one: once it is answered,
+        later.request("GET", "/health")       # the stalled connection has its channel
+        assert later.getresponse().status == 200
+        later.close()
+        server._server.maintenance(time.time() + 3600)  # what waitress does once the channel is idle too long
+        assert stalled.recv(1024) == b""  # closed by the server (recv would time out otherwise)
 
 
 def test_only_tls_1_2_and_later(certificate):

@@ -23,6 +23,8 @@ from .throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
+MAX_NAME = 256  # local names are shorter; a callback's (e-mail addresses ...) fit
+
 
 class Authenticator:
     def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic,
@@ -45,6 +47,9 @@ class Authenticator:
     def authenticate(self, name: str, password: str, *, address: str | None = None) -> Principal | None:
         """The caller, or None. ``address`` is the client's IP address for throttling;
         None (a caller that has none) throttles by user name only."""
+        if len(name) > MAX_NAME:  # no user has such a name; not worth a throttle entry
+            self.throttle.failed("", address)
+            return None
         if not self.throttle.admit(name, address):
             return None
         key = self._digest(name, password)

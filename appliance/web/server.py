@@ -83,7 +83,8 @@ class TLSChannel(HTTPChannel):
         return True if self._handshaking else super().readable()
 
     def writable(self) -> bool:
-        return self._handshake_wants_write if self._handshaking else super().writable()
+        # will_close: waitress's idle timeout, which must reach a stalled handshake too
+        return self._handshake_wants_write or self.will_close if self._handshaking else super().writable()
 
     def _handshake(self) -> None:
         try:
@@ -127,7 +128,9 @@ class TLSChannel(HTTPChannel):
                 return
 
     def handle_write(self) -> None:
-        if self._handshaking:
+        if self._handshaking and self.will_close:
+            self.handle_close()
+        elif self._handshaking:
             self._handshake()
         else:
             super().handle_write()
