@@ -110,6 +110,20 @@ def test_a_stalled_handshake_is_dropped_by_the_idle_timeout(server, certificate)
         assert stalled.recv(1024) == b""  # closed by the server (recv would time out otherwise)
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_stop_closes_open_connections_and_ends_the_server_thread_cleanly(tmp_path, certificate):
+    app = create_app(HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
+                                    gateway_names=lambda: (), on_accepted=lambda: None))
+    http = HttpServer(app, "127.0.0.1", 0, threads=2, tls=tls_context(*map(str, certificate)))
+    http.start()
+    connection = connect(http, certificate)
+    connection.request("GET", "/health")
+    assert connection.getresponse().read() == b"OK\r\n"  # and the connection stays open
+    http.stop()
+    assert not http.alive
+    assert connection.sock.recv(1) == b""
+
+
 def test_only_tls_1_2_and_later(certificate):
     assert tls_context(*map(str, certificate)).minimum_version == ssl.TLSVersion.TLSv1_2
 

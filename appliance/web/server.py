@@ -23,6 +23,7 @@ import threading
 import time
 
 import waitress
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
 from ..config import ConfigError
@@ -167,6 +168,12 @@ class HttpServer:
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
-        self._server.close()
-        if self._thread is not None:
-            self._thread.join(5.0)
+        if not self.alive:
+            self._server.close()
+            return
+        # close every socket (listener, connections) on the I/O thread itself: a socket
+        # closed from here while that thread selects on it kills the thread with EBADF
+        sockets = self._server._map
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(sockets, ignore_all=True))
+        self._thread.join(5.0)
+        self._server.task_dispatcher.shutdown()
