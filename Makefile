@@ -19,10 +19,12 @@ run: $(STAMP)
 	$(BIN)/sms-appliance run --data ./data --listen 127.0.0.1:9710 $(ARGS)
 
 # Debian packages the suite runs: systemd-analyze checks the unit file; gammu and
-# gammu-smsd, real third-party software, talk to the simulated modem
-TEST_DEBS := systemd gammu gammu-smsd
+# gammu-smsd, real third-party software, talk to the simulated modem; openssl makes the
+# HTTPS tests' certificates
+TEST_DEBS := systemd gammu gammu-smsd openssl
 test: $(STAMP)
 	command -v systemd-analyze >/dev/null && command -v gammu >/dev/null && command -v gammu-smsd >/dev/null \
+	  && command -v openssl >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -1,4 +1,4 @@
-"""``sms-appliance``: run the service; manage users, contacts and groups. Every subcommand
+"""``sms-appliance``: run the service; manage users, contacts, groups and receive connectors. Every subcommand
 reads the same store."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 from typing import Callable
 
 from . import config as config_module
-from . import contacts, users
+from . import contacts, receive_connectors, users
 from .config import Config, ConfigError
 
 
@@ -52,7 +52,32 @@ def build_parser() -> argparse.ArgumentParser:
     group_set.add_argument("user")
     group_set.add_argument("name")
     group_set.add_argument("members", nargs="+", metavar="CONTACT")
+    _receive_connector_parsers(commands)
     return parser
+
+
+def _receive_connector_parsers(commands: argparse._SubParsersAction) -> None:
+    receive = commands.add_parser("receive-connector",
+                                  help="manage receive connectors (other systems post received SMS to them)")
+    receive_commands = receive.add_subparsers(dest="receive_command", required=True)
+    receive_set = receive_commands.add_parser(
+        "set", help="create or change a receive connector; a new token is printed once")
+    _common(receive_set)
+    receive_set.add_argument("name", help="its name, the last part of the URL /receive/NAME")
+    receive_set.add_argument("--number", help="the number it stands for: the default `to` of its messages")
+    receive_set.add_argument("--routing", choices=["inbox", "webhook"],
+                             help="inbox: into a connector's inbox; webhook: also to a webhook connector")
+    receive_set.add_argument("--target", metavar="CONNECTOR",
+                             help="the connector whose inbox receives (inbox) or the webhook connector")
+    receive_set.add_argument("--subject", help="a subject given to the webhook with each message")
+    tokens = receive_set.add_mutually_exclusive_group()
+    tokens.add_argument("--no-token", action="store_true", help="accept posts without a token")
+    tokens.add_argument("--new-token", action="store_true", help="make a new token (the old one stops working)")
+    receive_list = receive_commands.add_parser("list", help="list the receive connectors")
+    _common(receive_list)
+    receive_remove = receive_commands.add_parser("remove", help="remove a receive connector")
+    _common(receive_remove)
+    receive_remove.add_argument("name")
 
 
 def _load_config(args: argparse.Namespace) -> Config:
@@ -121,6 +146,35 @@ def _group_set(args: argparse.Namespace) -> str:
     return f"group {args.name!r} of {args.user}: {', '.join(args.members)}"
 
 
+def _receive_connector(args: argparse.Namespace, config: Config) -> str:
+    from .service import with_default_connector
+
+    if args.receive_command == "list":
+        return "\n".join(_describe(c) for c in receive_connectors.list_all()) or "no receive connectors"
+    if args.receive_command == "remove":
+        receive_connectors.remove(args.name)
+        return f"receive connector {args.name!r} removed"
+    kinds = {c.name: c.type for c in with_default_connector(config.connectors)}
+    connector, token = receive_connectors.set_connector(
+        args.name, kinds, number=args.number, routing=args.routing, target=args.target, subject=args.subject,
+        require_token=False if args.no_token else None, generate_token=args.new_token)
+    saved = f"receive connector {args.name!r} saved: {_describe(connector)}"
+    if token is None:
+        return saved
+    return (f"{saved}\ntoken (shown this once; only its hash is kept): {token}\n"
+            f"post with the header 'Authorization: Bearer {token}'")
+
+
+def _describe(connector) -> str:
+    token = "token required" if connector.require_token else "no token"
+    parts = [f"/receive/{connector.name}", f"routing {connector.routing} to {connector.target!r}", token]
+    if connector.number:
+        parts.insert(1, f"number {connector.number}")
+    if connector.subject:
+        parts.append(f"subject {connector.subject!r}")
+    return ", ".join(parts)
+
+
 CHANGES = {"user": _user_set, "contact": _contact_set, "group": _group_set}
 
 
@@ -130,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         config = _load_config(args)
         if args.command == "run":
             return _run(args, config)
+        if args.command == "receive-connector":
+            return _in_store(config, lambda: _receive_connector(args, config))
         return _in_store(config, lambda: CHANGES[args.command](args))
     except ConfigError as error:
         print(f"sms-appliance: configuration error: {error}", file=sys.stderr)

@@ -11,8 +11,10 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .connectors.routing import ROLES, USES
+from .users import validate_name
 
 MODEL_NAMES = ("auto", "sim800", "sim7600", "ec25", "huawei", "generic")
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
@@ -74,6 +76,14 @@ class ReceiveConfig:
 class HttpConfig:
     listen: str = DEFAULT_LISTEN
     threads: int = 16
+    guest: str | None = None              # the local user a request without username acts as
+    auth_callback_url: str | None = None  # vouches for user names that are not local users
+    tls_cert: str | None = None           # both set: HTTPS only (PEM files)
+    tls_key: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
 
     @property
     def host(self) -> str:
@@ -125,7 +135,7 @@ def load(path: str | Path | None) -> Config:
 def parse(raw: dict[str, Any]) -> Config:
     _only(raw, {"http", "storage", "receive", "routing", "modem", "connector"}, "")
     http = _table(raw, "http")
-    _only(http, {"listen", "threads"}, "http")
+    _only(http, {"listen", "threads", "guest", "auth_callback_url", "tls_cert", "tls_key"}, "http")
     storage = _table(raw, "storage")
     _only(storage, {"path"}, "storage")
     receive = _table(raw, "receive")
@@ -139,10 +149,7 @@ def parse(raw: dict[str, Any]) -> Config:
     if sum(c.type == "http" for c in connectors) > 1:
         raise ConfigError("connector", "only one connector can be of type \"http\": the HTTP API is one")
     return Config(
-        http=HttpConfig(
-            listen=_listen(http.get("listen", DEFAULT_LISTEN), "http.listen"),
-            threads=_integer(http.get("threads", 16), "http.threads", 1, 256),
-        ),
+        http=_http(http),
         storage=StorageConfig(_string(storage.get("path", DEFAULT_DATA_DIR), "storage.path")),
         receive=ReceiveConfig(_integer(receive.get("incomplete_after", 3600), "receive.incomplete_after",
                                        60, 7 * 86400)),
@@ -150,6 +157,38 @@ def parse(raw: dict[str, Any]) -> Config:
         modems=modems,
         connectors=connectors,
     )
+
+
+def _http(raw: dict[str, Any]) -> HttpConfig:
+    guest = _optional_string(raw.get("guest"), "http.guest")
+    if guest is not None:
+        try:
+            validate_name(guest)
+        except ValueError as error:
+            raise ConfigError("http.guest", f"{guest!r}: {error}") from None
+    callback = _optional_string(raw.get("auth_callback_url"), "http.auth_callback_url")
+    if callback is not None:
+        _callback_url(callback, "http.auth_callback_url")
+    cert = _optional_string(raw.get("tls_cert"), "http.tls_cert")
+    key = _optional_string(raw.get("tls_key"), "http.tls_key")
+    if (cert is None) != (key is None):
+        missing = "http.tls_key" if key is None else "http.tls_cert"
+        raise ConfigError(missing, "is required with " + ("http.tls_cert" if key is None else "http.tls_key")
+                          + ": HTTPS needs both the certificate and its private key")
+    return HttpConfig(listen=_listen(raw.get("listen", DEFAULT_LISTEN), "http.listen"),
+                      threads=_integer(raw.get("threads", 16), "http.threads", 1, 256),
+                      guest=guest, auth_callback_url=callback, tls_cert=cert, tls_key=key)
+
+
+def _callback_url(url: str, key: str) -> None:
+    """https, or plain http to this machine only: the URL is sent users' passwords."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1"):
+        return
+    raise ConfigError(key, f"must be an https:// URL (plain http:// only to localhost), not {url!r}: "
+                           "passwords are sent to it")
 
 
 def _array(raw: dict[str, Any], key: str) -> list:
@@ -275,6 +314,10 @@ def _integer(value: Any, key: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ConfigError(key, f"must be between {low} and {high}, not {value}")
     return value
+
+
+def _optional_string(value: Any, key: str) -> str | None:
+    return None if value is None else _string(value, key)
 
 
 def _optional_count(value: Any, key: str) -> int | None:

@@ -7,6 +7,7 @@ server runs its own worker threads and hands work to the reactor only through
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import time
@@ -30,11 +31,13 @@ from .store.models import InboundMessage, OutboundMessage
 from .store.queue import Queue
 from .store.reports import Reports
 from .store.reports import describe as describe_report
-from .users import ensure_admin
+from . import users
+from .auth_callback import AuthCallback
 from .web.app import create_app
 from .web.auth import Authenticator
 from .web.http_api import HttpApiContext
-from .web.server import HttpServer
+from .web.receive import ReceiveContext
+from .web.server import HttpServer, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +107,19 @@ class Service:
                              retry_delays=self.config.routing.retry_delays)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         started_at = time.time()
-        context = HttpApiContext(queue=self.queue, authenticator=Authenticator(), connector=http_connector,
+        context = HttpApiContext(queue=self.queue, authenticator=self._authenticator(), connector=http_connector,
                                  gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe,
                                  inbox=self.inbox,
                                  server_status=lambda: server_status.collect(self.router, started_at=started_at))
+        kinds = {c.name: c.kind for c in self.routing.connectors.values()}
+        receiving = ReceiveContext(self.database, connectors=lambda: kinds,
+                                   on_stored=lambda: self.reactor.call_soon_threadsafe(self.webhooks.kick))
         http = self.config.http
-        self.http = HttpServer(create_app(context), http.host, http.port, threads=http.threads)
+        tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert else None
+        self.http = HttpServer(create_app(context, receiving), http.host, http.port, threads=http.threads, tls=tls)
         self.http.start()
         # only once the port is ours: a start that fails must not swallow the one showing
-        self.admin_password = ensure_admin()
+        self.admin_password = users.ensure_admin()
 
         for gateway in self.gateways:
             self.reactor.call_soon(gateway.start)
@@ -120,6 +127,16 @@ class Service:
         self.reactor.call_soon(self._flush_incomplete)
         self.reactor.call_soon(self.webhooks.kick)  # events still owed from before a restart
         self.reactor.call_soon(self._announce_ready)
+
+    def _authenticator(self) -> Authenticator:
+        http = self.config.http
+        if http.guest is not None:
+            try:
+                users.guest(http.guest)
+            except ValueError as error:
+                raise ConfigError("http.guest", str(error)) from None
+        callback = AuthCallback(http.auth_callback_url) if http.auth_callback_url else None
+        return Authenticator(verify=functools.partial(users.authenticate, external=callback), guest=http.guest)
 
     def _power(self, modem: ModemConfig) -> ModemPower | None:
         if modem.pwrkey_gpio is None:
@@ -203,7 +220,7 @@ class Service:
     def url(self) -> str:
         host, port = self.http.address if self.http else (self.config.http.host, self.config.http.port)
         shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}/"
+        return f"{self.config.http.scheme}://{shown}:{port}/"
 
     # -- running ---------------------------------------------------------------------------
 
@@ -243,13 +260,18 @@ class Service:
 DEFAULT_CONNECTOR = "HTTP API"
 
 
+def with_default_connector(connectors: tuple[ConnectorConfig, ...]) -> tuple[ConnectorConfig, ...]:
+    """The configured connectors, with the default HTTP API connector when none is of type http."""
+    if not any(c.type == "http" for c in connectors):
+        connectors = (ConnectorConfig(DEFAULT_CONNECTOR, "http"),) + connectors
+    return connectors
+
+
 def build_routing(connectors: tuple[ConnectorConfig, ...], gateways: tuple[str, ...]) -> Routing:
     """The configured connectors, or by default one HTTP API connector that sends through
     every gateway as a primary and receives from all; unknown gateway names are an error."""
-    if not any(c.type == "http" for c in connectors):
-        connectors = (ConnectorConfig(DEFAULT_CONNECTOR, "http"),) + connectors
     built = []
-    for i, connector in enumerate(connectors, start=1):
+    for i, connector in enumerate(with_default_connector(connectors), start=1):
         for name, _, _ in connector.gateways:
             if name not in gateways:
                 raise ConfigError(f"connector {connector.name!r}", f"gateway {name!r} is not a configured modem "

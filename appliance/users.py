@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from .store.models import User
 
@@ -81,14 +82,34 @@ def set_user(name: str, password: str, *, admin: bool = False) -> User:
     return user
 
 
-def authenticate(name: str, password: str) -> Principal | None:
+def authenticate(name: str, password: str, *,
+                 external: Callable[[str, str], bool] | None = None) -> Principal | None:
+    """A local user's rights, or, for a name that is no local user, an external caller
+    when ``external`` (the HTTP authentication callback) vouches for the pair."""
     user = User.get_or_none(User.name == name)
     if user is None:
+        if external is not None:
+            return Principal(None, name, False, external=True) if external(name, password) else None
         check_password(password, _DUMMY_HASH)
         return None
     if not check_password(password, user.password_hash):
         return None
     return Principal(user.id, user.name, user.is_admin)
+
+
+def guest(name: str) -> Principal:
+    """The rights of the guest account ``name``; ValueError says why it cannot be one.
+
+    An administrator is never a guest: a request without any password must not be able
+    to manage the appliance.
+    """
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        raise ValueError(f"no local user {name!r}: create it with "
+                         f"`sms-appliance user set {name} --password ...` (without --admin)")
+    if user.is_admin:
+        raise ValueError(f"user {name!r} is an administrator and cannot be the guest account")
+    return Principal(user.id, user.name, False)
 
 
 def ensure_admin() -> str | None:

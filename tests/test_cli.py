@@ -90,3 +90,47 @@ def test_contacts_and_groups_from_the_command_line(tmp_path, capsys):
     assert code == 2 and "is not a phone number" in err
     code, _, err = run(capsys, "contact", "set", "mallory", "X", "+441", *data)
     assert code == 2 and "no such user" in err
+
+
+@pytest.mark.parametrize("setting, words", [
+    ('guest = "kiosk"', "configuration error: http.guest: user 'kiosk' is an administrator and cannot be the guest"),
+    ('guest = "nobody"', "configuration error: http.guest: no local user 'nobody'"),
+    ('tls_cert = "/nonexistent.crt"\ntls_key = "/nonexistent.key"', "configuration error: http.tls_cert: cannot read"),
+])
+def test_security_settings_are_checked_at_start(tmp_path, capsys, setting, words):
+    assert run(capsys, "user", "set", "kiosk", "--password", "long enough", "--admin", "--data", str(tmp_path))[0] == 0
+    config = tmp_path / "config.toml"
+    config.write_text(f'[http]\nlisten = "127.0.0.1:0"\n{setting}\n')
+    code, _, err = run(capsys, "run", "--config", str(config), "--data", str(tmp_path))
+    assert code == 2 and words in err
+
+
+def test_receive_connectors_from_the_command_line(tmp_path, capsys):
+    data = ["--data", str(tmp_path)]
+    code, out, _ = run(capsys, "receive-connector", "set", "provider", "--number", "+44 7700 900000", *data)
+    assert code == 0 and "/receive/provider, number +447700900000, routing inbox to 'HTTP API'" in out
+    token = out.split("token (shown this once; only its hash is kept): ")[1].split()[0]
+    code, out, _ = run(capsys, "receive-connector", "set", "provider", "--subject", "Support", *data)
+    assert code == 0 and "token" not in out.replace("token required", "")  # not shown again
+    code, out, _ = run(capsys, "receive-connector", "set", "provider", "--new-token", *data)
+    assert code == 0 and token not in out and "shown this once" in out
+    code, out, _ = run(capsys, "receive-connector", "list", *data)
+    assert code == 0 and "/receive/provider" in out and "subject 'Support'" in out
+    code, _, err = run(capsys, "receive-connector", "set", "provider", "--routing", "webhook",
+                       "--target", "Alerts", *data)
+    assert code == 2 and "target: no connector named 'Alerts' is configured (there are: HTTP API)" in err
+    with pytest.raises(SystemExit):
+        run(capsys, "receive-connector", "set", "provider", "--no-token", "--new-token", *data)
+    assert "not allowed with" in capsys.readouterr().err
+    assert run(capsys, "receive-connector", "remove", "provider", *data)[0] == 0
+    code, _, err = run(capsys, "receive-connector", "remove", "provider", *data)
+    assert code == 2 and "no receive connector named 'provider'" in err
+
+
+def test_a_webhook_target_must_be_a_configured_webhook_connector(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text('[[connector]]\nname = "Alerts"\ntype = "webhook"\nurl = "https://example.com/sms"\n')
+    argv = ["receive-connector", "set", "provider", "--routing", "webhook", "--config", str(config),
+            "--data", str(tmp_path)]
+    code, out, _ = run(capsys, *argv)  # the one webhook connector is the default target
+    assert code == 0 and "routing webhook to 'Alerts'" in out

@@ -59,6 +59,12 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     ({"connector": [{"name": "A", "gateways": [{"name": "G", "role": "spare"}]}]},
      "connector[1].gateways[1].role", "not one of"),
     ({"routing": {"retry_delays": []}}, "routing.retry_delays", "list of seconds"),
+    ({"http": {"guest": "a b"}}, "http.guest", "user name must be"),
+    ({"http": {"guest": ""}}, "http.guest", "non-empty"),
+    ({"http": {"tls_cert": "/etc/c.pem"}}, "http.tls_key", "is required with http.tls_cert"),
+    ({"http": {"tls_key": "/etc/k.pem"}}, "http.tls_cert", "is required with http.tls_key"),
+    ({"http": {"auth_callback_url": "http://auth.example.com/check"}}, "http.auth_callback_url", "https://"),
+    ({"http": {"auth_callback_url": "ftp://localhost/"}}, "http.auth_callback_url", "https://"),
 ])
 def test_every_mistake_is_reported_with_its_key_path(raw, key, words):
     with pytest.raises(ConfigError) as caught:
@@ -82,3 +88,15 @@ def test_command_line_overrides_are_validated_too():
     assert base.with_overrides(listen="0.0.0.0:80").http.port == 80
     with pytest.raises(ConfigError, match="--listen"):
         base.with_overrides(listen="localhost")
+
+
+def test_security_settings_are_read():
+    http = config.parse({"http": {"guest": "kiosk", "auth_callback_url": "https://auth.example.com/check",
+                                  "tls_cert": "/etc/sms-appliance/tls/cert.pem",
+                                  "tls_key": "/etc/sms-appliance/tls/key.pem"}}).http
+    assert (http.guest, http.auth_callback_url, http.tls_cert, http.tls_key, http.scheme) == (
+        "kiosk", "https://auth.example.com/check", "/etc/sms-appliance/tls/cert.pem",
+        "/etc/sms-appliance/tls/key.pem", "https")
+    default = config.load(None).http
+    assert (default.guest, default.auth_callback_url, default.tls_cert, default.scheme) == (None, None, None, "http")
+    assert config.parse({"http": {"auth_callback_url": "http://127.0.0.1:8080/check"}}).http.auth_callback_url

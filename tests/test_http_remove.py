@@ -117,7 +117,7 @@ def test_another_users_message_is_not_found_but_an_administrator_may_remove_it(a
     ("&message-id=nope", "ERROR:309 Message id not found: nope"),
     ("&message-id=nope%0D%0AOK:%20Removed", "ERROR:309 Message id not found: nope\\r\\nOK: Removed"),
     ("&message-id=a&message-id=b", "ERROR:306 Unknown command or insufficient parameters: message-id is given 2 times"),
-    ("&password=wrong", "ERROR:304 Authentication error: unknown user or wrong password"),
+    ("&password=wrong", "ERROR:304 Authentication error: unknown user or wrong password, or too many failed attempts"),
 ])
 def test_bad_requests_remove_nothing(api, method, query, expected):
     message_id = send(api)

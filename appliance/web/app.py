@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import bottle
 
-from . import http_api
+from . import http_api, receive
 from .http_api import HttpApiContext
+from .receive import ReceiveContext
 
 
-def create_app(context: HttpApiContext) -> bottle.Bottle:
+def create_app(context: HttpApiContext, receiving: ReceiveContext | None = None) -> bottle.Bottle:
     app = bottle.Bottle(catchall=True)
     http_api.install(app, context)
+    if receiving is not None:
+        receive.install(app, receiving)
 
     @app.route("/health")
     def health() -> str:

@@ -2,13 +2,16 @@
 
 The Diafaan API sends username and password with each call. A verified pair is remembered
 for a short time as a keyed digest (never the password), so the memory-hard KDF runs
-once per minute per client instead of once per message.
+once per minute per client instead of once per message. Failures are throttled per client
+address and per user name (see throttle.py) before any of that: a locked-out guesser
+learns nothing, not even from the cache, and costs nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -16,14 +19,24 @@ from typing import Callable
 
 from .. import users
 from ..users import Principal
+from .throttle import LoginThrottle
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 256  # local names are shorter; a callback's (e-mail addresses ...) fit
 
 
 class Authenticator:
     def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 verify: Callable[[str, str], Principal | None] = users.authenticate) -> None:
+                 verify: Callable[[str, str], Principal | None] = users.authenticate, *,
+                 throttle: LoginThrottle | None = None, guest: str | None = None) -> None:
+        """``guest`` names the local user whose rights a request without a user name gets;
+        None: such requests are refused."""
         self.ttl = ttl
         self.clock = clock
         self._verify = verify
+        self.throttle = LoginThrottle(clock=clock) if throttle is None else throttle
+        self.guest_name = guest
         self._key = secrets.token_bytes(32)
         self._cache: dict[bytes, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
@@ -31,17 +44,38 @@ class Authenticator:
     def _digest(self, name: str, password: str) -> bytes:
         return hmac.new(self._key, f"{name}\0{password}".encode(), hashlib.sha256).digest()
 
-    def authenticate(self, name: str, password: str) -> Principal | None:
+    def authenticate(self, name: str, password: str, *, address: str | None = None) -> Principal | None:
+        """The caller, or None. ``address`` is the client's IP address for throttling;
+        None (a caller that has none) throttles by user name only."""
+        if len(name) > MAX_NAME:  # no user has such a name; not worth a throttle entry
+            self.throttle.failed("", address)
+            return None
+        if not self.throttle.admit(name, address):
+            return None
         key = self._digest(name, password)
         now = self.clock()
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and hit[1] > now:
+            self.throttle.succeeded(name, address)
             return hit[0]
         principal = self._verify(name, password)
-        if principal is not None:
-            with self._lock:
-                if len(self._cache) > 10_000:
-                    self._cache.clear()
-                self._cache[key] = (principal, now + self.ttl)
+        if principal is None:
+            self.throttle.failed(name, address)
+            return None
+        self.throttle.succeeded(name, address)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (principal, now + self.ttl)
         return principal
+
+    def guest(self) -> Principal | None:
+        """The guest account's rights, or None when there is no usable guest account."""
+        if self.guest_name is None:
+            return None
+        try:
+            return users.guest(self.guest_name)
+        except ValueError as error:
+            log.error("guest login refused: %s", error)
+            return None

@@ -119,14 +119,23 @@ def _single(params: bottle.FormsDict, name: str, *, code: int = UNKNOWN_COMMAND)
 
 
 def _authenticate(context: HttpApiContext, params: bottle.FormsDict) -> Principal:
+    """The caller: a local user, one the authentication callback vouched for
+    (``external``), or, without a user name, the guest account when one is configured."""
     name = _single(params, "username")
     password = _single(params, "password") or ""
     if not name:
-        raise ApiError(GUEST_NOT_AVAILABLE, "give username and password")
-    principal = context.authenticator.authenticate(name, password)
+        guest = context.authenticator.guest()
+        if guest is None:
+            raise ApiError(GUEST_NOT_AVAILABLE, "give username and password")
+        return guest
+    # the socket's peer, not bottle's remote_addr: that believes X-Forwarded-For, which a
+    # guesser would change with every attempt to dodge the per-address throttle
+    address = bottle.request.environ.get("REMOTE_ADDR")
+    principal = context.authenticator.authenticate(name, password, address=address)
     if principal is None:
-        # the same answer for an unknown user and a wrong password: names stay private
-        raise ApiError(AUTHENTICATION_ERROR, "unknown user or wrong password")
+        # the same answer for an unknown user, a wrong password and a throttled client:
+        # names stay private
+        raise ApiError(AUTHENTICATION_ERROR, "unknown user or wrong password, or too many failed attempts")
     return principal
 
 
