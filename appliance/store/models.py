@@ -237,7 +237,7 @@ class ReceiveConnector(BaseModel):
     require_token = peewee.BooleanField(default=True)
     token_hash = peewee.CharField(default="")
     routing = peewee.CharField(default="inbox")        # inbox | webhook
-    target = peewee.CharField(default="")              # the user whose inbox, or the webhook connector
+    target = peewee.CharField(default="")              # the connector whose inbox receives, or the webhook connector
     subject = peewee.CharField(default="")
     created_at = peewee.FloatField()
 
