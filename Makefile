@@ -49,7 +49,7 @@ bench-wsgi: $(STAMP)
 # API. FUZZ_SECONDS each; new inputs collect in fuzz/work (the seeds stay in fuzz/corpus).
 FUZZ_SECONDS ?= 60
 FUZZ_DEBS := clang-14 libclang-rt-14-dev
-fuzz-build:
+fuzz-build: $(STAMP)
 	command -v clang-14 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FUZZ_DEBS) >/dev/null; }
 	fuzz/build.sh
 
@@ -58,7 +58,9 @@ fuzz: $(STAMP) fuzz-build
 	mkdir -p fuzz/work fuzz/work-api
 	fuzz/fuzz_decode -runs=0 fuzz/corpus
 	fuzz/fuzz_decode -max_len=400 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/work fuzz/corpus
-	$(BIN)/python fuzz/fuzz_api.py -max_len=400 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/work-api fuzz/corpus
+	LD_PRELOAD=$$($(BIN)/python -c "import atheris; print(atheris.path())")/asan_with_fuzzer.so \
+	  ASAN_OPTIONS=detect_leaks=0 FUZZ_PDU_EXTENSION=$$(ls build/fuzz/_pdu*.so) \
+	  $(BIN)/python fuzz/fuzz_api.py -max_len=400 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/work-api fuzz/corpus
 
 # The hex decoder's vector paths against a plain decoder: natively, and the NEON path for
 # the Raspberry Pi cross-compiled to aarch64 and run under qemu (Debian packages)

@@ -5,14 +5,35 @@ Properties checked on every input:
   never anything else, and never crashes the process;
 - any text that ``encode_submit`` accepts decodes back to the same text and recipient.
 
-Run: ``make fuzz`` (or ``python fuzz/fuzz_api.py fuzz/corpus -runs=N``).
+Run: ``make fuzz`` (or ``python fuzz/fuzz_api.py fuzz/corpus -runs=N``). ``make fuzz``
+sets ``FUZZ_PDU_EXTENSION`` to the C extension built by fuzz/build.sh with clang's
+coverage counters and AddressSanitizer (and preloads atheris's ASan runtime): the fuzzer
+is then guided by the coverage of the C glue, where the Python objects are built, and
+any bad memory access there stops it. Without it the installed extension is used, blind.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
 
 import atheris
+
+
+def _load_instrumented_extension(path: str) -> None:
+    """Put the instrumented build in place of appliance.pdu._pdu before the package
+    imports it."""
+    spec = importlib.util.spec_from_file_location("appliance.pdu._pdu", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["appliance.pdu._pdu"] = module
+    spec.loader.exec_module(module)
+
+
+if os.environ.get("FUZZ_PDU_EXTENSION"):
+    _load_instrumented_extension(os.environ["FUZZ_PDU_EXTENSION"])
 
 with atheris.instrument_imports():
     from appliance import pdu
