@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from dataclasses import replace
 
-from .config import Config, ConfigError, ConnectorConfig, ModemConfig
-from .connectors.routing import Assignment, Connector, Routing
+from .config import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
+from .connectors.routing import Routing
+from .control import ServerControl, effective_config, routing_connector
 from .gateways.limits import LimitTracker, Limits
 from .gateways.modem import ModemGateway
 from .gateways.router import Router
@@ -53,6 +55,7 @@ class Service:
         self.router: Router | None = None
         self.inbox: Inbox | None = None
         self.webhooks: WebhookSender | None = None
+        self.control: ServerControl | None = None
         self._flush_timer: Timer | None = None
         self.http: HttpServer | None = None
 
@@ -78,7 +81,10 @@ class Service:
         if recovered:
             log.warning("%d message(s) were being sent when the service stopped; "
                         "they are queued again", recovered)
-        modems = list(self.config.modems) + self._simulated_modems()
+        # what an administrator changed with send-server-command applies over the file
+        self.config = effective_config(replace(self.config, modems=self.config.modems
+                                               + tuple(self._simulated_modems())))
+        modems = self.config.modems
         self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
         self.webhooks = WebhookSender(self.reactor, self.database, [
             WebhookTarget(c.name, c.url, c.token) for c in self.config.connectors if c.type == "webhook"])
@@ -99,17 +105,20 @@ class Service:
                                for m in modems})
         self.router = Router(self.reactor, self.queue, self.gateways, self.routing, limits=limits,
                              retry_delays=self.config.routing.retry_delays)
+        self.control = ServerControl(self.reactor, self.database, self.config, router=self.router,
+                                     webhooks=self.webhooks, inbox=self.inbox, on_settings=self._flush_incomplete)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         context = HttpApiContext(queue=self.queue, authenticator=Authenticator(), connector=http_connector,
-                                 gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe)
+                                 gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe,
+                                 control=self.control,
+                                 send_server_command_enabled=self.config.http.send_server_command)
         http = self.config.http
         self.http = HttpServer(create_app(context), http.host, http.port, threads=http.threads)
         self.http.start()
         # only once the port is ours: a start that fails must not swallow the one showing
         self.admin_password = ensure_admin()
 
-        for gateway in self.gateways:
-            self.reactor.call_soon(gateway.start)
+        self.reactor.call_soon(self.control.start_gateways)  # every enabled one
         self.reactor.call_soon(self.router.kick)  # whatever was queued before a restart
         self.reactor.call_soon(self._flush_incomplete)
         self.reactor.call_soon(self.webhooks.kick)  # events still owed from before a restart
@@ -232,21 +241,15 @@ class Service:
         self.notifier.close()
 
 
-DEFAULT_CONNECTOR = "HTTP API"
-
-
 def build_routing(connectors: tuple[ConnectorConfig, ...], gateways: tuple[str, ...]) -> Routing:
     """The configured connectors, or by default one HTTP API connector that sends through
     every gateway as a primary and receives from all; unknown gateway names are an error."""
-    if not any(c.type == "http" for c in connectors):
-        connectors = (ConnectorConfig(DEFAULT_CONNECTOR, "http"),) + connectors
+    connectors = with_http_connector(connectors)
     built = []
     for i, connector in enumerate(connectors, start=1):
         for name, _, _ in connector.gateways:
             if name not in gateways:
                 raise ConfigError(f"connector {connector.name!r}", f"gateway {name!r} is not a configured modem "
                                   f"(there are: {', '.join(gateways) or 'none'})")
-        assignments = (tuple(Assignment(*entry) for entry in connector.gateways)
-                       or tuple(Assignment(name) for name in gateways))
-        built.append(Connector(connector.name, connector.type, assignments, connector.max_send_attempts))
+        built.append(routing_connector(connector, gateways))
     return Routing(built)
