@@ -20,6 +20,7 @@ import peewee
 
 from .. import contacts, message_status, numbers, pdu
 from ..contacts import Recipient
+from ..control import ServerControl
 from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.models import OutboundMessage
 from ..store.queue import NewMessage, Queue
@@ -37,6 +38,7 @@ AUTHENTICATION_ERROR = 304
 UNKNOWN_COMMAND = 306
 NOT_ALLOWED = 307
 MESSAGE_ID_NOT_FOUND = 309
+CALLBACK_NOT_SUPPORTED = 310
 MESSAGE_REJECTED = 311
 
 ERROR_TEXTS = {
@@ -48,6 +50,7 @@ ERROR_TEXTS = {
     UNKNOWN_COMMAND: "Unknown command or insufficient parameters",
     NOT_ALLOWED: "Operation not allowed",
     MESSAGE_ID_NOT_FOUND: "Message id not found",
+    CALLBACK_NOT_SUPPORTED: "HTTP callback authentication not supported for this command",
     MESSAGE_REJECTED: "Message rejected",
 }
 
@@ -76,6 +79,8 @@ class HttpApiContext:
     connector: str                           # the name messages sent here are routed by
     gateway_names: Callable[[], Sequence[str]]
     on_accepted: Callable[[], None]          # wakes the router after a commit
+    control: ServerControl | None = None     # what send-server-command drives
+    send_server_command_enabled: bool = False
 
 
 def install(app: bottle.Bottle, context: HttpApiContext) -> None:
@@ -273,7 +278,11 @@ def request_status_update(context: HttpApiContext, params: bottle.FormsDict) -> 
     raise ApiError(UNKNOWN_COMMAND, f"info: {info!r} is not status, error-code or gateway")
 
 
+# below the helpers above, which it uses
+from .server_command import refused_while_stopped, send_server_command  # noqa: E402
+
 COMMANDS: dict[str, Callable[[HttpApiContext, bottle.FormsDict], str]] = {
-    "send-message": send_message,
+    "send-message": refused_while_stopped(send_message),
     "request-status-update": request_status_update,
+    "send-server-command": send_server_command,
 }
