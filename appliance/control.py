@@ -38,6 +38,7 @@ from .store.models import ConfigOverride
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Named = TypeVar("Named", Gateway, ConnectorConfig)
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -87,6 +88,15 @@ def routing_connector(connector: ConnectorConfig, gateways: tuple[str, ...]) -> 
                      connector.max_send_attempts)
 
 
+def _chosen(what: str, items: Sequence[Named], names: Sequence[str]) -> list[Named]:
+    """The named ``items``, or all when none is named; one unknown name and none is chosen."""
+    known = [item.name for item in items]
+    for name in names:
+        if name not in known:
+            raise UnknownName(name, f"no such {what} (there are: {', '.join(known) or 'none'})")
+    return [item for item in items if not names or item.name in names]
+
+
 class ServerControl:
     """The running gateways and connectors, and the effective config they were built from."""
 
@@ -133,36 +143,31 @@ class ServerControl:
         return result
 
     def stop_gateways(self, names: Sequence[str] = ()) -> dict[str, str]:
-        result = {}
-        for gateway in self._gateways(names):
-            self.router.stop_gateway(gateway.name)
-            self.stopped_gateways.add(gateway.name)
-            result[gateway.name] = "stopped"
-        return result
+        def stop(name: str) -> None:
+            self.router.stop_gateway(name)
+            self.stopped_gateways.add(name)
+        return self._each_gateway(names, stop, "stopped")
 
     def restart_gateways(self, names: Sequence[str] = ()) -> dict[str, str]:
         """Stop, take the current properties, and start again unless disabled."""
         return {gateway.name: self._restart(gateway) for gateway in self._gateways(names)}
 
     def reset_send_limit(self, names: Sequence[str] = ()) -> dict[str, str]:
-        result = {}
-        for gateway in self._gateways(names):
-            self.router.reset_send_limit(gateway.name)
-            result[gateway.name] = "send limit reset"
-        return result
+        return self._each_gateway(names, self.router.reset_send_limit, "send limit reset")
 
     def pause_sending(self, names: Sequence[str] = ()) -> dict[str, str]:
-        result = {}
-        for gateway in self._gateways(names):
-            self.router.pause(gateway.name)
-            result[gateway.name] = "sending paused"
-        return result
+        """Hand the named gateways no more messages; what one is sending now still finishes.
+        Not kept across a restart of the service."""
+        return self._each_gateway(names, self.router.pause, "sending paused")
 
     def resume_sending(self, names: Sequence[str] = ()) -> dict[str, str]:
+        return self._each_gateway(names, self.router.resume, "sending resumed")
+
+    def _each_gateway(self, names: Sequence[str], act: Callable[[str], None], outcome: str) -> dict[str, str]:
         result = {}
         for gateway in self._gateways(names):
-            self.router.resume(gateway.name)
-            result[gateway.name] = "sending resumed"
+            act(gateway.name)
+            result[gateway.name] = outcome
         return result
 
     def _restart(self, gateway: Gateway) -> str:
@@ -188,11 +193,7 @@ class ServerControl:
         self.pending.discard((GATEWAY, gateway.name))
 
     def _gateways(self, names: Sequence[str]) -> list[Gateway]:
-        known = [g.name for g in self.router.gateways]
-        for name in names:
-            if name not in known:
-                raise UnknownName(name, f"no such gateway (there are: {', '.join(known) or 'none'})")
-        return [g for g in self.router.gateways if not names or g.name in names]
+        return _chosen("gateway", self.router.gateways, names)
 
     def _modem(self, name: str) -> ModemConfig:
         return next(m for m in self.config.modems if m.name == name)
@@ -215,14 +216,14 @@ class ServerControl:
         return result
 
     def stop_connectors(self, names: Sequence[str] = ()) -> dict[str, str]:
-        result = {}
-        for connector in self._connectors(names):
-            self._set_running(connector.name, False)
-            result[connector.name] = "stopped"
-        return result
+        return {connector.name: self._stop_connector(connector.name) for connector in self._connectors(names)}
 
     def restart_connectors(self, names: Sequence[str] = ()) -> dict[str, str]:
         return {connector.name: self._restart_connector(connector.name) for connector in self._connectors(names)}
+
+    def _stop_connector(self, name: str) -> str:
+        self._set_running(name, False)
+        return "stopped"
 
     def _restart_connector(self, name: str) -> str:
         self._set_running(name, False)
@@ -251,11 +252,7 @@ class ServerControl:
             self.webhooks.hold(name)
 
     def _connectors(self, names: Sequence[str]) -> list[ConnectorConfig]:
-        known = [c.name for c in self.config.connectors]
-        for name in names:
-            if name not in known:
-                raise UnknownName(name, f"no such connector (there are: {', '.join(known)})")
-        return [c for c in self.config.connectors if not names or c.name in names]
+        return _chosen("connector", self.config.connectors, names)
 
     def _connector(self, name: str) -> ConnectorConfig:
         return next(c for c in self.config.connectors if c.name == name)
