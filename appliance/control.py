@@ -129,17 +129,17 @@ class ServerControl:
     def start_gateways(self, names: Sequence[str] = ()) -> dict[str, str]:
         """Start the named gateways (none named: every enabled one) with their current
         properties; starting a disabled one by name is not allowed."""
+        chosen = self._gateways(names)
+        disabled = [g.name for g in chosen if not self._modem(g.name).enabled]
+        if names and disabled:
+            raise ConfigError(disabled[0], "is disabled (Enabled is 0): set-gateway-property Enabled=1 starts it")
         result = {}
-        for gateway in self._gateways(names):
-            if not self._modem(gateway.name).enabled:
-                if names:
-                    raise ConfigError(gateway.name, "is disabled (Enabled is 0): set-gateway-property "
-                                                    "Enabled=1 starts it")
-                continue
-            self._configure(gateway)
-            self.router.start_gateway(gateway.name)
-            self.stopped_gateways.discard(gateway.name)
-            result[gateway.name] = "started"
+        for gateway in chosen:
+            if gateway.name not in disabled:
+                self._configure(gateway)
+                self.router.start_gateway(gateway.name)
+                self.stopped_gateways.discard(gateway.name)
+                result[gateway.name] = "started"
         return result
 
     def stop_gateways(self, names: Sequence[str] = ()) -> dict[str, str]:
@@ -203,16 +203,16 @@ class ServerControl:
     def start_connectors(self, names: Sequence[str] = ()) -> dict[str, str]:
         """Start the named connectors (none named: every enabled one) with their current
         properties; a stopped one takes no messages and a stopped webhook holds its events."""
+        chosen = self._connectors(names)
+        disabled = [c.name for c in chosen if not c.enabled]
+        if names and disabled:
+            raise ConfigError(disabled[0], "is disabled (Enabled is 0): set-connector-property Enabled=1 starts it")
         result = {}
-        for connector in self._connectors(names):
-            if not connector.enabled:
-                if names:
-                    raise ConfigError(connector.name, "is disabled (Enabled is 0): set-connector-property "
-                                                      "Enabled=1 starts it")
-                continue
-            self._reload_connector(connector.name)
-            self._set_running(connector.name, True)
-            result[connector.name] = "started"
+        for connector in chosen:
+            if connector.name not in disabled:
+                self._reload_connector(connector.name)
+                self._set_running(connector.name, True)
+                result[connector.name] = "started"
         return result
 
     def stop_connectors(self, names: Sequence[str] = ()) -> dict[str, str]:

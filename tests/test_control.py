@@ -79,12 +79,14 @@ def test_on_reactor_gives_up_on_a_reactor_that_does_not_run_and_the_work_never_r
 def test_start_starts_every_enabled_gateway_and_a_disabled_one_only_when_named_is_refused(rig):
     gsm1, gsm2 = rig.gateways
     assert (gsm1.calls, gsm2.calls) == (["start"], [])
+    rig.call(rig.control.stop_gateways, ["GSM1"])
     with pytest.raises(ConfigError, match="GSM2: is disabled"):
-        rig.call(rig.control.start_gateways, ["GSM2"])
-    assert gsm2.calls == []
+        rig.call(rig.control.start_gateways, ["GSM1", "GSM2"])
+    assert (gsm1.calls, gsm2.calls) == (["start", "stop"], [])   # not even GSM1 was started
+    rig.call(rig.control.start_gateways, ["GSM1"])
     with pytest.raises(UnknownName, match="GSM9: no such gateway"):
         rig.call(rig.control.stop_gateways, ["GSM1", "GSM9"])
-    assert gsm1.calls == ["start"]  # an unknown name anywhere: nothing was done
+    assert gsm1.calls == ["start", "stop", "start"]  # an unknown name anywhere: nothing was done
 
 
 def test_stop_and_start_and_restart_gateways(rig):
