@@ -302,9 +302,9 @@ class ServerControl:
         """Set Send, Receive or Role of each named gateway (none: all) for each named
         connector (none: all); with ``reload`` the connectors restart at once."""
         targets = [c.name for c in self._connectors(connectors)]
-        pairs = [g.name for g in self._gateways(gateways)]
+        chosen = [g.name for g in self._gateways(gateways)]
         self._store([Override(ROUTING, properties.routing_name(connector, gateway), prop, value)
-                     for connector in targets for gateway in pairs])
+                     for connector in targets for gateway in chosen])
         return self._connectors_changed(targets, reload)
 
     def set_settings_property(self, prop: str, value: str, reload: bool = True) -> dict[str, str]:
