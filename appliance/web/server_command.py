@@ -12,6 +12,7 @@ them: reach it through ``appliance.web.http_api`` (as the app does), not on its 
 
 from __future__ import annotations
 
+import logging
 import re
 import xml.etree.ElementTree as ET
 from typing import Any, Callable
@@ -23,6 +24,8 @@ from ..control import ServerControl, on_reactor
 from ..properties import UnknownName
 from .http_api import (CALLBACK_NOT_SUPPORTED, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError,
                        HttpApiContext, _authenticate, _single)
+
+log = logging.getLogger(__name__)
 
 Command = Callable[[HttpApiContext, bottle.FormsDict], str]
 XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -57,13 +60,18 @@ def send_server_command(context: HttpApiContext, params: bottle.FormsDict) -> st
     bind, reply = SERVER_COMMANDS[name]
     work = bind(context.control, params)   # every parameter is read before anything is done
     try:
-        return reply(on_reactor(context.control.reactor, work))
+        result = on_reactor(context.control.reactor, work)
     except UnknownName as error:
         raise ApiError(UNKNOWN_COMMAND, str(error)) from None
     except ConfigError as error:
         raise ApiError(NOT_ALLOWED, str(error)) from None
     except TimeoutError as error:
         raise ApiError(UNKNOWN_ERROR, str(error)) from None
+    if not name.startswith("get-"):
+        # who changed what, never a value: it may be a PIN or a token
+        named = {p: _single(params, p) for p in ("gateway", "connector", "property") if _single(params, p)}
+        log.info("send-server-command %s by %s %s", name, principal.name, named)
+    return reply(result)
 
 
 # -- parameters -----------------------------------------------------------------------------
