@@ -11,6 +11,7 @@ from appliance import users
 from appliance.config import Config, ConnectorConfig, ModemConfig
 from appliance.store.models import ConfigOverride, OutboundMessage
 from appliance.users import Principal
+from appliance.web import server_command
 from appliance.web.app import create_app
 from appliance.web.auth import Authenticator
 from appliance.web.http_api import HttpApiContext
@@ -239,3 +240,17 @@ def test_a_caller_vouched_for_by_the_authentication_callback_gets_310(make_api):
         "ERROR:310 HTTP callback authentication not supported for this command: "
         "send-server-command needs a local administrator account"]
     assert api.rig.gateways[0].calls == ["start"]
+
+
+def test_a_reactor_that_does_not_take_the_command_in_time_gets_300_and_nothing_is_done(api, monkeypatch):
+    def too_late(reactor, work, timeout=10.0):
+        raise TimeoutError("the appliance did not get to it within 10 s; nothing was done")
+    monkeypatch.setattr(server_command, "on_reactor", too_late)
+    assert api.command("stop-gateway") == [
+        "ERROR:300 Unknown error: the appliance did not get to it within 10 s; nothing was done"]
+    assert api.rig.gateways[0].calls == ["start"]
+
+
+def test_characters_xml_cannot_hold_are_replaced_not_written(make_api):
+    api = make_api(Config(modems=(ModemConfig("GSM\x01one", "/dev/ttyUSB0"),)))
+    assert api.xml("get-server-configuration").find("Gateways/Gateway").get("Name") == "GSM\ufffdone"
