@@ -278,7 +278,7 @@ def request_status_update(context: HttpApiContext, params: bottle.FormsDict) -> 
     raise ApiError(UNKNOWN_COMMAND, f"info: {info!r} is not status, error-code or gateway")
 
 
-# below the helpers above, which it uses
+# at the end: send-server-command's module uses the helpers above
 from .server_command import refused_while_stopped, send_server_command  # noqa: E402
 
 COMMANDS: dict[str, Callable[[HttpApiContext, bottle.FormsDict], str]] = {

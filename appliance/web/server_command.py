@@ -6,8 +6,8 @@ Off unless ``[http] send_server_command = true``. The work is done by
 parameters, checks who asks, and writes the reply: one ``OK: <name>: <what happened>``
 line per gateway or connector affected, or the XML of the get-* commands.
 
-It builds on http_api's helpers and http_api lists it in its COMMANDS, importing it below
-them: reach it through ``appliance.web.http_api`` (as the app does), not on its own.
+It uses http_api's helpers and http_api lists it in its COMMANDS, so each imports the
+other at its end, once its own names exist: either may be imported first.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ import bottle
 from ..config import ConfigError
 from ..control import ServerControl, on_reactor
 from ..properties import UnknownName
-from .http_api import (CALLBACK_NOT_SUPPORTED, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError,
-                       HttpApiContext, _authenticate, _single)
 
 log = logging.getLogger(__name__)
 
-Command = Callable[[HttpApiContext, bottle.FormsDict], str]
+Command = Callable[["HttpApiContext", bottle.FormsDict], str]
 XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
 # characters XML 1.0 cannot hold at all, escaped or not
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -211,3 +209,8 @@ SERVER_COMMANDS: dict[str, tuple[Bind, Callable[[Any], str]]] = {
     "set-routing-property": (_set_routing_property, _ok),
     "set-settings-property": (_set_settings_property, _ok),
 }
+
+
+# at the end: http_api imports this module at its own end, for the names above
+from .http_api import (CALLBACK_NOT_SUPPORTED, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR,  # noqa: E402
+                       ApiError, HttpApiContext, _authenticate, _single)
