@@ -10,7 +10,7 @@ from typing import Callable
 
 from . import config as config_module
 from . import contacts, receive_connectors, users
-from .config import Config, ConfigError
+from .config import Config, ConfigError, with_http_connector
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -147,14 +147,12 @@ def _group_set(args: argparse.Namespace) -> str:
 
 
 def _receive_connector(args: argparse.Namespace, config: Config) -> str:
-    from .service import with_default_connector
-
     if args.receive_command == "list":
         return "\n".join(_describe(c) for c in receive_connectors.list_all()) or "no receive connectors"
     if args.receive_command == "remove":
         receive_connectors.remove(args.name)
         return f"receive connector {args.name!r} removed"
-    kinds = {c.name: c.type for c in with_default_connector(config.connectors)}
+    kinds = {c.name: c.type for c in with_http_connector(config.connectors)}
     connector, token = receive_connectors.set_connector(
         args.name, kinds, number=args.number, routing=args.routing, target=args.target, subject=args.subject,
         require_token=False if args.no_token else None, generate_token=args.new_token)

@@ -31,6 +31,7 @@ class ConfigError(ValueError):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
         self.key = key
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class ModemConfig:
     send_limit_day: int | None = None       # SMS parts per day, per month, per minute
     send_limit_month: int | None = None
     send_rate_per_minute: int | None = None
+    enabled: bool = True                    # false: not started until an administrator starts it
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class ConnectorConfig:
     token: str = ""                # webhook: sent as "Authorization: Bearer <token>"
     # (gateway name, use, role); empty = every gateway, send and receive, primary
     gateways: tuple[tuple[str, str, str], ...] = ()
+    enabled: bool = True           # false: stopped (the HTTP API refuses messages, a webhook holds events)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class HttpConfig:
     auth_callback_url: str | None = None  # vouches for user names that are not local users
     tls_cert: str | None = None           # both set: HTTPS only (PEM files)
     tls_key: str | None = None
+    send_server_command: bool = False     # the administrators' send-server-command HTTP command
 
     @property
     def scheme(self) -> str:
@@ -135,7 +139,8 @@ def load(path: str | Path | None) -> Config:
 def parse(raw: dict[str, Any]) -> Config:
     _only(raw, {"http", "storage", "receive", "routing", "modem", "connector"}, "")
     http = _table(raw, "http")
-    _only(http, {"listen", "threads", "guest", "auth_callback_url", "tls_cert", "tls_key"}, "http")
+    _only(http, {"listen", "threads", "send_server_command", "guest", "auth_callback_url", "tls_cert", "tls_key"},
+          "http")
     storage = _table(raw, "storage")
     _only(storage, {"path"}, "storage")
     receive = _table(raw, "receive")
@@ -177,7 +182,9 @@ def _http(raw: dict[str, Any]) -> HttpConfig:
                           + ": HTTPS needs both the certificate and its private key")
     return HttpConfig(listen=_listen(raw.get("listen", DEFAULT_LISTEN), "http.listen"),
                       threads=_integer(raw.get("threads", 16), "http.threads", 1, 256),
-                      guest=guest, auth_callback_url=callback, tls_cert=cert, tls_key=key)
+                      guest=guest, auth_callback_url=callback, tls_cert=cert, tls_key=key,
+                      send_server_command=_boolean(raw.get("send_server_command", False),
+                                                   "http.send_server_command"))
 
 
 def _callback_url(url: str, key: str) -> None:
@@ -212,12 +219,21 @@ def _delays(value: Any, key: str) -> tuple[float, ...]:
 
 
 CONNECTOR_TYPES = ("http", "webhook")
+DEFAULT_CONNECTOR = "HTTP API"
+
+
+def with_http_connector(connectors: tuple[ConnectorConfig, ...]) -> tuple[ConnectorConfig, ...]:
+    """The HTTP API always has a connector: without one of type http in the file, a default
+    one sends through every gateway (each a primary) and receives from all."""
+    if any(c.type == "http" for c in connectors):
+        return connectors
+    return (ConnectorConfig(DEFAULT_CONNECTOR, "http"),) + connectors
 
 
 def _connector(raw: Any, key: str) -> ConnectorConfig:
     if not isinstance(raw, dict):
         raise ConfigError(key, "must be a table")
-    _only(raw, {"name", "type", "max_send_attempts", "gateways", "url", "token"}, key)
+    _only(raw, {"name", "type", "max_send_attempts", "gateways", "url", "token", "enabled"}, key)
     if "name" not in raw:
         raise ConfigError(f"{key}.name", "is required")
     kind = _string(raw.get("type", "http"), f"{key}.type")
@@ -247,14 +263,14 @@ def _connector(raw: Any, key: str) -> ConnectorConfig:
     return ConnectorConfig(name=_string(raw["name"], f"{key}.name"), type=kind, url=url, token=token,
                            max_send_attempts=_integer(raw.get("max_send_attempts", 3),
                                                       f"{key}.max_send_attempts", 1, 100),
-                           gateways=tuple(gateways))
+                           gateways=tuple(gateways), enabled=_boolean(raw.get("enabled", True), f"{key}.enabled"))
 
 
 def _modem(raw: Any, key: str) -> ModemConfig:
     if not isinstance(raw, dict):
         raise ConfigError(key, "must be a table")
     _only(raw, {"name", "port", "baudrate", "model", "pin", "smsc", "delivery_reports", "pwrkey_gpio",
-                "pwrkey_pressed_high", "send_limit_day", "send_limit_month", "send_rate_per_minute"}, key)
+                "pwrkey_pressed_high", "send_limit_day", "send_limit_month", "send_rate_per_minute", "enabled"}, key)
     for required in ("name", "port"):
         if required not in raw:
             raise ConfigError(f"{key}.{required}", "is required")
@@ -284,6 +300,7 @@ def _modem(raw: Any, key: str) -> ModemConfig:
                        pwrkey_gpio=None if pwrkey is None else _integer(pwrkey, f"{key}.pwrkey_gpio", 0, 27),
                        pwrkey_pressed_high=_boolean(raw.get("pwrkey_pressed_high", False),
                                                     f"{key}.pwrkey_pressed_high"),
+                       enabled=_boolean(raw.get("enabled", True), f"{key}.enabled"),
                        **{limit: _optional_count(raw.get(limit), f"{key}.{limit}")
                           for limit in ("send_limit_day", "send_limit_month", "send_rate_per_minute")})
 

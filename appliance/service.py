@@ -11,9 +11,11 @@ import functools
 import logging
 import signal
 import time
+from dataclasses import replace
 
-from .config import Config, ConfigError, ConnectorConfig, ModemConfig
-from .connectors.routing import Assignment, Connector, Routing
+from .config import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
+from .connectors.routing import Routing
+from .control import ServerControl, effective_config, routing_connector
 from .gateways.limits import LimitTracker, Limits
 from .gateways.modem import ModemGateway
 from .gateways.router import Router
@@ -58,6 +60,7 @@ class Service:
         self.router: Router | None = None
         self.inbox: Inbox | None = None
         self.webhooks: WebhookSender | None = None
+        self.control: ServerControl | None = None
         self._flush_timer: Timer | None = None
         self.http: HttpServer | None = None
 
@@ -84,7 +87,10 @@ class Service:
         if recovered:
             log.warning("%d message(s) were being sent when the service stopped; "
                         "they are queued again", recovered)
-        modems = list(self.config.modems) + self._simulated_modems()
+        # what an administrator changed with send-server-command applies over the file
+        self.config = effective_config(replace(self.config, modems=self.config.modems
+                                               + tuple(self._simulated_modems())))
+        modems = self.config.modems
         self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
         self.webhooks = WebhookSender(self.reactor, self.database, [
             WebhookTarget(c.name, c.url, c.token) for c in self.config.connectors if c.type == "webhook"])
@@ -105,12 +111,16 @@ class Service:
                                for m in modems}, durability=self.durability)
         self.router = Router(self.reactor, self.queue, self.gateways, self.routing, limits=limits,
                              retry_delays=self.config.routing.retry_delays)
+        self.control = ServerControl(self.reactor, self.database, self.config, router=self.router,
+                                     webhooks=self.webhooks, inbox=self.inbox, on_settings=self._flush_incomplete)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         started_at = time.time()
         context = HttpApiContext(queue=self.queue, authenticator=self._authenticator(), connector=http_connector,
                                  gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe,
                                  inbox=self.inbox,
-                                 server_status=lambda: server_status.collect(self.router, started_at=started_at))
+                                 server_status=lambda: server_status.collect(self.router, started_at=started_at),
+                                 control=self.control,
+                                 send_server_command_enabled=self.config.http.send_server_command)
         kinds = {c.name: c.kind for c in self.routing.connectors.values()}
         receiving = ReceiveContext(self.database, connectors=lambda: kinds,
                                    on_stored=lambda: self.reactor.call_soon_threadsafe(self.webhooks.kick))
@@ -121,8 +131,7 @@ class Service:
         # only once the port is ours: a start that fails must not swallow the one showing
         self.admin_password = users.ensure_admin()
 
-        for gateway in self.gateways:
-            self.reactor.call_soon(gateway.start)
+        self.reactor.call_soon(self.control.start_gateways)  # every enabled one
         self.reactor.call_soon(self.router.kick)  # whatever was queued before a restart
         self.reactor.call_soon(self._flush_incomplete)
         self.reactor.call_soon(self.webhooks.kick)  # events still owed from before a restart
@@ -257,26 +266,14 @@ class Service:
         self.notifier.close()
 
 
-DEFAULT_CONNECTOR = "HTTP API"
-
-
-def with_default_connector(connectors: tuple[ConnectorConfig, ...]) -> tuple[ConnectorConfig, ...]:
-    """The configured connectors, with the default HTTP API connector when none is of type http."""
-    if not any(c.type == "http" for c in connectors):
-        connectors = (ConnectorConfig(DEFAULT_CONNECTOR, "http"),) + connectors
-    return connectors
-
-
 def build_routing(connectors: tuple[ConnectorConfig, ...], gateways: tuple[str, ...]) -> Routing:
     """The configured connectors, or by default one HTTP API connector that sends through
     every gateway as a primary and receives from all; unknown gateway names are an error."""
     built = []
-    for i, connector in enumerate(with_default_connector(connectors), start=1):
+    for connector in with_http_connector(connectors):
         for name, _, _ in connector.gateways:
             if name not in gateways:
                 raise ConfigError(f"connector {connector.name!r}", f"gateway {name!r} is not a configured modem "
                                   f"(there are: {', '.join(gateways) or 'none'})")
-        assignments = (tuple(Assignment(*entry) for entry in connector.gateways)
-                       or tuple(Assignment(name) for name in gateways))
-        built.append(Connector(connector.name, connector.type, assignments, connector.max_send_attempts))
+        built.append(routing_connector(connector, gateways))
     return Routing(built)

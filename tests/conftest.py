@@ -16,3 +16,122 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+# -- a running ServerControl (tests/test_control.py, tests/test_server_command.py) -------------
+
+import threading  # noqa: E402
+
+from appliance.config import Config, ConnectorConfig, ModemConfig  # noqa: E402
+from appliance.connectors.webhook import WebhookSender, WebhookTarget  # noqa: E402
+from appliance.control import ServerControl, effective_config, on_reactor  # noqa: E402
+from appliance.gateways.base import Gateway, Outcome  # noqa: E402
+from appliance.gateways.limits import LimitTracker  # noqa: E402
+from appliance.gateways.router import Router  # noqa: E402
+from appliance.reactor import Reactor  # noqa: E402
+from appliance.service import build_routing  # noqa: E402
+from appliance.store import db as store_db  # noqa: E402
+from appliance.store.inbox import Inbox  # noqa: E402
+from appliance.store.queue import NewMessage, Queue  # noqa: E402
+
+
+class FakeGateway(Gateway):
+    """Sends at once and says so through an event, so tests wait for it instead of sleeping."""
+
+    def __init__(self, name):
+        self.name = name
+        self.up = False
+        self.calls = []
+        self.sent = []
+        self.sent_event = threading.Event()
+
+    @property
+    def available(self):
+        return self.up
+
+    @property
+    def in_service(self):
+        return self.up
+
+    def status(self):
+        return {"state": "ready" if self.up else "stopped", "detail": ""}
+
+    def start(self):
+        self.up = True
+        self.calls.append("start")
+
+    def stop(self):
+        self.up = False
+        self.calls.append("stop")
+
+    def send(self, message, queue, done):
+        self.sent.append(message.id)
+        done(Outcome(True, parts=1))
+        self.sent_event.set()
+
+
+CONTROL_FILE = Config(
+    modems=(ModemConfig("GSM1", "/dev/ttyUSB0", send_limit_day=100, pin="1234"),
+            ModemConfig("GSM2", "/dev/ttyUSB1", enabled=False)),
+    connectors=(ConnectorConfig("HTTP API"),
+                ConnectorConfig("Hook", "webhook", url="http://127.0.0.1:9/hook", token="s3cret-token")),
+)
+
+
+class ControlRig:
+    """A store, a router over fake gateways (or ``make_gateways(reactor, database)``), a
+    webhook sender and a ServerControl, with the reactor running in its own thread."""
+
+    def __init__(self, data_dir, config=CONTROL_FILE, make_gateways=None):
+        self.file = config
+        self.database = store_db.open_database(data_dir)
+        self.queue = Queue(self.database)
+        self.reactor = Reactor()
+        self.config = effective_config(config)
+        self.gateways = (make_gateways(self.reactor, self.database) if make_gateways
+                         else [FakeGateway(m.name) for m in self.config.modems])
+        names = tuple(m.name for m in self.config.modems)
+        self.router = Router(self.reactor, self.queue, self.gateways, build_routing(self.config.connectors, names),
+                             limits=LimitTracker({}))
+        self.webhooks = WebhookSender(self.reactor, self.database, [
+            WebhookTarget(c.name, c.url, c.token) for c in self.config.connectors if c.type == "webhook"])
+        self.inbox = Inbox(self.database)
+        self.settings_loaded = []
+        self.control = ServerControl(self.reactor, self.database, self.config, router=self.router,
+                                     webhooks=self.webhooks, inbox=self.inbox,
+                                     on_settings=lambda: self.settings_loaded.append(1))
+        self.thread = threading.Thread(target=self.reactor.run, daemon=True)
+        self.thread.start()
+        self.call(self.control.start_gateways)
+
+    def call(self, function, *args):
+        return on_reactor(self.reactor, function, *args)
+
+    def settle(self):
+        """Every callback the reactor had queued has run (its queue is FIFO)."""
+        self.call(lambda: None)
+
+    def send(self, text="hello"):
+        (message_id,) = self.queue.accept([NewMessage(recipient="+447700900123", text=text)])
+        self.call(self.router.kick)
+        return message_id
+
+    def close(self):
+        self.webhooks.stop()
+        self.reactor.call_soon_threadsafe(self.reactor.stop)
+        self.thread.join(5)
+        self.reactor.close()
+        self.database.close()
+
+
+@pytest.fixture
+def control_rig(tmp_path):
+    """Builds ControlRigs (keyword arguments as ControlRig's) and closes them afterwards."""
+    rigs = []
+
+    def make(**options):
+        rigs.append(ControlRig(tmp_path / f"store{len(rigs)}", **options))
+        return rigs[-1]
+    yield make
+    for rig in reversed(rigs):
+        rig.close()

@@ -65,6 +65,9 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     ({"http": {"tls_key": "/etc/k.pem"}}, "http.tls_cert", "is required with http.tls_key"),
     ({"http": {"auth_callback_url": "http://auth.example.com/check"}}, "http.auth_callback_url", "https://"),
     ({"http": {"auth_callback_url": "ftp://localhost/"}}, "http.auth_callback_url", "https://"),
+    ({"http": {"send_server_command": "yes"}}, "http.send_server_command", "true or false"),
+    ({"modem": [{"name": "A", "port": "/x", "enabled": 0}]}, "modem[1].enabled", "true or false"),
+    ({"connector": [{"name": "A", "enabled": "no"}]}, "connector[1].enabled", "true or false"),
 ])
 def test_every_mistake_is_reported_with_its_key_path(raw, key, words):
     with pytest.raises(ConfigError) as caught:
@@ -72,6 +75,16 @@ def test_every_mistake_is_reported_with_its_key_path(raw, key, words):
     assert caught.value.key == key
     assert str(caught.value).startswith(f"{key}: ")
     assert words in str(caught.value)
+
+
+def test_send_server_command_is_off_and_everything_enabled_unless_the_file_says_otherwise():
+    assert config.load(None).http.send_server_command is False
+    parsed = config.parse({"http": {"send_server_command": True},
+                           "modem": [{"name": "A", "port": "/x"}, {"name": "B", "port": "/y", "enabled": False}],
+                           "connector": [{"name": "API", "enabled": False}]})
+    assert parsed.http.send_server_command is True
+    assert [m.enabled for m in parsed.modems] == [True, False]
+    assert parsed.connectors[0].enabled is False
 
 
 def test_bad_toml_and_missing_file_say_which_file(tmp_path):

@@ -72,6 +72,7 @@ class WebhookSender:
         self.reactor = reactor
         self.database = database
         self.targets = {t.connector: t for t in targets}
+        self.held: set[str] = set()   # stopped connectors: their events wait, none is lost
         self.parallel = parallel
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="webhook")
         self._in_flight: set[int] = set()
@@ -83,6 +84,17 @@ class WebhookSender:
         if self.targets and not self._kicked:
             self._kicked = True
             self.reactor.call_soon(self._dispatch)
+
+    def hold(self, connector: str) -> None:
+        """Send nothing more to ``connector`` (stopped) until :meth:`release`; reactor thread."""
+        self.held.add(connector)
+
+    def release(self, connector: str) -> None:
+        self.held.discard(connector)
+        self.kick()
+
+    def _active(self) -> list[str]:
+        return [name for name in self.targets if name not in self.held]
 
     def stop(self) -> None:
         if self._timer is not None:
@@ -96,7 +108,7 @@ class WebhookSender:
         if free > 0:
             due = (WebhookDelivery.select()
                    .where((WebhookDelivery.state == "pending") & (WebhookDelivery.next_attempt_at <= now)
-                          & (WebhookDelivery.connector.in_(list(self.targets)))
+                          & (WebhookDelivery.connector.in_(self._active()))
                           & (WebhookDelivery.id.not_in(list(self._in_flight) or [0])))
                    .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(free))
             for delivery in due:
@@ -115,7 +127,7 @@ class WebhookSender:
             return  # a finishing POST dispatches again
         later = (WebhookDelivery.select(peewee.fn.MIN(WebhookDelivery.next_attempt_at))
                  .where((WebhookDelivery.state == "pending") & (WebhookDelivery.next_attempt_at > now)
-                        & (WebhookDelivery.connector.in_(list(self.targets))))
+                        & (WebhookDelivery.connector.in_(self._active())))
                  .scalar())
         if later is not None:
             self._timer = self.reactor.call_later(later - now, self.kick)

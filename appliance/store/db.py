@@ -50,7 +50,16 @@ def _add_api_keys_and_receive_connectors(database: peewee.Database) -> None:
         'CREATE UNIQUE INDEX IF NOT EXISTS "receiveconnector_name" ON "receive_connector" ("name")')
 
 
-UPGRADES: list[Callable[[peewee.Database], None]] = [_add_api_keys_and_receive_connectors]
+def _add_config_overrides(database: peewee.Database) -> None:
+    database.execute_sql(
+        'CREATE TABLE IF NOT EXISTS "config_override" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"scope" VARCHAR(255) NOT NULL, "name" VARCHAR(255) NOT NULL, "property" VARCHAR(255) NOT NULL, '
+        '"value" TEXT NOT NULL, "updated_at" REAL NOT NULL)')
+    database.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS "configoverride_scope_name_property" '
+                         'ON "config_override" ("scope", "name", "property")')
+
+
+UPGRADES: list[Callable[[peewee.Database], None]] = [_add_api_keys_and_receive_connectors, _add_config_overrides]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)
 

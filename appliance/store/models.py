@@ -245,6 +245,21 @@ class ReceiveConnector(BaseModel):
         table_name = "receive_connector"
 
 
+class ConfigOverride(BaseModel):
+    """A property an administrator set at run time (send-server-command set-*-property):
+    applied over the config file at every start, so a change survives a restart."""
+
+    scope = peewee.CharField()                         # gateway | connector | routing | settings
+    name = peewee.CharField()                          # the gateway or connector; "connector;gateway"; ""
+    property = peewee.CharField()                      # as send-server-command names it: "SendLimitDay"
+    value = peewee.TextField()                         # as it was given
+    updated_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "config_override"
+        indexes = ((("scope", "name", "property"), True),)
+
+
 class Event(BaseModel):
     """The event log: what happened, for the status page and for support."""
 
@@ -259,4 +274,4 @@ class Event(BaseModel):
         table_name = "event"
 
 
-ALL_MODELS = [User, ApiKey, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, Event]
+ALL_MODELS = [User, ApiKey, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, ConfigOverride, Event]

@@ -20,6 +20,7 @@ import peewee
 
 from .. import contacts, message_status, numbers, pdu
 from ..contacts import Recipient
+from ..control import ServerControl
 from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.inbox import Inbox
 from ..store.models import OutboundMessage
@@ -40,6 +41,7 @@ AUTHENTICATION_ERROR = 304
 UNKNOWN_COMMAND = 306
 NOT_ALLOWED = 307
 MESSAGE_ID_NOT_FOUND = 309
+CALLBACK_NOT_SUPPORTED = 310
 MESSAGE_REJECTED = 311
 
 ERROR_TEXTS = {
@@ -51,6 +53,7 @@ ERROR_TEXTS = {
     UNKNOWN_COMMAND: "Unknown command or insufficient parameters",
     NOT_ALLOWED: "Operation not allowed",
     MESSAGE_ID_NOT_FOUND: "Message id not found",
+    CALLBACK_NOT_SUPPORTED: "HTTP callback authentication not supported for this command",
     MESSAGE_REJECTED: "Message rejected",
 }
 
@@ -86,6 +89,8 @@ class HttpApiContext:
     on_accepted: Callable[[], None]          # wakes the router after a commit
     inbox: Inbox                             # request-received-messages reads `connector`'s inbox
     server_status: Callable[[], dict]        # appliance.server_status.collect, bound by the service
+    control: ServerControl | None = None     # what send-server-command drives
+    send_server_command_enabled: bool = False
 
 
 def install(app: bottle.Bottle, context: HttpApiContext) -> None:
@@ -345,10 +350,14 @@ def request_server_status(context: HttpApiContext, params: bottle.FormsDict) -> 
     return xml_documents.server_status(context.server_status())
 
 
+# at the end: send-server-command's module uses the helpers above
+from .server_command import refused_while_stopped, send_server_command  # noqa: E402
+
 COMMANDS: dict[str, Callable[[HttpApiContext, bottle.FormsDict], str | XmlReply]] = {
-    "send-message": send_message,
+    "send-message": refused_while_stopped(send_message),
     "request-status-update": request_status_update,
     "remove-queued-message": remove_queued_message,
     "request-received-messages": request_received_messages,
     "request-server-status": request_server_status,
+    "send-server-command": send_server_command,
 }

@@ -1,0 +1,342 @@
+"""Running the appliance by hand while it runs: start, stop and restart gateways and
+connectors, pause sending, reset send limits, read the configuration and change it.
+
+send-server-command uses it, and the JSON API will. Every :class:`ServerControl` method
+runs on the reactor thread, like the router and the modems it drives; other threads call
+it through :func:`on_reactor`. A property changed at run time is kept in the store
+(``config_override``) and applied over the config file at every start
+(:func:`effective_config`), so it survives a restart.
+
+Errors are :class:`~appliance.config.ConfigError`: an :class:`~appliance.properties.UnknownName`
+for a gateway, connector or property that does not exist, a plain one for a value or an
+action that is not allowed. Either way nothing has changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Callable, Iterable, Sequence, TypeVar
+
+import peewee
+
+from .config import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
+from .connectors.routing import Assignment, Connector
+from .connectors.webhook import WebhookSender
+from .gateways.base import Gateway
+from .gateways.limits import Limits
+from .gateways.modem import ModemGateway
+from .gateways.router import Router
+from .properties import CONNECTOR, GATEWAY, ROUTING, SETTINGS, Override, UnknownName
+from . import properties
+from .reactor import Reactor
+from .store.inbox import Inbox
+from .store.models import ConfigOverride
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Named = TypeVar("Named", Gateway, ConnectorConfig)
+DEFAULT_TIMEOUT = 10.0
+
+
+def on_reactor(reactor: Reactor, function: Callable[..., T], *args: object,
+               timeout: float = DEFAULT_TIMEOUT) -> T:
+    """Run ``function(*args)`` on the reactor thread and return its result or raise what it
+    raised. A call the reactor has not begun within ``timeout`` seconds never runs, and
+    raises TimeoutError; one it has begun is waited for."""
+    if reactor.in_reactor_thread():
+        return function(*args)
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return  # the caller gave up waiting: do nothing it was not told about
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:
+            future.set_exception(error)
+
+    reactor.call_soon_threadsafe(run)
+    try:
+        return future.result(timeout)
+    except TimeoutError:
+        if future.cancel():
+            raise TimeoutError(f"the appliance did not get to it within {timeout:g} s; nothing was done") from None
+    return future.result()  # it began just as the time ran out: it finishes soon
+
+
+def effective_config(config: Config) -> Config:
+    """The config file with the default HTTP connector and every stored override applied
+    (call once the store is open). An override that no longer fits the file — its gateway
+    was removed, say — is skipped with a warning: the appliance still starts."""
+    config = replace(config, connectors=with_http_connector(config.connectors))
+    rows = ConfigOverride.select().order_by(ConfigOverride.id)
+    config, problems = properties.with_overrides(
+        config, [Override(r.scope, r.name, r.property, r.value) for r in rows])
+    for problem in problems:
+        log.warning("a property set by send-server-command no longer applies and is ignored: %s", problem)
+    return config
+
+
+def routing_connector(connector: ConnectorConfig, gateways: tuple[str, ...]) -> Connector:
+    """The router's view of a configured connector."""
+    return Connector(connector.name, connector.type,
+                     tuple(Assignment(*entry) for entry in properties.assignments(connector, gateways)),
+                     connector.max_send_attempts)
+
+
+def _chosen(what: str, items: Sequence[Named], names: Sequence[str]) -> list[Named]:
+    """The named ``items``, or all when none is named; one unknown name and none is chosen."""
+    known = [item.name for item in items]
+    for name in names:
+        if name not in known:
+            raise UnknownName(name, f"no such {what} (there are: {', '.join(known) or 'none'})")
+    return [item for item in items if not names or item.name in names]
+
+
+class ServerControl:
+    """The running gateways and connectors, and the effective config they were built from."""
+
+    def __init__(self, reactor: Reactor, database: peewee.Database, config: Config, *, router: Router,
+                 webhooks: WebhookSender, inbox: Inbox, on_settings: Callable[[], None] = lambda: None) -> None:
+        """``config`` is the :func:`effective_config` the service built everything from;
+        ``on_settings`` runs after settings were reloaded (the service re-arms its timers)."""
+        self.reactor = reactor
+        self.database = database
+        self.config = config          # includes changes made with reload=0 that wait for a restart
+        self.router = router
+        self.webhooks = webhooks
+        self.inbox = inbox
+        self.on_settings = on_settings
+        self.stopped_gateways: set[str] = {g.name for g in router.gateways}   # until start_gateways()
+        # read by HTTP threads (accepting()), so only ever replaced, never changed in place
+        self.stopped_connectors: frozenset[str] = frozenset(c.name for c in config.connectors if not c.enabled)
+        self.pending: set[tuple[str, str]] = set()   # (GATEWAY | CONNECTOR | SETTINGS, name) to reload
+        for name in self.stopped_connectors:
+            webhooks.hold(name)
+
+    # -- from any thread -------------------------------------------------------------------
+
+    def accepting(self, connector: str) -> bool:
+        """False while ``connector`` is stopped: it takes no new messages. Any thread."""
+        return connector not in self.stopped_connectors
+
+    # -- gateways --------------------------------------------------------------------------
+
+    def start_gateways(self, names: Sequence[str] = ()) -> dict[str, str]:
+        """Start the named gateways (none named: every enabled one) with their current
+        properties; starting a disabled one by name is not allowed."""
+        chosen = self._gateways(names)
+        disabled = [g.name for g in chosen if not self._modem(g.name).enabled]
+        if names and disabled:
+            raise ConfigError(disabled[0], "is disabled (Enabled is 0): set-gateway-property Enabled=1 starts it")
+        result = {}
+        for gateway in chosen:
+            if gateway.name not in disabled:
+                self._configure(gateway)
+                self.router.start_gateway(gateway.name)
+                self.stopped_gateways.discard(gateway.name)
+                result[gateway.name] = "started"
+        return result
+
+    def stop_gateways(self, names: Sequence[str] = ()) -> dict[str, str]:
+        def stop(name: str) -> None:
+            self.router.stop_gateway(name)
+            self.stopped_gateways.add(name)
+        return self._each_gateway(names, stop, "stopped")
+
+    def restart_gateways(self, names: Sequence[str] = ()) -> dict[str, str]:
+        """Stop, take the current properties, and start again unless disabled."""
+        return {gateway.name: self._restart(gateway) for gateway in self._gateways(names)}
+
+    def reset_send_limit(self, names: Sequence[str] = ()) -> dict[str, str]:
+        return self._each_gateway(names, self.router.reset_send_limit, "send limit reset")
+
+    def pause_sending(self, names: Sequence[str] = ()) -> dict[str, str]:
+        """Hand the named gateways no more messages; what one is sending now still finishes.
+        Not kept across a restart of the service."""
+        return self._each_gateway(names, self.router.pause, "sending paused")
+
+    def resume_sending(self, names: Sequence[str] = ()) -> dict[str, str]:
+        return self._each_gateway(names, self.router.resume, "sending resumed")
+
+    def _each_gateway(self, names: Sequence[str], act: Callable[[str], None], outcome: str) -> dict[str, str]:
+        result = {}
+        for gateway in self._gateways(names):
+            act(gateway.name)
+            result[gateway.name] = outcome
+        return result
+
+    def _restart(self, gateway: Gateway) -> str:
+        self.router.stop_gateway(gateway.name)
+        self.stopped_gateways.add(gateway.name)
+        self._configure(gateway)
+        if not self._modem(gateway.name).enabled:
+            return "stopped (disabled)"
+        self.router.start_gateway(gateway.name)
+        self.stopped_gateways.discard(gateway.name)
+        return "restarted"
+
+    def _configure(self, gateway: Gateway) -> None:
+        """Give a gateway that is about to start the properties it is configured with now."""
+        modem = self._modem(gateway.name)
+        self.router.limits.limits[gateway.name] = Limits(modem.send_limit_day, modem.send_limit_month,
+                                                         modem.send_rate_per_minute)
+        if isinstance(gateway, ModemGateway):
+            gateway.delivery_reports = modem.delivery_reports
+            driver = gateway.driver
+            driver.port, driver.baudrate, driver.model_setting = modem.port, modem.baudrate, modem.model
+            driver.pin, driver.smsc = modem.pin, modem.smsc
+        self.pending.discard((GATEWAY, gateway.name))
+
+    def _gateways(self, names: Sequence[str]) -> list[Gateway]:
+        return _chosen("gateway", self.router.gateways, names)
+
+    def _modem(self, name: str) -> ModemConfig:
+        return next(m for m in self.config.modems if m.name == name)
+
+    # -- connectors ------------------------------------------------------------------------
+
+    def start_connectors(self, names: Sequence[str] = ()) -> dict[str, str]:
+        """Start the named connectors (none named: every enabled one) with their current
+        properties; a stopped one takes no messages and a stopped webhook holds its events."""
+        chosen = self._connectors(names)
+        disabled = [c.name for c in chosen if not c.enabled]
+        if names and disabled:
+            raise ConfigError(disabled[0], "is disabled (Enabled is 0): set-connector-property Enabled=1 starts it")
+        result = {}
+        for connector in chosen:
+            if connector.name not in disabled:
+                self._reload_connector(connector.name)
+                self._set_running(connector.name, True)
+                result[connector.name] = "started"
+        return result
+
+    def stop_connectors(self, names: Sequence[str] = ()) -> dict[str, str]:
+        return {connector.name: self._stop_connector(connector.name) for connector in self._connectors(names)}
+
+    def restart_connectors(self, names: Sequence[str] = ()) -> dict[str, str]:
+        return {connector.name: self._restart_connector(connector.name) for connector in self._connectors(names)}
+
+    def _stop_connector(self, name: str) -> str:
+        self._set_running(name, False)
+        return "stopped"
+
+    def _restart_connector(self, name: str) -> str:
+        self._set_running(name, False)
+        self._reload_connector(name)
+        if not self._connector(name).enabled:
+            return "stopped (disabled)"
+        self._set_running(name, True)
+        return "restarted"
+
+    def _reload_connector(self, name: str) -> None:
+        connector = self._connector(name)
+        gateways = tuple(g.name for g in self.router.gateways)
+        self.router.routing.connectors[name] = routing_connector(connector, gateways)
+        target = self.webhooks.targets.get(name)
+        if target is not None:
+            self.webhooks.targets[name] = replace(target, url=connector.url, token=connector.token)
+        self.pending.discard((CONNECTOR, name))
+        self.router.kick()  # its routing may let a waiting message go now
+
+    def _set_running(self, name: str, running: bool) -> None:
+        if running:
+            self.stopped_connectors = self.stopped_connectors - {name}
+            self.webhooks.release(name)
+        else:
+            self.stopped_connectors = self.stopped_connectors | {name}
+            self.webhooks.hold(name)
+
+    def _connectors(self, names: Sequence[str]) -> list[ConnectorConfig]:
+        return _chosen("connector", self.config.connectors, names)
+
+    def _connector(self, name: str) -> ConnectorConfig:
+        return next(c for c in self.config.connectors if c.name == name)
+
+    # -- reading the configuration ---------------------------------------------------------
+
+    def configuration(self) -> dict:
+        """Every gateway and connector with its properties as set-*-property takes them
+        (secrets as ***), whether it runs, and whether a change waits for its restart."""
+        config = self.config
+        return {
+            "gateways": [{"name": g.name, "running": g.name not in self.stopped_gateways,
+                          "paused": g.name in self.router.paused, "pending": (GATEWAY, g.name) in self.pending,
+                          "properties": properties.gateway_values(config, g.name)}
+                         for g in self.router.gateways],
+            "connectors": [{"name": c.name, "type": c.type, "running": c.name not in self.stopped_connectors,
+                            "pending": (CONNECTOR, c.name) in self.pending,
+                            "properties": properties.connector_values(config, c.name),
+                            "routing": properties.routing_values(config, c.name)}
+                           for c in config.connectors],
+        }
+
+    def settings(self) -> dict:
+        return {"pending": (SETTINGS, "") in self.pending, "properties": properties.settings_values(self.config)}
+
+    # -- changing properties ---------------------------------------------------------------
+
+    def set_gateway_property(self, names: Sequence[str], prop: str, value: str, reload: bool = True) -> dict[str, str]:
+        """Set ``prop`` on the named gateways (none named: all); with ``reload`` each restarts
+        at once, else the change waits for its next start or restart."""
+        targets = [g.name for g in self._gateways(names)]
+        self._store([Override(GATEWAY, name, prop, value) for name in targets])
+        result = {}
+        for gateway in self._gateways(targets):
+            self.pending.add((GATEWAY, gateway.name))
+            result[gateway.name] = self._restart(gateway) if reload else "changed; applies at its next restart"
+        return result
+
+    def set_connector_property(self, names: Sequence[str], prop: str, value: str,
+                               reload: bool = True) -> dict[str, str]:
+        targets = [c.name for c in self._connectors(names)]
+        self._store([Override(CONNECTOR, name, prop, value) for name in targets])
+        return self._connectors_changed(targets, reload)
+
+    def set_routing_property(self, connectors: Sequence[str], gateways: Sequence[str], prop: str, value: str,
+                             reload: bool = True) -> dict[str, str]:
+        """Set Send, Receive or Role of each named gateway (none: all) for each named
+        connector (none: all); with ``reload`` the connectors restart at once."""
+        targets = [c.name for c in self._connectors(connectors)]
+        chosen = [g.name for g in self._gateways(gateways)]
+        self._store([Override(ROUTING, properties.routing_name(connector, gateway), prop, value)
+                     for connector in targets for gateway in chosen])
+        return self._connectors_changed(targets, reload)
+
+    def set_settings_property(self, prop: str, value: str, reload: bool = True) -> dict[str, str]:
+        self._store([Override(SETTINGS, "", prop, value)])
+        self.pending.add((SETTINGS, ""))
+        if not reload:
+            return {prop: "changed; applies when the settings are next reloaded"}
+        self.router.retry_delays = self.config.routing.retry_delays
+        self.inbox.incomplete_after = self.config.receive.incomplete_after
+        self.pending.discard((SETTINGS, ""))
+        self.on_settings()
+        return {prop: "changed and loaded"}
+
+    def _connectors_changed(self, names: list[str], reload: bool) -> dict[str, str]:
+        result = {}
+        for name in names:
+            self.pending.add((CONNECTOR, name))
+            result[name] = self._restart_connector(name) if reload else "changed; applies at its next restart"
+        return result
+
+    def _store(self, overrides: Iterable[Override]) -> None:
+        """Validate every change on the config first; only if all are fine, keep them."""
+        overrides = list(overrides)
+        config = self.config
+        for override in overrides:
+            config = properties.apply(config, override)
+        now = time.time()
+        with self.database.atomic():
+            for o in overrides:
+                (ConfigOverride.insert(scope=o.scope, name=o.name, property=o.property, value=o.value.strip(),
+                                       updated_at=now)
+                 .on_conflict(conflict_target=[ConfigOverride.scope, ConfigOverride.name, ConfigOverride.property],
+                              update={ConfigOverride.value: o.value.strip(), ConfigOverride.updated_at: now})
+                 .execute())
+        self.config = config

@@ -1,0 +1,286 @@
+"""The properties an administrator reads and changes while the appliance runs
+(send-server-command ``get-server-configuration``, ``set-gateway-property`` and so on).
+
+Each property names one key of the config file. A change is made on the config as the
+TOML table it would be read from, and that table goes through :func:`config.parse` again:
+a value set at run time is validated exactly as the same value in the file, and a wrong
+one raises a :class:`ConfigError` naming the property and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .config import Config, ConfigError, ConnectorConfig, ModemConfig, parse
+from .connectors.routing import NOT_USED, PRIMARY, RECEIVE, SEND, SEND_RECEIVE
+
+GATEWAY, CONNECTOR, ROUTING, SETTINGS = "gateway", "connector", "routing", "settings"
+FLAG, NUMBER, TEXT, SECONDS = "flag", "number", "text", "seconds"
+SECRET_SHOWN_AS = "***"
+
+
+class UnknownName(ConfigError):
+    """No such gateway, connector or property (Diafaan error 306, not 307)."""
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str                 # as send-server-command and the XML name it
+    key: str                  # the config key it sets: "send_limit_day", "routing.retry_delays"
+    kind: str = TEXT          # how its value is written: FLAG (1 or 0), NUMBER, TEXT, SECONDS (5;30;120)
+    optional: bool = False    # an empty value removes the key: no limit, no PIN, the SIM's SMSC
+    secret: bool = False      # shown as *** and never read back
+    read_only: str = ""       # why it cannot be set at run time
+
+
+def _table(*properties: Property) -> dict[str, Property]:
+    return {p.name: p for p in properties}
+
+
+GATEWAY_PROPERTIES = _table(
+    Property("Enabled", "enabled", FLAG),
+    Property("Port", "port"),
+    Property("Baudrate", "baudrate", NUMBER),
+    Property("Model", "model"),
+    Property("Pin", "pin", optional=True, secret=True),
+    Property("Smsc", "smsc", optional=True),
+    Property("DeliveryReports", "delivery_reports", FLAG),
+    Property("SendLimitDay", "send_limit_day", NUMBER, optional=True),
+    Property("SendLimitMonth", "send_limit_month", NUMBER, optional=True),
+    Property("SendRatePerMinute", "send_rate_per_minute", NUMBER, optional=True),
+)
+CONNECTOR_PROPERTIES = _table(
+    Property("Enabled", "enabled", FLAG),
+    Property("MaxSendAttempts", "max_send_attempts", NUMBER),
+    Property("Url", "url"),
+    Property("Token", "token", secret=True),
+)
+WEBHOOK_ONLY = ("Url", "Token")
+# per (connector, gateway): its entry in the connector's `gateways` list
+ROUTING_PROPERTIES = _table(
+    Property("Send", "use", FLAG),
+    Property("Receive", "use", FLAG),
+    Property("Role", "role"),
+)
+SETTINGS_PROPERTIES = _table(
+    Property("RetryDelays", "routing.retry_delays", SECONDS),
+    Property("IncompleteAfter", "receive.incomplete_after", NUMBER),
+    Property("Listen", "http.listen", read_only="change [http] listen in the config file"),
+    Property("Threads", "http.threads", NUMBER, read_only="change [http] threads in the config file"),
+    Property("SendServerCommandEnabled", "http.send_server_command", FLAG,
+             read_only="only the config file can enable or disable send-server-command ([http] send_server_command)"),
+    Property("DataDirectory", "storage.path", read_only="change [storage] path in the config file"),
+)
+TABLES = {GATEWAY: GATEWAY_PROPERTIES, CONNECTOR: CONNECTOR_PROPERTIES, ROUTING: ROUTING_PROPERTIES,
+          SETTINGS: SETTINGS_PROPERTIES}
+
+
+@dataclass(frozen=True)
+class Override:
+    """One property set at run time, kept in the store and applied over the file at start."""
+
+    scope: str      # GATEWAY, CONNECTOR, ROUTING or SETTINGS
+    name: str       # the gateway or connector; for ROUTING "<connector>;<gateway>"; "" for SETTINGS
+    property: str
+    value: str      # as it was given: "200", "1", "", "5;30;120"
+
+
+def routing_name(connector: str, gateway: str) -> str:
+    return f"{connector};{gateway}"   # a gateway name never holds ';'
+
+
+def lookup(scope: str, name: str) -> Property:
+    table = TABLES[scope]
+    found = table.get(name)
+    if found is None:
+        raise UnknownName(name, f"not a {scope} property (there are: {', '.join(table)})")
+    return found
+
+
+def assignments(connector: ConnectorConfig, gateways: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """(gateway, use, role) of a connector; none listed means every gateway, send and receive, primary."""
+    return connector.gateways or tuple((name, SEND_RECEIVE, PRIMARY) for name in gateways)
+
+
+# -- showing values -------------------------------------------------------------------------
+
+def shown(prop: Property, value: Any) -> str:
+    """A value as get-server-configuration shows it and set-*-property takes it back."""
+    if prop.secret:
+        return SECRET_SHOWN_AS if value else ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ";".join(f"{v:g}" for v in value)
+    return str(value)
+
+
+def gateway_values(config: Config, gateway: str) -> dict[str, str]:
+    modem = _modem(config, gateway)
+    return {p.name: shown(p, getattr(modem, p.key)) for p in GATEWAY_PROPERTIES.values()}
+
+
+def connector_values(config: Config, connector: str) -> dict[str, str]:
+    found = _connector(config, connector)
+    return {p.name: shown(p, getattr(found, p.key)) for p in CONNECTOR_PROPERTIES.values()
+            if found.type == "webhook" or p.name not in WEBHOOK_ONLY}
+
+
+def routing_values(config: Config, connector: str) -> dict[str, dict[str, str]]:
+    """Per gateway: Send, Receive (1 or 0) and Role."""
+    found = _connector(config, connector)
+    entries = {name: (use, role) for name, use, role in assignments(found, _gateways(config))}
+    result = {}
+    for gateway in _gateways(config):
+        use, role = entries.get(gateway, (NOT_USED, PRIMARY))
+        result[gateway] = {"Send": shown(ROUTING_PROPERTIES["Send"], use in (SEND_RECEIVE, SEND)),
+                           "Receive": shown(ROUTING_PROPERTIES["Receive"], use in (SEND_RECEIVE, RECEIVE)),
+                           "Role": role}
+    return result
+
+
+def settings_values(config: Config) -> dict[str, str]:
+    values = {}
+    for prop in SETTINGS_PROPERTIES.values():
+        section, key = prop.key.split(".")
+        values[prop.name] = shown(prop, getattr(getattr(config, section), key))
+    return values
+
+
+# -- changing values ------------------------------------------------------------------------
+
+def apply(config: Config, override: Override) -> Config:
+    """``config`` with one property changed; a :class:`ConfigError` naming the property
+    (an :class:`UnknownName` for a name that does not exist) if it cannot be."""
+    prop = lookup(override.scope, override.property)
+    if prop.read_only:
+        raise ConfigError(prop.name, f"is read-only: {prop.read_only}")
+    value = _value(prop, override.value)
+    raw = _raw(config)
+    if override.scope == GATEWAY:
+        index = _gateways(config).index(_modem(config, override.name).name)
+        _set(raw["modem"][index], prop, value)
+    elif override.scope == CONNECTOR:
+        index, found = _connector_index(config, override.name)
+        if prop.name in WEBHOOK_ONLY and found.type != "webhook":
+            raise ConfigError(prop.name, f"only a webhook connector has one; {found.name!r} is of type {found.type!r}")
+        _set(raw["connector"][index], prop, value)
+    elif override.scope == ROUTING:
+        connector, _, gateway = override.name.rpartition(";")
+        index, found = _connector_index(config, connector)
+        raw["connector"][index]["gateways"] = _reassigned(config, found, _modem(config, gateway).name, prop, value)
+    else:
+        section, key = prop.key.split(".")
+        raw[section][key] = value
+    try:
+        return parse(raw)
+    except ConfigError as error:
+        raise ConfigError(prop.name, error.problem) from None
+
+
+def _value(prop: Property, text: str) -> Any:
+    """The text of an HTTP parameter as the TOML value the file would hold (None: no value)."""
+    text = text.strip()
+    if prop.optional and not text:
+        return None
+    if prop.kind == FLAG:
+        if text.lower() in ("1", "true"):
+            return True
+        if text.lower() in ("0", "false"):
+            return False
+        raise ConfigError(prop.name, f"must be 1 or 0, not {text!r}")
+    if prop.kind == NUMBER:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(prop.name, f"must be a whole number, not {text!r}") from None
+    if prop.kind == SECONDS:
+        try:
+            return [float(v) for v in text.replace(",", ";").split(";") if v.strip()]
+        except ValueError:
+            raise ConfigError(prop.name, f"must be seconds separated by ';' like 5;30;120, not {text!r}") from None
+    return text
+
+
+def _set(table: dict[str, Any], prop: Property, value: Any) -> None:
+    if value is None:
+        table.pop(prop.key, None)
+    else:
+        table[prop.key] = value
+
+
+def _reassigned(config: Config, connector: ConnectorConfig, gateway: str, prop: Property,
+                value: Any) -> list[dict[str, str]]:
+    """The connector's gateway list with one entry changed; a gateway it did not list joins
+    it as not used, primary, before the change."""
+    entries = [list(entry) for entry in assignments(connector, _gateways(config))]
+    entry = next((e for e in entries if e[0] == gateway), None)
+    if entry is None:
+        entry = [gateway, NOT_USED, PRIMARY]
+        entries.append(entry)
+    if prop.name == "Role":
+        entry[2] = value
+    else:
+        sends = entry[1] in (SEND_RECEIVE, SEND)
+        receives = entry[1] in (SEND_RECEIVE, RECEIVE)
+        if prop.name == "Send":
+            sends = value
+        else:
+            receives = value
+        entry[1] = {(True, True): SEND_RECEIVE, (True, False): SEND, (False, True): RECEIVE,
+                    (False, False): NOT_USED}[(sends, receives)]
+    return [{"name": name, "use": use, "role": role} for name, use, role in entries]
+
+
+def _raw(config: Config) -> dict[str, Any]:
+    """The config as the TOML tables it would be read from."""
+    def table(section: Any) -> dict[str, Any]:
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in asdict(section).items() if value is not None}
+
+    connectors = []
+    for connector in config.connectors:
+        entry = table(connector)
+        entry["gateways"] = [{"name": name, "use": use, "role": role} for name, use, role in connector.gateways]
+        connectors.append(entry)
+    return {"http": table(config.http), "storage": table(config.storage), "receive": table(config.receive),
+            "routing": table(config.routing), "modem": [table(m) for m in config.modems], "connector": connectors}
+
+
+def _gateways(config: Config) -> tuple[str, ...]:
+    return tuple(m.name for m in config.modems)
+
+
+def _modem(config: Config, name: str) -> ModemConfig:
+    for modem in config.modems:
+        if modem.name == name:
+            return modem
+    raise UnknownName(name, f"no such gateway (there are: {', '.join(_gateways(config)) or 'none'})")
+
+
+def _connector_index(config: Config, name: str) -> tuple[int, ConnectorConfig]:
+    for index, connector in enumerate(config.connectors):
+        if connector.name == name:
+            return index, connector
+    names = ", ".join(c.name for c in config.connectors) or "none"
+    raise UnknownName(name, f"no such connector (there are: {names})")
+
+
+def _connector(config: Config, name: str) -> ConnectorConfig:
+    return _connector_index(config, name)[1]
+
+
+def with_overrides(config: Config, overrides: list[Override]) -> tuple[Config, list[str]]:
+    """Every override that still applies, in order, and why each other one does not (its
+    gateway was taken out of the file, say): those are skipped, not fatal."""
+    problems = []
+    for override in overrides:
+        try:
+            config = apply(config, override)
+        except ConfigError as error:
+            where = f"{override.scope} {override.name!r}" if override.name else override.scope
+            problems.append(f"{where}: {error}")
+    return config, problems
