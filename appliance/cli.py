@@ -9,6 +9,7 @@ import sys
 from typing import Callable
 
 from . import config as config_module
+from . import memory
 from . import contacts, receive_connectors, users
 from .config import Config, ConfigError, with_http_connector
 
@@ -89,6 +90,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
     if args.simulate < 0:
         raise ConfigError("--simulate", "must be 0 or more")
+    memory.return_large_blocks()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     service = Service(config, simulate=args.simulate)
     try:

@@ -78,7 +78,7 @@ class ReceiveConfig:
 @dataclass(frozen=True)
 class HttpConfig:
     listen: str = DEFAULT_LISTEN
-    threads: int = 16
+    threads: int = 8
     guest: str | None = None              # the local user a request without username acts as
     auth_callback_url: str | None = None  # vouches for user names that are not local users
     tls_cert: str | None = None           # both set: HTTPS only (PEM files)
@@ -181,7 +181,7 @@ def _http(raw: dict[str, Any]) -> HttpConfig:
         raise ConfigError(missing, "is required with " + ("http.tls_cert" if key is None else "http.tls_key")
                           + ": HTTPS needs both the certificate and its private key")
     return HttpConfig(listen=_listen(raw.get("listen", DEFAULT_LISTEN), "http.listen"),
-                      threads=_integer(raw.get("threads", 16), "http.threads", 1, 256),
+                      threads=_integer(raw.get("threads", 8), "http.threads", 1, 256),
                       guest=guest, auth_callback_url=callback, tls_cert=cert, tls_key=key,
                       send_server_command=_boolean(raw.get("send_server_command", False),
                                                    "http.send_server_command"))
