@@ -58,6 +58,10 @@ class SubmissionError(Exception):
         self.text = text
 
 
+class GuidTaken(SubmissionError):
+    """The guid names another, earlier message: the request conflicts with what is stored."""
+
+
 @dataclass(frozen=True)
 class Fields:
     """A send request's values; integers may still be text, as the Diafaan API gets them."""
@@ -132,8 +136,8 @@ def commit(queue: Queue, messages: list[NewMessage], *, names: Mapping[str, str]
         raise _guid_taken(names) from None
 
 
-def _guid_taken(names: Mapping[str, str]) -> SubmissionError:
-    return SubmissionError(MESSAGE_REJECTED, names["guid"], f"{names['guid']} is already used by another message")
+def _guid_taken(names: Mapping[str, str]) -> GuidTaken:
+    return GuidTaken(MESSAGE_REJECTED, names["guid"], f"{names['guid']} is already used by another message")
 
 
 def _integer(raw: int | str | None, name: str, low: int, high: int) -> int | None:
