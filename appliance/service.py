@@ -30,6 +30,7 @@ from .store.queue import Queue
 from .store.reports import Reports
 from .store.reports import describe as describe_report
 from .users import ensure_admin
+from .web.api_v1 import ApiV1Context
 from .web.app import create_app
 from .web.auth import Authenticator
 from .web.http_api import HttpApiContext
@@ -102,8 +103,9 @@ class Service:
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         context = HttpApiContext(queue=self.queue, authenticator=Authenticator(), connector=http_connector,
                                  gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe)
+        v1 = ApiV1Context(http=context, inbox=self.inbox)
         http = self.config.http
-        self.http = HttpServer(create_app(context), http.host, http.port, threads=http.threads)
+        self.http = HttpServer(create_app(context, v1), http.host, http.port, threads=http.threads)
         self.http.start()
         # only once the port is ours: a start that fails must not swallow the one showing
         self.admin_password = ensure_admin()
