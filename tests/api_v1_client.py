@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+from wsgiref.headers import Headers
 
 import cbor2
 
@@ -28,14 +29,14 @@ CONNECTOR = "HTTP API"
 @dataclass
 class Response:
     status: int
-    headers: dict[str, str]
+    headers: Headers              # names compare case-insensitively, as in HTTP
     body: bytes
 
     @property
     def data(self) -> Any:
         if not self.body:
             return None
-        if self.headers.get("Content-Type", "").startswith("application/cbor"):
+        if (self.headers.get("Content-Type") or "").startswith("application/cbor"):
             return cbor2.loads(self.body)
         assert self.headers["Content-Type"].startswith("application/json"), self.headers
         return json.loads(self.body)
@@ -83,7 +84,7 @@ class Client:
         status = {}
 
         def start_response(line, response_headers, exc_info=None):
-            status["line"], status["headers"] = line, dict(response_headers)
+            status["line"], status["headers"] = line, Headers(list(response_headers))
 
         content = b"".join(self.app(environ, start_response))
         return Response(int(status["line"].split()[0]), status["headers"], content)
