@@ -148,8 +148,10 @@ USER_NAME = _path("name", {"type": "string", "pattern": r"^[A-Za-z0-9._@-]{1,64}
 
 
 def _operation(summary: str, status: int, reply: str | None, *, body: str | None = None,
-               parameters: tuple[dict, ...] = (), errors: tuple[int, ...] = (), public: bool = False) -> dict:
-    """One operation with every status its handler can answer."""
+               parameters: tuple[dict, ...] = (), errors: tuple[int, ...] = (), public: bool = False,
+               also: dict[int, str] | None = None) -> dict:
+    """One operation with every status its handler can answer (``also``: other successes
+    with the same reply)."""
     codes = {400, *errors} | ({401} if not public else set())
     if body is not None:
         codes |= {413, 415, 422}
@@ -158,8 +160,11 @@ def _operation(summary: str, status: int, reply: str | None, *, body: str | None
     if any(p["in"] == "query" for p in parameters):
         codes.add(422)
     responses: dict[str, Any] = {str(status): {"description": summary}}
+    for other, description in (also or {}).items():
+        responses[str(other)] = {"description": description}
     if reply is not None:
-        responses[str(status)]["content"] = _content(_ref(reply))
+        for success in (status, *(also or {})):
+            responses[str(success)]["content"] = _content(_ref(reply))
     for code in sorted(codes):
         responses[str(code)] = {"description": ERROR_TEXTS[code], "content": _content(_ref("Error"))}
     if 401 in codes:
@@ -177,7 +182,8 @@ def _operation(summary: str, status: int, reply: str | None, *, body: str | None
 PATHS: dict[str, dict] = {
     "/messages": {
         "post": _operation("Send one text to one or more recipients (one message each)", 201, "Accepted",
-                           body="SendRequest", errors=(403, 409)),
+                           body="SendRequest", errors=(403, 409),
+                           also={200: "The same request again (same guid): nothing more was queued"}),
         "get": _operation("The caller's messages (an administrator's: all), newest first", 200, "MessageList",
                           parameters=(
                               _query("state", {"type": "string", "enum": list(STATES)}, "only in this state"),
