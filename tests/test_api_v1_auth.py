@@ -4,18 +4,11 @@ import base64
 
 import cbor2
 import pytest
-from api_v1_client import PASSWORD, Client, basic, build_env
+from api_v1_client import PASSWORD, Client, basic, build_env, env  # noqa: F401 (env is a fixture)
 
 from appliance.store.models import ApiKey, OutboundMessage
 from appliance.users import Principal
 from appliance.web.api_v1.wire import MAX_BODY
-
-
-@pytest.fixture
-def env(tmp_path):
-    env, database = build_env(tmp_path)
-    yield env
-    database.close()
 
 
 def test_no_credentials_is_401_with_a_challenge(env):
@@ -92,6 +85,7 @@ def test_cbor_in_and_out(env):
     (b"\xff\xfe", "application/json", 400, "malformed_body"),
     (b"\x9f", "application/cbor", 400, "malformed_body"),
     (b"", "application/json", 400, "malformed_body"),
+    (b'{"to": ["+441"], "message": "half a pair: \\ud800"}', "application/json", 400, "malformed_body"),
     (b" " * (MAX_BODY + 1), "application/json", 413, "body_too_large"),
 ])
 def test_bodies_that_cannot_be_read_are_refused(env, raw, content_type, status, code):

@@ -3,17 +3,10 @@
 import time
 
 import pytest
-from api_v1_client import build_env
+from api_v1_client import env  # noqa: F401 (env is a fixture)
 
 from appliance import contacts
 from appliance.store.models import MessagePart, MessageState, OutboundMessage
-
-
-@pytest.fixture
-def env(tmp_path):
-    env, database = build_env(tmp_path)
-    yield env
-    database.close()
 
 
 def test_one_message_is_committed_before_201_and_wakes_the_router(env):
@@ -165,6 +158,8 @@ def test_list_filters_and_pages_by_cursor_or_offset(env, monkeypatch):
         assert (reply.status, reply.error["field"]) == (422, field), query
     reply = client.get("/messages", query={"cursor": page["next_cursor"], "offset": 1})
     assert reply.status == 400 and reply.error["code"] == "conflicting_parameters"
+    reply = client.get("/messages", query={"state": "\xff".encode("latin-1")})
+    assert reply.status == 400 and reply.error["code"] == "malformed_query"
     reply = client.get("/messages", query={"colour": "red"})
     assert reply.status == 400 and reply.error == {
         "code": "unknown_parameter", "field": "colour",

@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 import pytest
-from api_v1_client import PASSWORD, Client, basic, build_env
+from api_v1_client import PASSWORD, Client, basic, env  # noqa: F401 (env is a fixture)
 
 from appliance import contacts, pdu, users
 from appliance.store.models import ApiKey, Contact, ContactGroup, GroupMember, InboundMessage, User
@@ -13,13 +13,6 @@ from appliance.store.models import ApiKey, Contact, ContactGroup, GroupMember, I
 def deliver(text: str) -> str:
     (part,) = pdu.encode_deliver("+447770009001", text, timestamp=datetime(2026, 11, 22, tzinfo=timezone.utc))
     return part.pdu
-
-
-@pytest.fixture
-def env(tmp_path):
-    env, database = build_env(tmp_path)
-    yield env
-    database.close()
 
 
 def test_contacts_crud_of_the_caller_only(env):

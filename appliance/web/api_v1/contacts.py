@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
 import peewee
 
 from ... import numbers
@@ -13,6 +15,7 @@ from .fields import Body, name, row_id
 from .wire import ApiError, invalid, not_found
 
 MAX_MEMBERS = 10_000
+T = TypeVar("T")
 
 
 def contact_data(contact: Contact) -> dict:
@@ -25,22 +28,20 @@ def group_data(group: ContactGroup) -> dict:
     return {"id": group.id, "name": group.name, "members": [m.name for m in members]}
 
 
-def _taken(kind: str, value: str) -> ApiError:
-    return ApiError(409, "name_taken", f"you already have a {kind} named {value!r}", "name")
+def _owned(model: type[Contact] | type[ContactGroup], owner: int, raw_id: str, what: str):
+    row = model.get_or_none((model.id == row_id(raw_id, what)) & (model.user == owner))
+    if row is None:  # another user's is as good as absent
+        raise not_found(f"{what} {raw_id}")
+    return row
 
 
-def _contact(owner: int, raw_id: str) -> Contact:
-    contact = Contact.get_or_none((Contact.id == row_id(raw_id, "contact")) & (Contact.user == owner))
-    if contact is None:
-        raise not_found(f"contact {raw_id}")
-    return contact
-
-
-def _group(owner: int, raw_id: str) -> ContactGroup:
-    group = ContactGroup.get_or_none((ContactGroup.id == row_id(raw_id, "group")) & (ContactGroup.user == owner))
-    if group is None:
-        raise not_found(f"group {raw_id}")
-    return group
+def _unique(kind: str, new_name: str, write: Callable[[], T]) -> T:
+    """Run ``write`` in one transaction; a name the caller already uses for a ``kind`` is 409."""
+    try:
+        with Contact._meta.database.atomic():
+            return write()
+    except peewee.IntegrityError:
+        raise ApiError(409, "name_taken", f"you already have a {kind} named {new_name!r}", "name") from None
 
 
 def _contact_fields(body: Body) -> tuple[str, str]:
@@ -64,11 +65,13 @@ def _members(owner: int, body: Body) -> list[Contact]:
     return [found[member] for member in wanted]
 
 
-def _save_group(group: ContactGroup, members: list[Contact]) -> None:
+def _write_group(group: ContactGroup, members: list[Contact]) -> ContactGroup:
+    group.save()
     GroupMember.delete().where(GroupMember.group == group).execute()
     rows = [{"group": group.id, "contact": c.id, "position": position} for position, c in enumerate(members)]
     for batch in peewee.chunked(rows, 100):
         GroupMember.insert_many(batch).execute()
+    return group
 
 
 def install(api: Api) -> None:
@@ -82,29 +85,24 @@ def install(api: Api) -> None:
     def create_contact(call: Call) -> Reply:
         owner = require_local(call.principal, "contacts")
         contact_name, number = _contact_fields(call.body(("name", "number")))
-        try:
-            contact = Contact.create(user=owner, name=contact_name, number=number)
-        except peewee.IntegrityError:
-            raise _taken("contact", contact_name) from None
+        contact = _unique("contact", contact_name, lambda: Contact.create(user=owner, name=contact_name,
+                                                                          number=number))
         return Reply(contact_data(contact), 201)
 
     @api.route("GET", "/contacts/<contact_id>")
     def get_contact(call: Call, contact_id: str) -> dict:
-        return contact_data(_contact(require_local(call.principal, "contacts"), contact_id))
+        return contact_data(_owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact"))
 
     @api.route("PUT", "/contacts/<contact_id>")
     def replace_contact(call: Call, contact_id: str) -> dict:
-        contact = _contact(require_local(call.principal, "contacts"), contact_id)
+        contact = _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact")
         contact.name, contact.number = _contact_fields(call.body(("name", "number")))
-        try:
-            contact.save()
-        except peewee.IntegrityError:
-            raise _taken("contact", contact.name) from None
+        _unique("contact", contact.name, contact.save)
         return contact_data(contact)
 
     @api.route("DELETE", "/contacts/<contact_id>")
     def delete_contact(call: Call, contact_id: str) -> Reply:
-        _contact(require_local(call.principal, "contacts"), contact_id).delete_instance()
+        _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact").delete_instance()
         return NO_CONTENT
 
     @api.route("GET", "/groups")
@@ -118,34 +116,24 @@ def install(api: Api) -> None:
         owner = require_local(call.principal, "groups")
         body = call.body(("name", "members"))
         group_name, members = name(body), _members(owner, body)
-        database = ContactGroup._meta.database
-        try:
-            with database.atomic():
-                group = ContactGroup.create(user=owner, name=group_name)
-                _save_group(group, members)
-        except peewee.IntegrityError:
-            raise _taken("group", group_name) from None
+        group = _unique("group", group_name,
+                        lambda: _write_group(ContactGroup(user=owner, name=group_name), members))
         return Reply(group_data(group), 201)
 
     @api.route("GET", "/groups/<group_id>")
     def get_group(call: Call, group_id: str) -> dict:
-        return group_data(_group(require_local(call.principal, "groups"), group_id))
+        return group_data(_owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group"))
 
     @api.route("PUT", "/groups/<group_id>")
     def replace_group(call: Call, group_id: str) -> dict:
         owner = require_local(call.principal, "groups")
-        group = _group(owner, group_id)
+        group = _owned(ContactGroup, owner, group_id, "group")
         body = call.body(("name", "members"))
         group.name, members = name(body), _members(owner, body)
-        try:
-            with ContactGroup._meta.database.atomic():
-                group.save()
-                _save_group(group, members)
-        except peewee.IntegrityError:
-            raise _taken("group", group.name) from None
+        _unique("group", group.name, lambda: _write_group(group, members))
         return group_data(group)
 
     @api.route("DELETE", "/groups/<group_id>")
     def delete_group(call: Call, group_id: str) -> Reply:
-        _group(require_local(call.principal, "groups"), group_id).delete_instance()
+        _owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group").delete_instance()
         return NO_CONTENT

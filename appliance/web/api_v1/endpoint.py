@@ -46,6 +46,13 @@ class Call:
 Handler = Callable[..., Any]
 
 
+def _query_parameters() -> dict[str, list[str]]:
+    try:
+        return bottle.request.query.decode("utf-8").dict
+    except UnicodeError:
+        raise ApiError(400, "malformed_query", "the query string is not UTF-8") from None
+
+
 class Api:
     def __init__(self, app: bottle.Bottle, context: ApiV1Context) -> None:
         self.app = app
@@ -66,7 +73,7 @@ class Api:
         try:
             principal = None if public else principal_of(bottle.request.get_header("Authorization"),
                                                           self.context.http.authenticator)
-            query = Query(bottle.request.query.decode("utf-8").dict, allowed_query)
+            query = Query(_query_parameters(), allowed_query)
             result = handler(Call(self.context, principal, query), **path_args)
             reply = result if isinstance(result, Reply) else Reply(result)
         except ApiError as error:

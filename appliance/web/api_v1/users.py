@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import peewee
+
 from ... import users
 from ...store.models import User
 from .auth import require_admin
@@ -57,10 +59,11 @@ def install(api: Api) -> None:
             raise invalid("name", str(error)) from None
         password = _password(body, required=True)
         is_admin = body.boolean("is_admin")
-        if User.select().where(User.name == name).exists():
-            raise ApiError(409, "name_taken", f"a user named {name!r} exists", "name")
-        user = User.create(name=name, password_hash=users.hash_password(password), is_admin=is_admin,
-                           created_at=time.time())
+        try:
+            user = User.create(name=name, password_hash=users.hash_password(password), is_admin=is_admin,
+                               created_at=time.time())
+        except peewee.IntegrityError:
+            raise ApiError(409, "name_taken", f"a user named {name!r} exists", "name") from None
         return Reply(user_data(user), 201)
 
     @api.route("GET", "/users/<name>")

@@ -87,6 +87,9 @@ def read_body() -> Any:
     try:
         if media_type == CBOR:
             return cbor2.loads(raw)
-        return json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, cbor2.CBORDecodeError, RecursionError) as error:
+        data = json.loads(raw.decode("utf-8"))
+        # JSON can escape half a UTF-16 pair ("\ud800"): not text, and the store cannot keep it
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return data
+    except (ValueError, UnicodeError, cbor2.CBORDecodeError, RecursionError) as error:
         raise ApiError(400, "malformed_body", f"the body is not valid {media_type}: {error}") from None
