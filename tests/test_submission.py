@@ -1,5 +1,6 @@
 """The send checks both APIs share: one error type, the field named as each API calls it."""
 
+import bottle
 import pytest
 
 from appliance import contacts, users
@@ -8,6 +9,7 @@ from appliance.store.models import OutboundMessage
 from appliance.store.queue import Queue
 from appliance.users import Principal
 from appliance.web import submission
+from appliance.web.http_api import ApiError, HttpApiContext, send_message
 from appliance.web.submission import HTTP_NAMES, JSON_NAMES, Fields, GuidTaken, SubmissionError
 
 GATEWAYS = ("GSM1", "GSM2")
@@ -62,6 +64,21 @@ def test_an_external_caller_cannot_use_contact_names(alice):
     assert (raised.value.code, raised.value.field) == (312, "contact-name")
     assert "contacts belong to local users" in raised.value.text
     assert build(partner, to=["+441"], message="x")[0].user_id is None
+
+
+def test_the_http_api_answers_an_external_callers_contact_names_with_error_312(alice):
+    class External:
+        def authenticate(self, name, password):
+            return Principal(None, name, False, external=True)
+
+    context = HttpApiContext(queue=Queue(OutboundMessage._meta.database), authenticator=External(),
+                             connector="HTTP API", gateway_names=lambda: GATEWAYS, on_accepted=lambda: None)
+    params = bottle.FormsDict({"username": "partner", "password": "x", "contact-name": "Dr Who", "message": "x"})
+    with pytest.raises(ApiError) as raised:
+        send_message(context, params)
+    assert raised.value.line() == ("ERROR:312 Web application user not found: contact-name: contacts belong "
+                                   "to local users, and partner is not one")
+    assert OutboundMessage.select().count() == 0
 
 
 def test_commit_is_idempotent_by_guid_and_refuses_a_different_message_under_it(alice):

@@ -50,6 +50,7 @@ ERROR_TEXTS = {
     WEB_USER_NOT_FOUND: "Web application user not found",
 }
 
+
 class ApiError(Exception):
     def __init__(self, code: int, detail: str = "") -> None:
         super().__init__(detail)
