@@ -36,7 +36,7 @@ class Call:
     """One request as a handler sees it."""
 
     context: ApiV1Context
-    principal: Principal
+    principal: Principal        # None only for the public operations, which do not look
     query: Query
 
     def body(self, allowed: Sequence[str]) -> Body:

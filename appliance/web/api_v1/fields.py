@@ -9,6 +9,8 @@ from typing import Any, Mapping, Sequence
 from .wire import ApiError, invalid
 
 _MISSING = object()
+MAX_ROW_ID = 2**63 - 1          # SQLite's largest integer
+MAX_NAME = 64
 
 
 def timestamp(value: float | None) -> str | None:
@@ -132,17 +134,11 @@ class Query:
         return None if raw is None else parse_time(name, raw)
 
 
-MAX_ROW_ID = 2**63 - 1
-
-
 def row_id(raw: str, what: str) -> int:
     """A numeric id from the path; anything else names nothing that exists."""
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ROW_ID:
         raise ApiError(404, "not_found", f"{what} {raw!r} does not exist")
     return int(raw)
-
-
-MAX_NAME = 64
 
 
 def name(body: Body, field: str = "name") -> str:
