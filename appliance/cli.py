@@ -1,5 +1,5 @@
-"""``sms-appliance``: run the service; manage users, contacts, groups and receive connectors. Every subcommand
-reads the same store."""
+"""``sms-appliance``: run the service; manage users, API keys, contacts, groups and receive
+connectors. Every subcommand reads the same store."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Callable
 
 from . import config as config_module
 from . import memory
-from . import contacts, receive_connectors, users
+from . import api_keys, contacts, receive_connectors, users
 from .config import Config, ConfigError, with_http_connector
 
 
@@ -37,6 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     user_set.add_argument("name")
     user_set.add_argument("--password", required=True)
     user_set.add_argument("--admin", action="store_true", help="give the user administrator rights")
+
+    key = commands.add_parser("key", help="manage API keys for the JSON API (/api/v1)")
+    key_commands = key.add_subparsers(dest="key_command", required=True)
+    key_create = key_commands.add_parser("create", help="make an API key for a user; its token is shown once")
+    _common(key_create)
+    key_create.add_argument("user")
+    key_create.add_argument("--name", default="", help="what the key is for, e.g. nagios")
+    key_list = key_commands.add_parser("list", help="list API keys (never their tokens)")
+    _common(key_list)
+    key_list.add_argument("user", nargs="?", help="only this user's keys")
+    key_revoke = key_commands.add_parser("revoke", help="revoke an API key: it stops working at once")
+    _common(key_revoke)
+    key_revoke.add_argument("id", type=int, help="the key's id, as key list shows it")
 
     contact = commands.add_parser("contact", help="manage a user's contacts (for contact-name)")
     contact_commands = contact.add_subparsers(dest="contact_command", required=True)
@@ -138,6 +151,24 @@ def _user_set(args: argparse.Namespace) -> str:
     return f"{'administrator' if args.admin else 'user'} {args.name!r} saved"
 
 
+def _key(args: argparse.Namespace) -> str:
+    from .store.models import User
+    from .web.api_v1.fields import timestamp
+
+    if args.key_command == "create":
+        key, token = api_keys.create(User.get(User.name == args.user), args.name)
+        return (f"API key {key.id} for {args.user}: {token}\n"
+                "(the token is shown this once; only its hash is kept)")
+    if args.key_command == "list":
+        owner = None if args.user is None else User.get(User.name == args.user)
+        rows = [f"{k.id}\t{k.user.name}\t{k.name or '-'}\t{k.prefix}…\t{timestamp(k.created_at)}\t"
+                f"{timestamp(k.last_used_at) or 'never used'}" for k in api_keys.listed(owner)]
+        return "\n".join(["id\tuser\tname\tprefix\tcreated\tlast used", *rows, f"{len(rows)} key(s)"])
+    if not api_keys.revoke(args.id):
+        raise ValueError(f"there is no API key {args.id}: see `sms-appliance key list`")
+    return f"API key {args.id} revoked"
+
+
 def _contact_set(args: argparse.Namespace) -> str:
     contact = contacts.set_contact(args.user, args.name, args.number)
     return f"contact {args.name!r} of {args.user} is {contact.number}"
@@ -175,7 +206,7 @@ def _describe(connector) -> str:
     return ", ".join(parts)
 
 
-CHANGES = {"user": _user_set, "contact": _contact_set, "group": _group_set}
+CHANGES = {"user": _user_set, "key": _key, "contact": _contact_set, "group": _group_set}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ from .store.reports import Reports
 from .store.reports import describe as describe_report
 from . import users
 from .auth_callback import AuthCallback
+from .web.api_v1 import ApiV1Context
 from .web.app import create_app
 from .web.auth import Authenticator
 from .web.http_api import HttpApiContext
@@ -126,7 +127,9 @@ class Service:
                                    on_stored=lambda: self.reactor.call_soon_threadsafe(self.webhooks.kick))
         http = self.config.http
         tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert else None
-        self.http = HttpServer(create_app(context, receiving), http.host, http.port, threads=http.threads, tls=tls)
+        v1 = ApiV1Context(http=context)
+        self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port, threads=http.threads,
+                               tls=tls)
         self.http.start()
         # only once the port is ours: a start that fails must not swallow the one showing
         self.admin_password = users.ensure_admin()

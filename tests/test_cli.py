@@ -134,3 +134,32 @@ def test_a_webhook_target_must_be_a_configured_webhook_connector(tmp_path, capsy
             "--data", str(tmp_path)]
     code, out, _ = run(capsys, *argv)  # the one webhook connector is the default target
     assert code == 0 and "routing webhook to 'Alerts'" in out
+
+
+def test_api_keys_from_the_command_line(tmp_path, capsys):
+    from appliance import api_keys
+
+    data = ["--data", str(tmp_path)]
+    assert run(capsys, "user", "set", "alice", "--password", "long enough", *data)[0] == 0
+    code, out, _ = run(capsys, "key", "create", "alice", "--name", "nagios", *data)
+    assert code == 0 and "shown this once" in out
+    token = out.split(": ", 1)[1].split()[0]
+    assert token.startswith("sk_")
+    code, out, _ = run(capsys, "key", "list", *data)
+    assert code == 0 and "\talice\tnagios\t" in out and token not in out and "never used" in out
+    database = store_db.open_database(tmp_path)
+    try:
+        assert api_keys.authenticate(token).name == "alice"
+    finally:
+        database.close()
+    code, out, _ = run(capsys, "key", "revoke", "1", *data)
+    assert code == 0 and "API key 1 revoked" in out
+    code, _, err = run(capsys, "key", "revoke", "1", *data)
+    assert code == 2 and "there is no API key 1" in err
+    code, _, err = run(capsys, "key", "create", "mallory", *data)
+    assert code == 2 and "no such user" in err
+    database = store_db.open_database(tmp_path)
+    try:
+        assert api_keys.authenticate(token) is None
+    finally:
+        database.close()

@@ -123,7 +123,7 @@ def api(store):
     http = HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
                           gateway_names=lambda: (), on_accepted=lambda: None, inbox=None,
                           server_status=dict)
-    app = create_app(http, ReceiveContext(store, connectors=lambda: KINDS, on_stored=lambda: stored.append(1)))
+    app = create_app(http, receiving=ReceiveContext(store, connectors=lambda: KINDS, on_stored=lambda: stored.append(1)))
     return Poster(app), stored
 
 
@@ -263,7 +263,7 @@ def test_a_target_no_longer_configured_is_503_and_stores_nothing(store):
     http = HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
                           gateway_names=lambda: (), on_accepted=lambda: None, inbox=None,
                           server_status=dict)
-    poster = Poster(create_app(http, ReceiveContext(store, connectors=lambda: {"HTTP API": "http"},
+    poster = Poster(create_app(http, receiving=ReceiveContext(store, connectors=lambda: {"HTTP API": "http"},
                                                     on_stored=lambda: None)))
     status, body, _ = poster.post("provider", {"from": "+447700900123", "message": "Hi"}, token=token)
     assert status == 503 and "no connector named 'Hook'" in body["error"]

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import bottle
 
-from . import http_api, receive
+from . import api_v1, http_api, receive
+from .api_v1 import ApiV1Context
 from .http_api import HttpApiContext
 from .receive import ReceiveContext
 
 
-def create_app(context: HttpApiContext, receiving: ReceiveContext | None = None) -> bottle.Bottle:
+def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
+               receiving: ReceiveContext | None = None) -> bottle.Bottle:
     app = bottle.Bottle(catchall=True)
     http_api.install(app, context)
+    if v1 is not None:
+        api_v1.install(app, v1)
     if receiving is not None:
         receive.install(app, receiving)
 

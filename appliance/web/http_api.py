@@ -12,22 +12,19 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Callable, Sequence
 
 import bottle
-import peewee
 
-from .. import contacts, message_status, numbers, pdu
-from ..contacts import Recipient
+from .. import message_status
 from ..control import ServerControl
-from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.inbox import Inbox
 from ..store.models import OutboundMessage
-from ..store.queue import NewMessage, Queue
+from ..store.queue import Queue
 from ..users import Principal
-from . import xml_documents
+from . import submission, xml_documents
 from .auth import Authenticator
+from .submission import SubmissionError
 from .xml_reply import XmlReply
 
 log = logging.getLogger(__name__)
@@ -43,6 +40,7 @@ NOT_ALLOWED = 307
 MESSAGE_ID_NOT_FOUND = 309
 CALLBACK_NOT_SUPPORTED = 310
 MESSAGE_REJECTED = 311
+WEB_USER_NOT_FOUND = 312
 
 ERROR_TEXTS = {
     UNKNOWN_ERROR: "Unknown error",
@@ -55,12 +53,10 @@ ERROR_TEXTS = {
     MESSAGE_ID_NOT_FOUND: "Message id not found",
     CALLBACK_NOT_SUPPORTED: "HTTP callback authentication not supported for this command",
     MESSAGE_REJECTED: "Message rejected",
+    WEB_USER_NOT_FOUND: "Web application user not found",
 }
 
-MAX_PARTS = 255                    # the concatenation header counts parts in one octet
-MAX_RECIPIENTS = 10_000
 MAX_LIMIT = 1_000_000              # request-received-messages: more in one reply is a mistake
-_GUID = re.compile(r"^[A-Za-z0-9._:{}\-]{1,64}$")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -144,134 +140,34 @@ def _authenticate(context: HttpApiContext, params: bottle.FormsDict) -> Principa
     return principal
 
 
-def _integer(params: bottle.FormsDict, name: str, low: int, high: int) -> int | None:
-    raw = _single(params, name, code=MESSAGE_REJECTED)
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ApiError(MESSAGE_REJECTED, f"{name}: {raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ApiError(MESSAGE_REJECTED, f"{name}: {value} is not between {low} and {high}")
-    return value
-
-
-def _scheduled(params: bottle.FormsDict) -> float | None:
-    raw = _single(params, "scheduled", code=MESSAGE_REJECTED)
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise ApiError(MESSAGE_REJECTED,
-                       f"scheduled: {raw!r} is not an ISO 8601 date and time like 2020-12-31T19:35:00") from None
-    # without an offset the time is the appliance's local time, as in Diafaan
-    return moment.timestamp()
-
-
-def _recipients(params: bottle.FormsDict, principal: Principal) -> list[Recipient]:
-    """The numbers of `to`, then those `contact-name` names, in the order given."""
-    to = _single(params, "to", code=MULTIPLE_TO)
-    entries = [entry.strip() for entry in (to or "").split(";") if entry.strip()]
-    names = [name.strip() for name in (_single(params, "contact-name") or "").split(";") if name.strip()]
-    if not entries and not names:
-        raise ApiError(NO_RECIPIENTS, "to is missing or empty")
-    result = []
-    for entry in entries:
-        try:
-            result.append(Recipient(numbers.normalize(entry)))
-        except ValueError as error:
-            raise ApiError(MESSAGE_REJECTED, f"to: {error}") from None
-    try:
-        result += contacts.resolve(principal.id, names)
-    except contacts.UnknownName as error:
-        raise ApiError(NO_RECIPIENTS, f"contact-name: {error}") from None
-    if not result:
-        raise ApiError(NO_RECIPIENTS, "contact-name: the groups named have no members")
-    if len(result) > MAX_RECIPIENTS:
-        raise ApiError(MESSAGE_REJECTED, f"to: more than {MAX_RECIPIENTS} recipients in one request")
-    return result
-
-
-def _gateways(params: bottle.FormsDict, known: Sequence[str]) -> str:
-    """Only exact names of existing gateways count; others are ignored, as Diafaan does."""
-    raw = _single(params, "gateway", code=MESSAGE_REJECTED) or ""
-    wanted = [name.strip() for name in raw.split(";")]
-    return ";".join(name for name in dict.fromkeys(wanted) if name and name in known)
-
-
-def _message_ids(guid: str | None, count: int) -> list[str | None]:
-    if not guid:
-        return [None] * count
-    if count == 1:
-        return [guid]
-    return [f"{guid}-{n}" for n in range(1, count + 1)]
-
-
 # -- commands -------------------------------------------------------------------------------
 
 def send_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
     principal = _authenticate(context, params)
-    recipients = _recipients(params, principal)
-    text = _single(params, "message", code=MESSAGE_REJECTED) or ""
-    if not text.strip():
-        raise ApiError(MESSAGE_REJECTED, "message is empty")
-    message_type = (_single(params, "message-type", code=MESSAGE_REJECTED) or DEFAULT_MESSAGE_TYPE).strip()
-    kind = MESSAGE_TYPES.get(message_type)
-    if kind is None:
-        raise ApiError(MESSAGE_REJECTED, f"message-type: {message_type!r} is not one of "
-                                         f"{', '.join(MESSAGE_TYPES)}")
     try:
-        parts = pdu.count(text, encoding=kind.encoding).parts
-    except pdu.PDUError as error:
-        raise ApiError(MESSAGE_REJECTED, f"message: {error}") from None
-    if parts > MAX_PARTS:
-        raise ApiError(MESSAGE_REJECTED, f"message: {parts} SMS parts; at most {MAX_PARTS} can be joined")
-    sender = (_single(params, "from", code=MESSAGE_REJECTED) or "").strip()
-    if len(sender) > 20:
-        raise ApiError(MESSAGE_REJECTED, "from: longer than 20 characters")
-    guid = (_single(params, "message-guid", code=MESSAGE_REJECTED) or "").strip() or None
-    if guid is not None and not _GUID.match(guid):
-        raise ApiError(MESSAGE_REJECTED, "message-guid: use 1 to 64 letters, digits or . _ : { } -")
-    info = _single(params, "message-info", code=MESSAGE_REJECTED) or ""
-    priority = _integer(params, "priority", -1_000_000, 1_000_000) or 0
-    validity = _integer(params, "validity-period", 1, 10 * 365 * 86400)
-    scheduled = _scheduled(params)
-    gateways = _gateways(params, context.gateway_names())
-
-    ids = _message_ids(guid, len(recipients))
-    messages = [
-        NewMessage(recipient=recipient.number, contact_name=recipient.contact_name, text=text, sender=sender,
-                   message_type=message_type, message_guid=guid or "", message_info=info, gateways=gateways,
-                   priority=priority, validity_period=validity, scheduled_at=scheduled, user_id=principal.id,
-                   id=message_id, connector=context.connector)
-        for recipient, message_id in zip(recipients, ids)
-    ]
-    if guid is not None:
-        repeated = _repeated_request(context.queue, messages)
-        if repeated is not None:
-            return repeated
-    try:
-        accepted = context.queue.accept(messages)
-    except peewee.IntegrityError:  # the same guid from a concurrent request won the race
-        raise ApiError(MESSAGE_REJECTED, "message-guid is already used by another message") from None
-    context.on_accepted()
-    return "\r\n".join(f"OK: {message_id}" for message_id in accepted)
+        messages = submission.build(_send_fields(params), principal, names=submission.HTTP_NAMES,
+                                    known_gateways=context.gateway_names(), connector=context.connector)
+        ids, new = submission.commit(context.queue, messages, names=submission.HTTP_NAMES)
+    except SubmissionError as error:
+        raise ApiError(error.code, error.text) from None
+    if new:
+        context.on_accepted()
+    return "\r\n".join(f"OK: {message_id}" for message_id in ids)
 
 
-def _repeated_request(queue: Queue, messages: list[NewMessage]) -> str | None:
-    """A client that repeats a request with the same message-guid (say, after a timeout)
-    gets the same answer and no second message; a different message under a used guid
-    is rejected."""
-    existing = [queue.get(m.id) for m in messages if m.id is not None]
-    if not any(existing):
-        return None
-    same = all(e is not None and e.recipient == m.recipient and e.text == m.text
-               and e.user_id == m.user_id for e, m in zip(existing, messages))
-    if not same:
-        raise ApiError(MESSAGE_REJECTED, "message-guid is already used by another message")
-    return "\r\n".join(f"OK: {m.id}" for m in messages)
+def _send_fields(params: bottle.FormsDict) -> submission.Fields:
+    """send-message's parameters, each given at most once; lists are ';'-separated."""
+    def text(name: str) -> str:
+        return _single(params, name, code=MESSAGE_REJECTED) or ""
+
+    def listed(raw: str | None) -> list[str]:
+        return [entry.strip() for entry in (raw or "").split(";") if entry.strip()]
+
+    return submission.Fields(
+        to=listed(_single(params, "to", code=MULTIPLE_TO)), contact_names=listed(_single(params, "contact-name")),
+        message=text("message"), message_type=text("message-type"), sender=text("from"),
+        guid=text("message-guid"), info=text("message-info"), gateways=text("gateway").split(";"),
+        priority=text("priority"), validity_period=text("validity-period"), scheduled=text("scheduled"))
 
 
 def _message(context: HttpApiContext, params: bottle.FormsDict, principal: Principal) -> OutboundMessage:

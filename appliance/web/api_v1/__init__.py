@@ -1,0 +1,25 @@
+"""The JSON API, ``/api/v1``: JSON or CBOR, API keys or HTTP Basic, errors as objects.
+
+Each resource kind is a module with ``install(api)``; a new kind (such as the service's
+full status and its gateways' control) is one more module in RESOURCES, with its paths
+added to openapi.py, which tests check against what the modules answer.
+"""
+
+from __future__ import annotations
+
+import bottle
+
+from . import contacts, keys, messages, openapi, received, status, users
+from .context import ApiV1Context
+from .endpoint import Api
+
+RESOURCES = (messages, received, contacts, users, keys, status, openapi)
+
+__all__ = ["ApiV1Context", "install"]
+
+
+def install(app: bottle.Bottle, context: ApiV1Context) -> None:
+    api = Api(app, context)
+    for resource in RESOURCES:
+        resource.install(api)
+    api.install_fallback()

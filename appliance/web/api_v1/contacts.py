@@ -1,0 +1,139 @@
+"""/api/v1/contacts and /api/v1/groups: the caller's own address book, which
+``contact_names`` (and Diafaan's ``contact-name``) address messages by."""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+import peewee
+
+from ... import numbers
+from ...store.models import Contact, ContactGroup, GroupMember
+from .auth import require_local
+from .endpoint import NO_CONTENT, Api, Call, Reply
+from .fields import Body, name, row_id
+from .wire import ApiError, invalid, not_found
+
+MAX_MEMBERS = 10_000
+T = TypeVar("T")
+
+
+def contact_data(contact: Contact) -> dict:
+    return {"id": contact.id, "name": contact.name, "number": contact.number}
+
+
+def group_data(group: ContactGroup) -> dict:
+    members = (Contact.select(Contact.name).join(GroupMember).where(GroupMember.group == group)
+               .order_by(GroupMember.position, Contact.name))
+    return {"id": group.id, "name": group.name, "members": [m.name for m in members]}
+
+
+def _owned(model: type[Contact] | type[ContactGroup], owner: int, raw_id: str, what: str):
+    row = model.get_or_none((model.id == row_id(raw_id, what)) & (model.user == owner))
+    if row is None:  # another user's is as good as absent
+        raise not_found(f"{what} {raw_id}")
+    return row
+
+
+def _unique(kind: str, new_name: str, write: Callable[[], T]) -> T:
+    """Run ``write`` in one transaction; a name the caller already uses for a ``kind`` is 409."""
+    try:
+        with Contact._meta.database.atomic():
+            return write()
+    except peewee.IntegrityError:
+        raise ApiError(409, "name_taken", f"you already have a {kind} named {new_name!r}", "name") from None
+
+
+def _contact_fields(body: Body) -> tuple[str, str]:
+    contact_name = name(body)
+    try:
+        number = numbers.normalize(body.string("number", required=True, max_length=64))
+    except ValueError as error:
+        raise invalid("number", f"number: {error}") from None
+    return contact_name, number
+
+
+def _members(owner: int, body: Body) -> list[Contact]:
+    wanted = body.strings("members", max_items=MAX_MEMBERS)
+    found = {c.name: c for c in Contact.select().where((Contact.user == owner) & Contact.name.in_(wanted))} \
+        if wanted else {}
+    for member in wanted:
+        if member not in found:
+            raise invalid("members", f"members: you have no contact named {member!r}")
+    if len(set(wanted)) != len(wanted):
+        raise invalid("members", "members: a contact is listed twice")
+    return [found[member] for member in wanted]
+
+
+def _write_group(group: ContactGroup, members: list[Contact]) -> ContactGroup:
+    group.save()
+    GroupMember.delete().where(GroupMember.group == group).execute()
+    rows = [{"group": group.id, "contact": c.id, "position": position} for position, c in enumerate(members)]
+    for batch in peewee.chunked(rows, 100):
+        GroupMember.insert_many(batch).execute()
+    return group
+
+
+def install(api: Api) -> None:
+    @api.route("GET", "/contacts")
+    def list_contacts(call: Call) -> dict:
+        owner = require_local(call.principal, "contacts")
+        return {"contacts": [contact_data(c) for c in
+                             Contact.select().where(Contact.user == owner).order_by(Contact.name)]}
+
+    @api.route("POST", "/contacts")
+    def create_contact(call: Call) -> Reply:
+        owner = require_local(call.principal, "contacts")
+        contact_name, number = _contact_fields(call.body(("name", "number")))
+        contact = _unique("contact", contact_name, lambda: Contact.create(user=owner, name=contact_name,
+                                                                          number=number))
+        return Reply(contact_data(contact), 201)
+
+    @api.route("GET", "/contacts/<contact_id>")
+    def get_contact(call: Call, contact_id: str) -> dict:
+        return contact_data(_owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact"))
+
+    @api.route("PUT", "/contacts/<contact_id>")
+    def replace_contact(call: Call, contact_id: str) -> dict:
+        contact = _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact")
+        contact.name, contact.number = _contact_fields(call.body(("name", "number")))
+        _unique("contact", contact.name, contact.save)
+        return contact_data(contact)
+
+    @api.route("DELETE", "/contacts/<contact_id>")
+    def delete_contact(call: Call, contact_id: str) -> Reply:
+        _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact").delete_instance()
+        return NO_CONTENT
+
+    @api.route("GET", "/groups")
+    def list_groups(call: Call) -> dict:
+        owner = require_local(call.principal, "groups")
+        return {"groups": [group_data(g) for g in
+                           ContactGroup.select().where(ContactGroup.user == owner).order_by(ContactGroup.name)]}
+
+    @api.route("POST", "/groups")
+    def create_group(call: Call) -> Reply:
+        owner = require_local(call.principal, "groups")
+        body = call.body(("name", "members"))
+        group_name, members = name(body), _members(owner, body)
+        group = _unique("group", group_name,
+                        lambda: _write_group(ContactGroup(user=owner, name=group_name), members))
+        return Reply(group_data(group), 201)
+
+    @api.route("GET", "/groups/<group_id>")
+    def get_group(call: Call, group_id: str) -> dict:
+        return group_data(_owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group"))
+
+    @api.route("PUT", "/groups/<group_id>")
+    def replace_group(call: Call, group_id: str) -> dict:
+        owner = require_local(call.principal, "groups")
+        group = _owned(ContactGroup, owner, group_id, "group")
+        body = call.body(("name", "members"))
+        group.name, members = name(body), _members(owner, body)
+        _unique("group", group.name, lambda: _write_group(group, members))
+        return group_data(group)
+
+    @api.route("DELETE", "/groups/<group_id>")
+    def delete_group(call: Call, group_id: str) -> Reply:
+        _owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group").delete_instance()
+        return NO_CONTENT

@@ -1,0 +1,58 @@
+"""/api/v1/keys: API keys. Everyone manages their own; administrators anyone's."""
+
+from __future__ import annotations
+
+from ... import api_keys
+from ...store.models import ApiKey, User
+from ...users import Principal
+from .auth import require_admin, require_local
+from .endpoint import NO_CONTENT, Api, Call, Reply
+from .fields import row_id, timestamp
+from .wire import invalid, not_found
+
+
+def key_data(key: ApiKey) -> dict:
+    return {"id": key.id, "user": key.user.name, "name": key.name, "prefix": key.prefix,
+            "created_at": timestamp(key.created_at), "last_used_at": timestamp(key.last_used_at)}
+
+
+def _owner(principal: Principal, name: str | None) -> User:
+    """The caller, or the named user when an administrator asks."""
+    own = require_local(principal, "API keys")
+    if name is None:
+        return User.get_by_id(own)
+    if name != principal.name:
+        require_admin(principal)
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        raise not_found(f"user {name!r}")
+    return user
+
+
+def install(api: Api) -> None:
+    @api.route("GET", "/keys", query=("user",))
+    def list_keys(call: Call) -> dict:
+        name = call.query.string("user")
+        if name is None and call.principal.is_admin and not call.principal.external:
+            return {"keys": [key_data(k) for k in api_keys.listed()]}
+        return {"keys": [key_data(k) for k in api_keys.listed(_owner(call.principal, name))]}
+
+    @api.route("POST", "/keys")
+    def create_key(call: Call) -> Reply:
+        body = call.body(("name", "user"))
+        owner = _owner(call.principal, body.optional_string("user"))
+        try:
+            key, token = api_keys.create(owner, body.string("name", max_length=api_keys.MAX_NAME))
+        except ValueError as error:
+            raise invalid("name", str(error)) from None
+        return Reply({**key_data(key), "token": token}, 201)
+
+    @api.route("DELETE", "/keys/<key_id>")
+    def revoke_key(call: Call, key_id: str) -> Reply:
+        require_local(call.principal, "API keys")
+        key = ApiKey.select(ApiKey, User).join(User).where(ApiKey.id == row_id(key_id, "API key")).first()
+        # another user's key is as good as absent, unless the caller administers them all
+        if key is None or (key.user.id != call.principal.id and not call.principal.is_admin):
+            raise not_found(f"API key {key_id}")
+        api_keys.revoke(key.id)
+        return NO_CONTENT

@@ -1,0 +1,97 @@
+"""/api/v1/users: the appliance's users, for administrators only."""
+
+from __future__ import annotations
+
+import time
+
+import peewee
+
+from ... import users
+from ...store.models import User
+from .auth import require_admin
+from .endpoint import NO_CONTENT, Api, Call, Reply
+from .fields import Body, timestamp
+from .wire import ApiError, invalid, not_found
+
+
+def user_data(user: User) -> dict:
+    return {"name": user.name, "is_admin": user.is_admin, "created_at": timestamp(user.created_at)}
+
+
+def _user(name: str) -> User:
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        raise not_found(f"user {name!r}")
+    return user
+
+
+def _password(body: Body, *, required: bool) -> str | None:
+    if not required and "password" not in body:
+        return None
+    password = body.string("password", required=True, max_length=1024)
+    try:
+        return users.validate_password(password)
+    except ValueError as error:
+        raise invalid("password", str(error)) from None
+
+
+def _keeps_an_admin(user: User, action: str) -> None:
+    """The appliance always keeps an administrator who can log in."""
+    others = User.select().where((User.is_admin == True) & (User.id != user.id)).exists()  # noqa: E712
+    if user.is_admin and not others:
+        raise ApiError(409, "last_admin", f"{user.name} is the only administrator; {action} would leave none")
+
+
+def install(api: Api) -> None:
+    @api.route("GET", "/users")
+    def list_users(call: Call) -> dict:
+        require_admin(call.principal)
+        return {"users": [user_data(u) for u in User.select().order_by(User.name)]}
+
+    @api.route("POST", "/users")
+    def create_user(call: Call) -> Reply:
+        require_admin(call.principal)
+        body = call.body(("name", "password", "is_admin"))
+        name = body.string("name", required=True, max_length=64)
+        try:
+            users.validate_name(name)
+        except ValueError as error:
+            raise invalid("name", str(error)) from None
+        password = _password(body, required=True)
+        is_admin = body.boolean("is_admin")
+        try:
+            user = User.create(name=name, password_hash=users.hash_password(password), is_admin=is_admin,
+                               created_at=time.time())
+        except peewee.IntegrityError:
+            raise ApiError(409, "name_taken", f"a user named {name!r} exists", "name") from None
+        return Reply(user_data(user), 201)
+
+    @api.route("GET", "/users/<name>")
+    def get_user(call: Call, name: str) -> dict:
+        require_admin(call.principal)
+        return user_data(_user(name))
+
+    @api.route("PATCH", "/users/<name>")
+    def change_user(call: Call, name: str) -> dict:
+        require_admin(call.principal)
+        user = _user(name)
+        body = call.body(("password", "is_admin"))
+        password = _password(body, required=False)
+        is_admin = body.boolean("is_admin", default=user.is_admin)
+        if user.is_admin and not is_admin:
+            _keeps_an_admin(user, "taking the role")
+        if password is not None:
+            user.password_hash = users.hash_password(password)
+        user.is_admin = is_admin
+        user.save()
+        return user_data(user)
+
+    @api.route("DELETE", "/users/<name>")
+    def delete_user(call: Call, name: str) -> Reply:
+        require_admin(call.principal)
+        user = _user(name)
+        if user.id == call.principal.id:
+            raise ApiError(409, "own_account", "you cannot delete the account you are using")
+        _keeps_an_admin(user, "deleting it")
+        user.delete_instance()
+        return NO_CONTENT
