@@ -5,30 +5,26 @@ Off unless ``[http] send_server_command = true``. The work is done by
 :class:`appliance.control.ServerControl` on the reactor thread; this module reads the
 parameters, checks who asks, and writes the reply: one ``OK: <name>: <what happened>``
 line per gateway or connector affected, or the XML of the get-* commands.
-
-It uses http_api's helpers and http_api lists it in its COMMANDS, so each imports the
-other at its end, once its own names exist: either may be imported first.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import xml.etree.ElementTree as ET
 from typing import Any, Callable
+from xml.etree.ElementTree import Element
 
 import bottle
 
 from ..config import ConfigError
 from ..control import ServerControl, on_reactor
 from ..properties import UnknownName
+from .http_common import (CALLBACK_NOT_SUPPORTED, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError,
+                          HttpApiContext, authenticate, single)
+from .xml_reply import XmlReply, child, document
 
 log = logging.getLogger(__name__)
 
-Command = Callable[["HttpApiContext", bottle.FormsDict], str]
-XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
-# characters XML 1.0 cannot hold at all, escaped or not
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+Command = Callable[[HttpApiContext, bottle.FormsDict], str]
 
 
 def refused_while_stopped(command: Command) -> Command:
@@ -41,8 +37,8 @@ def refused_while_stopped(command: Command) -> Command:
     return guarded
 
 
-def send_server_command(context: HttpApiContext, params: bottle.FormsDict) -> str:
-    principal = _authenticate(context, params)
+def send_server_command(context: HttpApiContext, params: bottle.FormsDict) -> str | XmlReply:
+    principal = authenticate(context, params)
     if not context.send_server_command_enabled or context.control is None:
         raise ApiError(NOT_ALLOWED, "send-server-command is disabled: set send_server_command = true "
                                     "in the [http] table of the config file and restart the appliance")
@@ -50,7 +46,7 @@ def send_server_command(context: HttpApiContext, params: bottle.FormsDict) -> st
         raise ApiError(CALLBACK_NOT_SUPPORTED, "send-server-command needs a local administrator account")
     if not principal.is_admin:
         raise ApiError(NOT_ALLOWED, "send-server-command is for administrators only")
-    name = (_single(params, "command") or "").strip()
+    name = (single(params, "command") or "").strip()
     if not name:
         raise ApiError(UNKNOWN_COMMAND, f"command is missing (one of: {', '.join(SERVER_COMMANDS)})")
     if name not in SERVER_COMMANDS:
@@ -67,7 +63,7 @@ def send_server_command(context: HttpApiContext, params: bottle.FormsDict) -> st
         raise ApiError(UNKNOWN_ERROR, str(error)) from None
     if not name.startswith("get-"):
         # who changed what, never a value: it may be a PIN or a token
-        named = {p: _single(params, p) for p in ("gateway", "connector", "property") if _single(params, p)}
+        named = {p: single(params, p) for p in ("gateway", "connector", "property") if single(params, p)}
         log.info("send-server-command %s by %s %s", name, principal.name, named)
     return reply(result)
 
@@ -76,12 +72,12 @@ def send_server_command(context: HttpApiContext, params: bottle.FormsDict) -> st
 
 def _names(params: bottle.FormsDict, parameter: str) -> list[str]:
     """``gateway`` or ``connector``: names separated by ';'; none means all."""
-    raw = _single(params, parameter) or ""
+    raw = single(params, parameter) or ""
     return list(dict.fromkeys(name.strip() for name in raw.split(";") if name.strip()))
 
 
 def _property(params: bottle.FormsDict) -> str:
-    value = (_single(params, "property") or "").strip()
+    value = (single(params, "property") or "").strip()
     if not value:
         raise ApiError(UNKNOWN_COMMAND, "property is missing")
     return value
@@ -89,14 +85,14 @@ def _property(params: bottle.FormsDict) -> str:
 
 def _value(params: bottle.FormsDict) -> str:
     """Required, but may be empty: an empty SendLimitDay is no limit, an empty Pin no PIN."""
-    value = _single(params, "value")
+    value = single(params, "value")
     if value is None:
         raise ApiError(UNKNOWN_COMMAND, "value is missing")
     return value.strip()
 
 
 def _reload(params: bottle.FormsDict) -> bool:
-    value = (_single(params, "reload") or "1").strip()
+    value = (single(params, "reload") or "1").strip()
     if value not in ("0", "1"):
         raise ApiError(NOT_ALLOWED, f"reload: must be 0 or 1, not {value!r}")
     return value == "1"
@@ -110,48 +106,37 @@ def _ok(results: dict[str, str]) -> str:
     return "\r\n".join(f"OK: {name}: {what}" for name, what in results.items())
 
 
-def _text(value: str) -> str:
-    return _NOT_XML.sub("\ufffd", value)
-
-
-def _properties(parent: ET.Element, values: dict[str, str]) -> None:
-    for name, value in values.items():
-        ET.SubElement(parent, name).text = _text(value)
-
-
 def _flag(value: bool) -> str:
     return "1" if value else "0"
 
 
-def _xml(root: ET.Element) -> str:
-    # on the request's thread: bottle.response belongs to it
-    bottle.response.content_type = "text/xml; charset=utf-8"
-    ET.indent(root)
-    return XML_DECLARATION + ET.tostring(root, encoding="unicode")
+def _properties(parent: Element, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        child(parent, name, value)
 
 
-def configuration_xml(configuration: dict) -> str:
-    root = ET.Element("ServerConfiguration")
-    gateways = ET.SubElement(root, "Gateways", Count=str(len(configuration["gateways"])))
+def configuration_xml(configuration: dict) -> XmlReply:
+    root = Element("ServerConfiguration")
+    gateways = child(root, "Gateways", Count=len(configuration["gateways"]))
     for gateway in configuration["gateways"]:
-        element = ET.SubElement(gateways, "Gateway", Name=_text(gateway["name"]), Running=_flag(gateway["running"]),
-                                Paused=_flag(gateway["paused"]), Pending=_flag(gateway["pending"]))
+        element = child(gateways, "Gateway", Name=gateway["name"], Running=_flag(gateway["running"]),
+                        Paused=_flag(gateway["paused"]), Pending=_flag(gateway["pending"]))
         _properties(element, gateway["properties"])
-    connectors = ET.SubElement(root, "Connectors", Count=str(len(configuration["connectors"])))
+    connectors = child(root, "Connectors", Count=len(configuration["connectors"]))
     for connector in configuration["connectors"]:
-        element = ET.SubElement(connectors, "Connector", Name=_text(connector["name"]), Type=connector["type"],
-                                Running=_flag(connector["running"]), Pending=_flag(connector["pending"]))
+        element = child(connectors, "Connector", Name=connector["name"], Type=connector["type"],
+                        Running=_flag(connector["running"]), Pending=_flag(connector["pending"]))
         _properties(element, connector["properties"])
-        routing = ET.SubElement(element, "Routing")
+        routing = child(element, "Routing")
         for gateway, values in connector["routing"].items():
-            _properties(ET.SubElement(routing, "Gateway", Name=_text(gateway)), values)
-    return _xml(root)
+            _properties(child(routing, "Gateway", Name=gateway), values)
+    return document(root)
 
 
-def settings_xml(settings: dict) -> str:
-    root = ET.Element("ServerSettings", Pending=_flag(settings["pending"]))
+def settings_xml(settings: dict) -> XmlReply:
+    root = Element("ServerSettings", Pending=_flag(settings["pending"]))
     _properties(root, settings["properties"])
-    return _xml(root)
+    return document(root)
 
 
 # -- the commands ---------------------------------------------------------------------------
@@ -209,8 +194,3 @@ SERVER_COMMANDS: dict[str, tuple[Bind, Callable[[Any], str]]] = {
     "set-routing-property": (_set_routing_property, _ok),
     "set-settings-property": (_set_settings_property, _ok),
 }
-
-
-# at the end: http_api imports this module at its own end, for the names above
-from .http_api import (CALLBACK_NOT_SUPPORTED, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR,  # noqa: E402
-                       ApiError, HttpApiContext, _authenticate, _single)

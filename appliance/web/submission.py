@@ -21,11 +21,8 @@ from ..contacts import Recipient
 from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.queue import NewMessage, Queue
 from ..users import Principal
+from .http_common import MESSAGE_REJECTED, NO_RECIPIENTS, WEB_USER_NOT_FOUND
 
-# Diafaan's codes for what a send request can get wrong (the same numbers http_api answers)
-NO_RECIPIENTS = 301
-MESSAGE_REJECTED = 311
-WEB_USER_NOT_FOUND = 312
 
 MAX_PARTS = 255                    # the concatenation header counts parts in one octet
 MAX_RECIPIENTS = 10_000
