@@ -61,7 +61,7 @@ class Client:
 
     def call(self, method: str, path: str, *, json_body: Any = None, cbor_body: Any = None,
              raw: bytes | None = None, content_type: str | None = None, query: dict | None = None,
-             headers: dict[str, str] | None = None) -> Response:
+             headers: dict[str, str] | None = None, address: str = "192.0.2.1") -> Response:
         body = b""
         if json_body is not None:
             body, content_type = json.dumps(json_body).encode(), content_type or "application/json"
@@ -74,7 +74,7 @@ class Client:
             "QUERY_STRING": urlencode(query or {}, doseq=True),
             "SERVER_NAME": "test", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
             "wsgi.url_scheme": "http", "wsgi.errors": io.StringIO(), "wsgi.input": io.BytesIO(body),
-            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": address,
         }
         if content_type:
             environ["CONTENT_TYPE"] = content_type

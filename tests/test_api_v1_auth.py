@@ -113,7 +113,7 @@ def test_the_openapi_document_needs_no_login_and_lists_every_route(env):
 
 def test_an_external_caller_has_no_contacts_keys_or_inbox(tmp_path):
     class External:
-        def authenticate(self, name, password):
+        def authenticate(self, name, password, *, address=None):
             return Principal(None, name, is_admin=True, external=True) if password == PASSWORD else None
 
     env, database = build_env(tmp_path, authenticator=External())
@@ -126,7 +126,20 @@ def test_an_external_caller_has_no_contacts_keys_or_inbox(tmp_path):
         assert reply.status == 403 and reply.error["code"] == "web_user_not_found"
         assert "contacts belong to local users" in reply.error["message"]
         sent = client.post("/messages", {"to": ["+441"], "message": "x"}).data["messages"][0]["id"]
-        assert client.get(f"/messages/{sent}").status == 200
+        # no account keeps such callers' messages apart, so none can read any message back
+        for reply in (client.get(f"/messages/{sent}"), client.get("/messages"), client.delete(f"/messages/{sent}")):
+            assert reply.status == 403 and "local users" in reply.error["message"]
         assert env.client("alice").get(f"/messages/{sent}").status == 404
     finally:
         database.close()
+
+
+def test_basic_logins_are_throttled_by_the_callers_address(env):
+    client = env.client("alice")
+    guesser = client.as_(basic("alice", "a guess"))
+    for _ in range(5):
+        assert guesser.call("GET", "/messages").status == 401
+    # the right password from the guessing address is refused too; another address goes on
+    right = client.as_(basic("alice"))
+    assert right.call("GET", "/messages").status == 401
+    assert right.call("GET", "/messages", address="192.0.2.2").status == 200

@@ -9,7 +9,8 @@ from appliance.store.models import OutboundMessage
 from appliance.store.queue import Queue
 from appliance.users import Principal
 from appliance.web import submission
-from appliance.web.http_api import ApiError, HttpApiContext, send_message
+from appliance.web.http_api import (ApiError, HttpApiContext, remove_queued_message, request_status_update,
+                                    send_message)
 from appliance.web.submission import HTTP_NAMES, JSON_NAMES, Fields, GuidTaken, SubmissionError
 
 GATEWAYS = ("GSM1", "GSM2")
@@ -80,6 +81,25 @@ def test_the_http_api_answers_an_external_callers_contact_names_with_error_312(a
     assert raised.value.line() == ("ERROR:312 Web application user not found: contact-name: contacts belong "
                                    "to local users, and partner is not one")
     assert OutboundMessage.select().count() == 0
+
+
+def test_an_external_caller_cannot_read_or_remove_messages_over_the_http_api(alice):
+    # no account keeps such callers' messages apart: one could read every other one's
+    class External:
+        def authenticate(self, name, password, *, address=None):
+            return Principal(None, name, False, external=True)
+
+    context = HttpApiContext(queue=Queue(OutboundMessage._meta.database), authenticator=External(),
+                             connector="HTTP API", gateway_names=lambda: GATEWAYS, on_accepted=lambda: None,
+                             inbox=None, server_status=dict)
+    (line,) = send_message(context, bottle.FormsDict({"username": "partner", "password": "x", "to": "+441",
+                                                      "message": "x"})).split("\r\n")
+    message_id = line.removeprefix("OK: ")
+    for command in (request_status_update, remove_queued_message):
+        with pytest.raises(ApiError) as raised:
+            command(context, bottle.FormsDict({"username": "other", "password": "x", "message-id": message_id}))
+        assert raised.value.code == 310
+    assert OutboundMessage.get_by_id(message_id).state == "queued"
 
 
 def test_commit_is_idempotent_by_guid_and_refuses_a_different_message_under_it(alice):

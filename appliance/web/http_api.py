@@ -18,8 +18,9 @@ from .. import message_status
 from ..store.models import OutboundMessage
 from ..users import Principal
 from . import submission, xml_documents
-from .http_common import (GUEST_NOT_AVAILABLE, MESSAGE_ID_NOT_FOUND, MESSAGE_REJECTED, MULTIPLE_TO, NOT_ALLOWED,
-                          UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError, HttpApiContext, authenticate, single)
+from .http_common import (CALLBACK_NOT_SUPPORTED, GUEST_NOT_AVAILABLE, MESSAGE_ID_NOT_FOUND, MESSAGE_REJECTED,
+                          MULTIPLE_TO, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError, HttpApiContext,
+                          authenticate, single)
 from .server_command import refused_while_stopped, send_server_command
 from .submission import SubmissionError
 from .xml_reply import XmlReply
@@ -84,6 +85,9 @@ def _message(context: HttpApiContext, params: bottle.FormsDict, principal: Princ
     message_id = (single(params, "message-id") or "").strip()
     if not message_id:
         raise ApiError(UNKNOWN_COMMAND, "message-id is missing")
+    if principal.external:
+        # no account keeps such callers' messages apart: it could read every such caller's
+        raise ApiError(CALLBACK_NOT_SUPPORTED, "reading or removing a message needs a local user account")
     message = context.queue.get(message_id)
     # another user's message is as good as absent
     if message is None or (not principal.is_admin and message.user_id != principal.id):

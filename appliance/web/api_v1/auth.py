@@ -18,7 +18,7 @@ def _unauthenticated(message: str) -> ApiError:
     return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": CHALLENGE})
 
 
-def principal_of(header: str | None, authenticator: Authenticator) -> Principal:
+def principal_of(header: str | None, authenticator: Authenticator, address: str | None = None) -> Principal:
     if not header or not header.strip():
         raise _unauthenticated("give an API key (Authorization: Bearer <key>) or a user name and "
                                "password (HTTP Basic)")
@@ -32,7 +32,7 @@ def principal_of(header: str | None, authenticator: Authenticator) -> Principal:
         except (binascii.Error, UnicodeDecodeError):
             raise _unauthenticated("the Basic credentials are not base64 of UTF-8 name:password") from None
         name, colon, password = decoded.partition(":")
-        principal = authenticator.authenticate(name, password) if colon and name else None
+        principal = authenticator.authenticate(name, password, address=address) if colon and name else None
     else:
         raise _unauthenticated(f"the {scheme!r} scheme is not supported: use Bearer or Basic")
     if principal is None:

@@ -71,8 +71,10 @@ class Api:
     def serve(self, handler: Handler, allowed_query: Sequence[str], public: bool, path_args: dict) -> bytes:
         media_type = reply_type(bottle.request.get_header("Accept"))
         try:
+            # the socket's peer for the login throttle, never a header a client can forge
             principal = None if public else principal_of(bottle.request.get_header("Authorization"),
-                                                          self.context.http.authenticator)
+                                                          self.context.http.authenticator,
+                                                          bottle.request.environ.get("REMOTE_ADDR"))
             query = Query(_query_parameters(), allowed_query)
             result = handler(Call(self.context, principal, query), **path_args)
             reply = result if isinstance(result, Reply) else Reply(result)
