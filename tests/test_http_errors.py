@@ -1,12 +1,16 @@
 """Every Diafaan error code the commands produce, reached by GET and by POST: one text line,
 ``ERROR:<code> <text>: <detail>``, and nothing changed."""
 
+import io
 from dataclasses import replace
 
 import pytest
 
 from appliance.store import db as store_db
 from appliance.store.models import InboundMessage, MessageState, OutboundMessage
+from appliance.web.app import create_app
+from appliance.web.auth import Authenticator
+from appliance.web.http_api import HttpApiContext
 from diafaan_api import PASSWORD, Api
 
 CREDENTIALS = f"username=alice&password={PASSWORD.replace(' ', '+')}"
@@ -114,3 +118,23 @@ def test_a_fault_inside_a_command_is_one_error_300_line(api, caplog, method, com
     assert reply.text == "ERROR:300 Unknown error: see the appliance's log\r\n"
     assert "the disk is on fire" in caplog.text  # the cause is in the log, not in the reply
     assert OutboundMessage.get_by_id(api.queued).state == MessageState.QUEUED
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/nothing/<script>alert(1)</script>"),
+    ("DELETE", "/http/send-message"),
+    ("GET", "/http/a/<b>"),
+])
+def test_errors_outside_the_apis_are_plain_text_without_markup(method, path):
+    app = create_app(HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
+                                    gateway_names=lambda: (), on_accepted=lambda: None, inbox=None,
+                                    server_status=dict))
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "test",
+               "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO()}
+    answer = {}
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: answer.update(
+        status=status, headers=dict(headers))))
+    assert answer["status"][:3] in ("404", "405")
+    assert answer["headers"]["Content-Type"] == "text/plain; charset=utf-8"
+    assert b"<" not in body and body.decode().startswith(answer["status"][:3])

@@ -10,9 +10,17 @@ from .http_api import HttpApiContext
 from .receive import ReceiveContext
 
 
+def _plain_error(error: bottle.HTTPError) -> str:
+    """bottle's own error pages are HTML that quote the request path: these are plain
+    text, with nothing a browser could run, whatever a stranger put in the URL."""
+    bottle.response.content_type = "text/plain; charset=utf-8"
+    return f"{error.status_line}\r\n"
+
+
 def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
                receiving: ReceiveContext | None = None) -> bottle.Bottle:
     app = bottle.Bottle(catchall=True)
+    app.default_error_handler = _plain_error
     http_api.install(app, context)
     if v1 is not None:
         api_v1.install(app, v1)
