@@ -122,7 +122,8 @@ def test_only_local_administrators_change_anything(rig, app, tmp_path, method, p
     assert rig.gateways[0].calls == ["start"] and not rig.router.paused and rig.control.accepting("Hook")
 
 
-def test_patching_a_gateway_sets_every_property_and_restarts_it(rig, app):
+def test_patching_a_gateway_sets_every_property_and_restarts_it(rig, app, caplog):
+    caplog.set_level("INFO", logger="appliance.web.api_v1")
     reply = app.client("root").patch("/gateways/GSM1", {"properties": {"SendLimitDay": "20", "Pin": "4321"}})
     assert reply.status == 200
     assert reply.data["properties"]["SendLimitDay"] == "20" and reply.data["properties"]["Pin"] == "***"
@@ -131,6 +132,8 @@ def test_patching_a_gateway_sets_every_property_and_restarts_it(rig, app):
     assert (modem.send_limit_day, modem.pin) == (20, "4321")
     assert rig.gateways[0].calls == ["start", "stop", "start"]
     assert ConfigOverride.select().count() == 2
+    # who changed what is logged, never a value: it may be a PIN
+    assert "'GSM1': set properties.SendLimitDay, properties.Pin by root" in caplog.text and "4321" not in caplog.text
 
 
 def test_patching_without_reload_waits_for_the_restart(rig, app):

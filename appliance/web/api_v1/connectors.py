@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...control import ServerControl
 from ...properties import CONNECTOR, ROUTING, Override, routing_name
 from .endpoint import Api, Call
-from .operate import action_of, administrator, checked, control_of, named, run, table, text_table
+from .operate import action_of, administrator, changed, checked, control_of, named, run, table, text_table
 
 ACTIONS = {
     "start": ServerControl.start_connectors,
@@ -35,6 +35,7 @@ def install(api: Api) -> None:
         control = administrator(call)
         act = action_of(ACTIONS, action, "connector")
         run(control, lambda: act(control, [connector]))
+        changed(call, "connector", connector, action)
         return named(connectors(control), connector, "connector")
 
     @api.route("PATCH", "/connectors/<connector>")
@@ -45,19 +46,21 @@ def install(api: Api) -> None:
         routing = {gateway: text_table(entry, f"routing.{gateway}")
                    for gateway, entry in table(body.data.get("routing", {}), "routing").items()}
         reload = body.boolean("reload", default=True)
+        changes = ([(f"properties.{prop}", Override(CONNECTOR, connector, prop, value))
+                    for prop, value in values.items()]
+                   + [(f"routing.{gateway}.{prop}", Override(ROUTING, routing_name(connector, gateway), prop, value))
+                      for gateway, entry in routing.items() for prop, value in entry.items()])
 
         def change() -> None:
             named(control.configuration()["connectors"], connector, "connector")
-            checked(control, [(f"properties.{prop}", Override(CONNECTOR, connector, prop, value))
-                              for prop, value in values.items()]
-                    + [(f"routing.{gateway}.{prop}", Override(ROUTING, routing_name(connector, gateway), prop, value))
-                       for gateway, entry in routing.items() for prop, value in entry.items()])
+            checked(control, changes)
             for prop, value in values.items():
                 control.set_connector_property([connector], prop, value, reload=False)
             for gateway, entry in routing.items():
                 for prop, value in entry.items():
                     control.set_routing_property([connector], [gateway], prop, value, reload=False)
-            if (values or any(routing.values())) and reload:
+            if changes and reload:
                 control.restart_connectors([connector])
         run(control, change)
+        changed(call, "connector", connector, changes)
         return named(connectors(control), connector, "connector")

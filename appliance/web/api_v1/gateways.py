@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...control import ServerControl
 from ...properties import GATEWAY, Override
 from .endpoint import Api, Call
-from .operate import action_of, administrator, checked, control_of, named, run, text_table
+from .operate import action_of, administrator, changed, checked, control_of, named, run, text_table
 from .status import gateway_status
 
 ACTIONS = {
@@ -45,6 +45,7 @@ def install(api: Api) -> None:
         control = administrator(call)
         act = action_of(ACTIONS, action, "gateway")
         run(control, lambda: act(control, [gateway]))
+        changed(call, "gateway", gateway, action)
         return named(gateways(call, control), gateway, "gateway")
 
     @api.route("PATCH", "/gateways/<gateway>")
@@ -53,14 +54,15 @@ def install(api: Api) -> None:
         body = call.body(("properties", "reload"))
         values = text_table(body.data.get("properties", {}), "properties")
         reload = body.boolean("reload", default=True)
+        changes = [(f"properties.{prop}", Override(GATEWAY, gateway, prop, value)) for prop, value in values.items()]
 
         def change() -> None:
             named(control.configuration()["gateways"], gateway, "gateway")
-            checked(control, [(f"properties.{prop}", Override(GATEWAY, gateway, prop, value))
-                              for prop, value in values.items()])
+            checked(control, changes)
             for prop, value in values.items():
                 control.set_gateway_property([gateway], prop, value, reload=False)
             if values and reload:
                 control.restart_gateways([gateway])
         run(control, change)
+        changed(call, "gateway", gateway, changes)
         return named(gateways(call, control), gateway, "gateway")

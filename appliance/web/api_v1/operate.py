@@ -10,6 +10,7 @@ key or password, like managing users does (docs/api-v1.md, "Gateways and connect
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Mapping, Sequence, TypeVar
 
 from ...config import ConfigError
@@ -20,6 +21,7 @@ from .auth import require_admin
 from .endpoint import Call
 from .wire import ApiError, invalid, not_found
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_VALUE = 10_000
 
@@ -49,6 +51,16 @@ def run(control: ServerControl, work: Callable[[], T]) -> T:
         raise ApiError(409, "not_allowed", str(error)) from None
     except TimeoutError as error:
         raise ApiError(503, "busy", str(error)) from None
+
+
+Change = tuple[str, Override]   # (the body's field, what it sets)
+
+
+def changed(call: Call, what: str, name: str, done: str | Sequence[Change]) -> None:
+    """Who did what to which, never a value: it may be a PIN or a token."""
+    if not isinstance(done, str):
+        done = "set " + (", ".join(field for field, _ in done) or "nothing")
+    log.info("api/v1: %s %r: %s by %s", what, name, done, call.principal.name)
 
 
 def named(entries: Sequence[dict], name: str, what: str) -> dict:
@@ -86,7 +98,7 @@ def text_table(value: object, field: str) -> dict[str, str]:
     return values
 
 
-def checked(control: ServerControl, changes: Sequence[tuple[str, Override]]) -> None:
+def checked(control: ServerControl, changes: Sequence[Change]) -> None:
     """Refuse the first change (``(field, override)``) that cannot be made on top of those
     before it, naming its field; run on the reactor thread, which alone replaces the config."""
     config = control.config
