@@ -13,9 +13,10 @@ from ...message_types import MESSAGE_TYPES
 from ...properties import CONNECTOR_PROPERTIES, GATEWAY_PROPERTIES, ROUTING_PROPERTIES, WEBHOOK_ONLY
 from ...users import MIN_PASSWORD_LENGTH
 from .. import submission
-from . import connectors, gateways
+from .connectors import ACTIONS as CONNECTOR_ACTIONS
 from .endpoint import PREFIX, Api, Call
 from .fields import MAX_NAME, MAX_ROW_ID
+from .gateways import ACTIONS as GATEWAY_ACTIONS
 from .messages import MAX_PAGE, STATES
 from .operate import MAX_VALUE
 
@@ -317,7 +318,7 @@ PATHS: dict[str, dict] = {
     "/gateways/{gateway}/{action}": {
         "post": _operation("Start, stop, restart, pause or resume sending, or reset the send limit of a gateway "
                            "(administrators only)", 200, "Gateway", errors=(403, 409, 503), parameters=(
-                               GATEWAY, _path("action", {"type": "string", "enum": list(gateways.ACTIONS)}))),
+                               GATEWAY, _path("action", {"type": "string", "enum": list(GATEWAY_ACTIONS)}))),
     },
     "/connectors": {
         "get": _operation("Every connector: whether it runs, its properties and its routing", 200, "ConnectorList",
@@ -332,7 +333,7 @@ PATHS: dict[str, dict] = {
     "/connectors/{connector}/{action}": {
         "post": _operation("Start, stop or restart a connector (administrators only)", 200, "Connector",
                            errors=(403, 409, 503), parameters=(
-                               CONNECTOR, _path("action", {"type": "string", "enum": list(connectors.ACTIONS)}))),
+                               CONNECTOR, _path("action", {"type": "string", "enum": list(CONNECTOR_ACTIONS)}))),
     },
     "/openapi.json": {
         "get": {**_operation("This document", 200, None, public=True),
