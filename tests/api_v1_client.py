@@ -13,7 +13,9 @@ from wsgiref.headers import Headers
 import cbor2
 import pytest
 
-from appliance import api_keys, users
+from appliance import api_keys, server_status, users
+from appliance.connectors.routing import Routing
+from appliance.gateways.router import Router
 from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
 from appliance.store.models import User
@@ -118,9 +120,11 @@ class Env:
         return Client(self.app, None if user is None else "Bearer " + self.keys[user])
 
 
-def build_env(tmp_path, clock=None, authenticator: Authenticator | None = None) -> tuple[Env, Any]:
-    """alice and bob (users) and root (administrator), each with an API key."""
-    database = store_db.open_database(tmp_path)
+def build_env(tmp_path, clock=None, authenticator: Authenticator | None = None, database=None,
+              **http_options: Any) -> tuple[Env, Any]:
+    """alice and bob (users) and root (administrator), each with an API key; ``database``: a
+    store already open (a ControlRig's), ``http_options``: other HttpApiContext fields."""
+    database = database or store_db.open_database(tmp_path)
     users.set_user("alice", PASSWORD)
     users.set_user("bob", PASSWORD)
     users.set_user("root", PASSWORD, admin=True)
@@ -128,9 +132,12 @@ def build_env(tmp_path, clock=None, authenticator: Authenticator | None = None) 
     kicks: list = []
     queue = Queue(database)
     inbox = Inbox(database, receivers=lambda gateway: [CONNECTOR])
-    http = HttpApiContext(queue=queue, authenticator=authenticator or Authenticator(), connector=CONNECTOR,
-                          gateway_names=lambda: ("GSM Modem Gateway", "Backup"),
-                          on_accepted=lambda: kicks.append(1), inbox=inbox, server_status=dict)
+    idle = Router(None, queue, [], Routing([]))   # a service without gateways, for /status
+    http = HttpApiContext(**{"queue": queue, "authenticator": authenticator or Authenticator(), "connector": CONNECTOR,
+                             "gateway_names": lambda: ("GSM Modem Gateway", "Backup"),
+                             "on_accepted": lambda: kicks.append(1), "inbox": inbox,
+                             "server_status": lambda: server_status.collect(idle, started_at=0.0),
+                             **http_options})
     context = ApiV1Context(http=http, version="1.2.3")
     if clock is not None:
         context.clock = clock

@@ -1,19 +1,19 @@
 """The JSON API, ``/api/v1``: JSON or CBOR, API keys or HTTP Basic, errors as objects.
 
-Each resource kind is a module with ``install(api)``; a new kind (such as the service's
-full status and its gateways' control) is one more module in RESOURCES, with its paths
-added to openapi.py, which tests check against what the modules answer.
+Each resource kind is a module with ``install(api)``; a new kind is one more module in
+RESOURCES, with its paths added to openapi.py, which tests check against what the modules
+answer.
 """
 
 from __future__ import annotations
 
 import bottle
 
-from . import contacts, keys, messages, openapi, received, status, users
+from . import connectors, contacts, gateways, keys, messages, openapi, received, status, users
 from .context import ApiV1Context
 from .endpoint import Api
 
-RESOURCES = (messages, received, contacts, users, keys, status, openapi)
+RESOURCES = (messages, received, contacts, users, keys, status, gateways, connectors, openapi)
 
 __all__ = ["ApiV1Context", "install"]
 

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...connectors.routing import ROLES, USES
 from ...message_types import MESSAGE_TYPES
+from ...properties import CONNECTOR_PROPERTIES, GATEWAY_PROPERTIES, ROUTING_PROPERTIES, WEBHOOK_ONLY
 from ...users import MIN_PASSWORD_LENGTH
 from .. import submission
+from .connectors import ACTIONS as CONNECTOR_ACTIONS
 from .endpoint import PREFIX, Api, Call
 from .fields import MAX_NAME, MAX_ROW_ID
+from .gateways import ACTIONS as GATEWAY_ACTIONS
 from .messages import MAX_PAGE, STATES
+from .operate import MAX_VALUE
 
 MEDIA_TYPES = ("application/json", "application/cbor")
 ERROR_TEXTS = {
@@ -25,6 +30,8 @@ ERROR_TEXTS = {
     413: "The body is too large",
     415: "The body is neither JSON nor CBOR",
     422: "A value is missing, of the wrong type or cannot be used",
+    503: "The appliance cannot do it now: it controls no gateways, or it did not get to it in time "
+         "(nothing was done)",
 }
 
 
@@ -53,6 +60,7 @@ def _list_of(name: str, key: str) -> dict:
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = _nullable(TIME)
 INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
 STRING = {"type": "string"}
 ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME, "pattern": r"^\s*[^;\s][^;]*$"}
@@ -68,12 +76,50 @@ MESSAGE = _object({
     "error": _nullable(_object({"code": _nullable(INTEGER), "text": STRING})),
     "parts_total": INTEGER, "created_at": TIME, "updated_at": TIME, "sent_at": NULLABLE_TIME,
 })
+COUNT = {"type": "integer", "minimum": 0}
+FLAG = {"type": "string", "enum": ["0", "1"]}
+VALUE = {"type": "string", "maxLength": MAX_VALUE}
+GATEWAY_STATUS = _object({
+    "name": STRING, "state": STRING, "detail": STRING, "in_service": BOOLEAN, "paused": BOOLEAN,
+    "sent": COUNT, "failed": COUNT, "received": COUNT, "send_limit_day": _nullable(INTEGER),
+    "send_limit_month": _nullable(INTEGER), "send_rate_per_minute": _nullable(INTEGER),
+    # what a modem tells besides; another kind of gateway may tell none of it
+    "device": _object({"model": STRING, "dialect": STRING, "port": STRING, "signal_dbm": _nullable(INTEGER),
+                       "registration": STRING, "operator": _nullable(STRING), "storage": _nullable(STRING),
+                       "network_time": _nullable(STRING)}, required=[]),
+})
+CONTROLLED = {"running": BOOLEAN, "pending": BOOLEAN}
+ROUTING_VALUES = {"Send": FLAG, "Receive": FLAG, "Role": {"type": "string", "enum": list(ROLES)}}
+ROUTING_CHANGE = {"type": "object", "additionalProperties": _object(
+    {name: VALUE for name in ROUTING_PROPERTIES}, required=[])}
 KEY = {"id": ROW_ID, "user": STRING, "name": STRING, "prefix": STRING, "created_at": TIME,
        "last_used_at": NULLABLE_TIME}
 
 SCHEMAS: dict[str, dict] = {
     "Error": _object({"error": _object({"code": STRING, "field": _nullable(STRING), "message": STRING})}),
-    "Status": _object({"version": STRING, "uptime": {"type": "number", "minimum": 0}}),
+    "Status": _object({
+        "version": STRING, "uptime": {"type": "number", "minimum": 0}, "started_at": TIME,
+        "messages": _object({state: COUNT for state in STATES}), "received": COUNT,
+        "gateways": {"type": "array", "items": _ref("GatewayStatus")},
+        "connectors": {"type": "array", "items": _ref("ConnectorStatus")}}),
+    "GatewayStatus": GATEWAY_STATUS,
+    "ConnectorStatus": _object({
+        "name": STRING, "type": STRING, "max_send_attempts": INTEGER,
+        "gateways": {"type": "array", "items": _object({"name": STRING, "use": {"type": "string", "enum": list(USES)},
+                                                        "role": {"type": "string", "enum": list(ROLES)}})}}),
+    "Gateway": _object({**GATEWAY_STATUS["properties"], **CONTROLLED,
+                        "properties": _object({name: STRING for name in GATEWAY_PROPERTIES})}),
+    "GatewayList": _list_of("Gateway", "gateways"),
+    "GatewayChange": _object({"properties": _object({name: VALUE for name in GATEWAY_PROPERTIES}, required=[]),
+                              "reload": BOOLEAN}, required=[]),
+    "Connector": _object({
+        "name": STRING, "type": STRING, **CONTROLLED,
+        "properties": _object({name: STRING for name in CONNECTOR_PROPERTIES},
+                              required=[name for name in CONNECTOR_PROPERTIES if name not in WEBHOOK_ONLY]),
+        "routing": {"type": "object", "additionalProperties": _object(ROUTING_VALUES)}}),
+    "ConnectorList": _list_of("Connector", "connectors"),
+    "ConnectorChange": _object({"properties": _object({name: VALUE for name in CONNECTOR_PROPERTIES}, required=[]),
+                                "routing": ROUTING_CHANGE, "reload": BOOLEAN}, required=[]),
     "SendRequest": _object({
         "to": {"type": "array", "maxItems": submission.MAX_RECIPIENTS,
                "items": {"type": "string", "pattern": r"^\+?[0-9]{1,20}$"}},
@@ -144,6 +190,8 @@ MESSAGE_ID = _path("message_id", {"type": "string", "minLength": 1, "pattern": r
 CONTACT_ID = _path("contact_id", ROW_ID)
 GROUP_ID = _path("group_id", ROW_ID)
 KEY_ID = _path("key_id", ROW_ID)
+GATEWAY = _path("gateway", STRING)
+CONNECTOR = _path("connector", STRING)
 USER_NAME = _path("name", {"type": "string", "pattern": r"^[A-Za-z0-9._@-]{1,64}$"})
 
 
@@ -254,7 +302,38 @@ PATHS: dict[str, dict] = {
         "delete": _operation("Revoke an API key", 204, None, parameters=(KEY_ID,), errors=(403,)),
     },
     "/status": {
-        "get": _operation("The software's version and how long it has run", 200, "Status"),
+        "get": _operation("The software's version, how long it has run, and its gateways, connectors and "
+                          "message counts", 200, "Status"),
+    },
+    "/gateways": {
+        "get": _operation("Every gateway: its status, whether it runs, its properties", 200, "GatewayList",
+                          errors=(503,)),
+    },
+    "/gateways/{gateway}": {
+        "get": _operation("One gateway", 200, "Gateway", parameters=(GATEWAY,), errors=(503,)),
+        "patch": _operation("Set properties of a gateway, all or none; it restarts unless reload is false "
+                            "(administrators only)", 200, "Gateway", body="GatewayChange", parameters=(GATEWAY,),
+                            errors=(403, 409, 503)),
+    },
+    "/gateways/{gateway}/{action}": {
+        "post": _operation("Start, stop, restart, pause or resume sending, or reset the send limit of a gateway "
+                           "(administrators only)", 200, "Gateway", errors=(403, 409, 503), parameters=(
+                               GATEWAY, _path("action", {"type": "string", "enum": list(GATEWAY_ACTIONS)}))),
+    },
+    "/connectors": {
+        "get": _operation("Every connector: whether it runs, its properties and its routing", 200, "ConnectorList",
+                          errors=(503,)),
+    },
+    "/connectors/{connector}": {
+        "get": _operation("One connector", 200, "Connector", parameters=(CONNECTOR,), errors=(503,)),
+        "patch": _operation("Set properties and routing of a connector, all or none; it restarts unless reload "
+                            "is false (administrators only)", 200, "Connector", body="ConnectorChange",
+                            parameters=(CONNECTOR,), errors=(403, 409, 503)),
+    },
+    "/connectors/{connector}/{action}": {
+        "post": _operation("Start, stop or restart a connector (administrators only)", 200, "Connector",
+                           errors=(403, 409, 503), parameters=(
+                               CONNECTOR, _path("action", {"type": "string", "enum": list(CONNECTOR_ACTIONS)}))),
     },
     "/openapi.json": {
         "get": {**_operation("This document", 200, None, public=True),
@@ -270,7 +349,7 @@ def document(version: str) -> dict:
         "openapi": "3.0.3",
         "info": {"title": "SMS Appliance JSON API", "version": version,
                  "description": "Send SMS, follow them, read received SMS, manage contacts, users and "
-                                "API keys. See docs/api-v1.md."},
+                                "API keys, see and control gateways and connectors. See docs/api-v1.md."},
         "servers": [{"url": PREFIX}],
         "security": [{"bearer": []}, {"basic": []}],
         "paths": PATHS,

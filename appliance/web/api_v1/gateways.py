@@ -1,0 +1,68 @@
+"""/api/v1/gateways: each gateway's status and configured properties for any caller who
+logs in; starting, stopping, pausing and reconfiguring it for administrators."""
+
+from __future__ import annotations
+
+from ...control import ServerControl
+from ...properties import GATEWAY, Override
+from .endpoint import Api, Call
+from .operate import action_of, administrator, changed, checked, control_of, named, run, text_table
+from .status import gateway_status
+
+ACTIONS = {
+    "start": ServerControl.start_gateways,
+    "stop": ServerControl.stop_gateways,
+    "restart": ServerControl.restart_gateways,
+    "pause": ServerControl.pause_sending,
+    "resume": ServerControl.resume_sending,
+    "reset-send-limit": ServerControl.reset_send_limit,
+}
+
+
+def gateways(call: Call, control: ServerControl) -> list[dict]:
+    """The status of each gateway with its properties (secrets as ***) and whether it runs
+    and has a change waiting for its restart."""
+    configured = {g["name"]: g for g in run(control, control.configuration)["gateways"]}
+    result = []
+    for collected in call.context.http.server_status()["gateways"]:
+        settings = configured[collected["name"]]
+        result.append({**gateway_status(collected), "running": settings["running"],
+                       "pending": settings["pending"], "properties": settings["properties"]})
+    return result
+
+
+def install(api: Api) -> None:
+    @api.route("GET", "/gateways")
+    def list_gateways(call: Call) -> dict:
+        return {"gateways": gateways(call, control_of(call))}
+
+    @api.route("GET", "/gateways/<gateway>")
+    def get_gateway(call: Call, gateway: str) -> dict:
+        return named(gateways(call, control_of(call)), gateway, "gateway")
+
+    @api.route("POST", "/gateways/<gateway>/<action>")
+    def act_on_gateway(call: Call, gateway: str, action: str) -> dict:
+        control = administrator(call)
+        act = action_of(ACTIONS, action, "gateway")
+        run(control, lambda: act(control, [gateway]))
+        changed(call, "gateway", gateway, action)
+        return named(gateways(call, control), gateway, "gateway")
+
+    @api.route("PATCH", "/gateways/<gateway>")
+    def change_gateway(call: Call, gateway: str) -> dict:
+        control = administrator(call)
+        body = call.body(("properties", "reload"))
+        values = text_table(body.data.get("properties", {}), "properties")
+        reload = body.boolean("reload", default=True)
+        changes = [(f"properties.{prop}", Override(GATEWAY, gateway, prop, value)) for prop, value in values.items()]
+
+        def change() -> None:
+            named(control.configuration()["gateways"], gateway, "gateway")
+            checked(control, changes)
+            for prop, value in values.items():
+                control.set_gateway_property([gateway], prop, value, reload=False)
+            if values and reload:
+                control.restart_gateways([gateway])
+        run(control, change)
+        changed(call, "gateway", gateway, changes)
+        return named(gateways(call, control), gateway, "gateway")
