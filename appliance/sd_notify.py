@@ -1,7 +1,9 @@
 """systemd's notify protocol over $NOTIFY_SOCKET: READY, STATUS, WATCHDOG, STOPPING.
 
 A plain datagram socket; no dependency. Outside systemd (no NOTIFY_SOCKET) every call is
-a no-op, so the same code runs on a laptop.
+a no-op, so the same code runs on a laptop. It never blocks: the reactor thread sends
+these, and a listener that stopped reading (a full socket) must not stop the modems; a
+message that cannot go at once is dropped, and the next one says the same again.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ class Notifier:
         if self._socket is None or self._address is None:
             return False
         try:
-            self._socket.sendto("\n".join(fields).encode(), self._address)
+            self._socket.sendto("\n".join(fields).encode(), socket.MSG_DONTWAIT, self._address)
             return True
+        except BlockingIOError:
+            log.debug("sd_notify: the listener's socket is full; %s dropped", fields)
+            return False
         except OSError as error:
             log.warning("sd_notify failed: %s", error)
             return False

@@ -2,6 +2,7 @@
 
 import os
 import socket
+import threading
 
 import pytest
 
@@ -61,3 +62,20 @@ def test_a_vanished_socket_is_survived(tmp_path):
     notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone")})
     assert notifier.ready() is False
     notifier.close()
+
+
+def test_a_listener_that_stopped_reading_never_blocks_the_sender(systemd):
+    # the reactor thread notifies: a full socket must cost a dropped message, not a stall
+    listener, path = systemd
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    done = threading.Event()
+
+    def flood():
+        for _ in range(10_000):  # far more than a datagram socket queues unread
+            notifier.watchdog()
+        done.set()
+    threading.Thread(target=flood, daemon=True).start()
+    assert done.wait(10)
+    assert notifier.watchdog() is False  # still full: dropped, said so
+    listener.recv(4096)
+    assert notifier.watchdog() is True   # read once: room again
