@@ -57,6 +57,12 @@ def _run(name: str, simulators: int, body: Callable[[Contender, list[Simulator]]
                  interval=0.02)
             result = body(contender, sims)
             return {"contender": contender.name, "load_average": os.getloadavg(), **result}
+        except Exception:
+            log = getattr(contender, "log", None)
+            if log is not None and log.exists():  # what the daemon said, before it is deleted
+                print(f"--- the last lines of {log.name}:", *log.read_text().splitlines()[-30:],
+                      sep="\n", file=sys.stderr)
+            raise
         finally:
             if contender is not None:
                 contender.stop()

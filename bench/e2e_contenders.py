@@ -36,6 +36,7 @@ class Contender:
 
     name: str
     pid: int
+    log: Path | None = None  # the daemon's log, shown when a run fails
 
     def submit(self, text: str) -> None:
         raise NotImplementedError
@@ -120,13 +121,20 @@ class GammuSmsd(Contender):
     def __init__(self, workdir: Path, simulators: Sequence[Simulator]) -> None:
         (simulator,) = simulators
         self.config = gammu_config(workdir, simulator.link)
+        self.log = workdir / "gammu-smsd.log"
         self.process = subprocess.Popen(["gammu-smsd", "-c", str(self.config)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.pid = self.process.pid
+        self._numbers = itertools.count()
 
     def submit(self, text: str) -> None:
-        subprocess.run(["gammu-smsd-inject", "-c", str(self.config), "TEXT", NUMBER, "-text", text],
-                       check=True, capture_output=True)
+        # the outbox file is named after the second and the recipient, at most 100 a
+        # second each ("Cannot save ... No available file names"): a number per message
+        number = f"+4477009{next(self._numbers):05d}"
+        injected = subprocess.run(["gammu-smsd-inject", "-c", str(self.config), "TEXT", number,
+                                   "-text", text], capture_output=True, text=True)
+        if injected.returncode != 0:
+            raise RuntimeError(f"gammu-smsd-inject: {injected.stderr.strip().splitlines()[-1:]}")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -160,6 +168,7 @@ class Smstools(Contender):
     def __init__(self, workdir: Path, simulators: Sequence[Simulator]) -> None:
         (simulator,) = simulators
         self.config = smstools_config(workdir, simulator.link)
+        self.log = workdir / "smsd.log"
         self.outgoing = workdir / "outgoing"
         self.staging = workdir / "staging"
         self.staging.mkdir()
