@@ -13,8 +13,9 @@ appliance and its peers (bench/e2e_contenders.py; the peers' configuration: benc
   N messages: the rate achieved as a fraction of the ideal 4 x 5 messages per second;
 - ``report``: the tables and the goals of the benchmark issue from saved results.
 
-Every run first sends one warm-up message (start-up and connections are not per-message
-costs). Reproduce with ``make bench-e2e``; figures go to bench/RESULTS.md.
+Every run first sends warm-up messages, one at a time (start-up and connections are not
+per-message costs; see ``Contender.warm_up``). Reproduce with ``make bench-e2e``; figures
+go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ GOALS = {"vs_peers": 100.0, "vs_bare": 0.4, "latency_p99_ms": 20.0, "efficiency"
 def _run(name: str, simulators: int, body: Callable[[Contender, list[Simulator]], dict], *,
          send_latency_ms: float = 0.0, trace: bool = False) -> dict:
     """Start ``simulators`` simulated modems and the contender ``name`` on them, send the
-    warm-up message, run ``body``; stop everything whatever happens."""
+    warm-up messages, run ``body``; stop everything whatever happens."""
     with tempfile.TemporaryDirectory(prefix=f"e2e-{name}-") as tmp:
         workdir = Path(tmp)
         sims = [Simulator(workdir, f"tty{n}", send_latency_ms=send_latency_ms, trace=trace)
@@ -52,9 +53,10 @@ def _run(name: str, simulators: int, body: Callable[[Contender, list[Simulator]]
         contender = None
         try:
             contender = CONTENDERS[name](workdir, sims)
-            contender.submit("warm-up")
-            wait(lambda: sum(s.sent_count() for s in sims) >= 1, 120, f"{name}: the warm-up message",
-                 interval=0.02)
+            for n in range(contender.warm_up):
+                contender.submit(f"warm-up {n}")
+            wait(lambda: sum(s.sent_count() for s in sims) >= contender.warm_up, 120,
+                 f"{name}: the warm-up messages", interval=0.02)
             result = body(contender, sims)
             return {"contender": contender.name, "load_average": os.getloadavg(), **result}
         except Exception:

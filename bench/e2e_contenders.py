@@ -37,6 +37,7 @@ class Contender:
     name: str
     pid: int
     log: Path | None = None  # the daemon's log, shown when a run fails
+    warm_up = 1  # messages sent, one at a time, before anything is measured
 
     def submit(self, text: str) -> None:
         raise NotImplementedError
@@ -52,7 +53,13 @@ class Contender:
 class ApplianceClients(Contender):
     """The appliance through send-message: ``clients`` keep-alive connections in as many
     threads, one message per request; or, with ``per_request`` > 1, the ``to=a;b;c`` form
-    (the same text to many recipients, one request per ``per_request`` of them)."""
+    (the same text to many recipients, one request per ``per_request`` of them).
+
+    Warm-up: 32 messages, so that each of waitress's 16 worker threads (it hands
+    consecutive requests to different threads) has opened its SQLite connection, which
+    it does on its first request."""
+
+    warm_up = 32
 
     def __init__(self, workdir: Path, simulators: Sequence[Simulator], clients: int = 8,
                  per_request: int = 1) -> None:
