@@ -202,7 +202,7 @@ def goals(results: dict) -> list[str]:
         if mode not in rates:
             continue
         for peer, goal in (("gammu-smsd", GOALS["vs_peers"]), ("smstools", GOALS["vs_peers"]),
-                           ("bare", GOALS["vs_bare"])):
+                           ("smstools-sleeping", GOALS["vs_peers"]), ("bare", GOALS["vs_bare"])):
             if peer in rates:
                 ratio = rates[mode] / rates[peer]
                 lines.append(f"- throughput {mode} / {peer}: {ratio:,.2f}x (goal >= {goal}x): "
@@ -221,7 +221,7 @@ def goals(results: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    every = ["appliance", "appliance-multi", "bare", "gammu-smsd", "smstools"]
+    every = ["appliance", "appliance-multi", "bare", "gammu-smsd", "smstools", "smstools-sleeping"]
     for name, help_text in (("throughput", "N messages at once"), ("latency", "idle latency"),
                             ("efficiency", "4 slow modems"), ("all", "all three")):
         command = commands.add_parser(name, help=help_text)

@@ -22,7 +22,8 @@ from pathlib import Path
 from service_runner import NUMBER, ROOT, Appliance, Simulator
 
 # Debian packages and the program each peer needs
-PEER_PROGRAMS = {"gammu-smsd": ("gammu-smsd", "gammu-smsd-inject"), "smstools": ("smsd",)}
+PEER_PROGRAMS = {"gammu-smsd": ("gammu-smsd", "gammu-smsd-inject"), "smstools": ("smsd",),
+                 "smstools-sleeping": ("smsd",)}
 
 
 def missing_programs(names: Sequence[str]) -> list[str]:
@@ -148,8 +149,10 @@ class GammuSmsd(Contender):
         self.process.wait(30)
 
 
-def smstools_config(workdir: Path, device: Path) -> Path:
-    """smsd (smstools 3) with one modem, sending only, every interval at its lowest."""
+def smstools_config(workdir: Path, device: Path, idle_sleep: int = 0) -> Path:
+    """smsd (smstools 3) with one modem, sending only, every interval at its lowest; or,
+    with ``idle_sleep`` > 0, sleeping that many seconds when it has nothing to do (at 0
+    it never sleeps: it keeps a core busy while idle)."""
     spool = {name: workdir / name for name in ("outgoing", "checked", "failed", "sent", "incoming")}
     for folder in spool.values():
         folder.mkdir()
@@ -159,9 +162,10 @@ def smstools_config(workdir: Path, device: Path) -> Path:
         + "".join(f"{name} = {folder}\n" for name, folder in spool.items())
         + f"logfile = {workdir / 'smsd.log'}\nloglevel = 5\n"
         f"infofile = {workdir / 'smsd.working'}\npidfile = {workdir / 'smsd.pid'}\n"
-        "delaytime = 0\ndelaytime_mainprocess = 0\ntrust_outgoing = yes\n"
+        f"delaytime = {idle_sleep}\ndelaytime_mainprocess = {idle_sleep}\n"
+        f"sleeptime_mainprocess = {idle_sleep}\ntrust_outgoing = yes\n"
         f"\n[GSM1]\ndevice = {device}\nincoming = no\nbaudrate = 115200\nrtscts = no\n"
-        "report = no\ncheck_network = 0\n"
+        "report = no\ncheck_network = 0\ndetect_unexpected_input = no\npoll_faster = 1000\n"
     )
     return path
 
@@ -170,11 +174,10 @@ class Smstools(Contender):
     """smsd (smstools) on one simulator; each message is a file moved into its outgoing
     spool directory (written beside it first, so smsd never sees half a file)."""
 
-    name = "smstools"
-
-    def __init__(self, workdir: Path, simulators: Sequence[Simulator]) -> None:
+    def __init__(self, workdir: Path, simulators: Sequence[Simulator], idle_sleep: int = 0) -> None:
         (simulator,) = simulators
-        self.config = smstools_config(workdir, simulator.link)
+        self.name = "smstools" if idle_sleep == 0 else f"smstools, sleeping {idle_sleep} s when idle"
+        self.config = smstools_config(workdir, simulator.link, idle_sleep)
         self.log = workdir / "smsd.log"
         self.outgoing = workdir / "outgoing"
         self.staging = workdir / "staging"
@@ -257,6 +260,7 @@ CONTENDERS = {
                                                                      per_request=100),
     "gammu-smsd": GammuSmsd,
     "smstools": Smstools,
+    "smstools-sleeping": lambda workdir, simulators: Smstools(workdir, simulators, idle_sleep=1),
     "bare": BareLoop,
 }
 
