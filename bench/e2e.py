@@ -177,9 +177,10 @@ def report(results: dict) -> str:
         lines.append("")
     rows = results.get("latency", {})
     if rows:
-        lines += ["| contender | samples | p50 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|"]
+        lines += ["| contender | samples | p50 ms | p99 ms | max ms | load avg (1 min) |",
+                  "|---|---:|---:|---:|---:|---:|"]
         lines += [f"| {r['contender']} | {r['samples']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                  f"{r['max_ms']:.1f} |" for r in rows.values()]
+                  f"{r['max_ms']:.1f} | {r['load_average'][0]:.1f} |" for r in rows.values()]
         lines.append("")
     row = results.get("efficiency", {}).get("appliance")
     if row:
