@@ -165,23 +165,25 @@ def _progress(kind: str, name: str, result: dict) -> None:
     print(f"{kind} {name}: {json.dumps(result)}", file=sys.stderr, flush=True)
 
 
+def _table(columns: Sequence[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table: the first column left-aligned, the figures right-aligned."""
+    return ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1),
+            *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
 def report(results: dict) -> str:
     """Markdown tables of whatever ``results`` hold, and the goals that can be judged."""
     lines = []
-    rows = results.get("throughput", {})
+    rows = results.get("throughput", {}).values()
     if rows:
-        lines += ["| contender | messages | msg/s | CPU s per 1,000 msg | load avg (1 min) |",
-                  "|---|---:|---:|---:|---:|"]
-        lines += [f"| {r['contender']} | {r['messages']} | {r['per_second']:,.1f} | "
-                  f"{r['cpu_per_1000']:.2f} | {r['load_average'][0]:.1f} |" for r in rows.values()]
-        lines.append("")
-    rows = results.get("latency", {})
+        lines += _table(["contender", "messages", "msg/s", "CPU s per 1,000 msg", "load avg (1 min)"],
+                        [[r["contender"], str(r["messages"]), f"{r['per_second']:,.1f}",
+                          f"{r['cpu_per_1000']:.2f}", f"{r['load_average'][0]:.1f}"] for r in rows])
+    rows = results.get("latency", {}).values()
     if rows:
-        lines += ["| contender | samples | p50 ms | p99 ms | max ms | load avg (1 min) |",
-                  "|---|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['contender']} | {r['samples']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                  f"{r['max_ms']:.1f} | {r['load_average'][0]:.1f} |" for r in rows.values()]
-        lines.append("")
+        lines += _table(["contender", "samples", "p50 ms", "p99 ms", "max ms", "load avg (1 min)"],
+                        [[r["contender"], str(r["samples"]), f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
+                          f"{r['max_ms']:.1f}", f"{r['load_average'][0]:.1f}"] for r in rows])
     row = results.get("efficiency", {}).get("appliance")
     if row:
         lines += [f"Efficiency: {row['messages']} messages on {row['modems']} modems taking "
