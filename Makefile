@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync fuzz fuzz-build check-simd
+.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync bench-e2e fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: $(STAMP)
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-codec bench-wsgi bench-fsync
+bench: bench-codec bench-wsgi bench-fsync bench-e2e
 
 # PDU codec against python-gsmmodem-new's pure-Python codec, same inputs, same run
 bench-codec: $(STAMP)
@@ -44,6 +44,16 @@ bench-wsgi: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/wsgi_servers.py compare
+
+# End to end, submission to PDU at simulated modems: the appliance against gammu-smsd and
+# smstools (Debian packages, configured as bench/PEERS.md says) and a bare
+# python-gsmmodem-new sendSms loop. About half an hour, most of it gammu-smsd (1.4 msg/s);
+# E2E_ARGS e.g. "--messages 200 --samples 20" or "--contenders appliance,bare"
+PEER_DEBS := gammu-smsd smstools
+bench-e2e: $(STAMP)
+	command -v gammu-smsd >/dev/null && command -v smsd >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PEER_DEBS) >/dev/null; }
+	$(BIN)/python bench/e2e.py all $(E2E_ARGS)
 
 # Fuzzing the codec: libFuzzer on the C core under ASan and UBSan, atheris on the Python
 # API. FUZZ_SECONDS each; new inputs collect in fuzz/work (the seeds stay in fuzz/corpus).

@@ -11,89 +11,45 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "bench-password"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+from service_runner import Appliance, Simulator, wait
 
 
 class Service:
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.simulator = subprocess.Popen([sys.executable, "-m", "hil.simulator", "--link", str(workdir / "tty")],
-                                          cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        if not self.simulator.stdout.readline():
-            raise RuntimeError("the simulated modem did not start")
-        config = workdir / "config.toml"
-        config.write_text(f'[http]\nlisten = "127.0.0.1:{self.port}"\n[storage]\npath = "{workdir / "data"}"\n'
-                          f'[[modem]]\nname = "GSM"\nport = "{workdir / "tty"}"\ndelivery_reports = false\n')
-        subprocess.run([sys.executable, "-m", "appliance", "user", "set", "bench", "--password", PASSWORD,
-                        "--config", str(config)], cwd=ROOT, check=True, capture_output=True)
-        self.trace = workdir / "strace.txt"
-        self.process = subprocess.Popen(
-            ["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(self.trace),
-             sys.executable, "-m", "appliance", "run", "--config", str(config)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait(self._listening, 30, "the service")
-        self.database = workdir / "data" / "appliance.sqlite3"
+    """The service under strace, counting fsync and fdatasync calls, on one simulator."""
 
-    def _listening(self) -> bool:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1).close()
-            return True
-        except OSError:
-            return False
+    def __init__(self, workdir: Path) -> None:
+        self.simulator = Simulator(workdir)
+        self.trace = workdir / "strace.txt"
+        self.appliance = Appliance(workdir, [self.simulator.link], wrapper=[
+            "strace", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(self.trace)])
+        self._local = threading.local()
 
     def fsyncs(self) -> int:
         return sum(1 for line in self.trace.read_text().splitlines() if "fsync(" in line or "fdatasync(" in line)
 
     def send(self, text: str) -> str:
-        query = urllib.parse.urlencode({"username": "bench", "password": PASSWORD, "to": "+447700900123",
-                                        "message": text})
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/http/send-message?{query}", timeout=30) as r:
-            line = r.read().decode().strip()
-        assert line.startswith("OK: "), line
-        return line[4:]
+        """One message on this thread's keep-alive connection."""
+        if not hasattr(self._local, "connection"):
+            self._local.connection = self.appliance.connection()
+        (message_id,) = self.appliance.send(self._local.connection, text)
+        return message_id
 
     def unsent(self) -> int:
-        with sqlite3.connect(self.database) as db:
+        with sqlite3.connect(self.appliance.database) as db:
             return db.execute("SELECT COUNT(*) FROM outbound_message WHERE state != 'sent'").fetchone()[0]
 
     def stop(self) -> None:
-        # SIGTERM to the service itself (strace's child); strace ends when it does
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        for pid in children:
-            os.kill(int(pid), signal.SIGTERM)
-        self.process.wait(30)
-        self.simulator.terminate()
-        self.simulator.wait(10)
+        self.appliance.stop()
+        self.simulator.stop()
 
 
 def measure(low: int, bulk: int) -> dict:

@@ -25,7 +25,9 @@ def test_a_trace_holds_every_byte_each_side_wrote_with_its_time(tmp_path):
     path = tmp_path / "session.cbor"
     with SimulatedModem(model="ec25", trace=path, latency=0.05) as modem:
         with open_port(modem.path) as port:
+            before = time.monotonic()
             exchange(port, b"AT\r", b"AT\r\r\nOK\r\n")
+            between = time.monotonic()
             exchange(port, b"AT+CGMM\r", b"AT+CGMM\r\r\nEC25\r\n\r\nOK\r\n")
     trace = read_trace(path)
     assert (trace.meta["format"], trace.meta["model"]) == (FORMAT, "ec25")
@@ -38,6 +40,12 @@ def test_a_trace_holds_every_byte_each_side_wrote_with_its_time(tmp_path):
     first_host, echo, reply = trace.events[:3]
     assert (echo.data, reply.data) == (b"AT\r", b"\r\nOK\r\n")
     assert reply.time - first_host.time >= 0.045  # the latency is in the trace
+    # clock_start puts the events on this process's monotonic clock (times are rounded
+    # to the microsecond)
+    second_host = next(e for e in trace.events if e.data == b"AT+CGMM\r")
+    seen = [trace.meta["clock_start"] + e.time for e in (first_host, second_host)]
+    assert before - 1e-6 <= seen[0] <= between + 1e-6
+    assert between - 1e-6 <= seen[1]
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

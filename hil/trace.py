@@ -4,12 +4,16 @@ A trace file is a CBOR sequence (RFC 8742), written as the session goes so that 
 loses at most the last event:
 
 * first a map, the header: ``format`` (``"hil-modem-trace"``), ``version`` (1), ``model``
-  (the profile key), ``date`` (ISO 8601, UTC, when recording started) and any extra
-  metadata the recorder was given;
+  (the profile key), ``date`` (ISO 8601, UTC, when recording started), ``clock_start``
+  (the clock's reading at time 0) and any extra metadata the recorder was given;
 * then one array per write: ``[time, source, data]`` where ``time`` is seconds since
   recording started (monotonic clock), ``source`` is ``"host"`` (bytes the client wrote)
   or ``"modem"`` (bytes the modem wrote, one item per write, so output chunking is kept)
   and ``data`` is a byte string.
+
+The clock is by default :func:`time.monotonic`, on Linux ``CLOCK_MONOTONIC``: one clock
+for every process of the machine, so ``clock_start + time`` places an event on the clock
+of another process (a benchmark timing how long a submission took to reach the modem).
 
 :mod:`hil.replay` plays the modem's side of a trace back to a client.
 """
@@ -62,16 +66,17 @@ class TraceWriter:
     ) -> None:
         self._clock = clock
         self._file = open(path, "wb")  # noqa: SIM115 - open for the session, closed by close()
+        self._start = clock()
         header = {
             "format": FORMAT,
             "version": VERSION,
             "model": model,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "clock_start": self._start,
             **(meta or {}),
         }
         cbor2.dump(header, self._file)
         self._file.flush()
-        self._start = clock()
 
     def record(self, source: str, data: bytes) -> None:
         if source not in (HOST, MODEM):

@@ -1,0 +1,161 @@
+"""The real processes the benchmarks measure: simulated modems (``python -m hil.simulator``)
+and the appliance (``python -m appliance run``) with a generated config, each in its own
+process, so that what a benchmark counts is what a user would see from outside.
+
+Also the CPU time of a process tree, read from /proc, for "CPU seconds per message".
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+USER = "bench"
+PASSWORD = "bench-password"
+NUMBER = "+447700900123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.01) -> None:
+    """Look again every ``interval`` until ``predicate()`` holds: the processes measured
+    give no notice (files, a database, a port), so a benchmark has to look."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and of its live descendants, each with the
+    children it has reaped (utime+stime+cutime+cstime, /proc/<pid>/stat): a daemon that
+    forks (smstools' modem handler, a script it runs) is counted whole."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            # the command name is in parentheses and may hold spaces: fields follow its ')'
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended meanwhile; its parent's cutime has it once reaped
+    return total / ticks
+
+
+class Simulator:
+    """``python -m hil.simulator`` behind a stable link; every PDU it accepts is appended
+    to ``record`` (JSON lines), every byte to ``trace`` (CBOR) if asked."""
+
+    def __init__(self, workdir: Path, name: str = "tty", *, send_latency_ms: float = 0.0,
+                 trace: bool = False) -> None:
+        self.link = workdir / name
+        self.record = workdir / f"{name}.sent.jsonl"
+        self.trace = workdir / f"{name}.trace.cbor" if trace else None
+        command = [sys.executable, "-m", "hil.simulator", "--link", str(self.link),
+                   "--record", str(self.record), "--send-latency-ms", str(send_latency_ms),
+                   "--no-reports"]
+        if self.trace is not None:
+            command += ["--trace", str(self.trace)]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != str(self.link):
+            raise RuntimeError("the simulated modem did not start")
+
+    def sent_count(self) -> int:
+        if not self.record.exists():
+            return 0
+        with open(self.record, "rb") as file:
+            return sum(1 for _ in file)
+
+    def sent(self) -> list[dict]:
+        """The PDUs accepted so far: ``time`` (wall clock), ``reference``, ``pdu``..."""
+        if not self.record.exists():
+            return []
+        return [json.loads(line) for line in self.record.read_text().splitlines() if line]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+        self.process.stdout.close()
+
+
+def appliance_config(workdir: Path, modems: Sequence[Path], port: int) -> Path:
+    """A config file: HTTP on ``port``, the store in ``workdir``/data, one gateway per
+    modem port, without delivery reports (the simulators send none)."""
+    lines = [f'[http]\nlisten = "127.0.0.1:{port}"\n[storage]\npath = "{workdir / "data"}"\n']
+    for n, modem in enumerate(modems, 1):
+        lines.append(f'[[modem]]\nname = "GSM{n}"\nport = "{modem}"\ndelivery_reports = false\n')
+    path = workdir / "config.toml"
+    path.write_text("".join(lines))
+    return path
+
+
+class Appliance:
+    """``python -m appliance run`` on the given modem ports, with one API user.
+
+    ``wrapper`` runs it under another program (``strace ...``); :attr:`pid` is then still
+    the service's own process."""
+
+    def __init__(self, workdir: Path, modems: Sequence[Path], wrapper: Sequence[str] = ()) -> None:
+        self.port = free_port()
+        self.config = appliance_config(workdir, modems, self.port)
+        self.database = workdir / "data" / "appliance.sqlite3"
+        subprocess.run([sys.executable, "-m", "appliance", "user", "set", USER, "--password", PASSWORD,
+                        "--config", str(self.config)], cwd=ROOT, check=True, capture_output=True)
+        self.process = subprocess.Popen([*wrapper, sys.executable, "-m", "appliance", "run", "--config",
+                                         str(self.config)],
+                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait(self._listening, 30, "the service", interval=0.05)
+        self.pid = self.process.pid
+        if wrapper:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            self.pid = int(children[0])
+
+    def _listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the service exited with status {self.process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def connection(self) -> http.client.HTTPConnection:
+        """A keep-alive connection to the API (one per client thread)."""
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def send(self, connection: http.client.HTTPConnection, text: str, to: str = NUMBER) -> list[str]:
+        """send-message (POST) on ``connection``; the message ids, one per recipient."""
+        body = urllib.parse.urlencode({"username": USER, "password": PASSWORD, "to": to, "message": text})
+        connection.request("POST", "/http/send-message", body=body,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        lines = response.read().decode().split()
+        if response.status != 200 or not all(line.startswith("OK:") for line in lines[::2]):
+            raise RuntimeError(f"send-message: {response.status} {' '.join(lines)}")
+        return lines[1::2]
+
+    def stop(self) -> None:
+        """SIGTERM to the service itself (a wrapper such as strace ends when it does)."""
+        if self.process.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+        self.process.wait(30)
