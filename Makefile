@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync bench-e2e fuzz fuzz-build check-simd
+.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync bench-e2e bench-http fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: $(STAMP)
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-codec bench-wsgi bench-fsync bench-e2e
+bench: bench-codec bench-wsgi bench-fsync bench-e2e bench-http
 
 # PDU codec against python-gsmmodem-new's pure-Python codec, same inputs, same run
 bench-codec: $(STAMP)
@@ -38,6 +38,11 @@ bench-codec: $(STAMP)
 bench-fsync: $(STAMP)
 	command -v strace >/dev/null || apt-get install -y strace
 	$(BIN)/python bench/fsync.py
+
+# send-message requests per second with 1, 8 and 32 clients, fsyncs per message, memory
+bench-http: $(STAMP)
+	command -v wrk >/dev/null && command -v strace >/dev/null || apt-get install -y wrk strace
+	$(BIN)/python bench/http_load.py
 
 # Which WSGI server: cheroot against waitress under wrk (Debian's wrk package)
 bench-wsgi: $(STAMP)

@@ -28,6 +28,7 @@ def serve(server: str, port: int, data: str, threads: int) -> None:
     sys.path.insert(0, str(ROOT))
     from appliance import users
     from appliance.store.db import open_database
+    from appliance.store.inbox import Inbox
     from appliance.store.queue import Queue
     from appliance.web.app import create_app
     from appliance.web.auth import Authenticator
@@ -35,8 +36,9 @@ def serve(server: str, port: int, data: str, threads: int) -> None:
 
     database = open_database(data)
     users.set_user("bench", PASSWORD)
-    context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(),
-                             gateway_names=lambda: ("GSM",), on_accepted=lambda: None)
+    context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(), connector="HTTP API",
+                             gateway_names=lambda: ("GSM",), on_accepted=lambda: None,
+                             inbox=Inbox(database), server_status=dict)
     app = create_app(context)
     if server == "cheroot":
         from cheroot import wsgi
