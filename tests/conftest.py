@@ -18,6 +18,16 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture
+def database(tmp_path):
+    """A fresh store in the test's own folder, at the current schema."""
+    from appliance.store import db as store_db
+
+    database = store_db.open_database(tmp_path)
+    yield database
+    database.close()
+
+
 # -- a running ServerControl (tests/test_control.py, tests/test_server_command.py) -------------
 
 import threading  # noqa: E402

@@ -10,7 +10,6 @@ import pytest
 
 from appliance import users
 from appliance.auth_callback import AuthCallback
-from appliance.store import db as store_db
 from appliance.store.models import OutboundMessage
 from appliance.store.inbox import Inbox
 from appliance.store.queue import Queue
@@ -98,10 +97,8 @@ def test_callers_without_an_address_are_throttled_by_name(clock):
 # -- users.py: guest and external ----------------------------------------------------------
 
 @pytest.fixture
-def store(tmp_path):
-    database = store_db.open_database(tmp_path)
-    yield database
-    database.close()
+def store(database):
+    return database
 
 
 def test_the_guest_must_be_an_existing_non_administrator(store):

@@ -5,16 +5,8 @@ import threading
 
 import pytest
 
-from appliance.store import db as store_db
 from appliance.store.durability import FULL, NORMAL, Durability
 from appliance.store.queue import NewMessage, Queue
-
-
-@pytest.fixture
-def database(tmp_path):
-    database = store_db.open_database(tmp_path)
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import pytest
 
 from appliance import receive_connectors
-from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
 from appliance.store.models import InboundMessage, ReceiveConnector, WebhookDelivery
 from appliance.web.app import create_app
@@ -21,10 +20,8 @@ KINDS = {"HTTP API": "http", "Hook": "webhook", "Other hook": "webhook"}
 
 
 @pytest.fixture
-def store(tmp_path):
-    database = store_db.open_database(tmp_path)
-    yield database
-    database.close()
+def store(database):
+    return database
 
 
 # -- settings ------------------------------------------------------------------------------

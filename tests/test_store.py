@@ -10,15 +10,6 @@ from appliance.store.models import MessagePart, MessageState, OutboundMessage, S
 from appliance.store.queue import NewMessage, Queue
 
 
-
-@pytest.fixture
-def database(tmp_path):
-    database = store_db.open_database(tmp_path)
-    yield database
-    database.close()
-
-
-
 @pytest.fixture
 def queue(database, clock):
     return Queue(database, clock=clock)

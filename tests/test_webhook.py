@@ -5,12 +5,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 from appliance.connectors import webhook
 from appliance.connectors.webhook import WebhookSender, WebhookTarget
 from appliance.reactor import Reactor
-from appliance.store import db as store_db
 from appliance.store.models import WebhookDelivery
 
 
@@ -43,13 +40,6 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def database(tmp_path):
-    database = store_db.open_database(tmp_path)
-    yield database
-    database.close()
 
 
 def run_until(reactor, predicate, timeout=5.0):
