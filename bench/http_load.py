@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.service_runner import NUMBER, PASSWORD, USER, Appliance, Simulator, wait  # noqa: E402
+from bench.wsgi_servers import run_wrk  # noqa: E402
 
 
 def memory_kb(pid: int, field: str) -> int:
@@ -42,13 +41,7 @@ def memory_kb(pid: int, field: str) -> int:
 def wrk(port: int, clients: int, seconds: int) -> float:
     query = urllib.parse.urlencode({"username": USER, "password": PASSWORD, "to": NUMBER,
                                     "message": "load test"})
-    url = f"http://127.0.0.1:{port}/http/send-message?{query}"
-    out = subprocess.run(["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{seconds}s", url],
-                         capture_output=True, text=True, check=True).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise RuntimeError(f"{errors.group(1)} failed requests:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return run_wrk(f"http://127.0.0.1:{port}/http/send-message?{query}", clients, seconds)
 
 
 def accepted(database: Path) -> int:

@@ -19,13 +19,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.service_runner import free_port  # noqa: E402
 PASSWORD = "bench-password"
 SERVERS = ("cheroot", "waitress")
 
 
 def serve(server: str, port: int, data: str, threads: int) -> None:
     """Run the app as the service builds it, minus the modems (nothing consumes the queue)."""
-    sys.path.insert(0, str(ROOT))
     from appliance import users
     from appliance.store.db import open_database
     from appliance.store.inbox import Inbox
@@ -46,12 +48,6 @@ def serve(server: str, port: int, data: str, threads: int) -> None:
     else:
         import waitress
         waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(port: int, timeout: float = 20.0) -> None:
