@@ -67,14 +67,21 @@ def test_an_external_caller_cannot_use_contact_names(alice):
     assert build(partner, to=["+441"], message="x")[0].user_id is None
 
 
-def test_the_http_api_answers_an_external_callers_contact_names_with_error_312(alice):
-    class External:
-        def authenticate(self, name, password, *, address=None):
-            return Principal(None, name, False, external=True)
+class External:
+    """An authenticator that lets every caller in as vouched for by the authentication callback."""
 
-    context = HttpApiContext(queue=Queue(OutboundMessage._meta.database), authenticator=External(),
-                             connector="HTTP API", gateway_names=lambda: GATEWAYS, on_accepted=lambda: None,
-                             inbox=None, server_status=dict)
+    def authenticate(self, name, password, *, address=None):
+        return Principal(None, name, False, external=True)
+
+
+def external_callers_api() -> HttpApiContext:
+    return HttpApiContext(queue=Queue(OutboundMessage._meta.database), authenticator=External(),
+                          connector="HTTP API", gateway_names=lambda: GATEWAYS, on_accepted=lambda: None,
+                          inbox=None, server_status=dict)
+
+
+def test_the_http_api_answers_an_external_callers_contact_names_with_error_312(alice):
+    context = external_callers_api()
     params = bottle.FormsDict({"username": "partner", "password": "x", "contact-name": "Dr Who", "message": "x"})
     with pytest.raises(ApiError) as raised:
         send_message(context, params)
@@ -85,13 +92,7 @@ def test_the_http_api_answers_an_external_callers_contact_names_with_error_312(a
 
 def test_an_external_caller_cannot_read_or_remove_messages_over_the_http_api(alice):
     # no account keeps such callers' messages apart: one could read every other one's
-    class External:
-        def authenticate(self, name, password, *, address=None):
-            return Principal(None, name, False, external=True)
-
-    context = HttpApiContext(queue=Queue(OutboundMessage._meta.database), authenticator=External(),
-                             connector="HTTP API", gateway_names=lambda: GATEWAYS, on_accepted=lambda: None,
-                             inbox=None, server_status=dict)
+    context = external_callers_api()
     (line,) = send_message(context, bottle.FormsDict({"username": "partner", "password": "x", "to": "+441",
                                                       "message": "x"})).split("\r\n")
     message_id = line.removeprefix("OK: ")
