@@ -71,8 +71,16 @@ check_time(const pdu_time *t)
     CHECK(t->tz_minutes % 15 == 0 && t->tz_minutes >= -79 * 15 && t->tz_minutes <= 79 * 15);
 }
 
+/* The highest bit set, as a str width class: 0x80, 0x100, 0x10000, 0x110000. */
+static unsigned
+width_class(uint32_t v)
+{
+    return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 4;
+}
+
+/* Checks the parse, then fills m->text if the text was left in the body. */
 static void
-check_message(const pdu_message *m, size_t len)
+check_message(pdu_message *m, const uint8_t *pdu, size_t len)
 {
     CHECK(m->mti == PDU_DELIVER || m->mti == PDU_SUBMIT || m->mti == PDU_STATUS_REPORT);
     if (m->has_smsc)
@@ -102,6 +110,12 @@ check_message(const pdu_message *m, size_t len)
             CHECK(m->septets[i] < 0x80);
     }
     CHECK(m->n_text <= PDU_MAX_UD_SEPTETS);
+    CHECK(!m->text_utf16 || (m->encoding == PDU_UCS2 && m->n_text * 2 == m->body_len));
+    uint32_t bound = m->text_max;
+    int utf16 = m->text_utf16;
+    pdu_message_text(m, pdu);
+    CHECK(!utf16 || (m->text_max <= bound && width_class(m->text_max) == width_class(bound)));
+    CHECK(!m->text_utf16);
     uint32_t mx = 0;
     for (size_t i = 0; i < m->n_text; i++) {
         CHECK(m->text[i] <= 0x10FFFF);
@@ -174,7 +188,7 @@ round_trip(const pdu_text *text, int requested, int options)
             fprintf(stderr, "re-parse failed: %s at %zu\n", err.msg, err.offset);
             abort();
         }
-        check_message(m, tl);
+        check_message(m, copy, tl);
         CHECK(m->mti == h.mti && m->encoding == plan.encoding);
         CHECK(m->locking == plan.locking && m->single == plan.single);
         if (plan.parts > 1) {
@@ -395,7 +409,7 @@ one(const uint8_t *pdu, size_t len, int options)
     if (len)
         memcpy(copy, pdu, len);
     if (pdu_parse(copy, len, options & 1, m, &err) == 0) {
-        check_message(m, len);
+        check_message(m, copy, len);
         if (m->has_text && !has_surrogate(m->text, m->n_text)) {
             pdu_text t = {m->text, m->n_text, 4};
             round_trip(&t, PDU_AUTO, options);

@@ -435,6 +435,23 @@ class TestRoundTrips:
         self._check("hello [world] €", encoding="ucs2")
         assert decode(encode_submit("1", "hi", encoding="ucs2")[0].pdu).encoding == "ucs2"
 
+    @pytest.mark.parametrize("units, text", [
+        ("0068 0069", "hi"),  # ASCII
+        ("00E9 00FF 0041", "éÿA"),  # Latin-1: the narrowest str
+        ("0100 00E9", "Āé"),  # the first code point past Latin-1
+        ("FFFF 0041", "\uffff" + "A"),  # the BMP's last
+        ("D83D DE00 0041", "😀A"),  # a pair joined
+        ("0041 D83D", "A\ud83d"),  # a high surrogate cut off at the end of the part
+        ("DE00 0041", "\ude00" + "A"),  # a low surrogate without its partner
+        ("D83D 0041", "\ud83d" + "A"),  # a high surrogate before a non-surrogate
+    ])
+    def test_ucs2_user_data_becomes_the_exact_str(self, units, text):
+        body = bytes.fromhex(units.replace(" ", ""))
+        tpdu = bytes([0x04, 0x03, 0x91, 0x21, 0xF3, 0x00, 0x08, 0x62, 0x11, 0x22, 0x10, 0x30, 0x00, 0x00, len(body)]) + body
+        decoded = decode(tpdu, smsc=False)
+        assert decoded.text == text and decoded.data == body
+        assert decoded.text.isascii() == text.isascii()  # the same width as a str made in Python
+
 
 # ----------------------------------------------------------- bad arguments
 

@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
+import weakref
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -642,6 +644,10 @@ class TestPublishedPdus:
 # ------------------------------------------------------------ the result types
 
 
+class Marker:
+    """Something a weak reference can watch."""
+
+
 class TestResultTypes:
     def test_immutable(self):
         m = decode(encode_submit("1", "x")[0].pdu)
@@ -665,23 +671,41 @@ class TestResultTypes:
         with pytest.raises(TypeError):
             hash(m)  # udh is a list, as with a frozen dataclass
 
-    def test_the_udh_list_built_on_first_use_is_the_same_for_every_reader(self):
-        # udh waits in the record until read: each way of reading a record must see it
-        text = "€ " * 100  # two parts, concatenation IE
+    @pytest.mark.parametrize("field, text, expected", [
+        ("udh", "€ " * 100, [(0, bytes([7, 2, 1]))]),  # two parts, concatenation IE
+        ("data", "€ " * 100, bytes([0x1B, 0x65, 0x20]) * 51),  # septets, escapes included
+        ("data", "Привет " * 20, "Привет ".encode("utf-16-be") * 9 + "Прив".encode("utf-16-be")),
+    ])
+    def test_fields_built_on_first_use_are_the_same_for_every_reader(self, field, text, expected):
+        # udh and data wait in the record until read: each way of reading a record must see them
         pdu_hex = encode_submit("+441", text, concat_reference=7)[0].pdu
-        expected = [(0, bytes([7, 2, 1]))]
-        assert decode(pdu_hex).udh == expected
+        assert getattr(decode(pdu_hex), field) == expected
         first = decode(pdu_hex)
-        assert first.udh is first.udh  # built once, then kept
+        assert getattr(first, field) is getattr(first, field)  # built once, then kept
         assert decode(pdu_hex) == decode(pdu_hex)
         assert decode(pdu_hex) != decode(encode_submit("+441", text, concat_reference=8)[0].pdu)
-        assert "udh=[(0, b'\\x07\\x02\\x01')]" in repr(decode(pdu_hex))
-        assert pickle.loads(pickle.dumps(decode(pdu_hex))).udh == expected
-        assert decode(pdu_hex)._replace(text="y").udh == expected
-        assert Submit(*decode(pdu_hex)._replace().__reduce__()[1]).udh == expected
+        assert f"{field}={expected!r}" in repr(decode(pdu_hex))
+        assert getattr(pickle.loads(pickle.dumps(decode(pdu_hex))), field) == expected
+        assert getattr(decode(pdu_hex)._replace(text="y"), field) == expected
+        assert getattr(Submit(*decode(pdu_hex)._replace().__reduce__()[1]), field) == expected
         match decode(pdu_hex):
-            case Submit(udh=[(0, data)]):
-                assert data == bytes([7, 2, 1])
+            case Submit(udh=[(0, reference)], data=data):
+                assert reference[0] == 7 and data == decode(pdu_hex).data
+            case _:
+                pytest.fail("the record does not match its own fields")
+
+    def test_a_decoded_record_is_seen_by_the_gc_once_it_holds_its_udh_list(self):
+        # until then it holds atoms only and cannot be part of a cycle
+        record = decode(encode_submit("+441", "€ " * 100, concat_reference=7)[0].pdu)
+        assert not gc.is_tracked(record) and not gc.is_tracked(record.concat)
+        assert record.data and not gc.is_tracked(record)
+        marker = Marker()
+        record.udh.extend([record, marker])  # a cycle through the list
+        assert gc.is_tracked(record)
+        alive = weakref.ref(marker)
+        del record, marker
+        gc.collect()
+        assert alive() is None
 
     def test_types_and_fields(self):
         assert Deliver.__module__ == "appliance.pdu" and Deliver.__name__ == "Deliver"

@@ -129,15 +129,21 @@ typedef struct {
 
 #define REC_FIELDS_OFFSET offsetof(Record, f)
 
-/* A decoded TPDU's udh list is built on first use: most readers never look at
- * it, and a list of tuples of bytes is a third of what decode() would spend on
- * objects. Until then its slot is NULL and the information elements wait after
- * the fields as (iei, length, data) triples, at most the 140 octets of TP-UD. */
+/* Two fields of a decoded TPDU are built on first use, as most readers never
+ * look at them: udh (a list of tuples of bytes, a third of what decode()
+ * would spend on objects) and data (the inbox reads it only to rejoin an
+ * escape or a surrogate pair cut between parts). Until then their slots are
+ * NULL and what they are made of waits after the fields: the information
+ * elements as (iei, length, data) triples, at most the 140 octets of TP-UD,
+ * and the septets or octets of the body. */
+#define F_DATA 3
 #define F_UDH 6
 typedef struct {
-    uint8_t len;
-    uint8_t ies[PDU_MAX_UD_OCTETS];
-} PendingUdh;
+    uint8_t udh_len;
+    uint8_t data_len;
+    uint8_t udh[PDU_MAX_UD_OCTETS];
+    uint8_t data[PDU_MAX_UD_SEPTETS];
+} Pending;
 
 typedef struct {
     const char *name;
@@ -287,15 +293,45 @@ static Py_ssize_t
 rec_size(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    size_t after = is_decoded(tp) ? sizeof(PendingUdh) : 0;
+    size_t after = is_decoded(tp) ? sizeof(Pending) : 0;
     return (tp->tp_basicsize - (Py_ssize_t)REC_FIELDS_OFFSET - (Py_ssize_t)after) /
            (Py_ssize_t)sizeof(PyObject *);
 }
 
-static PendingUdh *
-pending_udh(PyObject *self)
+static Pending *
+pending(PyObject *self)
 {
-    return (PendingUdh *)((char *)self + REC_FIELDS_OFFSET + (size_t)rec_size(self) * sizeof(PyObject *));
+    return (Pending *)((char *)self + REC_FIELDS_OFFSET + (size_t)rec_size(self) * sizeof(PyObject *));
+}
+
+static int
+lazy_slot(Py_ssize_t i)
+{
+    return i == F_UDH || i == F_DATA;
+}
+
+static PyObject *
+udh_list(const Pending *p)
+{
+    Py_ssize_t count = 0;
+    for (size_t at = 0; at + 2 <= p->udh_len; at += 2 + (size_t)p->udh[at + 1])
+        count++;
+    PyObject *udh = PyList_New(count);
+    Py_ssize_t k = 0;
+    for (size_t at = 0; udh != NULL && at + 2 <= p->udh_len; at += 2 + (size_t)p->udh[at + 1]) {
+        PyObject *iei = PyLong_FromLong(p->udh[at]);
+        PyObject *data = iei ? PyBytes_FromStringAndSize((const char *)p->udh + at + 2,
+                                                         (Py_ssize_t)p->udh[at + 1])
+                             : NULL;
+        PyObject *pair = data ? PyTuple_Pack(2, iei, data) : NULL;
+        Py_XDECREF(iei);
+        Py_XDECREF(data);
+        if (pair == NULL)
+            Py_CLEAR(udh); /* list_dealloc skips the slots not yet set */
+        else
+            PyList_SET_ITEM(udh, k++, pair);
+    }
+    return udh;
 }
 
 /* Field i, built now if it waited; a borrowed reference, or NULL with an
@@ -306,44 +342,34 @@ rec_field(PyObject *self, Py_ssize_t i)
     Record *r = (Record *)self;
     if (r->f[i] != NULL)
         return r->f[i];
-    if (i != F_UDH || !is_decoded(Py_TYPE(self)))
+    if (!lazy_slot(i) || !is_decoded(Py_TYPE(self)))
         return Py_None;
-    const PendingUdh *p = pending_udh(self);
-    Py_ssize_t count = 0;
-    for (size_t at = 0; at + 2 <= p->len; at += 2 + (size_t)p->ies[at + 1])
-        count++;
-    PyObject *udh = PyList_New(count);
-    Py_ssize_t k = 0;
-    for (size_t at = 0; udh != NULL && at + 2 <= p->len; at += 2 + (size_t)p->ies[at + 1]) {
-        PyObject *iei = PyLong_FromLong(p->ies[at]);
-        PyObject *data = iei ? PyBytes_FromStringAndSize((const char *)p->ies + at + 2,
-                                                         (Py_ssize_t)p->ies[at + 1])
-                             : NULL;
-        PyObject *pair = data ? PyTuple_Pack(2, iei, data) : NULL;
-        Py_XDECREF(iei);
-        Py_XDECREF(data);
-        if (pair == NULL)
-            Py_CLEAR(udh); /* list_dealloc skips the slots not yet set */
-        else
-            PyList_SET_ITEM(udh, k++, pair);
-    }
-    r->f[i] = udh;
-    return udh;
+    const Pending *p = pending(self);
+    r->f[i] = i == F_UDH ? udh_list(p)
+                         : PyBytes_FromStringAndSize((const char *)p->data, p->data_len);
+    if (i == F_UDH && r->f[i] != NULL && !PyObject_GC_IsTracked(self))
+        PyObject_GC_Track(self); /* a list: a container the GC must see */
+    return r->f[i];
 }
 
 static PyObject *
-rec_get_udh(PyObject *self, void *Py_UNUSED(closure))
+rec_get_lazy(PyObject *self, void *closure)
 {
-    return Py_XNewRef(rec_field(self, F_UDH));
+    return Py_XNewRef(rec_field(self, (Py_ssize_t)(intptr_t)closure));
 }
 
+/* names and docs filled from the field specs by make_types() */
 static PyGetSetDef decoded_getset[] = {
-    {"udh", rec_get_udh, NULL,
-     "UDH information elements as a list of (iei, data bytes), unknown ones included", NULL},
+    {NULL, rec_get_lazy, NULL, NULL, (void *)(intptr_t)F_DATA},
+    {NULL, rec_get_lazy, NULL, NULL, (void *)(intptr_t)F_UDH},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-/* A new record with every field NULL, not yet tracked by the GC. */
+/* A new record with every field NULL, not tracked by the GC: what this file
+ * puts in records are ints, str, bytes, bools, datetimes and untracked
+ * records, which cannot form a cycle (like a tuple of atoms, which CPython
+ * untracks too). A decoded TPDU is tracked once it holds its udh list; made
+ * from Python (tp_new), every record is tracked. */
 static Record *
 rec_alloc(int t)
 {
@@ -352,27 +378,6 @@ rec_alloc(int t)
         return NULL;
     memset(r->f, 0, (size_t)specs[t].n * sizeof(PyObject *));
     return r;
-}
-
-/* Hand a filled record over; on a missing field, release it. Only records
- * that may hold a container are tracked by the GC: a decoded TPDU (its udh
- * list). Concat, Mwi, Part and Count made here hold ints, str and bools,
- * which cannot form a cycle (like a tuple of atoms, which CPython untracks
- * too); made from Python (tp_new), every record is tracked. */
-static PyObject *
-rec_done(Record *r)
-{
-    Py_ssize_t n = rec_size((PyObject *)r);
-    int decoded = is_decoded(Py_TYPE(r));
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (r->f[i] == NULL && !(decoded && i == F_UDH)) {
-            Py_DECREF(r);
-            return NULL;
-        }
-    }
-    if (decoded)
-        PyObject_GC_Track(r);
-    return (PyObject *)r;
 }
 
 static int
@@ -603,8 +608,15 @@ make_types(PyObject *module)
             return -1;
         int decoded = t == T_DELIVER || t == T_SUBMIT || t == T_STATUS;
         for (int i = 0, k = 0; i < s->n; i++) {
-            if (decoded && i == F_UDH)
-                continue; /* a getset: built on first use */
+            if (decoded && lazy_slot(i)) {
+                for (PyGetSetDef *g = decoded_getset; g->get != NULL; g++) {
+                    if ((intptr_t)g->closure == i) {
+                        g->name = s->fields[i];
+                        g->doc = s->field_docs[i];
+                    }
+                }
+                continue; /* built on first use */
+            }
             PyMemberDef *member = &members[t][k++];
             member->name = s->fields[i];
             member->type = T_OBJECT_EX;
@@ -629,7 +641,7 @@ make_types(PyObject *module)
         PyType_Spec spec = {
             s->name,
             (int)(REC_FIELDS_OFFSET + (size_t)s->n * sizeof(PyObject *) +
-                  (decoded ? sizeof(PendingUdh) : 0)),
+                  (decoded ? sizeof(Pending) : 0)),
             0,
             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
             slots,
@@ -1053,6 +1065,35 @@ text_str(const uint32_t *cp, size_t n, uint32_t max)
     return s;
 }
 
+/* A str from n UTF-16BE units without surrogates whose OR is bound. */
+static PyObject *
+utf16_str(const uint8_t *b, size_t n, uint32_t bound)
+{
+    PyObject *s = PyUnicode_New((Py_ssize_t)n, (Py_UCS4)bound);
+    if (s == NULL)
+        return NULL;
+    if (PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND) {
+        Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+        for (size_t i = 0; i < n; i++)
+            d[i] = (Py_UCS1)pdu_load_be16(b + 2 * i);
+    } else {
+        Py_UCS2 *d = PyUnicode_2BYTE_DATA(s);
+        for (size_t i = 0; i < n; i++)
+            d[i] = pdu_load_be16(b + 2 * i);
+    }
+    return s;
+}
+
+static PyObject *
+decoded_text(const pdu_message *m, const uint8_t *pdu)
+{
+    if (!m->has_text)
+        return Py_NewRef(Py_None);
+    if (m->text_utf16)
+        return utf16_str(pdu + m->body_offset, m->n_text, m->text_max);
+    return text_str(m->text, m->n_text, m->text_max);
+}
+
 static PyObject *
 address_str(const pdu_address *a)
 {
@@ -1095,7 +1136,7 @@ concat_object(const pdu_message *m)
         Py_DECREF(c);
         return NULL;
     }
-    return rec_done(c);
+    return (PyObject *)c;
 }
 
 static PyObject *
@@ -1107,7 +1148,7 @@ mwi_object(const pdu_message *m)
     w->f[0] = Py_NewRef(str_mwi_kind[m->mwi_kind & 3]);
     w->f[1] = new_bool(m->mwi_active);
     w->f[2] = new_bool(m->mwi != 0xC);
-    return rec_done(w);
+    return (PyObject *)w;
 }
 
 /* Fill a decoded record; returns 0 or -1 with an exception set. */
@@ -1117,25 +1158,27 @@ fill_message(Record *r, int t, const pdu_message *m, const uint8_t *pdu)
     PyObject **f = r->f;
     PUT(f[0], m->has_smsc ? address_str(&m->smsc) : Py_NewRef(Py_None));
     PUT(f[1], address_str(&m->number));
-    PUT(f[2], m->has_text ? text_str(m->text, m->n_text, m->text_max) : Py_NewRef(Py_None));
-    if (m->has_ud && m->encoding == PDU_GSM7)
-        PUT(f[3], PyBytes_FromStringAndSize((const char *)m->septets, (Py_ssize_t)m->n_septets));
-    else if (m->has_ud)
-        PUT(f[3], PyBytes_FromStringAndSize((const char *)pdu + m->body_offset,
-                                            (Py_ssize_t)m->body_len));
-    else
-        PUT(f[3], PyBytes_FromStringAndSize(NULL, 0));
+    PUT(f[2], decoded_text(m, pdu));
+    Pending *p = pending((PyObject *)r);
+    if (m->has_ud && m->encoding == PDU_GSM7) {
+        memcpy(p->data, m->septets, m->n_septets);
+        p->data_len = (uint8_t)m->n_septets;
+    } else if (m->has_ud) {
+        memcpy(p->data, pdu + m->body_offset, m->body_len);
+        p->data_len = (uint8_t)m->body_len;
+    } else {
+        p->data_len = 0;
+    }
     f[4] = Py_NewRef(str_encoding[m->encoding]);
     PUT(f[5], m->has_concat ? concat_object(m) : Py_NewRef(Py_None));
-    PendingUdh *p = pending_udh((PyObject *)r);
-    p->len = 0;
+    p->udh_len = 0;
     for (size_t i = 0; i < m->n_ies; i++) {
         /* the IEs came out of at most 140 octets of TP-UD as these same triples */
         const pdu_ie *ie = &m->ies[i];
-        p->ies[p->len] = (uint8_t)ie->iei;
-        p->ies[p->len + 1] = (uint8_t)ie->len;
-        memcpy(p->ies + p->len + 2, pdu + ie->offset, ie->len);
-        p->len = (uint8_t)(p->len + 2 + ie->len);
+        p->udh[p->udh_len] = (uint8_t)ie->iei;
+        p->udh[p->udh_len + 1] = (uint8_t)ie->len;
+        memcpy(p->udh + p->udh_len + 2, pdu + ie->offset, ie->len);
+        p->udh_len = (uint8_t)(p->udh_len + 2 + ie->len);
     }
     PUT(f[7], opt_int(m->message_class >= 0, m->message_class));
     PUT(f[8], opt_int(m->has_pid, m->pid));
@@ -1185,7 +1228,7 @@ message_object(const pdu_message *m, const uint8_t *pdu)
         Py_DECREF(r);
         return NULL;
     }
-    return rec_done(r);
+    return (PyObject *)r;
 }
 
 /* The octets of a PDU given as hex str or bytes-like; *pdu points into
@@ -1331,7 +1374,7 @@ make_part(const uint8_t *smsc, size_t smsc_len, const uint8_t *tpdu, size_t tpdu
     pdu_hex_encode(smsc, smsc_len, dst);
     pdu_hex_encode(tpdu, tpdu_len, dst + 2 * smsc_len);
     p->f[0] = hex;
-    return rec_done(p);
+    return (PyObject *)p;
 }
 
 /* The parts of a planned text as a list of Part. */
@@ -1614,7 +1657,7 @@ pdu_count(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *k
         Py_DECREF(c);
         goto done;
     }
-    out = rec_done(c);
+    out = (PyObject *)c;
 done:
     if (have_view)
         PyBuffer_Release(&view);

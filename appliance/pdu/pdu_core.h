@@ -30,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The glue compiles the core into itself (#include "pdu_core.c") and
  * defines PDU_API as static, so that the calls are direct and inlinable
@@ -118,6 +119,23 @@ pdu_text_at(const pdu_text *t, size_t i)
     case 2: return ((const uint16_t *)t->data)[i];
     default: return ((const uint32_t *)t->data)[i];
     }
+}
+
+/* A UTF-16BE unit; a whole-word load and swap, which loops vectorise. */
+static inline uint16_t
+pdu_load_be16(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return (uint16_t)(v << 8 | v >> 8);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+#else
+    return (uint16_t)(p[0] << 8 | p[1]);
+#endif
 }
 
 /* ---------------------------------------------------------- alphabet */
@@ -227,7 +245,13 @@ typedef struct {
     size_t n_ies;
     size_t n_septets;       /* gsm7: septet values after the UDH */
     size_t n_text;
-    uint32_t text_max;      /* the largest code point in text (0 if none) */
+    /* The largest code point of the text (0 if none); while text_utf16,
+     * the OR of its units instead, which needs a str of the same width. */
+    uint32_t text_max;
+    /* ucs2 without surrogates: the text is the body itself, n_text
+     * UTF-16BE units at body_offset, and text[] is not filled (see
+     * pdu_message_text) */
+    int text_utf16;
 
     /* the arrays last: pdu_parse clears the fields above only */
     pdu_ie ies[PDU_MAX_IES];
@@ -240,6 +264,10 @@ typedef struct {
  * pdu[len] or beyond. The PDU must end where its user data ends. */
 PDU_API int pdu_parse(const uint8_t *pdu, size_t len, int with_smsc, pdu_message *m,
               pdu_error *err);
+
+/* The code points of a parsed message's text: m->text, filled now from the
+ * body if it was left there (text_utf16), with text_max then exact. */
+PDU_API const uint32_t *pdu_message_text(pdu_message *m, const uint8_t *pdu);
 
 /* ------------------------------------------------------------ build */
 
