@@ -2,11 +2,13 @@
 
 import threading
 
+import peewee
 import pytest
 
 from appliance.store import db as store_db
 from appliance.store import models
 from appliance.store.models import MessagePart, MessageState, OutboundMessage, SchemaVersion
+from appliance.store import queue as queue_module
 from appliance.store.queue import NewMessage, Queue
 
 
@@ -53,6 +55,8 @@ def test_a_first_release_store_upgraded_has_exactly_the_schema_of_a_new_one(tmp_
     with monkeypatch.context() as patch:
         patch.setattr(models, "ALL_MODELS", first)
         patch.setattr(store_db, "SCHEMA_VERSION", 1)
+        patch.setattr(OutboundMessage._meta, "indexes", [  # nor the indexes of queued messages
+            index for index in OutboundMessage._meta.indexes if not isinstance(index, peewee.SQL)])
         store_db.open_database(tmp_path / "old").close()
     upgraded = store_db.open_database(tmp_path / "old")
     assert store_db.schema_version(upgraded) == store_db.SCHEMA_VERSION
@@ -61,6 +65,20 @@ def test_a_first_release_store_upgraded_has_exactly_the_schema_of_a_new_one(tmp_
     fresh = store_db.open_database(tmp_path / "new")
     assert upgraded_schema == _schema(fresh)
     fresh.close()
+
+
+@pytest.mark.parametrize("statement, index", [
+    (queue_module._CLAIMABLE, "outbound_message_queued"),
+    (queue_module._NEXT_DUE, "outbound_message_queued_scheduled"),
+    (queue_module._NEXT_DUE, "outbound_message_queued_retry"),
+    (queue_module._NEXT_DUE, "outbound_message_queued_expires"),
+    (queue_module._EXPIRE_DUE, "outbound_message_queued_expires"),
+])
+def test_each_dispatch_reads_the_queued_messages_through_their_index(database, statement, index):
+    # never a scan or a sort of the whole backlog: a dispatch must not slow as the queue grows
+    plan = " ".join(row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + statement,
+                                                           (0.0,) * statement.count("?")))
+    assert f"INDEX {index}" in plan and "TEMP B-TREE" not in plan
 
 
 def test_a_database_newer_than_the_software_is_refused(tmp_path, monkeypatch):

@@ -59,7 +59,14 @@ def _add_config_overrides(database: peewee.Database) -> None:
                          'ON "config_override" ("scope", "name", "property")')
 
 
-UPGRADES: list[Callable[[peewee.Database], None]] = [_add_api_keys_and_receive_connectors, _add_config_overrides]
+def _add_queued_indexes(database: peewee.Database) -> None:
+    for statement in models.QUEUED_INDEXES:  # fixed SQL text, not the models
+        database.execute_sql(statement)
+
+
+UPGRADES: list[Callable[[peewee.Database], None]] = [
+    _add_api_keys_and_receive_connectors, _add_config_overrides, _add_queued_indexes,
+]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)
 

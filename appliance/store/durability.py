@@ -52,11 +52,12 @@ class Durability:
             yield
             return
         self._local.depth = 1
-        self.database.execute_sql(f"PRAGMA synchronous = {NORMAL}")
+        cursor = self.database.cursor()  # not execute_sql(): this runs for every message sent
+        cursor.execute(f"PRAGMA synchronous = {NORMAL}")
         try:
             yield
         finally:
-            self.database.execute_sql(f"PRAGMA synchronous = {FULL}")
+            cursor.execute(f"PRAGMA synchronous = {FULL}")
             self._local.depth = 0
             self._wanted.set()
             self._wake.set()

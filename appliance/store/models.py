@@ -125,6 +125,24 @@ class OutboundMessage(BaseModel):
         indexes = ((("state", "priority", "created_at"), False),)
 
 
+# Indexes over the queued messages alone, which the sender reads at every dispatch: the
+# next to claim in order, and the next moment one becomes due or expires. Without them
+# each dispatch scans (and sorts) the whole backlog, so sending slowed as the queue grew.
+# Partial indexes are chosen only for a query that names the same literal state.
+QUEUED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS outbound_message_queued ON outbound_message "
+    "(priority DESC, created_at) WHERE state = 'queued'",
+    "CREATE INDEX IF NOT EXISTS outbound_message_queued_scheduled ON outbound_message "
+    "(scheduled_at) WHERE state = 'queued' AND scheduled_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS outbound_message_queued_retry ON outbound_message "
+    "(retry_at) WHERE state = 'queued' AND retry_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS outbound_message_queued_expires ON outbound_message "
+    "(expires_at) WHERE state = 'queued' AND expires_at IS NOT NULL",
+)
+for _statement in QUEUED_INDEXES:
+    OutboundMessage.add_index(peewee.SQL(_statement))
+
+
 class MessagePart(BaseModel):
     """One SMS of a message: what went to the modem and the reference the network gave it."""
 

@@ -18,6 +18,7 @@ import peewee
 from ..connectors.routing import format_tried, parse_tried
 from .durability import Durability
 from .group_commit import GroupCommitter
+from . import statements
 from .models import Event, MessagePart, MessageState, OutboundMessage
 
 State = MessageState
@@ -51,21 +52,28 @@ class PartToSend:
     tpdu_length: int
 
 
-@functools.lru_cache(maxsize=1)
-def _insert_statement() -> tuple[str, list[peewee.Field]]:
-    """INSERT of every column of OutboundMessage, in the model's order."""
-    fields = OutboundMessage._meta.sorted_fields
-    columns = ", ".join(f'"{field.column_name}"' for field in fields)
-    marks = ", ".join("?" for _ in fields)
-    return f'INSERT INTO "{OutboundMessage._meta.table_name}" ({columns}) VALUES ({marks})', fields
-
-
-def _column_value(field: peewee.Field, row: dict):
-    """The row's value, or the model's default, as the database stores it."""
-    if field.name in row:
-        return field.db_value(row[field.name])
-    default = field.default() if callable(field.default) else field.default
-    return field.db_value(default)
+# The sending path's reads, as fixed text over the partial indexes of queued messages
+# (models.QUEUED_INDEXES), named: without statistics SQLite would take the index on
+# (state, priority, created_at) and sort or scan the whole backlog. So a dispatch costs the
+# same whether ten or ten thousand messages wait.
+_NAMES = tuple(field.name for field in OutboundMessage._meta.sorted_fields)
+_COLUMNS = ", ".join(f'"{field.column_name}"' for field in OutboundMessage._meta.sorted_fields)
+_QUEUED = f"state = '{State.QUEUED}'"
+_CLAIMABLE = (f"SELECT {_COLUMNS} FROM outbound_message INDEXED BY outbound_message_queued "
+              f"WHERE {_QUEUED} AND (scheduled_at IS NULL OR scheduled_at <= ?) "
+              "AND (retry_at IS NULL OR retry_at <= ?) ORDER BY priority DESC, created_at")
+_NEXT_DUE = "SELECT " + ", ".join(
+    f"(SELECT MIN({column}) FROM outbound_message INDEXED BY outbound_message_queued_{name} "
+    f"WHERE {_QUEUED} AND {column} > ?)"
+    for column, name in (("scheduled_at", "scheduled"), ("retry_at", "retry"), ("expires_at", "expires")))
+_EXPIRE_DUE = (f"UPDATE outbound_message INDEXED BY outbound_message_queued_expires "
+               f"SET state = '{State.EXPIRED}', updated_at = ?, error_text = ? "
+               f"WHERE {_QUEUED} AND expires_at <= ?")
+_PARTS = ("SELECT id, sequence, pdu, tpdu_length, state FROM message_part "
+          "WHERE message_id = ? ORDER BY sequence")
+_PART_SENT = ("UPDATE message_part SET state = 'sent', reference = ?, gateway = ?, sent_at = ? "
+              "WHERE id = ? AND state = 'pending'")
+_EXPIRED_TEXT = "validity period ended before it could be sent"
 
 
 def _bookkeeping(method):
@@ -120,12 +128,9 @@ class Queue:
         return self._committer.submit(rows)
 
     def _insert(self, rows: list[dict]) -> list[str]:
-        """One transaction for every request in the group: one fsync for all of them.
-
-        The INSERT statement is made once from the model and reused: building it through
-        the query builder for every request cost more than the rest of send-message."""
-        sql, fields = _insert_statement()
-        values = [tuple(_column_value(field, row) for field in fields) for row in rows]
+        """One transaction for every request in the group: one fsync for all of them."""
+        sql, fields = statements.insert(OutboundMessage)
+        values = statements.insert_values(fields, rows)
         with self.database.atomic():
             self.database.cursor().executemany(sql, values)
         return [row["id"] for row in rows]
@@ -139,30 +144,22 @@ class Queue:
         """The one way a message changes state: true if it was in ``expected`` and now is ``new``."""
         fields["state"] = new
         fields["updated_at"] = self.clock()
-        updated = (OutboundMessage.update(**fields)
-                   .where((OutboundMessage.id == message_id) & (OutboundMessage.state == expected))
-                   .execute())
-        return updated == 1
+        sql, columns = statements.update(OutboundMessage, tuple(fields), ("id", "state"))
+        values = [column.db_value(value) for column, value in zip(columns, fields.values())]
+        return self.database.cursor().execute(sql, (*values, message_id, expected)).rowcount == 1
 
     @_bookkeeping
     def claim(self, gateway: str, now: float | None = None,
               may_send: Callable[[OutboundMessage], bool] = lambda message: True) -> OutboundMessage | None:
         """Give the most urgent due message that ``may_send`` lets ``gateway`` take, to it alone."""
         now = self.clock() if now is None else now
-        due = ((OutboundMessage.state == State.QUEUED)
-               & ((OutboundMessage.scheduled_at.is_null()) | (OutboundMessage.scheduled_at <= now))
-               & ((OutboundMessage.retry_at.is_null()) | (OutboundMessage.retry_at <= now)))
         # one IMMEDIATE transaction: the write lock is taken before the read, so the
         # candidate cannot be claimed by anyone else between the SELECT and the UPDATE
         with self.database.atomic():
-            candidates = (OutboundMessage.select()
-                          .where(due)
-                          .order_by(OutboundMessage.priority.desc(), OutboundMessage.created_at)
-                          .iterator())
-            for candidate in candidates:
+            for row in self.database.cursor().execute(_CLAIMABLE, (now, now)):
+                candidate = OutboundMessage(**dict(zip(_NAMES, row)))
                 if candidate.expires_at is not None and candidate.expires_at <= now:
-                    self.transition(candidate.id, State.QUEUED, State.EXPIRED,
-                                    error_text="validity period ended before it could be sent")
+                    self.transition(candidate.id, State.QUEUED, State.EXPIRED, error_text=_EXPIRED_TEXT)
                     continue
                 if not may_send(candidate):
                     continue
@@ -181,24 +178,13 @@ class Queue:
     def expire_due(self, now: float | None = None) -> int:
         """End queued messages whose validity ran out: never sent late, never left hanging."""
         now = self.clock() if now is None else now
-        return (OutboundMessage.update(state=State.EXPIRED, updated_at=now,
-                                       error_text="validity period ended before it could be sent")
-                .where((OutboundMessage.state == State.QUEUED)
-                       & (OutboundMessage.expires_at.is_null(False))
-                       & (OutboundMessage.expires_at <= now))
-                .execute())
+        return self.database.cursor().execute(_EXPIRE_DUE, (now, _EXPIRED_TEXT, now)).rowcount
 
     def next_due(self, now: float | None = None) -> float | None:
         """The earliest future moment a queued message becomes due or expires."""
         now = self.clock() if now is None else now
-        queued = OutboundMessage.state == State.QUEUED
-        times = []
-        for column in (OutboundMessage.scheduled_at, OutboundMessage.retry_at, OutboundMessage.expires_at):
-            value = (OutboundMessage.select(peewee.fn.MIN(column))
-                     .where(queued & (column > now)).scalar())
-            if value is not None:
-                times.append(value)
-        return min(times) if times else None
+        times = self.database.cursor().execute(_NEXT_DUE, (now, now, now)).fetchone()
+        return min((t for t in times if t is not None), default=None)
 
     @_bookkeeping
     def complete(self, message_id: str) -> bool:
@@ -233,33 +219,33 @@ class Queue:
     @_bookkeeping
     def parts(self, message_id: str, build: Callable[[], Iterable[tuple[str, int]]]) -> list[PartToSend]:
         """The parts still to send; built (and stored) once, so a resend repeats the same PDUs."""
-        existing = list(MessagePart.select().where(MessagePart.message == message_id)
-                        .order_by(MessagePart.sequence))
+        cursor = self.database.cursor()
+        existing = cursor.execute(_PARTS, (message_id,)).fetchall()
         if not existing:
             built = list(build())
+            insert, fields = statements.insert(MessagePart)
+            total, _ = statements.update(OutboundMessage, ("parts_total",), ("id",))
             with self.database.atomic():
-                MessagePart.insert_many([
+                cursor.executemany(insert, statements.insert_values(fields, [
                     {"message": message_id, "sequence": i, "pdu": pdu, "tpdu_length": length}
                     for i, (pdu, length) in enumerate(built, start=1)
-                ]).execute()
-                OutboundMessage.update(parts_total=len(built)).where(
-                    OutboundMessage.id == message_id).execute()
-            existing = list(MessagePart.select().where(MessagePart.message == message_id)
-                            .order_by(MessagePart.sequence))
-        return [PartToSend(p.id, p.sequence, p.pdu, p.tpdu_length)
-                for p in existing if p.state == "pending"]
+                ]))
+                cursor.execute(total, (len(built), message_id))
+            existing = cursor.execute(_PARTS, (message_id,)).fetchall()
+        return [PartToSend(part_id, sequence, pdu, length)
+                for part_id, sequence, pdu, length, state in existing if state == "pending"]
 
     @_bookkeeping
     def part_sent(self, part_id: int, reference: int, gateway: str) -> bool:
-        return (MessagePart.update(state="sent", reference=reference, gateway=gateway,
-                                   sent_at=self.clock())
-                .where((MessagePart.id == part_id) & (MessagePart.state == "pending"))
-                .execute()) == 1
+        return self.database.cursor().execute(
+            _PART_SENT, (reference, gateway, self.clock(), part_id)).rowcount == 1
 
     # -- the event log ---------------------------------------------------------------------
 
     @_bookkeeping
     def log(self, kind: str, text: str, *, message_id: str | None = None, gateway: str = "",
             level: str = "info") -> None:
-        Event.create(time=self.clock(), level=level, kind=kind, message_id=message_id,
-                     gateway=gateway, text=text)
+        sql, fields = statements.insert(Event)
+        self.database.cursor().execute(sql, *statements.insert_values(fields, [
+            {"time": self.clock(), "level": level, "kind": kind, "message_id": message_id,
+             "gateway": gateway, "text": text}]))
