@@ -14,22 +14,32 @@ from appliance.store.models import WebhookDelivery
 
 
 class Receiver:
-    """A local HTTP endpoint that fails its first ``failures`` requests with 500."""
+    """A local HTTP endpoint that fails its first ``failures`` requests with 500, and every
+    request while ``down`` with 503. ``attempts`` holds every request, ``received`` the taken."""
 
     def __init__(self, failures=0):
         self.failures = failures
+        self.down = False
+        self.attempts = []
         self.received = []
+        self.changed = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.failures > 0:
-                    receiver.failures -= 1
-                    self.send_response(500)
-                else:
-                    receiver.received.append((self.headers.get("Authorization"), json.loads(body)))
-                    self.send_response(204)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with receiver.changed:
+                    if receiver.down:
+                        status = 503
+                    elif receiver.failures > 0:
+                        receiver.failures -= 1
+                        status = 500
+                    else:
+                        receiver.received.append((self.headers.get("Authorization"), body))
+                        status = 204
+                    receiver.attempts.append((status, body))
+                    receiver.changed.notify_all()
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -38,6 +48,11 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, predicate, timeout=15.0):
+        """Until ``predicate(self)`` holds after a request; fails the test after ``timeout``."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: predicate(self), timeout), "the webhook requests never came"
 
     def close(self):
         self.server.shutdown()
