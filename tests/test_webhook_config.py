@@ -1,5 +1,8 @@
 """A webhook connector's keys in the config file: read, checked, and each mistake named."""
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from appliance import config, properties
@@ -67,3 +70,12 @@ def test_a_property_changed_at_run_time_keeps_the_other_webhook_keys():
     changed = properties.apply(loaded, properties.Override(properties.CONNECTOR, "Hook", "Token", "new"))
     hook = changed.connectors[1]
     assert (hook.token, hook.timeout, hook.give_up_after, hook.reports_for) == ("new", 4.0, 900, ("Api",))
+
+
+def test_the_commented_webhook_example_in_config_example_toml_is_valid():
+    example = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    block = example[example.index('# [[connector]]\n# name = "CRM"'):].split("\n#\n")[0]
+    uncommented = "\n".join(line.removeprefix("# ") for line in block.splitlines())
+    (hook,) = config.parse(tomllib.loads(uncommented)).connectors
+    assert (hook.type, hook.url, hook.timeout, hook.give_up_after, hook.reports_for) == (
+        "webhook", "https://crm.example.com/sms-events", 10.0, 259200, ("HTTP API",))
