@@ -44,7 +44,7 @@ class WebhookTarget:
     reports_for: tuple[str, ...] = ()
 
 
-def pause_after(attempts: int) -> float:
+def _pause_after(attempts: int) -> float:
     """The pause after the ``attempts``-th failed attempt: :data:`BACKOFF`, then its last."""
     return BACKOFF[min(attempts, len(BACKOFF)) - 1]
 
@@ -180,7 +180,7 @@ class WebhookSender:
                 WebhookDelivery.id == delivery.id).execute()
         else:
             # the last attempt falls on the deadline itself, not a whole pause beyond it
-            pause = min(pause_after(attempts), deadline - now)
+            pause = min(_pause_after(attempts), deadline - now)
             log.warning("webhook %s: %s; trying again in %.0f s", delivery.connector, error, pause)
             WebhookDelivery.update(attempts=attempts, last_error=error, next_attempt_at=now + pause).where(
                 WebhookDelivery.id == delivery.id).execute()
