@@ -21,6 +21,12 @@ BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800
 DEFAULT_LISTEN = "127.0.0.1:9710"
 DEFAULT_DATA_DIR = "./data"
 
+WEBHOOK_TIMEOUT = 10.0
+WEBHOOK_TIMEOUTS = (1, 300)                          # seconds, for connector.timeout
+WEBHOOK_GIVE_UP_AFTER = 3 * 86400
+WEBHOOK_GIVE_UP_RANGE = (60, 30 * 86400)             # seconds, for connector.give_up_after
+WEBHOOK_KEYS = ("url", "token", "timeout", "give_up_after", "reports_for")
+
 _PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 _PIN = re.compile(r"^[0-9]{4,8}$")
 
@@ -58,6 +64,10 @@ class ConnectorConfig:
     max_send_attempts: int = 3
     url: str = ""                  # webhook: where events are POSTed
     token: str = ""                # webhook: sent as "Authorization: Bearer <token>"
+    timeout: float = WEBHOOK_TIMEOUT              # webhook: seconds one POST may take
+    give_up_after: int = WEBHOOK_GIVE_UP_AFTER    # webhook: seconds an event is retried
+    # webhook: the connectors whose messages' delivery reports it POSTs; None: every one of type http
+    reports_for: tuple[str, ...] | None = None
     # (gateway name, use, role); empty = every gateway, send and receive, primary
     gateways: tuple[tuple[str, str, str], ...] = ()
     enabled: bool = True           # false: stopped (the HTTP API refuses messages, a webhook holds events)
@@ -153,6 +163,7 @@ def parse(raw: dict[str, Any]) -> Config:
     _unique([c.name for c in connectors], "connector", "connector")
     if sum(c.type == "http" for c in connectors) > 1:
         raise ConfigError("connector", "only one connector can be of type \"http\": the HTTP API is one")
+    _check_reports_for(connectors)
     return Config(
         http=_http(http),
         storage=StorageConfig(_string(storage.get("path", DEFAULT_DATA_DIR), "storage.path")),
@@ -230,10 +241,55 @@ def with_http_connector(connectors: tuple[ConnectorConfig, ...]) -> tuple[Connec
     return (ConnectorConfig(DEFAULT_CONNECTOR, "http"),) + connectors
 
 
+def senders(connectors: tuple[ConnectorConfig, ...]) -> list[str]:
+    """The connectors messages come in by (those of type http, the default one included)."""
+    return [c.name for c in with_http_connector(connectors) if c.type == "http"]
+
+
+def _check_reports_for(connectors: tuple[ConnectorConfig, ...]) -> None:
+    names = senders(connectors)
+    for i, connector in enumerate(connectors, start=1):
+        for name in connector.reports_for or ():
+            if name not in names:
+                raise ConfigError(f"connector[{i}].reports_for",
+                                  f"{name!r} is not a connector messages come in by "
+                                  f"(connectors of type http: {', '.join(names)})")
+
+
+def _webhook(raw: dict[str, Any], key: str, kind: str) -> dict[str, Any]:
+    """The webhook keys of a connector table, checked; on another type only their defaults."""
+    url = raw.get("url", "")
+    if kind == "webhook" and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise ConfigError(f"{key}.url", f"a webhook needs an http:// or https:// URL, not {url!r}")
+    token = raw.get("token", "")
+    if not isinstance(token, str):
+        raise ConfigError(f"{key}.token", "must be a string")
+    timeout = raw.get("timeout", WEBHOOK_TIMEOUT)
+    low, high = WEBHOOK_TIMEOUTS
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not low <= timeout <= high:
+        raise ConfigError(f"{key}.timeout", f"must be a number of seconds from {low} to {high} "
+                                            f"(how long one POST may take), not {timeout!r}")
+    low, high = WEBHOOK_GIVE_UP_RANGE
+    give_up_after = _integer(raw.get("give_up_after", WEBHOOK_GIVE_UP_AFTER), f"{key}.give_up_after", low, high)
+    reports_for = raw.get("reports_for")
+    if reports_for is not None:
+        if not isinstance(reports_for, list) or not all(isinstance(n, str) and n.strip() for n in reports_for):
+            raise ConfigError(f"{key}.reports_for", f'must be a list of connector names like ["HTTP API"], '
+                                                    f"not {reports_for!r}")
+        reports_for = tuple(reports_for)
+    values = {"url": url, "token": token, "timeout": float(timeout), "give_up_after": give_up_after,
+              "reports_for": reports_for}
+    if kind != "webhook":
+        for name, default in zip(WEBHOOK_KEYS, ("", "", WEBHOOK_TIMEOUT, WEBHOOK_GIVE_UP_AFTER, None)):
+            if values[name] != default:
+                raise ConfigError(f"{key}.{name}", f"only a webhook connector has one; this one is of type {kind!r}")
+    return values
+
+
 def _connector(raw: Any, key: str) -> ConnectorConfig:
     if not isinstance(raw, dict):
         raise ConfigError(key, "must be a table")
-    _only(raw, {"name", "type", "max_send_attempts", "gateways", "url", "token", "enabled"}, key)
+    _only(raw, {"name", "type", "max_send_attempts", "gateways", "enabled", *WEBHOOK_KEYS}, key)
     if "name" not in raw:
         raise ConfigError(f"{key}.name", "is required")
     kind = _string(raw.get("type", "http"), f"{key}.type")
@@ -254,13 +310,7 @@ def _connector(raw: Any, key: str) -> ConnectorConfig:
         if role not in ROLES:
             raise ConfigError(f"{entry_key}.role", f"{role!r} is not one of {', '.join(ROLES)}")
         gateways.append((_string(entry["name"], f"{entry_key}.name"), use, role))
-    url = raw.get("url", "")
-    if kind == "webhook" and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-        raise ConfigError(f"{key}.url", f"a webhook needs an http:// or https:// URL, not {url!r}")
-    token = raw.get("token", "")
-    if not isinstance(token, str):
-        raise ConfigError(f"{key}.token", "must be a string")
-    return ConnectorConfig(name=_string(raw["name"], f"{key}.name"), type=kind, url=url, token=token,
+    return ConnectorConfig(name=_string(raw["name"], f"{key}.name"), type=kind, **_webhook(raw, key, kind),
                            max_send_attempts=_integer(raw.get("max_send_attempts", 3),
                                                       f"{key}.max_send_attempts", 1, 100),
                            gateways=tuple(gateways), enabled=_boolean(raw.get("enabled", True), f"{key}.enabled"))

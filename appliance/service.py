@@ -13,7 +13,7 @@ import signal
 import time
 from dataclasses import replace
 
-from .config import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
+from .config import Config, ConfigError, ConnectorConfig, ModemConfig, senders, with_http_connector
 from .connectors.routing import Routing
 from .control import ServerControl, effective_config, routing_connector
 from .gateways.limits import LimitTracker, Limits
@@ -93,8 +93,7 @@ class Service:
                                                + tuple(self._simulated_modems())))
         modems = self.config.modems
         self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
-        self.webhooks = WebhookSender(self.reactor, self.database, [
-            WebhookTarget(c.name, c.url, c.token) for c in self.config.connectors if c.type == "webhook"])
+        self.webhooks = WebhookSender(self.reactor, self.database, webhook_targets(self.config.connectors))
         reports = Reports(self.queue, on_report=self._queue_report_webhooks)
         self.inbox = Inbox(self.database, incomplete_after=self.config.receive.incomplete_after,
                            receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
@@ -164,16 +163,18 @@ class Service:
             self.webhooks.kick()
         self._arm_flush()  # a part that waits for its siblings has a deadline now
 
-    def _webhooks_for(self, gateway: str) -> list[str]:
-        return [c.name for c in self.routing.receivers(gateway) if c.name in self.webhooks.targets]
-
     def _queue_sms_webhooks(self, message: InboundMessage) -> None:
-        webhook.enqueue(self._webhooks_for(message.gateway), webhook.sms_event(message))
+        """A received SMS goes to every connector that receives from its gateway."""
+        hooks = [c.name for c in self.routing.receivers(message.gateway) if c.name in self.webhooks.targets]
+        webhook.enqueue(hooks, webhook.sms_event(message))
 
     def _queue_report_webhooks(self, message: OutboundMessage, tp_status: int) -> None:
+        """A delivery report goes back to the connector the message came in by, whatever
+        gateway sent it and whoever receives from that gateway: to the webhooks that
+        carry that connector's reports (``reports_for``)."""
+        hooks = [t.connector for t in self.webhooks.targets.values() if message.connector in t.reports_for]
         code, text = message_status.status_of(message)
-        webhook.enqueue(self._webhooks_for(message.gateway),
-                        webhook.report_event(message, code, text, describe_report(tp_status)))
+        webhook.enqueue(hooks, webhook.report_event(message, code, text, describe_report(tp_status)))
 
     def _flush_incomplete(self) -> None:
         """Multipart SMS that waited too long for a part are delivered as they are."""
@@ -267,6 +268,14 @@ class Service:
             self.database.close()
         self.reactor.close()
         self.notifier.close()
+
+
+def webhook_targets(connectors: tuple[ConnectorConfig, ...]) -> list[WebhookTarget]:
+    """The webhook connectors; one without ``reports_for`` carries the reports of every
+    connector messages come in by."""
+    return [WebhookTarget(c.name, c.url, c.token, timeout=c.timeout, give_up_after=c.give_up_after,
+                          reports_for=c.reports_for if c.reports_for is not None else tuple(senders(connectors)))
+            for c in connectors if c.type == "webhook"]
 
 
 def build_routing(connectors: tuple[ConnectorConfig, ...], gateways: tuple[str, ...]) -> Routing:

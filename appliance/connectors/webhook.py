@@ -1,9 +1,12 @@
 """The webhook connector: every received SMS and delivery report POSTed as JSON to a URL.
 
 Events are rows in the store, written in the same transaction as what they report, and
-leave only when the URL answered 2xx. Until then they are retried with growing pauses,
-across restarts, for up to ``give_up_after`` seconds. The POSTs run on a worker thread
-(they block); the reactor only schedules them and records what happened.
+leave only when the URL answered 2xx. Until then they are retried with growing pauses
+(:data:`BACKOFF`), across restarts, until ``give_up_after`` seconds after the event: the
+last attempt is made at that moment. Delivery is at least once (an answer lost on its way
+back means the event is sent again), so every event carries an ``event_id`` a receiver
+can drop duplicates by. The POSTs run on a worker thread (they block); the reactor only
+schedules them and records what happened. docs/webhooks.md is the receiver's side.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 import peewee
 
@@ -33,8 +38,15 @@ class WebhookTarget:
     connector: str
     url: str
     token: str = ""
-    timeout: float = 10.0
-    give_up_after: float = 3 * 86400.0
+    timeout: float = 10.0               # seconds one POST may take
+    give_up_after: float = 3 * 86400.0  # seconds after the event: its last attempt
+    # the connectors whose messages' delivery reports it POSTs (the connector a message came in by)
+    reports_for: tuple[str, ...] = ()
+
+
+def _pause_after(attempts: int) -> float:
+    """The pause after the ``attempts``-th failed attempt: :data:`BACKOFF`, then its last."""
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -56,9 +68,11 @@ def report_event(message: OutboundMessage, status_code: int, status_text: str, d
 
 
 def enqueue(connectors: list[str], event: dict, now: float | None = None) -> None:
-    """Queue ``event`` for each webhook connector; call inside the caller's transaction."""
+    """Queue ``event`` for each webhook connector; call inside the caller's transaction.
+
+    The event gets its ``event_id`` here, once: every retry repeats it."""
     now = time.time() if now is None else now
-    body = json.dumps(event, ensure_ascii=False)
+    body = json.dumps({"event_id": str(uuid.uuid4())} | event, ensure_ascii=False)
     for connector in connectors:
         WebhookDelivery.create(connector=connector, event=event["event"], payload=body,
                                next_attempt_at=now, created_at=now)
@@ -68,13 +82,16 @@ class WebhookSender:
     """Sends due deliveries, at most ``parallel`` at a time, and sleeps until the next one."""
 
     def __init__(self, reactor: Reactor, database: peewee.Database, targets: list[WebhookTarget], *,
-                 parallel: int = 2) -> None:
+                 parallel: int = 2, clock: Callable[[], float] = time.time,
+                 executor: Executor | None = None) -> None:
+        """``clock`` is the store's time (epoch seconds); ``executor`` runs the POSTs."""
         self.reactor = reactor
         self.database = database
         self.targets = {t.connector: t for t in targets}
         self.held: set[str] = set()   # stopped connectors: their events wait, none is lost
         self.parallel = parallel
-        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="webhook")
+        self.clock = clock
+        self._pool = executor or ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="webhook")
         self._in_flight: set[int] = set()
         self._timer: Timer | None = None
         self._kicked = False
@@ -103,7 +120,7 @@ class WebhookSender:
 
     def _dispatch(self) -> None:
         self._kicked = False
-        now = time.time()
+        now = self.clock()
         free = self.parallel - len(self._in_flight)
         if free > 0:
             due = (WebhookDelivery.select()
@@ -151,17 +168,19 @@ class WebhookSender:
     def _finished(self, delivery: WebhookDelivery, error: str) -> None:
         self._in_flight.discard(delivery.id)
         attempts = delivery.attempts + 1
-        now = time.time()
+        now = self.clock()
+        deadline = delivery.created_at + self.targets[delivery.connector].give_up_after
         if not error:
             WebhookDelivery.update(state="done", attempts=attempts, last_error="").where(
                 WebhookDelivery.id == delivery.id).execute()
-        elif now - delivery.created_at >= self.targets[delivery.connector].give_up_after:
+        elif now >= deadline:
             log.error("webhook %s: giving up on an event after %d attempts: %s",
                       delivery.connector, attempts, error)
             WebhookDelivery.update(state="failed", attempts=attempts, last_error=error).where(
                 WebhookDelivery.id == delivery.id).execute()
         else:
-            pause = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+            # the last attempt falls on the deadline itself, not a whole pause beyond it
+            pause = min(_pause_after(attempts), deadline - now)
             log.warning("webhook %s: %s; trying again in %.0f s", delivery.connector, error, pause)
             WebhookDelivery.update(attempts=attempts, last_error=error, next_attempt_at=now + pause).where(
                 WebhookDelivery.id == delivery.id).execute()
