@@ -112,10 +112,41 @@ def test_paused_gateway_takes_nothing_until_resumed(queue):
     assert gsm.sent == ids
 
 
+def primary_and_backup(queue, limits=None):
+    connector = Connector("HTTP API", "http", (Assignment("P"), Assignment("B", role="backup")))
+    return rig(queue, ("P", []), ("B", []), connector=connector, limits=limits)
+
+
+def test_a_paused_primary_lets_the_backup_send_until_it_is_resumed(queue):
+    first = queue.accept([NewMessage("+441", "x")])
+    reactor, router, (primary, backup) = primary_and_backup(queue)
+    router.pause("P")
+    run(reactor, router)
+    assert backup.sent == first and primary.sent == []
+    router.resume("P")
+    second = queue.accept([NewMessage("+442", "x")])
+    run(reactor, router)
+    assert primary.sent == second and backup.sent == first
+
+
+def test_a_primary_at_its_send_limit_lets_the_backup_take_the_rest(queue):
+    ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(5)])
+    reactor, router, (primary, backup) = primary_and_backup(queue, limits={"P": Limits(per_day=2)})
+    run(reactor, router)
+    assert len(primary.sent) == 2 and len(backup.sent) == 3
+    assert states(ids) == [MessageState.SENT] * 5
+
+
+def test_a_busy_primary_keeps_its_messages_from_the_backup(queue):
+    ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(3)])
+    reactor, router, (primary, backup) = primary_and_backup(queue)
+    run(reactor, router)
+    assert primary.sent == ids and backup.sent == []
+
+
 def test_stopping_the_primary_hands_its_work_to_the_backup(queue):
     ids = queue.accept([NewMessage("+441", "x")])
-    connector = Connector("HTTP API", "http", (Assignment("P"), Assignment("B", role="backup")))
-    reactor, router, (primary, backup) = rig(queue, ("P", []), ("B", []), connector=connector)
+    reactor, router, (primary, backup) = primary_and_backup(queue)
     router.stop_gateway("P")
     run(reactor, router)
     assert backup.sent == ids and primary.sent == []
