@@ -112,9 +112,30 @@ def test_paused_gateway_takes_nothing_until_resumed(queue):
     assert gsm.sent == ids
 
 
-def primary_and_backup(queue, limits=None):
+def primary_and_backup(queue, limits=None, primary_outcomes=()):
     connector = Connector("HTTP API", "http", (Assignment("P"), Assignment("B", role="backup")))
-    return rig(queue, ("P", []), ("B", []), connector=connector, limits=limits)
+    return rig(queue, ("P", list(primary_outcomes)), ("B", []), connector=connector, limits=limits)
+
+
+BARRED = Outcome(False, 8, "operator determined barring", refused=True)
+
+
+def test_a_gateway_whose_sim_may_not_send_hands_the_message_on_at_once(queue):
+    ids = queue.accept([NewMessage("+441", "x")])
+    reactor, router, (primary, backup) = primary_and_backup(queue, primary_outcomes=[BARRED])
+    run(reactor, router)
+    # the primary would have sent a second attempt: it is not asked again
+    assert backup.sent == ids and primary.sent == []
+    assert OutboundMessage.get_by_id(ids[0]).gateway == "B"
+
+
+def test_a_message_refused_by_its_only_gateway_fails_at_once_naming_the_attempt(queue):
+    ids = queue.accept([NewMessage("+441", "x")])
+    reactor, router, (gsm,) = rig(queue, ("GSM", [BARRED]))
+    run(reactor, router)
+    message = OutboundMessage.get_by_id(ids[0])
+    assert (message.state, message.error_code) == (MessageState.FAILED, 8)
+    assert message.error_text == "operator determined barring (after 1× GSM)" and gsm.sent == []
 
 
 def test_a_paused_primary_lets_the_backup_send_until_it_is_resumed(queue):

@@ -119,7 +119,7 @@ class ModemGateway(Gateway):
             if not result.ok:
                 # a part of unknown fate counts: it may have cost an SMS
                 done(Outcome(False, result.error_code, result.error_text, result.permanent,
-                             parts=sent_count + result.unknown_fate))
+                             parts=sent_count + result.unknown_fate, refused=result.refused))
                 return
             queue.part_sent(part.id, result.reference if result.reference is not None else -1, self.name)
             self._send_parts(message, rest, queue, done, sent_count + 1)

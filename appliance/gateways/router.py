@@ -145,15 +145,19 @@ class Router:
             self._fail(gateway, message, outcome.error_code, outcome.error_text)
         else:
             tried = parse_tried(message.tried)
+            attempts = ", ".join(f"{count}× {name}" for name, count in tried.items())
+            route = self.routing.connectors.get(message.connector)
+            limit = route.max_send_attempts if route else 0
+            if outcome.refused:
+                tried[gateway.name] = max(tried.get(gateway.name, 0), limit)  # no use trying it again
             if self.routing.exhausted(message.connector, message.gateways, tried):
-                attempts = ", ".join(f"{count}× {name}" for name, count in tried.items())
                 self._fail(gateway, message, outcome.error_code, f"{outcome.error_text} (after {attempts})")
             else:
                 # the same gateway again after a pause; another one (a backup) at once
                 mine = tried.get(gateway.name, 0)
-                limit = self.routing.connectors[message.connector].max_send_attempts
                 delay = self.retry_delays[min(mine, len(self.retry_delays)) - 1] if mine < limit else 0.0
-                self.queue.retry(message.id, time.time() + delay, outcome.error_code, outcome.error_text)
+                self.queue.retry(message.id, time.time() + delay, outcome.error_code, outcome.error_text,
+                                 tried if outcome.refused else None)
                 self.queue.log("retry", f"{outcome.error_text}; trying again in {delay:.0f} s",
                                message_id=message.id, gateway=gateway.name, level="warning")
         self.kick()

@@ -53,6 +53,7 @@ class SendResult:
     error_code: int | None = None
     error_text: str = ""
     permanent: bool = False
+    refused: bool = False      # this modem's SIM may not send it; another gateway may
     # the PDU may have reached the network (no answer, port lost): it will be sent again
     unknown_fate: bool = False
 
@@ -457,4 +458,4 @@ class ModemDriver:
         if code is None:
             return SendResult(False, error_text=response.result)
         return SendResult(False, error_code=code, error_text=errors.describe(code),
-                          permanent=errors.is_permanent(code))
+                          permanent=errors.is_permanent(code), refused=errors.is_refused(code))
