@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Sequence
 import peewee
 
 from ..connectors.routing import format_tried, parse_tried
-from .durability import Durability
+from .durability import Durability, bookkeeping
 from .group_commit import GroupCommitter
 from . import statements
 from .models import Event, MessagePart, MessageState, OutboundMessage
@@ -80,9 +80,7 @@ def _bookkeeping(method):
     """A write of the sender's own progress: without an fsync of its own (store.durability)."""
     @functools.wraps(method)
     def write(self: "Queue", *args, **kwargs):
-        if self.durability is None:
-            return method(self, *args, **kwargs)
-        with self.durability.relaxed():
+        with bookkeeping(self.durability):
             return method(self, *args, **kwargs)
     return write
 
