@@ -5,53 +5,14 @@ import time
 import pytest
 
 from appliance.connectors.routing import Assignment, Connector, Routing
-from appliance.gateways.base import Gateway, Outcome
+from appliance.gateways.base import Outcome
 from appliance.gateways.limits import LimitTracker, Limits
 from appliance.gateways.router import Router
 from appliance.reactor import Reactor
 from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import NewMessage, Queue
-
-
-class FakeGateway(Gateway):
-    """Sends instantly (on the next loop turn) with a scripted outcome."""
-
-    def __init__(self, reactor, name, outcomes=()):
-        self.reactor = reactor
-        self.name = name
-        self.outcomes = list(outcomes)
-        self.sent = []
-        self.up = True
-        self._busy = False
-
-    @property
-    def available(self):
-        return self.up and not self._busy
-
-    @property
-    def in_service(self):
-        return self.up
-
-    def status(self):
-        return {"state": "ready" if self.up else "stopped", "detail": ""}
-
-    def start(self):
-        self.up = True
-
-    def stop(self):
-        self.up = False
-
-    def send(self, message, queue, done):
-        self._busy = True
-        outcome = self.outcomes.pop(0) if self.outcomes else Outcome(True, parts=1)
-
-        def finish():
-            self._busy = False
-            if outcome.ok:
-                self.sent.append(message.id)
-            done(outcome)
-        self.reactor.call_soon(finish)
+from fake_gateway import FakeGateway
 
 
 @pytest.fixture
@@ -63,7 +24,8 @@ def queue(tmp_path):
 
 def rig(queue, *gateways_outcomes, limits=None, connector=None):
     reactor = Reactor()
-    gateways = [FakeGateway(reactor, name, outcomes) for name, outcomes in gateways_outcomes]
+    gateways = [FakeGateway(name, reactor=reactor, outcomes=outcomes, up=True)
+                for name, outcomes in gateways_outcomes]
     connector = connector or Connector("HTTP API", "http", tuple(Assignment(g.name) for g in gateways))
     router = Router(reactor, queue, gateways, Routing([connector]), limits=LimitTracker(limits or {}),
                     retry_delays=(0.05, 0.05, 0.05))
