@@ -123,19 +123,6 @@ def test_a_ring_while_the_modem_is_not_ready_sends_nothing():
     assert set(modem.commands) == {"AT"}
 
 
-class Line(FakePin):
-    """A modem line that logs every level written, and lets the test act on it."""
-
-    def __init__(self, name, log, on_write=lambda: None):
-        self.name, self.log, self.on_write = name, log, on_write
-        super().__init__()
-
-    def write(self, high):
-        super().write(high)
-        self.log.append((self.name, high))
-        self.on_write()
-
-
 class Everything:
     def __contains__(self, command):
         return True
@@ -153,7 +140,9 @@ def silent_modem_with_lines(monkeypatch, answers_after, **modem_kwargs):
     def maybe_answer():
         if answers_after(log):
             modem.silent_to = set()
-    power = ModemPower(reactor, Line(PWRKEY, log, maybe_answer), reset=Line(RESET, log, maybe_answer))
+    def line(name):
+        return FakePin(on_write=lambda high: (log.append((name, high)), maybe_answer()))
+    power = ModemPower(reactor, line(PWRKEY), reset=line(RESET))
     del log[:]  # the releases when the lines are opened
     handlers, received, _ = collecting()
     driver = ModemDriver(reactor, name="GSM", port="/dev/fake", open_transport=modem.open, handlers=handlers,

@@ -24,16 +24,22 @@ class Pin(Protocol):
 
 
 class FakePin:
-    """A pin that remembers what was written to it, with when: for tests and laptops."""
+    """A pin that remembers what was written to it, with when: for tests and laptops.
+    ``on_write(high)`` is the device on the line, e.g. a simulated modem that a power cycle
+    brings back."""
 
-    def __init__(self, number: int = 0, *, value: bool = False) -> None:
+    def __init__(self, number: int = 0, *, value: bool = False,
+                 on_write: Callable[[bool], None] | None = None) -> None:
         self.number = number
         self.value = value
         self.writes: list[tuple[float, bool]] = []
+        self._on_write = on_write
 
     def write(self, high: bool) -> None:
         self.value = high
         self.writes.append((time.monotonic(), high))
+        if self._on_write is not None:
+            self._on_write(high)
 
     def read(self) -> bool:
         return self.value
