@@ -20,7 +20,7 @@ CONTROL_HELP = (
     "reboot [BOOT_DELAY [SIM_BUSY]] | silent on|off | garbage [LENGTH] | fail-send CODE | "
     "hang-send | report STATUS | network lost|searching|back | fill [STORAGE] | "
     "vanish [SECONDS] | reappear | chunked on|off | urc TEXT | deliver NUMBER TEXT | "
-    "deliver-pdu HEX"
+    "deliver-pdu HEX | urcs lost|back"
 )
 
 
@@ -54,6 +54,7 @@ COMMANDS: dict[str, Callable[[SimulatedModem, list[str]], object]] = {
     "urc": lambda m, a: m.inject_urc(" ".join(a)),
     "deliver": lambda m, a: m.deliver_sms(a[0], " ".join(a[1:])),
     "deliver-pdu": lambda m, a: m.deliver_pdu(a[0]),
+    "urcs": lambda m, a: m.lose_urcs({"lost": True, "back": False}[a[0]]),
 }
 
 
