@@ -132,6 +132,11 @@ class ATChannel:
         if self._current is None:
             self._start_next()
 
+    @property
+    def idle(self) -> bool:
+        """No command pending or queued: what the modem says now is unsolicited."""
+        return self._current is None and not self._queue
+
     def close(self, reason: str = "closed") -> None:
         if self._closed:
             return
