@@ -32,17 +32,20 @@ QUIET: dict[str, float] = {"health_interval": 3600.0, "unregistered_interval": 3
 
 
 class _Tap:
-    """A transport that keeps a copy of every byte the driver wrote."""
+    """A transport that keeps a copy of every byte the driver read and wrote."""
 
-    def __init__(self, inner: Transport, written: bytearray) -> None:
+    def __init__(self, inner: Transport, read: bytearray, written: bytearray) -> None:
         self._inner = inner
+        self._read = read
         self._written = written
 
     def fileno(self) -> int:
         return self._inner.fileno()
 
     def read(self) -> bytes:
-        return self._inner.read()
+        data = self._inner.read()
+        self._read += data
+        return data
 
     def write(self, data: bytes) -> int:
         count = self._inner.write(data)
@@ -65,12 +68,13 @@ class DriverSession:
         self.sms: list[str] = []  # PDUs handed to on_sms, in order
         self.reports: list[str] = []  # PDUs handed to on_report, in order
         self.states: list[str] = []  # every state the driver went through
-        self.written = bytearray()  # every byte the driver wrote, on any port it opened
+        self.read = bytearray()  # every byte the driver read, on any port it opened
+        self.written = bytearray()  # every byte the driver wrote
         self.driver = ModemDriver(
             self.reactor, name="GSM1", port=port,
             handlers=ModemHandlers(on_sms=self.sms.append,
                                    on_report=lambda report, _smsc: self.reports.append(report)),
-            open_transport=lambda path, baud: _Tap(open_serial(path, baud), self.written),
+            open_transport=lambda path, baud: _Tap(open_serial(path, baud), self.read, self.written),
             on_state=self.states.append,
             **{**QUIET, **driver_options},
         )
