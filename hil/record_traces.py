@@ -11,10 +11,19 @@ the recorded bytes and reach the same outcome (every script asserts its outcome,
 trace is only written if the driver and the simulator behaved).
 
 Determinism: the driver's own timers are long (:data:`~hil.driver_session.QUIET`), each
-fault is injected only once the driver has settled (nothing pending or queued), and each
-fault's effect is awaited on the driver's side, so only the modem's bytes move the driver
-and a replay takes the course of the recording. Timeouts the scenarios rely on (the sync
-AT's 1 s, ``send_timeout``, ``restart_delay``) are far from the recorded delays.
+fault is injected only once the driver has settled (nothing pending or queued), and the
+script acts on the driver again only once the fault's effect reached it (the state
+entered, the SMS taken, the bytes read), so only the modem's bytes move the driver and a
+replay takes the course of the recording. Waits count what happened rather than look at
+the current state: a replay plays each modem write when the recording had it, however
+fast its script is. Timeouts the scenarios rely on (the sync AT's 1 s, ``send_timeout``,
+``restart_delay``, ``unregistered_interval``) are far from the recorded delays. Nothing
+depends on the list of initialisation commands: after a change of it, re-running the
+recorder is all the replay tests need.
+
+The driver asks for ``+CMTI`` and ``+CDS``; the ``+CMT`` of the direct scenarios are
+injected URCs (a modem routing by its own rules), and ``+CDSI`` comes from a modem told
+to store reports (:meth:`~hil.simulator.SimulatedModem.store_reports`).
 
 Limitation: a trace holds bytes, not the port's life. Where the port vanished (scenario
 ``port_vanishes``) the replay's pty stays; :meth:`Replayed.vanish` closes the driver's
@@ -103,10 +112,10 @@ def _deleted(session: DriverSession) -> list[bytes]:
     return [line for line in bytes(session.written).split(b"\r") if line.startswith(b"AT+CMGD=")]
 
 
-def _direct(number: str, text: str, **options: Any) -> list[str]:
+def _direct(number: str, text: str) -> list[str]:
     """The two-line ``+CMT`` URCs a modem shows an SMS with (CNMI <mt> 2), one per part."""
     parts = pdu.encode_deliver(number, text, smsc="+15555550100", timestamp=WHEN,
-                               concat_reference=9, **options)
+                               concat_reference=9)
     return [f"+CMT: ,{part.tpdu_length}\r\n{part.pdu}" for part in parts]
 
 
