@@ -146,6 +146,26 @@ def init_banners(s: DriverSession, modem: Any) -> None:
     assert bytes(s.written).startswith(b"AT\r\x1bAT\rATE0\r")  # ESC: leave any PDU input
 
 
+def init_pdu_input_left(s: DriverSession, modem: Any) -> None:
+    """The service stopped between AT+CMGS and the PDU, so the modem still waits for a
+    PDU when the driver starts again: the first AT is eaten, ESC ends the PDU input, and
+    the modem's OK for that abort is not taken for the answer to the next AT."""
+    _ready(s)
+    part = pdu.encode_submit(TO, "never written")[0]
+
+    def send_and_stop() -> None:  # one turn of the reactor: stopped before the prompt
+        s.driver.send(part.pdu, part.tpdu_length, lambda result: None)
+        s.driver.stop()
+
+    s.call(send_and_stop)
+    assert s.written.endswith(b"AT+CMGS=%d\r" % part.tpdu_length)
+    s.call(s.driver.start)
+    s.reached(ModemState.READY, 2, "ready again, with the modem out of PDU input")
+    assert ModemState.FAILED not in s.states  # no reply taken for another command's
+    assert part.pdu.encode() not in s.written
+    assert _sent(s, "written now") == [0]
+
+
 def init_sim_pin(s: DriverSession, modem: Any) -> None:
     """The SIM asks for its PIN; the configured one is entered once."""
     _ready(s)
@@ -388,6 +408,7 @@ SCENARIOS: dict[str, Scenario] = {
     "init_echo_on": Scenario(init_echo_on),
     "init_echo_off": Scenario(init_echo_off),
     "init_banners": Scenario(init_banners),
+    "init_pdu_input_left": Scenario(init_pdu_input_left),
     "init_sim_pin": Scenario(init_sim_pin, {**LATENCY, "pin": "1234"}, {"pin": "1234"}),
     "send_single": Scenario(send_single, {**LATENCY, "send_latency": 0.3}),
     "send_multipart": Scenario(send_multipart),
