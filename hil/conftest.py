@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import serial
 
-pytest.register_assert_rewrite("hil.at_client")  # its asserts show both sides on failure
+# their asserts show both sides on failure
+pytest.register_assert_rewrite("hil.at_client", "hil.record_traces")
 
 from hil.at_client import echo_off, open_port  # noqa: E402
 from hil.simulator import SimulatedModem  # noqa: E402

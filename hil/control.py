@@ -18,7 +18,7 @@ __all__ = ["CONTROL_HELP", "run_command", "serve_commands"]
 
 CONTROL_HELP = (
     "reboot [BOOT_DELAY [SIM_BUSY]] | silent on|off | garbage [LENGTH] | fail-send CODE | "
-    "hang-send | report STATUS | network lost|searching|back | fill [STORAGE] | "
+    "hang-send | report STATUS | store-reports | network lost|searching|back | fill [STORAGE] | "
     "vanish [SECONDS] | reappear | chunked on|off | urc TEXT | deliver NUMBER TEXT | "
     "deliver-pdu HEX | urcs lost|back"
 )
@@ -46,6 +46,7 @@ COMMANDS: dict[str, Callable[[SimulatedModem, list[str]], object]] = {
     "fail-send": lambda m, a: m.fail_next_send(int(a[0])),
     "hang-send": lambda m, a: m.hang_next_send(),
     "report": lambda m, a: m.set_next_report(int(a[0], 0)),
+    "store-reports": lambda m, a: m.store_reports(),
     "network": lambda m, a: _network(m, a[0]),
     "fill": lambda m, a: m.fill_storage(a[0] if a else None),
     "vanish": lambda m, a: m.vanish(float(a[0]) if a else None),

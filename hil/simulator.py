@@ -311,6 +311,18 @@ class SimulatedModem:
             raise ValueError("cms_code must be a non-negative int")
         self._server.run(lambda: self._engine.device.messaging.fail_next_send(cms_code))
 
+    def store_reports(self) -> None:
+        """From now on status reports are stored in SR and announced with ``+CDSI``, as
+        AT+CNMI <ds> 2 asks: a setting another program left, or firmware that keeps its own
+        routing. The host's next AT+CNMI decides again."""
+        settings = self._engine.device.settings
+
+        def change() -> None:
+            mode, mt, bm, _ds, bfr = settings.cnmi
+            settings.cnmi = (mode, mt, bm, 2, bfr)
+
+        self._server.run(change)
+
     def hang_next_send(self) -> None:
         """Never answer the next send (after its Ctrl-Z), as a module that locks up in a
         send does; only reboot() or set_silent() end the wait. Nothing is recorded."""

@@ -1,38 +1,41 @@
-"""Record the driver's session with the simulator to a CBOR trace, then replay the modem's
-side byte-exact, with its timing, against a fresh driver: the driver must write exactly
-the same bytes and end in the same state. A trace recorded from a real modem plays the
-same way, so a field problem can be brought home and replayed until it is fixed."""
+"""Replay every recorded trace (hil/traces, made by ``python -m hil.record_traces``)
+against the appliance's ModemDriver: byte-exact, with the recorded timing. The driver
+must write exactly the recorded bytes, in order, and reach the scenario's outcome (each
+scenario script asserts it: the SMS handed over and the slots deleted, the send results
+and references, the state reached, sending paused and resumed, ...). A trace recorded
+from a real modem plays the same way, so a field problem can be brought home and replayed
+until it is fixed."""
 
-from appliance.modem.driver import ModemState
-from appliance.store.models import MessageState
-from appliance.store.queue import NewMessage
+from pathlib import Path
+
+import pytest
+
+from hil.driver_session import DriverSession
+from hil.record_traces import SCENARIOS, TRACES, Replayed, record
 from hil.replay import ReplayModem
-from hil.simulator import SimulatedModem
-
-from .test_modem_path import Rig, wait_for
-
-# long health and sweep intervals: nothing timer-driven may interleave differently on replay
-QUIET = {"health_interval": 3600, "sweep_interval": 3600}
 
 
-def session(rig):
-    wait_for(lambda: rig.gateways[0].driver.state == ModemState.READY, what="ready")
-    (message_id,) = rig.send(NewMessage("+447700900123", "recorded and replayed", id="replay-1"))
-    wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent")
+def replay(trace: Path, name: str) -> None:
+    """Run scenario ``name``'s script with the driver against the replay of ``trace``."""
+    scenario = SCENARIOS[name]
+    with ReplayModem(trace) as modem, DriverSession(
+        modem.path, watch=lambda: modem.mismatch, **scenario.driver
+    ) as session:
+        scenario.script(session, Replayed(session))
+        modem.wait_done(timeout=10)
 
 
-def test_a_recorded_driver_session_replays_byte_exact_against_the_driver(tmp_path):
-    trace = tmp_path / "session.cbor"
-    with SimulatedModem(trace=trace, status_reports=False) as modem:
-        rig = Rig(tmp_path / "first", [modem], **QUIET).start()
-        try:
-            session(rig)
-        finally:
-            rig.stop()
-    with ReplayModem(trace) as replay:
-        rig = Rig(tmp_path / "second", [replay], **QUIET).start()
-        try:
-            session(rig)
-            replay.wait_done(timeout=10)
-        finally:
-            rig.stop()
+def test_every_trace_has_a_replay_case_and_every_case_a_trace():
+    assert sorted(path.stem for path in TRACES.glob("*")) == sorted(SCENARIOS)
+    assert all(path.suffix == ".cbor" for path in TRACES.iterdir())
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_the_driver_replays_the_recorded_trace_byte_exact(name):
+    replay(TRACES / f"{name}.cbor", name)
+
+
+def test_a_session_recorded_now_replays_too(tmp_path):
+    """The recorder writes what the replay accepts (here: a fresh recording, whatever the
+    driver writes today)."""
+    replay(record("send_single", tmp_path), "send_single")

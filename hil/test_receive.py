@@ -13,6 +13,7 @@ from appliance import pdu
 from hil.at_client import (
     assert_quiet, at, command, echo_off, exchange, expect, open_port, read_until,
 )
+from hil.control import run_command
 from hil.messaging import tpdu_length
 from hil.profiles import PROFILES
 
@@ -270,6 +271,20 @@ def test_status_report_stored_in_sr_with_cdsi(model, label, sr_size, mem_size, s
     at(port, 'AT+CPMS="SR"', f"\r\n+CPMS: {counts}\r\n\r\nOK\r\n".encode())
     stored = f"+CMGR: 0,,{tpdu_length(report)}\r\n{report}"
     at(port, "AT+CMGR=0", f"\r\n{stored}\r\n\r\nOK\r\n".encode())
+
+
+def test_a_modem_told_to_store_reports_announces_them_with_cdsi_until_cnmi_says_otherwise(
+    simulated,
+):
+    modem, port = simulated(model="sim7600", report_delay=0.05)
+    ok(port, "AT+CNMI=2,1,0,1,0")
+    run_command(modem, "store-reports")  # the host asked for +CDS, the modem stores
+    send_with_report(port)
+    expect(port, b'\r\n+CDSI: "SR",0\r\n')
+    assert [index for index, _, _ in modem.messages("SR")] == [0]
+    ok(port, "AT+CNMI=2,1,0,1,0")
+    send_with_report(port)
+    assert read_until(port, b"\r\n+CDS: ") == b"\r\n+CDS: "  # directly again
 
 
 # --------------------------------------------------------------------------- text mode

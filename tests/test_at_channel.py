@@ -176,6 +176,23 @@ def test_timeout_while_in_pdu_input_aborts_it_with_escape(h):
     assert h.written().endswith(b"\x1b")
 
 
+def test_after_escape_the_next_command_waits_so_the_aborts_own_ok_is_not_its_answer(h):
+    """ESC leaves PDU input, and a modem that was in it answers the abort with OK. Written
+    at once, the next command would take that OK for its answer, and every later reply
+    would come one command late."""
+    h.channel.leave_pdu_input()
+    h.command("AT")
+    h.command("AT+CPIN?")
+    h.reply(b"\r\nOK\r\n")  # the abort's own result
+    assert h.written() == b"\x1b" and h.responses == [] and h.unsolicited == ["OK"]
+    h.turn(0.4)
+    assert h.written() == b"AT\r"
+    h.reply(b"\r\nOK\r\n")
+    assert h.written() == b"AT+CPIN?\r"
+    h.reply(b"\r\n+CPIN: READY\r\n\r\nOK\r\n")
+    assert [(r.result, r.lines) for r in h.responses] == [("OK", []), ("OK", ["+CPIN: READY"])]
+
+
 def test_port_closing_fails_pending_commands_and_reports_the_close(h):
     h.command("AT")
     h.command("ATI")

@@ -262,6 +262,32 @@ def test_cmti_for_another_storage_selects_it_first():
     assert received == [DELIVER]
 
 
+def test_a_slot_taken_twice_is_deleted_once_so_an_sms_stored_in_it_meanwhile_is_not_lost():
+    """An indication and a sweep both take slot 1. A second AT+CMGD=1 would delete, unread,
+    the SMS the network put into the slot the first one freed."""
+    handlers, received, _ = collecting()
+    reactor, modem, driver, _ = start(handlers=handlers)
+    run_for(reactor, 0.2)
+    later = DELIVER.replace("F6", "F7")
+    answer, freed = modem.answer, []
+
+    def network_fills_the_freed_slot(command):
+        reply = answer(command)
+        if command == "AT+CMGD=1" and not freed:
+            freed.append(command)
+            modem.slots[1] = later
+            reply += '\r\n+CMTI: "SM",1\r\n'
+        return reply
+
+    modem.answer = network_fills_the_freed_slot
+    modem.slots[1] = DELIVER
+    modem.push(b'\r\n+CMTI: "SM",1\r\n')
+    reactor.call_soon(driver.receiver.sweep)  # read and listed both before the delete
+    run_for(reactor, 0.3)
+    assert later in received and modem.slots == {}
+    assert set(received) == {DELIVER, later}
+
+
 def test_direct_deliveries_and_status_reports_are_handed_over_with_their_smsc_flag():
     handlers, received, reports = collecting()
     reactor, modem, driver, _ = start(handlers=handlers)

@@ -32,6 +32,10 @@ CANCELLED = "CANCELLED"
 # results that say the command's effect is unknown: it may or may not have been carried out
 NO_ANSWER = (TIMEOUT, CLOSED, CANCELLED)
 
+# how long a modem has to answer an ESC (its own OK, for an aborted PDU input) before the
+# next command goes out
+ESCAPE_SETTLE = 0.3
+
 _ERROR_CODE = re.compile(r"^\+(CME|CMS) ERROR:\s*(.*?)\s*$", re.IGNORECASE)
 
 
@@ -113,6 +117,7 @@ class ATChannel:
         self._urcs: list[_Urc] = []
         self._urc_waiting_for_pdu: tuple[_Urc, str] | None = None
         self._closed = False
+        self._held: Timer | None = None  # after an ESC, the next command waits for this
         self._fd = transport.fileno()
         reactor.add_reader(self._fd, self._on_readable)
 
@@ -132,10 +137,17 @@ class ATChannel:
         if self._current is None:
             self._start_next()
 
+    @property
+    def idle(self) -> bool:
+        """No command pending or queued: what the modem says now is unsolicited."""
+        return self._current is None and not self._queue
+
     def close(self, reason: str = "closed") -> None:
         if self._closed:
             return
         self._closed = True
+        if self._held is not None:
+            self._held.cancel()
         self.reactor.remove_reader(self._fd)
         self.reactor.remove_writer(self._fd)
         try:
@@ -146,10 +158,20 @@ class ATChannel:
         if self.on_close:
             self.on_close(reason)
 
-    def leave_pdu_input(self) -> None:
+    def leave_pdu_input(self, settle: float = ESCAPE_SETTLE) -> None:
         """Write ESC: a modem left waiting for a PDU body (its last client died after the
-        prompt) goes back to command mode instead of eating our next commands."""
+        prompt) goes back to command mode instead of eating our next commands. Such a modem
+        answers the abort with a final result of its own, so the next command waits
+        ``settle`` s: that result comes while nothing is pending, not as the command's
+        answer (which would put every later reply one command late)."""
         self._write(ESC)
+        if self._held is not None:
+            self._held.cancel()
+        self._held = self.reactor.call_later(settle, self._settled)
+
+    def _settled(self) -> None:
+        self._held = None
+        self._start_next()
 
     def cancel_all(self, result: str = CANCELLED) -> None:
         """End the pending and queued commands now (the modem rebooted under them)."""
@@ -169,7 +191,7 @@ class ATChannel:
     # -- writing ---------------------------------------------------------------------------
 
     def _start_next(self) -> None:
-        if self._current is not None or not self._queue or self._closed:
+        if self._current is not None or not self._queue or self._closed or self._held is not None:
             return
         cmd = self._queue.popleft()
         cmd.response = Response(cmd.text)
@@ -203,7 +225,7 @@ class ATChannel:
             return
         log.warning("%s: no answer to %s within %.1f s", self.name, cmd.text, cmd.timeout)
         if cmd.awaiting_prompt or cmd.body is not None:
-            self._write(ESC)  # leave PDU input mode, whatever state the modem is in
+            self.leave_pdu_input()  # whatever state the modem is in
         self._finish(TIMEOUT)
 
     def _finish(self, result: str) -> None:

@@ -37,6 +37,10 @@ class Receiver:
         self.storage = storage
         self._on_sms = on_sms
         self._on_report = on_report
+        # slots handed over whose AT+CMGD is still to come: an indication and a sweep may
+        # both take one, and a second delete would hit the SMS the network stores in the
+        # slot the first delete freed, unread
+        self._deleting: set[tuple[str, int]] = set()
         self._selected = storage      # the storage AT+CPMS last selected for reading
         self._sweeping = False
         self._again = False           # something arrived during the sweep: one more after it
@@ -70,7 +74,8 @@ class Receiver:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _select(self, storage: str, then: Callable[[], None]) -> None:
+    def _select(self, storage: str, then: Callable[[], None],
+                failed: Callable[[], None] = lambda: None) -> None:
         if storage == self._selected:
             then()
             return
@@ -79,8 +84,10 @@ class Receiver:
             if response.ok:
                 self._selected = storage
                 then()
-            elif response.result != CLOSED:
+                return
+            if response.result != CLOSED:
                 log.warning("%s: cannot select storage %s: %s", self.name, storage, response.result)
+            failed()
         self._command(f'AT+CPMS="{storage}"', selected)
 
     def _read(self, storage: str, index: int, report: bool) -> None:
@@ -93,17 +100,23 @@ class Receiver:
         self._select(storage, lambda: self._command(f"AT+CMGR={index}", read))
 
     def _hand_over(self, pdu_hex: str, report: bool, storage: str, index: int) -> None:
+        slot = (storage, index)
+        if slot in self._deleting:
+            return  # handed over already; its delete is on the way
         if not _HEX.match(pdu_hex):
             log.warning("%s: slot %s/%d holds no PDU: %r", self.name, storage, index, pdu_hex[:40])
         elif report:
             self._on_report(pdu_hex, True)
         else:
             self._on_sms(pdu_hex)  # raises if it could not be kept: then the slot stays
-        self._select(storage, lambda: self._command(f"AT+CMGD={index}", self._deleted))
+        self._deleting.add(slot)
 
-    def _deleted(self, response: Response) -> None:
-        if not response.ok and response.result != CLOSED:
-            log.warning("%s: delete failed: %s", self.name, response.result)
+        def deleted(response: Response) -> None:
+            self._deleting.discard(slot)
+            if not response.ok and response.result != CLOSED:
+                log.warning("%s: delete failed: %s", self.name, response.result)
+        self._select(storage, lambda: self._command(f"AT+CMGD={index}", deleted),
+                     lambda: self._deleting.discard(slot))
 
     def sweep_new(self) -> None:
         """Something arrived that no indication may announce (the RI line fell): sweep now,

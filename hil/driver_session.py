@@ -1,0 +1,175 @@
+"""The appliance's ModemDriver on its own reactor thread, watched from the caller's thread.
+
+A :class:`DriverSession` runs one :class:`~appliance.modem.driver.ModemDriver` on a port
+(a simulator, a replay, a real modem) with handlers that keep what it handed over, and
+lets a script wait for what the driver did (:meth:`DriverSession.until`) and ask it to
+send. Everything the script looks at is read on the reactor thread, between two of the
+driver's callbacks, so a wait never sees the driver half-way through one.
+
+The driver's timers are long by default (:data:`QUIET`): in a recorded session only the
+modem's bytes and the script move the driver, so a replay of it takes the same course.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from appliance import pdu
+from appliance.modem.driver import ModemDriver, ModemHandlers, ModemState, SendResult
+from appliance.modem.transport import Transport, open_serial
+from appliance.reactor import Reactor
+
+__all__ = ["QUIET", "DriverSession"]
+
+T = TypeVar("T")
+
+# no health check, sweep or USSD timeout of the driver's own fires during a session
+QUIET: dict[str, float] = {"health_interval": 3600.0, "unregistered_interval": 3600.0,
+                           "sweep_interval": 3600.0}
+
+
+class _Tap:
+    """A transport that keeps a copy of every byte the driver read and wrote."""
+
+    def __init__(self, inner: Transport, read: bytearray, written: bytearray) -> None:
+        self._inner = inner
+        self._read = read
+        self._written = written
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    def read(self) -> bytes:
+        data = self._inner.read()
+        self._read += data
+        return data
+
+    def write(self, data: bytes) -> int:
+        count = self._inner.write(data)
+        self._written += data[:max(count, 0)]
+        return count
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class DriverSession:
+    """One driver on ``port``; ``driver_options`` are ModemDriver's keyword arguments.
+    ``watch`` is checked while waiting: an error it returns (a replay that stopped
+    matching) is raised at once instead of waiting for the timeout."""
+
+    def __init__(self, port: str, *, watch: Callable[[], BaseException | None] = lambda: None,
+                 **driver_options: Any) -> None:
+        self.reactor = Reactor()
+        self._watch = watch  # an error it returns ends every wait at once
+        self.sms: list[str] = []  # PDUs handed to on_sms, in order
+        self.reports: list[str] = []  # PDUs handed to on_report, in order
+        self.states: list[str] = []  # every state the driver went through
+        self.read = bytearray()  # every byte the driver read, on any port it opened
+        self.written = bytearray()  # every byte the driver wrote
+        self.driver = ModemDriver(
+            self.reactor, name="GSM1", port=port,
+            handlers=ModemHandlers(on_sms=self.sms.append,
+                                   on_report=lambda report, _smsc: self.reports.append(report)),
+            open_transport=lambda path, baud: _Tap(open_serial(path, baud), self.read, self.written),
+            on_state=self.states.append,
+            **{**QUIET, **driver_options},
+        )
+        self._thread = threading.Thread(target=self.reactor.run, name="hil-driver", daemon=True)
+
+    def start(self) -> DriverSession:
+        self.reactor.call_soon(self.driver.start)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the driver (it closes its port, writing nothing) and the reactor."""
+        if self._thread.is_alive():
+            self.call(self.driver.stop)
+            self.reactor.call_soon_threadsafe(self.reactor.stop)
+            self._thread.join(5)
+        self.reactor.close()
+
+    def __enter__(self) -> DriverSession:
+        return self  # started by the script: it may set the modem up first
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on the reactor thread; its result or exception comes back."""
+        done = threading.Event()
+        outcome: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, function(*args)))
+            except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+                outcome.append((False, error))
+            done.set()
+
+        self.reactor.call_soon_threadsafe(run)
+        if not done.wait(10):
+            raise TimeoutError("the driver's reactor did not answer")
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    def until(self, predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+        """Wait until ``predicate()``, evaluated on the reactor thread, is true."""
+        deadline = time.monotonic() + timeout
+        while not self.call(predicate):
+            error = self._watch()
+            if error is not None:
+                raise error
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; driver "
+                                     f"{self.driver.state} ({self.driver.detail})")
+            time.sleep(0.01)
+
+    # ----------------------------------------------------------------- what scripts wait for
+
+    def idle(self) -> bool:
+        """No command pending or queued (or no port open)."""
+        channel = self.driver.channel
+        return channel is None or channel.idle
+
+    def reached(self, state: str, times: int = 1, what: str = "") -> None:
+        """Wait until the driver has entered ``state`` ``times`` times in all and has
+        nothing left to ask the modem. Counted, not the current state: a replay plays the
+        modem's bytes when the recording had them, so a state the recording's script saw
+        for a while may be gone again when the replay's script looks."""
+        self.until(lambda: self.states.count(state) >= times and self.idle(),
+                   what or f"{state} ({times}), idle")
+
+    def send(self, number: str, text: str, **options: Any) -> list[SendResult]:
+        """Send ``text`` part after part, each once the last got its result; the results."""
+        results: list[SendResult] = []
+        for part in pdu.encode_submit(number, text, concat_reference=7, **options):
+            self.until(lambda: self.driver.ready and self.idle(), "the driver ready to send")
+            results.append(self.send_part(part))
+        return results
+
+    def send_part(self, part: pdu.Part) -> SendResult:
+        """Hand one part to the driver and wait for its result."""
+        box: list[SendResult] = []
+        self.call(self.driver.send, part.pdu, part.tpdu_length, box.append)
+        self.until(lambda: box, "a send result")
+        return box[0]
+
+    def texts(self) -> list[str]:
+        """The SMS handed over so far, as texts, multipart ones joined in order."""
+        singles: list[str] = []
+        parts: dict[int, dict[int, str]] = {}
+        for hex_pdu in self.sms:
+            message = pdu.decode(hex_pdu)
+            if message.concat is None:
+                singles.append(message.text or "")
+            else:
+                parts.setdefault(message.concat.reference, {})[message.concat.sequence] = (
+                    message.text or "")
+        return singles + ["".join(p[n] for n in sorted(p)) for p in parts.values()]
