@@ -286,7 +286,7 @@ class ATChannel:
         upper = line.upper()
         if cmd is not None and self._is_echo(cmd, line):
             if self.on_echo is not None and upper == cmd.text.upper():
-                self._notify_echo(cmd.text)
+                self._notify_echo(self.on_echo, cmd.text)
             return
         urc = self._urc_for(upper, cmd)
         if urc is not None:
@@ -319,10 +319,9 @@ class ATChannel:
             return echoed.upper() == cmd.body.upper()
         return False
 
-    def _notify_echo(self, text: str) -> None:
-        assert self.on_echo is not None
+    def _notify_echo(self, handler: Callable[[str], None], text: str) -> None:
         try:
-            self.on_echo(text)
+            handler(text)
         except Exception:
             log.exception("%s: echo handler for %r failed", self.name, text)
 

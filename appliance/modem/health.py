@@ -46,7 +46,7 @@ class Health:
 
     @property
     def registration_stat(self) -> int | None:
-        """The <stat> that tells most: a registered one if either is, else the LTE one."""
+        """The <stat> that tells most: a registered one if either is, else LTE's if known."""
         stats = (self.eps_registration, self.registration)
         registered = [stat for stat in stats if stat in REGISTERED]
         known = [stat for stat in stats if stat is not None]
