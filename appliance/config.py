@@ -27,6 +27,8 @@ WEBHOOK_GIVE_UP_AFTER = 3 * 86400
 WEBHOOK_GIVE_UP_RANGE = (60, 30 * 86400)             # seconds, for connector.give_up_after
 WEBHOOK_KEYS = ("url", "token", "timeout", "give_up_after", "reports_for")
 
+GPIO_KEYS = ("pwrkey_gpio", "reset_gpio", "ri_gpio")  # a modem's lines, each an optional BCM number
+
 _PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 _PIN = re.compile(r"^[0-9]{4,8}$")
 
@@ -51,6 +53,9 @@ class ModemConfig:
     delivery_reports: bool = True
     pwrkey_gpio: int | None = None          # BCM number of the modem's PWRKEY line
     pwrkey_pressed_high: bool = False       # true where an inverting transistor drives PWRKEY
+    reset_gpio: int | None = None           # BCM number of the modem's RESET line
+    reset_active_high: bool = False         # true where an inverting transistor drives RESET
+    ri_gpio: int | None = None              # BCM number of the modem's RI (ring indicator) line
     send_limit_day: int | None = None       # SMS parts per day, per month, per minute
     send_limit_month: int | None = None
     send_rate_per_minute: int | None = None
@@ -159,6 +164,7 @@ def parse(raw: dict[str, Any]) -> Config:
     _only(routing, {"retry_delays"}, "routing")
     modems = tuple(_modem(m, f"modem[{i}]") for i, m in enumerate(_array(raw, "modem"), start=1))
     _unique([m.name for m in modems], "modem", "modem")
+    _check_gpio_pins(modems)
     connectors = tuple(_connector(c, f"connector[{i}]") for i, c in enumerate(_array(raw, "connector"), start=1))
     _unique([c.name for c in connectors], "connector", "connector")
     if sum(c.type == "http" for c in connectors) > 1:
@@ -319,8 +325,9 @@ def _connector(raw: Any, key: str) -> ConnectorConfig:
 def _modem(raw: Any, key: str) -> ModemConfig:
     if not isinstance(raw, dict):
         raise ConfigError(key, "must be a table")
-    _only(raw, {"name", "port", "baudrate", "model", "pin", "smsc", "delivery_reports", "pwrkey_gpio",
-                "pwrkey_pressed_high", "send_limit_day", "send_limit_month", "send_rate_per_minute", "enabled"}, key)
+    _only(raw, {"name", "port", "baudrate", "model", "pin", "smsc", "delivery_reports", *GPIO_KEYS,
+                "pwrkey_pressed_high", "reset_active_high", "send_limit_day", "send_limit_month",
+                "send_rate_per_minute", "enabled"}, key)
     for required in ("name", "port"):
         if required not in raw:
             raise ConfigError(f"{key}.{required}", "is required")
@@ -343,16 +350,34 @@ def _modem(raw: Any, key: str) -> ModemConfig:
         smsc = _string(smsc, f"{key}.smsc")
         if not _PHONE.match(smsc):
             raise ConfigError(f"{key}.smsc", f"{smsc!r} is not a phone number like +447785016005")
-    pwrkey = raw.get("pwrkey_gpio")
     return ModemConfig(name=name, port=_string(raw["port"], f"{key}.port"), baudrate=baudrate,
                        model=model, pin=pin, smsc=smsc,
                        delivery_reports=_boolean(raw.get("delivery_reports", True), f"{key}.delivery_reports"),
-                       pwrkey_gpio=None if pwrkey is None else _integer(pwrkey, f"{key}.pwrkey_gpio", 0, 27),
+                       **{line: _optional_gpio(raw.get(line), f"{key}.{line}") for line in GPIO_KEYS},
                        pwrkey_pressed_high=_boolean(raw.get("pwrkey_pressed_high", False),
                                                     f"{key}.pwrkey_pressed_high"),
+                       reset_active_high=_boolean(raw.get("reset_active_high", False), f"{key}.reset_active_high"),
                        enabled=_boolean(raw.get("enabled", True), f"{key}.enabled"),
                        **{limit: _optional_count(raw.get(limit), f"{key}.{limit}")
                           for limit in ("send_limit_day", "send_limit_month", "send_rate_per_minute")})
+
+
+def _optional_gpio(value: Any, key: str) -> int | None:
+    return None if value is None else _integer(value, key, 0, 27)  # the BCM pins of the 40-pin header
+
+
+def _check_gpio_pins(modems: tuple[ModemConfig, ...]) -> None:
+    """One pin drives or senses one line: two lines on a pin would press PWRKEY on a ring."""
+    used: dict[int, str] = {}
+    for i, modem in enumerate(modems, start=1):
+        for line in GPIO_KEYS:
+            number = getattr(modem, line)
+            if number is None:
+                continue
+            key = f"modem[{i}].{line}"
+            if number in used:
+                raise ConfigError(key, f"GPIO {number} is already {used[number]}")
+            used[number] = key
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:

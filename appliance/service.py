@@ -20,6 +20,7 @@ from .gateways.limits import LimitTracker, Limits
 from .gateways.modem import ModemGateway
 from .gateways.router import Router
 from .modem.driver import ModemDriver
+from .hw.gpio import InputPin
 from .hw.modem_power import ModemPower
 from .reactor import Reactor, Timer
 from .sd_notify import Notifier
@@ -63,6 +64,7 @@ class Service:
         self.webhooks: WebhookSender | None = None
         self.control: ServerControl | None = None
         self._flush_timer: Timer | None = None
+        self.ring_pins: list[InputPin] = []
         self.http: HttpServer | None = None
 
     # -- building --------------------------------------------------------------------------
@@ -102,6 +104,7 @@ class Service:
             driver = ModemDriver(self.reactor, name=modem.name, port=modem.port, baudrate=modem.baudrate,
                                  model=modem.model, pin=modem.pin, smsc=modem.smsc,
                                  power=self._power(modem), on_state=self._on_modem_state)
+            self._watch_ring(modem, driver)
             self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=reports,
                                               delivery_reports=modem.delivery_reports,
                                               on_received=self._on_received,
@@ -150,12 +153,27 @@ class Service:
         return Authenticator(verify=functools.partial(users.authenticate, external=callback), guest=http.guest)
 
     def _power(self, modem: ModemConfig) -> ModemPower | None:
-        if modem.pwrkey_gpio is None:
+        if modem.pwrkey_gpio is None and modem.reset_gpio is None:
             return None
         from .hw.gpio import RpiPin
 
-        return ModemPower(self.reactor, RpiPin(modem.pwrkey_gpio, initial=not modem.pwrkey_pressed_high),
-                          pressed_high=modem.pwrkey_pressed_high)
+        def output(number: int | None, active_high: bool) -> RpiPin | None:
+            return None if number is None else RpiPin(number, initial=not active_high)  # released
+        return ModemPower(self.reactor, output(modem.pwrkey_gpio, modem.pwrkey_pressed_high),
+                          pressed_high=modem.pwrkey_pressed_high,
+                          reset=output(modem.reset_gpio, modem.reset_active_high),
+                          reset_active_high=modem.reset_active_high)
+
+    def _watch_ring(self, modem: ModemConfig, driver: ModemDriver) -> None:
+        """RI falls when an SMS arrives: the modem is read at once, even when its indications
+        are switched off or lost, instead of at the next periodic sweep."""
+        if modem.ri_gpio is None:
+            return
+        from .hw.gpio import RpiInputPin
+
+        pin = RpiInputPin(modem.ri_gpio)
+        pin.watch(self.reactor, driver.on_ring)
+        self.ring_pins.append(pin)
 
     def _on_received(self, message_ids: list[str]) -> None:
         if message_ids:
@@ -257,6 +275,9 @@ class Service:
             self.http = None
         if self.webhooks is not None:
             self.webhooks.stop()
+        for pin in self.ring_pins:
+            pin.close()  # no more hand-overs to a reactor that is closing
+        self.ring_pins.clear()
         for gateway in self.gateways:
             gateway.stop()
         for simulator in self.simulators:

@@ -21,7 +21,7 @@ CONTROL_HELP = (
     "hang-send | report STATUS | network lost|searching|back | lte-only on|off | "
     "smsc NUMBER|none | fill [STORAGE] | "
     "vanish [SECONDS] | reappear | chunked on|off | urc TEXT | deliver NUMBER TEXT | "
-    "deliver-pdu HEX"
+    "deliver-pdu HEX | urcs lost|back"
 )
 
 
@@ -57,6 +57,7 @@ COMMANDS: dict[str, Callable[[SimulatedModem, list[str]], object]] = {
     "urc": lambda m, a: m.inject_urc(" ".join(a)),
     "deliver": lambda m, a: m.deliver_sms(a[0], " ".join(a[1:])),
     "deliver-pdu": lambda m, a: m.deliver_pdu(a[0]),
+    "urcs": lambda m, a: m.lose_urcs({"lost": True, "back": False}[a[0]]),
 }
 
 

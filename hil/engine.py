@@ -34,6 +34,7 @@ __all__ = ["ModemEngine", "Out", "frame"]
 
 CR, LF, BS, CTRL_Z, ESC = 0x0D, 0x0A, 0x08, 0x1A, 0x1B
 PROMPT = b"\r\n> "
+RING_URCS = ("+CMTI:", "+CMT:", "RING")  # what real modems pulse RI for
 MAX_LINE = 2048  # longest command line kept; longer lines answer ERROR
 MAX_BODY = 1024  # longest prompt body kept; longer bodies are refused
 COMMAND_GROUPS = (BasicCommands, SimCommands, NetworkCommands, SmsCommands)
@@ -102,6 +103,7 @@ class ModemEngine:
       ``cancel()``.
     * ``on_sent(SentPDU)`` is called when a send succeeds, before its ``+CMGS`` is emitted.
     * ``on_command(line)`` is called with every received AT command line.
+    * ``on_ring()`` is the RI line's falling edge: called with every ``+CMTI``/``+CMT``/``RING``.
 
     Echo is immediate; the reply to a command line comes ``options.latency`` seconds after
     its ``\\r``, the prompt as long after the command, and a send result
@@ -118,6 +120,7 @@ class ModemEngine:
         call_later: Callable[[float, Callable[[], None]], TimerHandle],
         on_sent: Callable[[SentPDU], None] | None = None,
         on_command: Callable[[str], None] | None = None,
+        on_ring: Callable[[], None] | None = None,
         options: ModemOptions | None = None,
     ) -> None:
         self.profile = profile
@@ -134,6 +137,7 @@ class ModemEngine:
         self._emit = emit
         self._call_later = call_later
         self._on_command = on_command or (lambda line: None)
+        self._on_ring = on_ring or (lambda: None)
         self._phase = _Phase.COMMAND
         self._inbox = bytearray()  # received, not yet processed (while BUSY)
         self._line = _Bounded(MAX_LINE)
@@ -154,9 +158,12 @@ class ModemEngine:
         self._pump()
 
     def urc(self, lines: list[str]) -> None:
-        """An unsolicited result code: out now, or after the reply in progress."""
+        """An unsolicited result code: out now, or after the reply in progress. A new SMS
+        pulses the RI line as it is raised (modem-behaviour.md §8)."""
         if self._phase is _Phase.OFF:
             return
+        if lines[0].startswith(RING_URCS):
+            self._on_ring()
         data = frame([lines], None)
         if self._phase in (_Phase.BUSY, _Phase.BODY):
             self._held_urcs.append(data)

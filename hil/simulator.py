@@ -33,7 +33,7 @@ import random
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 from appliance.pdu import encode_deliver
@@ -68,7 +68,9 @@ class SimulatedModem:
     trace of every byte (:mod:`hil.trace`). ``link`` names a symlink to the pty created on
     start and removed on stop (and kept pointing at the pty when the port vanishes and
     comes back). ``chunked`` cuts output into random chunks from the start; ``seed`` seeds
-    the random chunking and garbage.
+    the random chunking and garbage. ``ring`` is the RI line: called (on the simulator's
+    thread) with every ``+CMTI``/``+CMT`` the modem raises, as real modems pulse RI low for
+    ~120 ms on a new SMS; it is pulsed even when the URC itself is lost (:meth:`lose_urcs`).
 
     Every method may be called from any thread; it returns once its effect is done.
     """
@@ -92,6 +94,7 @@ class SimulatedModem:
         link: str | os.PathLike[str] | None = None,
         chunked: bool = False,
         seed: int | None = None,
+        ring: Callable[[], None] | None = None,
     ) -> None:
         self.profile = get_profile(model)
         options = ModemOptions(
@@ -112,6 +115,7 @@ class SimulatedModem:
         self._sent: list[SentPDU] = []
         self._commands: list[str] = []
         self._silent = False
+        self._urcs_lost = False
         self._injector = UrcInjector()
         self._rng = random.Random(seed)
         self._concat_reference = 0
@@ -130,6 +134,7 @@ class SimulatedModem:
             call_later=self._server.call_later,
             on_sent=self._record_sent,
             on_command=self._record_command,
+            on_ring=ring,
             options=options,
         )
         self._record_file: TextIO | None = None
@@ -340,6 +345,12 @@ class SimulatedModem:
 
         self._server.run(change)
 
+    def lose_urcs(self, lost: bool) -> None:
+        """Unsolicited result codes never reach the host (``+CMTI``, ``+CDS``, ``+CREG``,
+        boot banners ...), as with indications that are lost on the line or switched off
+        behind the host's back; the RI line still pulses. Injected URCs still go out."""
+        self._server.run(lambda: setattr(self, "_urcs_lost", bool(lost)))
+
     def reboot(self, *, boot_delay: float = 0.0, sim_busy: float | None = None) -> None:
         """A spontaneous reset: what was in progress is lost; for ``boot_delay`` s bytes get
         no answer (no echo either); then the profile's readiness URCs (``RDY``,
@@ -429,7 +440,7 @@ class SimulatedModem:
 
     def _emit(self, kind: Out, data: bytes) -> None:
         """Every byte the modem sends passes here, tagged with what it is."""
-        if self._silent:
+        if self._silent or (kind is Out.URC and self._urcs_lost):
             return
         self._server.write(self._injector.shape(kind, data))
 

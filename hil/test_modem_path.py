@@ -148,14 +148,15 @@ def test_transient_network_error_is_retried_and_then_sent(tmp_path, modem):
         rig.stop()
 
 
-def test_permanent_network_error_fails_the_message_with_its_reason(tmp_path, modem):
-    modem.fail_next_send(28)  # unidentified subscriber
+@pytest.mark.parametrize("code, reason", [(28, "unidentified subscriber"), (196, "destination SME barred")])
+def test_permanent_network_error_fails_the_message_with_its_reason(tmp_path, modem, code, reason):
+    modem.fail_next_send(code)
     rig = Rig(tmp_path, [modem]).start()
     try:
         (message_id,) = rig.send(NewMessage("+441", "to nobody"))
         wait_for(lambda: rig.state(message_id) == MessageState.FAILED, what="failed")
         message = OutboundMessage.get_by_id(message_id)
-        assert (message.error_code, message.error_text) == (28, "unidentified subscriber")
+        assert (message.error_code, message.error_text) == (code, reason)
         assert modem.sent == []
     finally:
         rig.stop()
@@ -228,6 +229,20 @@ def test_failover_to_the_backup_after_the_primarys_attempts_and_status_names_it(
             wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent by the backup")
             message = OutboundMessage.get_by_id(message_id)
             assert message.gateway == "GSM2" and message.tried == "GSM1:2;GSM2:1"
+            assert primary.sent == [] and len(backup.sent) == 1
+        finally:
+            rig.stop()
+
+
+def test_a_primary_whose_sim_is_barred_hands_the_message_to_the_backup_without_retrying(tmp_path):
+    with SimulatedModem() as primary, SimulatedModem() as backup:
+        primary.fail_next_send(8)  # operator determined barring: this SIM may not send
+        rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER).start()
+        try:
+            (message_id,) = rig.send(NewMessage("+441", "not through a barred SIM"))
+            wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent by the backup")
+            message = OutboundMessage.get_by_id(message_id)
+            assert message.gateway == "GSM2" and message.attempts == 2
             assert primary.sent == [] and len(backup.sent) == 1
         finally:
             rig.stop()

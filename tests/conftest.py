@@ -35,7 +35,6 @@ import threading  # noqa: E402
 from appliance.config import Config, ConnectorConfig, ModemConfig  # noqa: E402
 from appliance.connectors.webhook import WebhookSender, WebhookTarget  # noqa: E402
 from appliance.control import ServerControl, effective_config, on_reactor  # noqa: E402
-from appliance.gateways.base import Gateway, Outcome  # noqa: E402
 from appliance.gateways.limits import LimitTracker  # noqa: E402
 from appliance.gateways.router import Router  # noqa: E402
 from appliance.reactor import Reactor  # noqa: E402
@@ -43,41 +42,7 @@ from appliance.service import build_routing  # noqa: E402
 from appliance.store import db as store_db  # noqa: E402
 from appliance.store.inbox import Inbox  # noqa: E402
 from appliance.store.queue import NewMessage, Queue  # noqa: E402
-
-
-class FakeGateway(Gateway):
-    """Sends at once and says so through an event, so tests wait for it instead of sleeping."""
-
-    def __init__(self, name):
-        self.name = name
-        self.up = False
-        self.calls = []
-        self.sent = []
-        self.sent_event = threading.Event()
-
-    @property
-    def available(self):
-        return self.up
-
-    @property
-    def in_service(self):
-        return self.up
-
-    def status(self):
-        return {"state": "ready" if self.up else "stopped", "detail": ""}
-
-    def start(self):
-        self.up = True
-        self.calls.append("start")
-
-    def stop(self):
-        self.up = False
-        self.calls.append("stop")
-
-    def send(self, message, queue, done):
-        self.sent.append(message.id)
-        done(Outcome(True, parts=1))
-        self.sent_event.set()
+from fake_gateway import FakeGateway  # noqa: E402
 
 
 CONTROL_FILE = Config(

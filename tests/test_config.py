@@ -31,6 +31,10 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     pi = config.parse({"modem": [{"name": "A", "port": "/dev/ttyS0", "pwrkey_gpio": 6, "pwrkey_pressed_high": True,
                                   "delivery_reports": False}]}).modems[0]
     assert (pi.pwrkey_gpio, pi.pwrkey_pressed_high, pi.delivery_reports) == (6, True, False)
+    assert (pi.reset_gpio, pi.reset_active_high, pi.ri_gpio) == (None, False, None)  # lines are optional
+    lines = config.parse({"modem": [{"name": "A", "port": "/dev/ttyS0", "reset_gpio": 5, "reset_active_high": True,
+                                     "ri_gpio": 17}]}).modems[0]
+    assert (lines.pwrkey_gpio, lines.reset_gpio, lines.reset_active_high, lines.ri_gpio) == (None, 5, True, 17)
 
 
 @pytest.mark.parametrize("raw, key, words", [
@@ -52,6 +56,13 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     ({"modem": [{"name": "A", "port": "/x"}, {"name": "A", "port": "/y"}]}, "modem[2].name", "another modem"),
     ({"modem": [{"name": "A", "port": "/x", "delivery_reports": "yes"}]}, "modem[1].delivery_reports", "true or false"),
     ({"modem": [{"name": "A", "port": "/x", "pwrkey_gpio": 40}]}, "modem[1].pwrkey_gpio", "between 0 and 27"),
+    ({"modem": [{"name": "A", "port": "/x", "reset_gpio": 28}]}, "modem[1].reset_gpio", "between 0 and 27"),
+    ({"modem": [{"name": "A", "port": "/x", "ri_gpio": "17"}]}, "modem[1].ri_gpio", "integer"),
+    ({"modem": [{"name": "A", "port": "/x", "reset_active_high": 1}]}, "modem[1].reset_active_high", "true or false"),
+    ({"modem": [{"name": "A", "port": "/x", "pwrkey_gpio": 6, "ri_gpio": 6}]}, "modem[1].ri_gpio",
+     "GPIO 6 is already modem[1].pwrkey_gpio"),
+    ({"modem": [{"name": "A", "port": "/x", "ri_gpio": 17}, {"name": "B", "port": "/y", "reset_gpio": 17}]},
+     "modem[2].reset_gpio", "GPIO 17 is already modem[1].ri_gpio"),
     ({"receive": {"incomplete_after": 5}}, "receive.incomplete_after", "between 60"),
     ({"connector": [{"name": "W", "type": "webhook"}]}, "connector[1].url", "http:// or https://"),
     ({"connector": [{"name": "W", "type": "fax"}]}, "connector[1].type", "not one of"),

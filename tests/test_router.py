@@ -5,53 +5,14 @@ import time
 import pytest
 
 from appliance.connectors.routing import Assignment, Connector, Routing
-from appliance.gateways.base import Gateway, Outcome
+from appliance.gateways.base import Outcome
 from appliance.gateways.limits import LimitTracker, Limits
 from appliance.gateways.router import Router
 from appliance.reactor import Reactor
 from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import NewMessage, Queue
-
-
-class FakeGateway(Gateway):
-    """Sends instantly (on the next loop turn) with a scripted outcome."""
-
-    def __init__(self, reactor, name, outcomes=()):
-        self.reactor = reactor
-        self.name = name
-        self.outcomes = list(outcomes)
-        self.sent = []
-        self.up = True
-        self._busy = False
-
-    @property
-    def available(self):
-        return self.up and not self._busy
-
-    @property
-    def in_service(self):
-        return self.up
-
-    def status(self):
-        return {"state": "ready" if self.up else "stopped", "detail": ""}
-
-    def start(self):
-        self.up = True
-
-    def stop(self):
-        self.up = False
-
-    def send(self, message, queue, done):
-        self._busy = True
-        outcome = self.outcomes.pop(0) if self.outcomes else Outcome(True, parts=1)
-
-        def finish():
-            self._busy = False
-            if outcome.ok:
-                self.sent.append(message.id)
-            done(outcome)
-        self.reactor.call_soon(finish)
+from fake_gateway import FakeGateway
 
 
 @pytest.fixture
@@ -63,7 +24,8 @@ def queue(tmp_path):
 
 def rig(queue, *gateways_outcomes, limits=None, connector=None):
     reactor = Reactor()
-    gateways = [FakeGateway(reactor, name, outcomes) for name, outcomes in gateways_outcomes]
+    gateways = [FakeGateway(name, reactor=reactor, outcomes=outcomes, up=True)
+                for name, outcomes in gateways_outcomes]
     connector = connector or Connector("HTTP API", "http", tuple(Assignment(g.name) for g in gateways))
     router = Router(reactor, queue, gateways, Routing([connector]), limits=LimitTracker(limits or {}),
                     retry_delays=(0.05, 0.05, 0.05))
@@ -112,10 +74,62 @@ def test_paused_gateway_takes_nothing_until_resumed(queue):
     assert gsm.sent == ids
 
 
+def primary_and_backup(queue, limits=None, primary_outcomes=()):
+    connector = Connector("HTTP API", "http", (Assignment("P"), Assignment("B", role="backup")))
+    return rig(queue, ("P", list(primary_outcomes)), ("B", []), connector=connector, limits=limits)
+
+
+BARRED = Outcome(False, 8, "operator determined barring", refused=True)
+
+
+def test_a_gateway_whose_sim_may_not_send_hands_the_message_on_at_once(queue):
+    ids = queue.accept([NewMessage("+441", "x")])
+    reactor, router, (primary, backup) = primary_and_backup(queue, primary_outcomes=[BARRED])
+    run(reactor, router)
+    # the primary would have sent a second attempt: it is not asked again
+    assert backup.sent == ids and primary.sent == []
+    assert OutboundMessage.get_by_id(ids[0]).gateway == "B"
+
+
+def test_a_message_refused_by_its_only_gateway_fails_at_once_naming_the_attempt(queue):
+    ids = queue.accept([NewMessage("+441", "x")])
+    reactor, router, (gsm,) = rig(queue, ("GSM", [BARRED]))
+    run(reactor, router)
+    message = OutboundMessage.get_by_id(ids[0])
+    assert (message.state, message.error_code) == (MessageState.FAILED, 8)
+    assert message.error_text == "operator determined barring (after 1× GSM)" and gsm.sent == []
+
+
+def test_a_paused_primary_lets_the_backup_send_until_it_is_resumed(queue):
+    first = queue.accept([NewMessage("+441", "x")])
+    reactor, router, (primary, backup) = primary_and_backup(queue)
+    router.pause("P")
+    run(reactor, router)
+    assert backup.sent == first and primary.sent == []
+    router.resume("P")
+    second = queue.accept([NewMessage("+442", "x")])
+    run(reactor, router)
+    assert primary.sent == second and backup.sent == first
+
+
+def test_a_primary_at_its_send_limit_lets_the_backup_take_the_rest(queue):
+    ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(5)])
+    reactor, router, (primary, backup) = primary_and_backup(queue, limits={"P": Limits(per_day=2)})
+    run(reactor, router)
+    assert len(primary.sent) == 2 and len(backup.sent) == 3
+    assert states(ids) == [MessageState.SENT] * 5
+
+
+def test_a_busy_primary_keeps_its_messages_from_the_backup(queue):
+    ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(3)])
+    reactor, router, (primary, backup) = primary_and_backup(queue)
+    run(reactor, router)
+    assert primary.sent == ids and backup.sent == []
+
+
 def test_stopping_the_primary_hands_its_work_to_the_backup(queue):
     ids = queue.accept([NewMessage("+441", "x")])
-    connector = Connector("HTTP API", "http", (Assignment("P"), Assignment("B", role="backup")))
-    reactor, router, (primary, backup) = rig(queue, ("P", []), ("B", []), connector=connector)
+    reactor, router, (primary, backup) = primary_and_backup(queue)
     router.stop_gateway("P")
     run(reactor, router)
     assert backup.sent == ids and primary.sent == []

@@ -75,11 +75,12 @@ class Routing:
         self.connectors = {c.name: c for c in connectors}
 
     def may_send(self, connector: str, requested: str, tried: dict[str, int], gateway: str,
-                 in_service: Callable[[str], bool] = lambda gateway: True) -> bool:
+                 can_send: Callable[[str], bool] = lambda gateway: True) -> bool:
         """May ``gateway`` take this message now, given what was tried so far?
 
-        A primary that is out of service (its modem failed, lost the network, needs a PIN)
-        counts as done: a dead primary must not hold messages back from the backups.
+        A primary that cannot send now counts as done: out of service (its modem failed,
+        lost the network, needs a PIN), paused by an administrator, or held back by its
+        send limit. A primary that cannot send must not hold messages back from the backups.
         """
         route = self.connectors.get(connector)
         if route is None:
@@ -89,7 +90,7 @@ class Routing:
         if gateway in primaries:
             return tried.get(gateway, 0) < limit
         if gateway in backups:
-            primaries_done = all(tried.get(p, 0) >= limit or not in_service(p) for p in primaries)
+            primaries_done = all(tried.get(p, 0) >= limit or not can_send(p) for p in primaries)
             return primaries_done and tried.get(gateway, 0) < limit
         return False
 

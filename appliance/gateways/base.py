@@ -18,6 +18,7 @@ class Outcome:
     error_code: int | None = None
     error_text: str = ""
     permanent: bool = False    # sending it again anywhere would fail the same way
+    refused: bool = False      # this gateway will never send it; another one may
     parts: int = 0             # SMS parts that went out in this attempt (for send limits)
 
 

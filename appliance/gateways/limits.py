@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from ..store.durability import Durability
+from ..store.durability import Durability, bookkeeping
 from ..store.models import GatewayCounter
 
 
@@ -75,8 +74,7 @@ class LimitTracker:
             return
         now = self.clock() if now is None else now
         day, month, _, _ = _periods(now)
-        with self.durability.relaxed() if self.durability else nullcontext(), \
-                GatewayCounter._meta.database.atomic():
+        with bookkeeping(self.durability), GatewayCounter._meta.database.atomic():
             for period in (day, month):
                 (GatewayCounter.insert(gateway=gateway, period=period, count=parts)
                  .on_conflict(conflict_target=[GatewayCounter.gateway, GatewayCounter.period],

@@ -4,7 +4,9 @@ modem receives goes into the store (SMS into the inbox, delivery reports onto th
 from __future__ import annotations
 
 import logging
+import time
 import zlib
+from datetime import timedelta
 from typing import Callable
 
 from .. import pdu
@@ -19,14 +21,24 @@ from .base import Done, Gateway, Outcome
 log = logging.getLogger(__name__)
 
 
-def build_pdus(message: OutboundMessage, smsc: str | None, status_report: bool) -> list[tuple[str, int]]:
-    """The PDUs of a message; built once and stored, so a resend repeats the same parts."""
+def build_pdus(message: OutboundMessage, smsc: str | None, status_report: bool,
+               now: float | None = None) -> list[tuple[str, int]]:
+    """The PDUs of a message; built once and stored, so a resend repeats the same parts.
+
+    A message with a validity period tells the network what is left of it (TP-VP, relative,
+    rounded up to the format's next step), so the SMS centre too gives up on a recipient
+    who stays unreachable, instead of delivering the message late.
+    """
     kind = MESSAGE_TYPES[message.message_type]
     # a stable concatenation reference per message: parts resent after a restart still join
     concat_reference = zlib.crc32(message.id.encode()) & 0xFF
+    validity = None
+    if message.expires_at is not None:
+        left = message.expires_at - (time.time() if now is None else now)
+        validity = timedelta(seconds=max(left, 0.0))
     parts = pdu.encode_submit(message.recipient, message.text, smsc=smsc, encoding=kind.encoding,
                               message_class=kind.message_class, concat_reference=concat_reference,
-                              status_report=status_report)
+                              status_report=status_report, validity=validity)
     return [(part.pdu, part.tpdu_length) for part in parts]
 
 
@@ -107,7 +119,7 @@ class ModemGateway(Gateway):
             if not result.ok:
                 # a part of unknown fate counts: it may have cost an SMS
                 done(Outcome(False, result.error_code, result.error_text, result.permanent,
-                             parts=sent_count + result.unknown_fate))
+                             parts=sent_count + result.unknown_fate, refused=result.refused))
                 return
             queue.part_sent(part.id, result.reference if result.reference is not None else -1, self.name)
             self._send_parts(message, rest, queue, done, sent_count + 1)

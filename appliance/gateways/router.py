@@ -87,6 +87,7 @@ class Router:
         now = time.time()
         self.queue.expire_due(now)
         held: list[float] = []  # when gateways held back by a send limit may send again
+        can_send = self._can_send(now)
         for gateway in self.gateways:
             if gateway.name in self.paused:
                 continue
@@ -94,8 +95,9 @@ class Router:
                 allowed_at = self.limits.next_allowed(gateway.name, now)
                 if allowed_at is not None:
                     held.append(allowed_at)
+                    can_send[gateway.name] = False
                     break
-                message = self.queue.claim(gateway.name, now, self._may_send(gateway.name))
+                message = self.queue.claim(gateway.name, now, self._may_send(gateway.name, can_send))
                 if message is None:
                     break
                 log.debug("%s: sending %s to %s", gateway.name, message.id, message.recipient)
@@ -103,10 +105,15 @@ class Router:
                              lambda outcome, g=gateway, m=message: self._done(g, m, outcome))
         self._arm_timer(now, held)
 
-    def _may_send(self, gateway: str):
-        in_service = {g.name: g.in_service for g in self.gateways}
+    def _can_send(self, now: float) -> dict[str, bool]:
+        """Which gateways could take a message in this dispatch: a primary that cannot
+        (out of service, paused, at its send limit) lets the backups stand in for it."""
+        return {g.name: g.in_service and g.name not in self.paused
+                and self.limits.next_allowed(g.name, now) is None for g in self.gateways}
+
+    def _may_send(self, gateway: str, can_send: dict[str, bool]):
         return lambda m: self.routing.may_send(m.connector, m.gateways, parse_tried(m.tried), gateway,
-                                               lambda name: in_service.get(name, False))
+                                               lambda name: can_send.get(name, False))
 
     def _arm_timer(self, now: float, held: list[float]) -> None:
         """Sleep until the next scheduled, retried or expiring message, or the end of a send
@@ -138,15 +145,19 @@ class Router:
             self._fail(gateway, message, outcome.error_code, outcome.error_text)
         else:
             tried = parse_tried(message.tried)
+            attempts = ", ".join(f"{count}× {name}" for name, count in tried.items())
+            route = self.routing.connectors.get(message.connector)
+            limit = route.max_send_attempts if route else 0
+            if outcome.refused:
+                tried[gateway.name] = max(tried.get(gateway.name, 0), limit)  # no use trying it again
             if self.routing.exhausted(message.connector, message.gateways, tried):
-                attempts = ", ".join(f"{count}× {name}" for name, count in tried.items())
                 self._fail(gateway, message, outcome.error_code, f"{outcome.error_text} (after {attempts})")
             else:
                 # the same gateway again after a pause; another one (a backup) at once
                 mine = tried.get(gateway.name, 0)
-                limit = self.routing.connectors[message.connector].max_send_attempts
                 delay = self.retry_delays[min(mine, len(self.retry_delays)) - 1] if mine < limit else 0.0
-                self.queue.retry(message.id, time.time() + delay, outcome.error_code, outcome.error_text)
+                self.queue.retry(message.id, time.time() + delay, outcome.error_code, outcome.error_text,
+                                 tried if outcome.refused else None)
                 self.queue.log("retry", f"{outcome.error_text}; trying again in {delay:.0f} s",
                                message_id=message.id, gateway=gateway.name, level="warning")
         self.kick()

@@ -1,13 +1,20 @@
-"""GPIO pins: the modem's PWRKEY (and later RESET, RI, the status LED).
+"""GPIO pins: the modem's PWRKEY and RESET (outputs) and RI (an input), later the status LED.
 
 On a Raspberry Pi the real pin uses RPi.GPIO (or rpi-lgpio, the same import on a Pi 5),
 imported only when a pin is opened, so other machines never need it.
+
+An input pin reports falling edges to a callback on the reactor: RPi.GPIO calls back on a
+thread of its own, and the reactor is the only thread that may touch a modem.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import Callable, Protocol
+
+from ..reactor import Reactor
+
+BOUNCE_MS = 50  # edges this close after one are contact bounce, not news (RI pulses last ~120 ms)
 
 
 class Pin(Protocol):
@@ -17,16 +24,22 @@ class Pin(Protocol):
 
 
 class FakePin:
-    """A pin that remembers what was written to it, with when: for tests and laptops."""
+    """A pin that remembers what was written to it, with when: for tests and laptops.
+    ``on_write(high)`` is the device on the line, e.g. a simulated modem that a power cycle
+    brings back."""
 
-    def __init__(self, number: int = 0, *, value: bool = False) -> None:
+    def __init__(self, number: int = 0, *, value: bool = False,
+                 on_write: Callable[[bool], None] | None = None) -> None:
         self.number = number
         self.value = value
         self.writes: list[tuple[float, bool]] = []
+        self._on_write = on_write
 
     def write(self, high: bool) -> None:
         self.value = high
         self.writes.append((time.monotonic(), high))
+        if self._on_write is not None:
+            self._on_write(high)
 
     def read(self) -> bool:
         return self.value
@@ -54,4 +67,63 @@ class RpiPin:
         return bool(self._gpio.input(self.number))
 
     def close(self) -> None:
+        self._gpio.cleanup(self.number)
+
+
+class InputPin(Protocol):
+    def watch(self, reactor: Reactor, on_fall: Callable[[], None]) -> None: ...
+    def read(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+class FakeInputPin:
+    """An input line that a test, or the simulated modem's RI, pulses low and high again."""
+
+    def __init__(self, number: int = 0, *, value: bool = True) -> None:
+        self.number = number
+        self.value = value  # idle high, as RI is
+        self.falls = 0
+        self._watcher: tuple[Reactor, Callable[[], None]] | None = None
+
+    def watch(self, reactor: Reactor, on_fall: Callable[[], None]) -> None:
+        self._watcher = (reactor, on_fall)
+
+    def pulse(self) -> None:
+        """A falling then a rising edge; callable from any thread, like RPi.GPIO's callback."""
+        self.value = False
+        self.falls += 1
+        if self._watcher is not None:
+            reactor, on_fall = self._watcher
+            reactor.call_soon_threadsafe(on_fall)
+        self.value = True
+
+    def read(self) -> bool:
+        return self.value
+
+    def close(self) -> None:
+        self._watcher = None
+
+
+class RpiInputPin:
+    """A BCM-numbered input pin through RPi.GPIO, pulled up (RI idles high)."""
+
+    def __init__(self, number: int) -> None:
+        import RPi.GPIO as GPIO  # only on a Pi: the `rpi`/`rpi5` extra installs it
+
+        self._gpio = GPIO
+        self.number = number
+        GPIO.setwarnings(False)
+        GPIO.setmode(GPIO.BCM)
+        GPIO.setup(number, GPIO.IN, pull_up_down=GPIO.PUD_UP)
+
+    def watch(self, reactor: Reactor, on_fall: Callable[[], None]) -> None:
+        self._gpio.add_event_detect(self.number, self._gpio.FALLING,
+                                    callback=lambda channel: reactor.call_soon_threadsafe(on_fall),
+                                    bouncetime=BOUNCE_MS)
+
+    def read(self) -> bool:
+        return bool(self._gpio.input(self.number))
+
+    def close(self) -> None:
+        self._gpio.remove_event_detect(self.number)
         self._gpio.cleanup(self.number)

@@ -1,8 +1,11 @@
-"""Power-cycling a modem that stays silent, by its PWRKEY line, on the reactor's timers.
+"""Bringing back a modem that stays silent, by its RESET and PWRKEY lines, on the reactor's timers.
 
-PWRKEY is a toggle: holding it for the off time switches a running modem off, holding it
-for the on time switches it on. Some HATs put an inverting transistor in front of it
-(the Waveshare SIM7600 HAT drives BCM6 high to press it): ``pressed_high`` says which.
+RESET restarts the modem's firmware without cutting its power: held for a moment, it is
+the gentler cure, so it is tried first. PWRKEY is a toggle: holding it for the off time
+switches a running modem off, holding it for the on time switches it on. Either line may
+be missing on a board. Some HATs put an inverting transistor in front of a line (the
+Waveshare SIM7600 HAT drives BCM6 high to press PWRKEY): ``pressed_high`` and
+``reset_active_high`` say which.
 """
 
 from __future__ import annotations
@@ -15,34 +18,67 @@ from .gpio import Pin
 
 log = logging.getLogger(__name__)
 
-OFF_PAUSE = 3.0  # seconds between releasing "off" and pressing "on"
+OFF_PAUSE = 3.0   # seconds between releasing "off" and pressing "on"
+RESET_HOLD = 0.3  # seconds RESET is held (SIMCom and Quectel want 100-500 ms)
+
+RESET = "RESET"
+PWRKEY = "PWRKEY"
 
 
 class ModemPower:
-    def __init__(self, reactor: Reactor, pwrkey: Pin, *, pressed_high: bool = False) -> None:
+    def __init__(self, reactor: Reactor, pwrkey: Pin | None = None, *, pressed_high: bool = False,
+                 reset: Pin | None = None, reset_active_high: bool = False) -> None:
         self.reactor = reactor
         self.pwrkey = pwrkey
         self.pressed_high = pressed_high
+        self.reset_pin = reset
+        self.reset_active_high = reset_active_high
         self.busy = False
-        pwrkey.write(not pressed_high)  # released
+        if pwrkey is not None:
+            pwrkey.write(not pressed_high)  # released
+        if reset is not None:
+            reset.write(not reset_active_high)
 
-    def _press(self, seconds: float, then: Callable[[], None]) -> None:
-        self.pwrkey.write(self.pressed_high)
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The lines there are, in the order a silent modem gets them: RESET first."""
+        return tuple(name for name, pin in ((RESET, self.reset_pin), (PWRKEY, self.pwrkey)) if pin is not None)
+
+    def _press(self, pin: Pin, active: bool, seconds: float, then: Callable[[], None]) -> None:
+        pin.write(active)
 
         def release() -> None:
-            self.pwrkey.write(not self.pressed_high)
+            pin.write(not active)
             then()
         self.reactor.call_later(seconds, release)
 
-    def cycle(self, off_seconds: float, on_seconds: float, done: Callable[[], None]) -> None:
-        """Press for off, wait, press for on, then ``done`` (the modem still has to boot)."""
+    def _start(self, line: str, pin: Pin | None) -> Pin | None:
+        """The pin to pulse, or None while another pulse runs (it ends in its own ``done``)."""
+        if pin is None:
+            raise ValueError(f"this modem has no {line} line")
         if self.busy:
-            return
+            return None
         self.busy = True
-        log.warning("power-cycling the modem through PWRKEY (GPIO %s)", getattr(self.pwrkey, "number", "?"))
+        log.warning("pulsing the modem's %s line (GPIO %s)", line, getattr(pin, "number", "?"))
+        return pin
 
+    def _finished(self, done: Callable[[], None]) -> Callable[[], None]:
         def finished() -> None:
             self.busy = False
             done()
-        self._press(off_seconds, lambda: self.reactor.call_later(
-            OFF_PAUSE, self._press, on_seconds, finished))
+        return finished
+
+    def reset(self, done: Callable[[], None]) -> None:
+        """Hold RESET, release it, then ``done`` (the modem still has to boot)."""
+        pin = self._start(RESET, self.reset_pin)
+        if pin is not None:
+            self._press(pin, self.reset_active_high, RESET_HOLD, self._finished(done))
+
+    def cycle(self, off_seconds: float, on_seconds: float, done: Callable[[], None]) -> None:
+        """Press for off, wait, press for on, then ``done`` (the modem still has to boot)."""
+        pin = self._start(PWRKEY, self.pwrkey)
+        if pin is None:
+            return
+        pressed = self.pressed_high
+        self._press(pin, pressed, off_seconds, lambda: self.reactor.call_later(
+            OFF_PAUSE, self._press, pin, pressed, on_seconds, self._finished(done)))

@@ -2,8 +2,9 @@
 
 Every step is a callback on the reactor; the driver never waits. A failure anywhere
 (no answer, the port vanishing, an ERROR during initialisation, a reboot) leads to a fresh
-start; a modem that stays silent is power-cycled through its PWRKEY line when one is
-configured. So a modem that comes back is used again without anyone's help.
+start; a modem that stays silent is reset through its RESET line, then power-cycled
+through its PWRKEY line, as far as they are configured. So a modem that comes back is
+used again without anyone's help.
 
 A reboot shows in one of three ways: boot banners (RDY, SMS Ready ...); echo coming back
 after ATE0; or, at the periodic health check, AT+CNMI? no longer answering what it did
@@ -22,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..hw.modem_power import ModemPower
+from ..hw.modem_power import RESET, ModemPower
 from ..reactor import Reactor, Timer
 from . import dialects, errors, health
 from .at import CANCELLED, CLOSED, NO_ANSWER, TIMEOUT, ATChannel, Response
@@ -60,6 +61,7 @@ class SendResult:
     error_code: int | None = None
     error_text: str = ""
     permanent: bool = False
+    refused: bool = False      # this modem's SIM may not send it; another gateway may
     # the PDU may have reached the network (no answer, port lost): it will be sent again
     unknown_fate: bool = False
 
@@ -124,6 +126,7 @@ class ModemDriver:
         self._last_failure = ""
         self._has_failed = False
         self._ussd_waiting: Callable[[str | None, str], None] | None = None
+        self._recoveries = 0          # RESET / PWRKEY pulses since the modem was last ready
         self._echo_expected = True     # until ATE0 is answered (and on modems ignoring it)
         self._cnmi: tuple[int, ...] | None = None  # AT+CNMI? after initialisation
         self._smsc_missing = False
@@ -332,14 +335,25 @@ class ModemDriver:
         self._expect_ok("AT+CMEE=1", self._check_sim)
 
     def _silent(self) -> None:
-        """No answer at all: power-cycle it if we can, else keep trying now and then."""
-        if self.power is None:
+        """No answer at all: pulse RESET, and if it stays silent power-cycle it through
+        PWRKEY, taking turns while it stays silent; with neither line, keep trying now and then."""
+        lines = self.power.lines if self.power is not None else ()
+        if not lines:
             self._fail(f"no answer to AT after {self.sync_attempts} tries")
             return
-        self._fail(f"no answer to AT after {self.sync_attempts} tries: power-cycling",
+        line = lines[self._recoveries % len(lines)]
+        self._recoveries += 1
+        self._fail(f"no answer to AT after {self.sync_attempts} tries: "
+                   + ("resetting" if line == RESET else "power-cycling"),
                    retry=False, state=ModemState.POWER_CYCLING)
-        self.power.cycle(self.dialect.pwrkey_off_seconds, self.dialect.pwrkey_on_seconds,
-                         lambda: self._later("restart", self.dialect.boot_seconds, self.start))
+
+        def pulsed() -> None:
+            if self.state == ModemState.POWER_CYCLING:  # not stopped meanwhile
+                self._later("restart", self.dialect.boot_seconds, self.start)
+        if line == RESET:
+            self.power.reset(pulsed)
+        else:
+            self.power.cycle(self.dialect.pwrkey_off_seconds, self.dialect.pwrkey_on_seconds, pulsed)
 
     def _check_sim(self, pin_sent: bool = False) -> None:
         def answered(response: Response) -> None:
@@ -440,6 +454,7 @@ class ModemDriver:
     def _ready(self) -> None:
         self._last_failure = ""
         self._has_failed = False
+        self._recoveries = 0
         if self._smsc_missing:
             self._set_state(ModemState.NO_SMSC, _NO_SMSC_DETAIL)
         else:
@@ -454,6 +469,12 @@ class ModemDriver:
         if self.receiver is not None and self.channel is not None:
             self.receiver.sweep()
         self._later("sweep", self.sweep_interval, self._sweep)
+
+    def on_ring(self) -> None:
+        """The RI line fell: something arrived. Sweep at once rather than trust an indication
+        that may be switched off or lost; a burst of rings makes at most one more sweep."""
+        if self.receiver is not None and self.state in ModemState.INITIALISED:
+            self.receiver.sweep_new()  # while initialising, the sweep when ready finds it
 
     def _check_health(self) -> None:
         def on_csq(response: Response) -> None:
@@ -560,4 +581,4 @@ class ModemDriver:
         if code is None:
             return SendResult(False, error_text=response.result)
         return SendResult(False, error_code=code, error_text=errors.describe(code),
-                          permanent=errors.is_permanent(code))
+                          permanent=errors.is_permanent(code), refused=errors.is_refused(code))

@@ -9,14 +9,9 @@ from __future__ import annotations
 # through any gateway would fail the same way.
 PERMANENT = {
     1: "unassigned (unallocated) number",
-    8: "operator determined barring",
-    10: "call barred",
-    21: "short message transfer rejected",
     27: "destination out of service",
     28: "unidentified subscriber",
-    29: "facility rejected",
     30: "unknown subscriber",
-    50: "requested facility not subscribed",
     69: "requested facility not implemented",
     81: "invalid short message transfer reference value",
     95: "invalid message, unspecified",
@@ -38,9 +33,20 @@ PERMANENT = {
     175: "unspecified TP-Command error",
     176: "TPDU not supported",
     195: "invalid SME address",
-    196: "no SC subscription",
+    196: "destination SME barred",
     304: "invalid PDU mode parameter",
     305: "invalid text mode parameter",
+}
+
+# Causes that say this SIM may not send (barred, no SMS subscription, rejected by its
+# network): another gateway may well send the message, but this one will not, however
+# often it tries.
+REFUSED = {
+    8: "operator determined barring",
+    10: "call barred",
+    21: "short message transfer rejected",
+    29: "facility rejected",
+    50: "requested facility not subscribed",
 }
 
 # Causes of the moment: congestion, no network, SIM busy, the modem not ready.
@@ -76,7 +82,7 @@ TRANSIENT = {
 
 
 # every code's text, as a modem in AT+CMEE=2 mode would say it
-CMS_TEXT: dict[int, str] = {**PERMANENT, **TRANSIENT}
+CMS_TEXT: dict[int, str] = {**PERMANENT, **REFUSED, **TRANSIENT}
 
 
 def describe(code: int | None) -> str:
@@ -88,3 +94,7 @@ def describe(code: int | None) -> str:
 def is_permanent(code: int | None) -> bool:
     """Unknown codes count as transient: another attempt is cheaper than a lost message."""
     return code in PERMANENT
+
+
+def is_refused(code: int | None) -> bool:
+    return code in REFUSED

@@ -39,6 +39,7 @@ class Receiver:
         self._on_report = on_report
         self._selected = storage      # the storage AT+CPMS last selected for reading
         self._sweeping = False
+        self._again = False           # something arrived during the sweep: one more after it
 
     # -- URC handlers (registered on the channel by the driver) ----------------------------
 
@@ -104,6 +105,14 @@ class Receiver:
         if not response.ok and response.result != CLOSED:
             log.warning("%s: delete failed: %s", self.name, response.result)
 
+    def sweep_new(self) -> None:
+        """Something arrived that no indication may announce (the RI line fell): sweep now,
+        or once more after the running sweep, whose listing may have been made before it."""
+        if self._sweeping:
+            self._again = True
+        else:
+            self.sweep()
+
     def sweep(self) -> None:
         """List every message in the storage (AT+CMGL=4) and take each one, in order."""
         if self._sweeping:
@@ -112,12 +121,14 @@ class Receiver:
 
         def listed(response: Response) -> None:
             self._sweeping = False
-            if not response.ok:
-                return
-            lines = response.lines
-            for i, line in enumerate(lines):
-                match = _LISTED.match(line)
-                if match and i + 1 < len(lines):
-                    self._hand_over(lines[i + 1].strip(), False, self.storage, int(match.group(1)))
+            again, self._again = self._again, False
+            if response.ok:
+                lines = response.lines
+                for i, line in enumerate(lines):
+                    match = _LISTED.match(line)
+                    if match and i + 1 < len(lines):
+                        self._hand_over(lines[i + 1].strip(), False, self.storage, int(match.group(1)))
+            if again and response.result != CLOSED:
+                self.sweep()  # after the deletes just queued: nothing is read twice
 
         self._select(self.storage, lambda: self._command("AT+CMGL=4", listed, timeout=30.0))

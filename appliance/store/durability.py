@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Iterator
 
 import peewee
@@ -93,3 +93,9 @@ class Durability:
         self._stopping.set()
         self._wake.set()
         self._thread.join(5.0)
+
+
+def bookkeeping(durability: Durability | None) -> AbstractContextManager[None]:
+    """Where a write is the sender's bookkeeping: relaxed when the store has a
+    :class:`Durability`, an ordinary durable commit when it has none (tests, tools)."""
+    return durability.relaxed() if durability is not None else nullcontext()

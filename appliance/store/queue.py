@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Sequence
 import peewee
 
 from ..connectors.routing import format_tried, parse_tried
-from .durability import Durability
+from .durability import Durability, bookkeeping
 from .group_commit import GroupCommitter
 from . import statements
 from .models import Event, MessagePart, MessageState, OutboundMessage
@@ -80,9 +80,7 @@ def _bookkeeping(method):
     """A write of the sender's own progress: without an fsync of its own (store.durability)."""
     @functools.wraps(method)
     def write(self: "Queue", *args, **kwargs):
-        if self.durability is None:
-            return method(self, *args, **kwargs)
-        with self.durability.relaxed():
+        with bookkeeping(self.durability):
             return method(self, *args, **kwargs)
     return write
 
@@ -197,10 +195,15 @@ class Queue:
         return self.transition(message_id, State.SENDING, State.FAILED, error_code=code, error_text=text)
 
     @_bookkeeping
-    def retry(self, message_id: str, at: float, code: int | None, text: str) -> bool:
-        """Put a claimed message back; parts already sent stay sent and are not sent again."""
+    def retry(self, message_id: str, at: float, code: int | None, text: str,
+              tried: dict[str, int] | None = None) -> bool:
+        """Put a claimed message back; parts already sent stay sent and are not sent again.
+
+        ``tried`` replaces the attempts per gateway (a gateway that refused the message has
+        used all of its attempts)."""
+        fields = {} if tried is None else {"tried": format_tried(tried)}
         return self.transition(message_id, State.SENDING, State.QUEUED, retry_at=at, gateway="",
-                               error_code=code, error_text=text)
+                               error_code=code, error_text=text, **fields)
 
     def remove(self, message_id: str) -> bool:
         return self.transition(message_id, State.QUEUED, State.REMOVED)

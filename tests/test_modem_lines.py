@@ -1,0 +1,195 @@
+"""The modem's RI and RESET lines: pins, pulses, the driver's use of them, the service's wiring."""
+
+import sys
+import threading
+import types
+
+from test_modem_driver import DELIVER, ScriptedModem, collecting, run_for, start
+
+from appliance import config
+from appliance.hw import gpio, modem_power
+from appliance.hw.gpio import FakeInputPin, FakePin
+from appliance.hw.modem_power import PWRKEY, RESET, ModemPower
+from appliance.modem.driver import ModemDriver, ModemState
+from appliance.reactor import Reactor
+from appliance.service import Service
+
+
+def run_until(reactor, predicate, limit=5.0):
+    """Run the reactor until ``predicate()`` holds (checked every 10 ms) or ``limit`` s pass."""
+    def check():
+        if predicate():
+            reactor.stop()
+        else:
+            reactor.call_later(0.01, check)
+    reactor.call_soon(check)
+    reactor.call_later(limit, reactor.stop)
+    reactor.run()
+    assert predicate(), "the reactor stopped before the condition held"
+
+
+# -- pins ----------------------------------------------------------------------------------
+
+def test_a_fake_input_pin_hands_each_fall_to_the_reactor_from_any_thread():
+    reactor = Reactor()
+    pin = FakeInputPin(17)
+    ran_on = []
+    pin.watch(reactor, lambda: ran_on.append(threading.current_thread()))
+    thread = threading.Thread(target=pin.pulse)
+    thread.start()
+    thread.join()
+    assert ran_on == [] and pin.falls == 1 and pin.read()  # back high; the reactor has not run yet
+    run_until(reactor, lambda: ran_on)
+    assert ran_on == [threading.current_thread()]  # the reactor's thread, not the pulser's
+
+
+def fake_rpi_gpio(monkeypatch):
+    """RPi.GPIO as the Pi has it, recording what it is asked."""
+    calls = []
+    module = types.ModuleType("RPi.GPIO")
+    module.BCM, module.IN, module.OUT, module.PUD_UP, module.FALLING, module.HIGH, module.LOW = range(7)
+    for name in ("setwarnings", "setmode", "setup", "add_event_detect", "remove_event_detect", "cleanup"):
+        setattr(module, name, lambda *args, _name=name, **kwargs: calls.append((_name, args, kwargs)))
+    package = types.ModuleType("RPi")
+    package.GPIO = module
+    monkeypatch.setitem(sys.modules, "RPi", package)
+    monkeypatch.setitem(sys.modules, "RPi.GPIO", module)
+    return module, calls
+
+
+def test_the_pi_input_pin_detects_falling_edges_and_hands_them_over(monkeypatch):
+    module, calls = fake_rpi_gpio(monkeypatch)
+    reactor = Reactor()
+    rang = []
+    pin = gpio.RpiInputPin(17)
+    pin.watch(reactor, lambda: rang.append(threading.current_thread()))
+    assert ("setup", (17, module.IN), {"pull_up_down": module.PUD_UP}) in calls
+    ((name, (number, edge), options),) = [c for c in calls if c[0] == "add_event_detect"]
+    assert (number, edge, options["bouncetime"]) == (17, module.FALLING, gpio.BOUNCE_MS)
+    edge_thread = threading.Thread(target=options["callback"], args=(17,))  # RPi.GPIO's own thread
+    edge_thread.start()
+    edge_thread.join()
+    run_until(reactor, lambda: rang)
+    assert rang == [threading.current_thread()]
+    pin.close()
+    assert [c[0] for c in calls[-2:]] == ["remove_event_detect", "cleanup"]
+
+
+def test_reset_is_held_then_released_in_its_polarity_and_tried_before_pwrkey(monkeypatch):
+    monkeypatch.setattr(modem_power, "RESET_HOLD", 0.05)
+    reactor = Reactor()
+    low, high = FakePin(5), FakePin(4)
+    assert ModemPower(reactor, FakePin(6), reset=low).lines == (RESET, PWRKEY)
+    assert ModemPower(reactor, reset=high, reset_active_high=True).lines == (RESET,)
+    power = ModemPower(reactor, reset=low)
+    done = []
+    power.reset(lambda: done.append(True))
+    run_until(reactor, lambda: done)
+    assert [level for _, level in low.writes] == [True, True, False, True]  # released x2, held, released
+    (held_at, _), (released_at, _) = low.writes[2:]
+    assert released_at - held_at >= 0.05
+    assert [level for _, level in high.writes] == [False]  # released, the other way round
+
+
+# -- the driver ----------------------------------------------------------------------------
+
+def test_a_ring_sweeps_at_once_and_a_ring_during_that_sweep_gets_one_more():
+    handlers, received, _ = collecting()
+    reactor, modem, driver, _ = start(handlers=handlers)
+    run_for(reactor, 0.2)
+    assert driver.state == ModemState.READY
+    sweeps = modem.commands.count("AT+CMGL=4")  # the one at start
+    listed = modem.answer
+
+    def answer(command):  # an SMS lands just after the modem listed its (empty) storage
+        reply = listed(command)
+        if command == "AT+CMGL=4" and modem.commands.count(command) == sweeps + 1:
+            modem.slots[3] = DELIVER
+        return reply
+    modem.answer = answer
+    for _ in range(3):  # a burst of rings while the first sweep runs
+        driver.on_ring()
+    run_for(reactor, 0.2)
+    assert modem.commands.count("AT+CMGL=4") == sweeps + 2  # one for the burst, one after it
+    assert received == [DELIVER] and modem.slots == {}
+
+
+def test_a_ring_while_the_modem_is_not_ready_sends_nothing():
+    reactor, modem, driver, _ = start({"silent_to": {"AT"}})
+    run_for(reactor, 0.1)
+    assert driver.state == ModemState.INITIALISING
+    driver.on_ring()  # the sweep when it is ready finds what rang
+    run_for(reactor, 0.1)
+    assert set(modem.commands) == {"AT"}
+
+
+class Everything:
+    def __contains__(self, command):
+        return True
+
+
+def silent_modem_with_lines(monkeypatch, answers_after, **modem_kwargs):
+    """A silent modem with RESET and PWRKEY (active low); it answers again once
+    ``answers_after(log)`` holds for the levels written so far."""
+    monkeypatch.setattr(modem_power, "RESET_HOLD", 0.02)
+    monkeypatch.setattr(modem_power, "OFF_PAUSE", 0.02)
+    reactor = Reactor()
+    modem = ScriptedModem(reactor, silent_to={"AT"}, **modem_kwargs)
+    log = []
+
+    def maybe_answer():
+        if answers_after(log):
+            modem.silent_to = set()
+    def line(name):
+        return FakePin(on_write=lambda high: (log.append((name, high)), maybe_answer()))
+    power = ModemPower(reactor, line(PWRKEY), reset=line(RESET))
+    del log[:]  # the releases when the lines are opened
+    handlers, received, _ = collecting()
+    driver = ModemDriver(reactor, name="GSM", port="/dev/fake", open_transport=modem.open, handlers=handlers,
+                         power=power, sync_attempts=1, restart_delay=0.05, send_timeout=0.2)
+    driver.dialect = driver.dialect.__class__("test", pwrkey_on_seconds=0.02, pwrkey_off_seconds=0.02,
+                                              boot_seconds=0.02)
+    reactor.call_soon(driver.start)
+    return reactor, modem, driver, log, received
+
+
+PRESS = [(RESET, False), (RESET, True)]
+CYCLE = [(PWRKEY, False), (PWRKEY, True), (PWRKEY, False), (PWRKEY, True)]
+
+
+def test_a_silent_modem_gets_reset_then_power_cycled_and_is_used_again_with_nothing_lost(monkeypatch):
+    reactor, modem, driver, log, received = silent_modem_with_lines(
+        monkeypatch, lambda log: log == PRESS + CYCLE, slots={1: DELIVER})
+    run_until(reactor, lambda: received)
+    assert log == PRESS + CYCLE  # RESET first; still silent, then PWRKEY off and on
+    assert modem.opened == 3 and driver.state == ModemState.READY
+    assert received == [DELIVER] and modem.slots == {}  # what waited on the SIM is read after all
+
+
+def test_a_modem_that_a_reset_brings_back_is_not_power_cycled_and_gets_reset_first_next_time(monkeypatch):
+    reactor, modem, driver, log, received = silent_modem_with_lines(monkeypatch, lambda log: log == PRESS)
+    run_until(reactor, lambda: driver.state == ModemState.READY)
+    assert log == PRESS
+    modem.silent_to = Everything()  # it hangs again, in a send
+    results = []
+    driver.send(DELIVER, 20, results.append)
+    run_until(reactor, lambda: len(log) > 2)
+    assert log[2:] == [(RESET, False)]  # RESET again, not PWRKEY: it was ready in between
+    assert results[0].unknown_fate  # the part is sent again, not lost
+
+
+# -- the service ---------------------------------------------------------------------------
+
+def test_the_service_drives_reset_and_pwrkey_released_in_their_polarity(monkeypatch, tmp_path):
+    opened = {}
+
+    def output(number, initial):
+        opened[number] = FakePin(number, value=initial)
+        return opened[number]
+    monkeypatch.setattr(gpio, "RpiPin", output)
+    service = Service(config.parse({"modem": [{"name": "A", "port": "/x", "pwrkey_gpio": 6,
+                                               "pwrkey_pressed_high": True, "reset_gpio": 5}]}))
+    power = service._power(service.config.modems[0])
+    assert power.lines == (RESET, PWRKEY)
+    assert (opened[6].value, opened[5].value) == (False, True)  # both released
+    assert service._power(config.ModemConfig("B", "/y")) is None
