@@ -210,6 +210,10 @@ def test_a_sim_without_an_smsc_receives_but_does_not_send_and_says_why(answer):
     assert not results[0].ok and not any(c.startswith("AT+CMGS") for c in modem.commands)
     assert received == [DELIVER]  # receiving goes on
     assert states == [ModemState.INITIALISING, ModemState.NO_SMSC]  # no retries: it waits for a person
+    modem.slots[4] = DELIVER.replace("F6", "F7")
+    driver.on_ring()  # the RI line sweeps too
+    run_for(reactor, 0.2)
+    assert received == [DELIVER, DELIVER.replace("F6", "F7")]
 
 
 def test_modem_that_never_answers_at_is_given_up_and_reopened_later():
