@@ -18,7 +18,8 @@ __all__ = ["CONTROL_HELP", "run_command", "serve_commands"]
 
 CONTROL_HELP = (
     "reboot [BOOT_DELAY [SIM_BUSY]] | silent on|off | garbage [LENGTH] | fail-send CODE | "
-    "hang-send | report STATUS | store-reports | network lost|searching|back | fill [STORAGE] | "
+    "hang-send | report STATUS | store-reports | network lost|searching|back | lte-only on|off | "
+    "smsc NUMBER|none | fill [STORAGE] | "
     "vanish [SECONDS] | reappear | chunked on|off | urc TEXT | deliver NUMBER TEXT | "
     "deliver-pdu HEX | urcs lost|back"
 )
@@ -48,6 +49,8 @@ COMMANDS: dict[str, Callable[[SimulatedModem, list[str]], object]] = {
     "report": lambda m, a: m.set_next_report(int(a[0], 0)),
     "store-reports": lambda m, a: m.store_reports(),
     "network": lambda m, a: _network(m, a[0]),
+    "lte-only": lambda m, a: m.set_lte_only(_switch(a[0])),
+    "smsc": lambda m, a: m.set_smsc(None if a[0] == "none" else a[0]),
     "fill": lambda m, a: m.fill_storage(a[0] if a else None),
     "vanish": lambda m, a: m.vanish(float(a[0]) if a else None),
     "reappear": lambda m, a: m.reappear(),

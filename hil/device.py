@@ -162,35 +162,46 @@ class Device:
 
     def set_functionality(self, level: int) -> None:
         """AT+CFUN=<level>: 0 radio and SIM off, 1 full, 4 radio off (flight mode)."""
-        previous, stat = self.functionality, self.network.stat
+        previous, stats = self.functionality, self._registrations()
         self.functionality = level
         self.network.radio_on = level == 1
         if level == 0:
             self.sms_ready = False
         elif level == 1 and previous == 0:
             self._read_sim(self.options.sim_busy)
-        self._registration_changed(stat)
+        self._registration_changed(stats)
 
     # ----------------------------------------------------------------- network events
 
     def set_registration(self, status: int) -> None:
         """The network grants (1 home, 5 roaming) or drops (0, 2 searching, 3 denied)
         registration; ``+CREG:`` URCs follow as AT+CREG=1/2 asked."""
-        stat = self.network.stat
+        stats = self._registrations()
         self.network.status = status
-        self._registration_changed(stat)
+        self._registration_changed(stats)
 
-    def _registration_changed(self, previous: int) -> None:
+    def set_cs_attached(self, attached: bool) -> None:
+        """``False``: an LTE model is attached on LTE only; +CREG shows not registered."""
+        stats = self._registrations()
+        self.network.cs_attached = attached
+        self._registration_changed(stats)
+
+    def _registrations(self) -> dict[str, int]:
+        """The <stat> each registration command shows now."""
+        names = ("+CREG", "+CGREG", "+CEREG") if self.profile.eps else ("+CREG", "+CGREG")
+        return {name: self.network.stat_of(name) for name in names}
+
+    def _registration_changed(self, previous: dict[str, int]) -> None:
         network, settings = self.network, self.settings
-        if network.stat == previous:
-            return
-        commands = [("+CREG", settings.creg), ("+CGREG", settings.cgreg)]
-        if self.profile.eps:
-            commands.append(("+CEREG", settings.cereg))
-        for name, n in commands:
+        changed = False
+        for name, stat in self._registrations().items():
+            if stat == previous[name]:
+                continue
+            changed = True
+            n = getattr(settings, name[1:].lower())
             if n:
                 self.urc([f"{name}: {network.registration(name, n)}"])
-        if network.registered:
+        if changed and network.registered:
             self.messaging.retry()
 
     def start_ussd(self) -> None:

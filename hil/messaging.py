@@ -2,6 +2,7 @@
 
 Sending: a PDU the host submitted (AT+CMGS, AT+CMSS) is answered after the send latency
 with ``+CMGS: <mr>`` (mr counts 0-255 and wraps), or with the failure a test queued, or
+``+CMS ERROR: 330`` when neither the PDU nor the SIM names a service centre, or
 ``+CMS ERROR: 331`` without registration; if the SUBMIT asked for a status report
 (TP-SRR), the network sends one back some time later.
 
@@ -108,6 +109,8 @@ class Messaging:
         def produce() -> list[list[str]]:
             if failure is not None:
                 raise AtError("CMS", failure)
+            if pdu.startswith("00") and not self.device.settings.smsc[0]:
+                raise AtError("CMS", 330)  # no SMSC in the PDU, and none on the SIM
             if not self.device.network.registered:
                 raise AtError("CMS", 331)
             reference = self.next_reference

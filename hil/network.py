@@ -3,7 +3,9 @@
 Registration (AT+CREG/CGREG/CEREG and their URCs), signal (AT+CSQ), operator (AT+COPS),
 network time (AT+CCLK) and USSD (AT+CUSD: OK at once, the ``+CUSD:`` answer a little
 later, modem-behaviour.md §5). Losing registration is a fault the tests inject through
-:meth:`hil.device.Device.set_registration`; sends then fail with ``+CMS ERROR: 331``.
+:meth:`hil.device.Device.set_registration`; sends then fail with ``+CMS ERROR: 331``. An
+LTE model may be attached on LTE only (no circuit-switched fallback): +CREG then says not
+registered while +CEREG says registered, and SMS still go.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Network:
         self.profile = profile
         self.status = HOME  # what the network grants when the radio is on
         self.radio_on = True
+        self.cs_attached = True  # False: attached on LTE only, +CREG says not registered
         self.clock_offset = datetime.timedelta(0)  # AT+CCLK= moves the clock ...
         self.clock_zone: datetime.tzinfo | None = None  # ... and sets its zone (None: local)
         self.ussd_reply: tuple[int, str, int] = (0, "Balance 12.34", 15)  # <m>, <str>, <dcs>
@@ -47,6 +50,12 @@ class Network:
     def registered(self) -> bool:
         return self.stat in (HOME, ROAMING)
 
+    def stat_of(self, command: str) -> int:
+        """The <stat> ``+CREG``, ``+CGREG`` or ``+CEREG`` shows."""
+        if command == "+CREG" and not self.cs_attached:
+            return NOT_REGISTERED
+        return self.stat
+
     @property
     def operator_numeric(self) -> str:
         return self.profile.imsi[:5]
@@ -58,8 +67,9 @@ class Network:
 
     def registration(self, command: str, n: int) -> str:
         """``<stat>[,<lac>,<ci>[,<AcT>]]`` as the ``+CREG`` family shows it with ``<n>``."""
-        fields = [str(self.stat)]
-        if n == 2 and self.registered:
+        stat = self.stat_of(command)
+        fields = [str(stat)]
+        if n == 2 and stat in (HOME, ROAMING):
             profile = self.profile
             quote = '"' if profile.creg_quoted else ""
             fields += [f"{quote}{profile.lac}{quote}", f"{quote}{profile.cell_id}{quote}"]

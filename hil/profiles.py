@@ -207,6 +207,8 @@ HUAWEI = ModemProfile(
     storages=(("SM", 20), ("ME", 500), ("SR", 100)),
     first_index=0,
     empty_read="500",
+    # no RDY, +CPIN: READY or SMS Ready: to a driver a reboot is quiet but for vendor noise,
+    # and shows only in echo and CNMI being back at their defaults
     boot_urcs=("^BOOT:40289571,0,0,0,75",),
     cpin_urc=False,
     ready_urcs=("^SIMST: 1", "^SRVST: 2"),

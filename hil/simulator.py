@@ -294,6 +294,21 @@ class SimulatedModem:
     def _registration(self, status: int) -> None:
         self._server.run(lambda: self._engine.device.set_registration(status))
 
+    def set_lte_only(self, lte_only: bool = True) -> None:
+        """Attached on LTE only (an LTE model on a network without 2G/3G fallback): +CREG
+        says not registered (0) while +CEREG says registered, and sends go through."""
+        if not self.profile.eps:
+            raise ValueError(f"{self.profile.key} has no LTE")
+        self._server.run(lambda: self._engine.device.set_cs_attached(not lte_only))
+
+    def set_smsc(self, number: str | None) -> None:
+        """The SMS centre number the SIM holds: AT+CSCA? shows it, a PDU without one of its
+        own goes there. ``None``: the SIM has none (``+CSCA: "",129``) and such sends
+        answer ``+CMS ERROR: 330`` until AT+CSCA writes one; a reboot keeps it."""
+        value = ("", 129) if not number else (number, 145 if number.startswith("+") else 129)
+        settings = self._engine.device.settings
+        self._server.run(lambda: setattr(settings, "smsc", value))
+
     def set_ussd_reply(self, text: str, *, status: int = 0, dcs: int = 15) -> None:
         """What the network answers the next USSD requests (``+CUSD: <status>,"<text>",<dcs>``);
         ``text`` may hold a bare ``\\n`` as real networks send."""

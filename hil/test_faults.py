@@ -163,6 +163,43 @@ def test_lte_models_report_eps_registration(simulated):
     expect(port, framed("+CEREG: 0"))
 
 
+def test_an_lte_only_attach_shows_in_creg_not_in_cereg_and_sends_still_go(simulated):
+    modem, port = simulated(model="sim7600")
+    at(port, "AT+CREG=1;+CEREG=1", b"\r\nOK\r\n")
+    modem.set_lte_only()
+    expect(port, framed("+CREG: 0"))  # only the CS domain changed
+    at(port, "AT+CREG?;+CEREG?", b"\r\n+CREG: 1,0\r\n\r\n+CEREG: 1,1\r\n\r\nOK\r\n")
+    assert send_pdu(port, SUBMIT.pdu, SUBMIT.tpdu_length, echo=False) == framed("+CMGS: 0") + b"\r\nOK\r\n"
+    modem.lose_network(2)
+    expect(port, framed("+CEREG: 2"))
+    modem.set_lte_only(False)
+    expect(port, framed("+CREG: 2"))  # searching in both domains now
+    modem.regain_network()
+    expect(port, framed("+CREG: 1", "+CEREG: 1"))
+
+
+def test_a_2g_model_knows_no_cereg_and_no_lte_only_attach(simulated):
+    modem, port = simulated(model="sim800")
+    at(port, "AT+CMEE=1", b"\r\nOK\r\n")
+    at(port, "AT+CEREG?", b"\r\n+CME ERROR: 100\r\n")
+    with pytest.raises(ValueError):
+        modem.set_lte_only()
+
+
+def test_a_sim_without_an_smsc_fails_sends_with_330_until_one_is_written(simulated):
+    modem, port = simulated()
+    modem.set_smsc(None)
+    at(port, "AT+CSCA?", b'\r\n+CSCA: "",129\r\n\r\nOK\r\n')
+    assert send_pdu(port, SUBMIT.pdu, SUBMIT.tpdu_length, echo=False) == framed("+CMS ERROR: 330")
+    modem.reboot()  # the SIM still has none
+    read_until(port, b"SMS Ready\r\n")
+    echo_off(port)
+    at(port, "AT+CSCA?", b'\r\n+CSCA: "",129\r\n\r\nOK\r\n')
+    at(port, 'AT+CSCA="+447785016005",145', b"\r\nOK\r\n")
+    assert send_pdu(port, SUBMIT.pdu, SUBMIT.tpdu_length, echo=False) == framed("+CMGS: 0") + b"\r\nOK\r\n"
+    assert [s.pdu for s in modem.sent] == [SUBMIT.pdu]
+
+
 def test_ussd_ok_first_then_the_answer(modem, port):
     echo_off(port)
     at(port, 'AT+CUSD=1,"*100#",15', b"\r\nOK\r\n")
@@ -307,7 +344,11 @@ def test_fault_commands_drive_the_api(modem, port):
     expect(port, framed("+CREG: 0"))
     run_command(modem, "fail-send 38")
     assert send_pdu(port, SUBMIT.pdu, SUBMIT.tpdu_length, echo=False) == framed("+CMS ERROR: 38")
-    for bad in ("explode", "fail-send", "silent maybe"):
+    run_command(modem, "smsc none")
+    at(port, "AT+CSCA?", b'\r\n+CSCA: "",129\r\n\r\nOK\r\n')
+    run_command(modem, "smsc +447785016005")
+    at(port, "AT+CSCA?", b'\r\n+CSCA: "+447785016005",145\r\n\r\nOK\r\n')
+    for bad in ("explode", "fail-send", "silent maybe", "lte-only on"):  # a SIM800 has no LTE
         with pytest.raises(ValueError):
             run_command(modem, bad)
     assert pdu.decode(modem.messages("SM")[0][2]).text == "hello there"

@@ -1,6 +1,7 @@
 """Hardware-in-loop: the appliance's driver against every behaviour and fault of the
-simulated modem — receiving, delivery reports, reboots, lost network, a vanishing port,
-a full SIM, noise — with nothing lost."""
+simulated modem — receiving, delivery reports, reboots (with banners and quiet ones), lost
+network (2G and LTE), a SIM without an SMS centre, a vanishing port, a full SIM, noise —
+with nothing lost."""
 
 import pytest
 
@@ -10,7 +11,7 @@ from appliance.store.models import InboundMessage, MessageState, OutboundMessage
 from appliance.store.queue import NewMessage
 from hil.simulator import SimulatedModem
 
-from .test_modem_path import Rig, wait_for
+from .test_modem_path import Rig, wait_for, working
 
 MODELS = ["sim800", "sim7600", "ec25", "huawei"]
 
@@ -29,7 +30,10 @@ def test_every_family_initialises_sends_and_receives(tmp_path, model):
         rig = Rig(tmp_path, [modem]).start()
         try:
             ready(rig)
-            assert rig.gateways[0].driver.dialect.name == model  # detected from AT+CGMM
+            driver = rig.gateways[0].driver
+            assert driver.dialect.name == model  # detected from AT+CGMM
+            assert ("AT+CEREG?" in modem.commands) == (model in ("sim7600", "ec25"))
+            assert driver.status()["smsc"] == "+15555550100"  # read from the SIM
             (message_id,) = rig.send(NewMessage("+447700900123", f"hello from {model}"))
             wait_for(lambda: rig.state(message_id) == MessageState.DELIVERED, what="delivered")
             modem.deliver_sms("+447700900555", f"reply to {model}")
@@ -77,33 +81,55 @@ def test_a_failed_delivery_report_fails_the_message_with_the_reason(tmp_path):
             rig.stop()
 
 
-def test_a_modem_that_reboots_between_sends_is_reinitialised_and_nothing_is_lost(tmp_path):
-    with SimulatedModem() as modem:
-        rig = Rig(tmp_path, [modem]).start()
+@pytest.mark.parametrize("model", MODELS)
+def test_a_modem_that_reboots_while_idle_is_reinitialised_and_nothing_is_lost(tmp_path, model):
+    with SimulatedModem(model=model) as modem:  # huawei boots quietly: its echo gives it away
+        rig = Rig(tmp_path, [modem], health_interval=0.3).start()
         try:
             ready(rig)
             first = rig.send(NewMessage("+441", "before the reboot"))
             wait_for(lambda: rig.state(first[0]) == MessageState.SENT, what="first sent")
             modem.reboot()
             wait_for(lambda: modem.commands.count("ATE0") >= 2, what="initialised again")
-            second = rig.send(NewMessage("+441", "after the reboot"))
-            wait_for(lambda: rig.state(second[0]) == MessageState.SENT, what="second sent")
-            assert [pdu.decode(s.pdu).text for s in modem.sent] == ["before the reboot", "after the reboot"]
+            ready(rig)
+            after = rig.send(*[NewMessage("+441", f"after the reboot {n}") for n in range(3)])
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in after), what="all sent")
+            assert [pdu.decode(s.pdu).text for s in modem.sent] == [
+                "before the reboot", *(f"after the reboot {n}" for n in range(3))]
+            modem.deliver_sms("+442", "after the reboot")
+            wait_for(lambda: texts(rig) == ["after the reboot"], what="received: CNMI is set again")
         finally:
             rig.stop()
 
 
-def test_a_send_that_hangs_until_the_modem_reboots_is_sent_again(tmp_path):
-    with SimulatedModem() as modem:
-        rig = Rig(tmp_path, [modem], send_timeout=30).start()
+@pytest.mark.parametrize("model", MODELS)
+def test_a_send_that_hangs_until_the_modem_reboots_is_sent_again(tmp_path, model):
+    # banners end the wait at once; a quiet huawei's send times out and the port starts over
+    with SimulatedModem(model=model) as modem:
+        rig = Rig(tmp_path, [modem], send_timeout=1.5, restart_delay=0.2).start()
         try:
             ready(rig)
             modem.hang_next_send()
-            (message_id,) = rig.send(NewMessage("+441", "in flight at the reboot"))
+            ids = rig.send(*[NewMessage("+441", f"queued at the reboot {n}") for n in range(3)])
             wait_for(lambda: any(c.startswith("AT+CMGS") for c in modem.commands), what="the send")
             modem.reboot()
-            wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="resent after the reboot")
-            assert [pdu.decode(s.pdu).text for s in modem.sent] == ["in flight at the reboot"]
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent after the reboot")
+            assert sorted(pdu.decode(s.pdu).text for s in modem.sent) == [f"queued at the reboot {n}" for n in range(3)]
+        finally:
+            rig.stop()
+
+
+def test_a_quiet_reboot_just_before_a_send_shows_in_its_echo_and_each_message_goes_once(tmp_path):
+    with SimulatedModem(model="huawei") as modem:
+        rig = Rig(tmp_path, [modem]).start()  # no health check comes between: only the send tells
+        try:
+            working(rig, [modem])
+            modem.reboot()
+            ids = rig.send(*[NewMessage("+441", f"right after the reboot {n}") for n in range(3)])
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
+            assert modem.commands.count("ATE0") == 2 and rig.gateways[0].driver.state == ModemState.READY
+            assert sorted(pdu.decode(s.pdu).text for s in modem.sent[1:]) == [
+                f"right after the reboot {n}" for n in range(3)]
         finally:
             rig.stop()
 
@@ -119,6 +145,68 @@ def test_lost_network_holds_messages_until_it_is_back(tmp_path):
             assert rig.state(message_id) == MessageState.QUEUED and modem.sent == []
             modem.regain_network()
             wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent once registered")
+        finally:
+            rig.stop()
+
+
+@pytest.mark.parametrize("model", ["sim7600", "ec25"])
+def test_an_lte_only_modem_sends_and_its_cereg_urcs_pause_and_resume_it(tmp_path, model):
+    with SimulatedModem(model=model) as modem:
+        modem.set_lte_only()  # +CREG says not registered the whole time
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ready(rig)
+            driver = rig.gateways[0].driver
+            wait_for(lambda: driver.health.eps_registration == 1, what="the first health check")
+            assert driver.health.registration == 0 and driver.state == ModemState.READY
+            first = rig.send(NewMessage("+441", "over LTE"))
+            wait_for(lambda: rig.state(first[0]) == MessageState.SENT, what="sent over LTE")
+            modem.lose_network(2)
+            wait_for(lambda: driver.state == ModemState.NOT_REGISTERED, what="not registered")
+            (held,) = rig.send(NewMessage("+441", "after the tunnel"))
+            assert rig.state(held) == MessageState.QUEUED and len(modem.sent) == 1
+            modem.regain_network()
+            wait_for(lambda: rig.state(held) == MessageState.SENT, what="sent once registered")
+        finally:
+            rig.stop()
+
+
+def test_a_sim_without_an_smsc_receives_and_leaves_sending_to_another_modem(tmp_path):
+    with SimulatedModem() as bare, SimulatedModem() as other:
+        bare.set_smsc(None)
+        rig = Rig(tmp_path, [bare, other]).start()
+        try:
+            without, with_smsc = (g.driver for g in rig.gateways)
+            wait_for(lambda: (without.state, with_smsc.state) == (ModemState.NO_SMSC, ModemState.READY),
+                     what="both initialised")
+            assert without.detail == "the SIM has no SMS centre number: set `smsc` for this modem"
+            assert (without.status()["smsc"], with_smsc.status()["smsc"]) == (None, "+15555550100")
+            ids = rig.send(*[NewMessage(f"+44{n}", f"via the other {n}") for n in range(3)])
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
+            assert bare.sent == [] and len(other.sent) == 3
+            bare.deliver_sms("+441", "received all the same")
+            wait_for(lambda: texts(rig) == ["received all the same"], what="received on the modem without an SMSC")
+        finally:
+            rig.stop()
+
+
+def test_alone_without_an_smsc_messages_wait_until_one_is_configured(tmp_path):
+    with SimulatedModem() as modem:
+        modem.set_smsc(None)
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            driver = rig.gateways[0].driver
+            wait_for(lambda: driver.state == ModemState.NO_SMSC, what="no SMSC")
+            (message_id,) = rig.send(NewMessage("+441", "waits for an SMSC"))
+            assert rig.state(message_id) == MessageState.QUEUED
+
+            def configure():  # as a changed `smsc` and a restart of the modem do
+                driver.stop()
+                driver.smsc = "+447785016005"
+                driver.start()
+            rig.reactor.call_soon_threadsafe(configure)
+            wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent once configured")
+            assert 'AT+CSCA="+447785016005",145' in modem.commands and len(modem.sent) == 1
         finally:
             rig.stop()
 

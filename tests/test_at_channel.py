@@ -79,6 +79,29 @@ def test_echo_is_dropped_and_info_lines_collected_whatever_the_fragmentation(h, 
     assert response.info("+CPMS") == '"SM",0,20,"SM",0,20'
 
 
+def test_an_echoed_command_line_is_reported_and_its_reply_still_completes_it(h):
+    echoed = []
+    h.channel.on_echo = echoed.append
+    h.command("AT+CMGS=23", body="0011")
+    h.turn()
+    h.reply(b"AT+CMGS=23\r\r\n> 0011\x1a\r\n+CMGS: 7\r\n\r\nOK\r\n", chunk=3)
+    assert echoed == ["AT+CMGS=23"]  # the command line, not the echoed PDU
+    (response,) = h.responses
+    assert response.ok and response.lines == ["+CMGS: 7"]
+
+
+def test_cancelling_the_queue_leaves_the_command_in_progress_to_its_reply(h):
+    h.command("AT+CSQ")
+    h.command("AT+CREG?")
+    h.turn()
+    h.channel.cancel_queued()
+    assert [(r.command, r.result) for r in h.responses] == [("AT+CREG?", "CANCELLED")]
+    h.reply(b"\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
+    assert [(r.command, r.result) for r in h.responses][1:] == [("AT+CSQ", "OK")]
+    assert h.responses[1].lines == ["+CSQ: 21,0"]
+    assert h.written() == b"AT+CSQ\r"  # the cancelled one was never written
+
+
 def test_commands_are_sent_one_at_a_time_in_order(h):
     h.command("ATE0")
     h.command("AT+CMEE=1")

@@ -1,4 +1,5 @@
-"""The driver's initialisation against a scripted modem: SIM PIN, PUK, errors, SMSC."""
+"""The driver's initialisation against a scripted modem: SIM PIN, PUK, errors, SMSC,
+registration on 2G and LTE, and reboots it notices with or without banners."""
 
 import socket
 
@@ -14,14 +15,23 @@ from appliance.reactor import Reactor
 class ScriptedModem:
     """Answers each command line from a small SIM state machine, on the driver's reactor."""
 
+    CNMI_DEFAULT = "0,0,0,0,0"
+
     def __init__(self, reactor: Reactor, *, sim="READY", pin="1234", silent_to=(), slots=None,
-                 creg=1, pdu_input=False):
+                 creg=1, cereg=None, model="SIMCOM_SIM800L", smsc='"+447785016005",145',
+                 echo=False, pdu_input=False):
         self.reactor = reactor
         self.sim = sim
         self.pin = pin
         self.silent_to = set(silent_to)
         self.slots = dict(slots or {})       # SIM storage: index -> PDU hex
         self.creg = creg
+        self.cereg = cereg                   # None: no LTE, AT+CEREG? is an error
+        self.model = model
+        self.smsc = smsc                     # the AT+CSCA? answer; None: +CMS ERROR: 330
+        self.echo = echo                     # sticks (ATE0 ignored) when True from the start
+        self.obeys_ate0 = not echo
+        self.cnmi = self.CNMI_DEFAULT
         self.pdu_input = pdu_input           # waiting for a PDU body: everything but ESC is eaten
         self.cmgs_answer = "\r\n+CMGS: 42\r\n\r\nOK\r\n"
         self.commands = []
@@ -55,8 +65,16 @@ class ScriptedModem:
                 line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
             command = line.decode().lstrip("\x1b")  # in command mode a modem ignores ESC
             self.commands.append(command)
+            echo = command.encode() + (b"" if command.endswith("\x1a") else b"\r") if self.echo else b""
+            if command == "ATE0" and self.obeys_ate0:
+                self.echo = False
             if command not in self.silent_to:
-                self._ours.send(self.answer(command).encode())
+                self._ours.send(echo + self.answer(command).encode())
+
+    def reboot_quietly(self, echo=True):
+        """A reset with no banner: echo (unless stored off) and CNMI back at their defaults."""
+        self.echo = echo
+        self.cnmi = self.CNMI_DEFAULT
 
     def push(self, data: bytes):
         """Bytes from the modem nobody asked for (URCs)."""
@@ -78,6 +96,15 @@ class ScriptedModem:
             return "\r\nOK\r\n"
         if command == "AT+CREG?":
             return f"\r\n+CREG: 1,{self.creg}\r\n\r\nOK\r\n"
+        if command == "AT+CEREG?":
+            return "\r\n+CME ERROR: 100\r\n" if self.cereg is None else f"\r\n+CEREG: 1,{self.cereg}\r\n\r\nOK\r\n"
+        if command == "AT+CSCA?":
+            return "\r\n+CMS ERROR: 330\r\n" if self.smsc is None else f"\r\n+CSCA: {self.smsc}\r\n\r\nOK\r\n"
+        if command.startswith("AT+CNMI="):
+            self.cnmi = command.split("=", 1)[1]
+            return "\r\nOK\r\n"
+        if command == "AT+CNMI?":
+            return f"\r\n+CNMI: {self.cnmi}\r\n\r\nOK\r\n"
         if command == "AT+CPIN?":
             return f"\r\n+CPIN: {self.sim}\r\n\r\nOK\r\n"
         if command.startswith("AT+CPIN="):
@@ -88,7 +115,7 @@ class ScriptedModem:
                 return "\r\nOK\r\n"
             return "\r\n+CME ERROR: 16\r\n"
         if command == "AT+CGMM":
-            return "\r\nSIMCOM_SIM800L\r\n\r\nOK\r\n"
+            return f"\r\n{self.model}\r\n\r\nOK\r\n"
         if command == "AT+CMGF=0":
             return "\r\nOK\r\n" if self.sim == "READY" else "\r\n+CMS ERROR: 302\r\n"
         return "\r\nOK\r\n"
@@ -116,13 +143,15 @@ def run_for(reactor, seconds):
 def test_ready_sim_initialises_in_order():
     reactor, modem, driver, states = start()
     run_for(reactor, 0.2)
-    assert modem.commands[:10] == ["AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CGMM", "AT+CMGF=0",
+    assert modem.commands[:11] == ["AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CGMM", "AT+CMGF=0", "AT+CSCA?",
                                    'AT+CPMS="SM","SM","SM"', "AT+CNMI=2,1,0,1,0", "AT+CREG=1",
                                    "AT+CSQ"]  # then the first health check and inbox sweep
     assert "AT+CMGL=4" in modem.commands
+    assert "AT+CEREG?" not in modem.commands  # a 2G modem is not asked about LTE
     assert driver.state == ModemState.READY and driver.model == "SIMCOM_SIM800L"
     assert driver.dialect.name == "sim800"
     assert states == [ModemState.INITIALISING, ModemState.READY]
+    assert driver.status()["smsc"] == "+447785016005"  # the SIM's, as AT+CSCA? read it
 
 
 def test_configured_pin_unlocks_the_sim():
@@ -161,7 +190,30 @@ def test_configured_smsc_is_written_as_international():
     reactor, modem, driver, _ = start(smsc="+447785016005")
     run_for(reactor, 0.2)
     assert modem.commands[modem.commands.index("AT+CMGF=0") + 1] == 'AT+CSCA="+447785016005",145'
+    assert "AT+CSCA?" not in modem.commands
     assert driver.state == ModemState.READY
+
+
+@pytest.mark.parametrize("answer", ['"",129', None], ids=["empty", "cms-330"])
+def test_a_sim_without_an_smsc_receives_but_does_not_send_and_says_why(answer):
+    handlers, received, _ = collecting()
+    reactor, modem, driver, states = start({"smsc": answer}, handlers=handlers)
+    run_for(reactor, 0.2)
+    assert driver.state == ModemState.NO_SMSC and driver.state in ModemState.NEEDS_ATTENTION
+    assert driver.detail == "the SIM has no SMS centre number: set `smsc` for this modem"
+    assert not driver.in_service and not driver.ready
+    results = []
+    driver.send("0011", 1, results.append)
+    modem.slots[3] = DELIVER
+    modem.push(b'\r\n+CMTI: "SM",3\r\n')
+    run_for(reactor, 0.2)
+    assert not results[0].ok and not any(c.startswith("AT+CMGS") for c in modem.commands)
+    assert received == [DELIVER]  # receiving goes on
+    assert states == [ModemState.INITIALISING, ModemState.NO_SMSC]  # no retries: it waits for a person
+    modem.slots[4] = DELIVER.replace("F6", "F7")
+    driver.on_ring()  # the RI line sweeps too
+    run_for(reactor, 0.2)
+    assert received == [DELIVER, DELIVER.replace("F6", "F7")]
 
 
 def test_modem_that_never_answers_at_is_given_up_and_reopened_later():
@@ -316,6 +368,37 @@ def test_lost_registration_pauses_sending_and_regaining_it_resumes():
     assert driver.state == ModemState.READY and driver.ready
 
 
+LTE_MODEL = "SIMCOM_SIM7600E-H"
+
+
+def test_an_lte_modem_is_asked_about_lte_registration_and_either_domain_will_do():
+    reactor, modem, driver, _ = start({"model": LTE_MODEL, "creg": 2, "cereg": 1})
+    run_for(reactor, 0.2)
+    assert modem.commands[modem.commands.index("AT+CREG=1") + 1] == "AT+CEREG=1"
+    assert "AT+CEREG?" in modem.commands
+    assert driver.state == ModemState.READY  # CS searching, but registered on LTE
+    assert driver.status()["registration"] == "registered (home)"
+
+
+def test_cereg_urcs_pause_and_resume_sending_like_creg_ones():
+    reactor, modem, driver, _ = start({"model": LTE_MODEL, "creg": 0, "cereg": 1})
+    run_for(reactor, 0.2)
+    assert driver.ready
+    modem.push(b"\r\n+CEREG: 2\r\n")
+    run_for(reactor, 0.1)
+    assert driver.state == ModemState.NOT_REGISTERED and driver.detail == "searching"  # on LTE
+    modem.push(b"\r\n+CEREG: 5,\"1A2B\",\"01C3D4E5\",7\r\n")
+    run_for(reactor, 0.1)
+    assert driver.state == ModemState.READY and driver.ready
+
+
+def test_an_lte_model_that_refuses_cereg_is_judged_by_creg_alone():
+    reactor, modem, driver, _ = start({"model": LTE_MODEL, "creg": 3}, model="sim7600")
+    run_for(reactor, 0.3)
+    assert "AT+CEREG?" in modem.commands  # answered +CME ERROR: 100
+    assert driver.state == ModemState.NOT_REGISTERED and driver.detail == "registration denied"
+
+
 def test_unregistered_at_start_is_noticed_by_the_health_check():
     reactor, modem, driver, _ = start({"creg": 3})
     run_for(reactor, 0.3)
@@ -334,6 +417,51 @@ def test_a_reboot_noticed_from_its_banner_reinitialises_and_the_send_in_flight_i
     run_for(reactor, 0.3)
     assert len(results) == 1 and results[0].unknown_fate
     assert modem.commands.count("ATE0") == 2  # initialised again: its settings were lost
+    assert driver.state == ModemState.READY
+
+
+def test_a_quiet_reboot_shows_by_echo_and_the_echoed_send_still_completes():
+    reactor, modem, driver, states = start()
+    run_for(reactor, 0.2)
+    modem.reboot_quietly()
+    results = []
+    driver.send("0011000B916407281553F80000AA0AE8329BFD4697D9EC37", 23, results.append)
+    run_for(reactor, 0.3)
+    assert [r.ok for r in results] == [True]  # the modem answered it: sent once, not resent
+    assert [c for c in modem.commands if c.startswith("AT+CMGS")] == ["AT+CMGS=23"]
+    assert modem.commands.count("ATE0") == 2  # then initialised again: its settings were lost
+    assert driver.state == ModemState.READY and modem.cnmi == "2,1,0,1,0"
+
+
+def test_commands_queued_behind_an_echoed_one_are_cancelled_and_a_send_among_them_resent():
+    reactor, modem, driver, _ = start()
+    run_for(reactor, 0.2)
+    modem.reboot_quietly()
+    answers, results = [], []
+    driver.channel.command("AT+CSQ", answers.append)  # written at once, echoed ...
+    driver.send("0011", 1, results.append)             # ... while this one waits behind it
+    run_for(reactor, 0.3)
+    assert [a.result for a in answers] == ["OK"]  # the echoed command keeps its real reply
+    assert len(results) == 1 and not results[0].ok and results[0].unknown_fate
+    assert not any(c.startswith("AT+CMGS") for c in modem.commands)
+    assert modem.commands.count("ATE0") == 2 and driver.state == ModemState.READY
+
+
+def test_a_quiet_reboot_with_echo_stored_off_shows_by_cnmi_at_the_health_check():
+    reactor, modem, driver, _ = start(health_interval=0.1)
+    run_for(reactor, 0.2)
+    assert modem.commands.count("AT+CNMI?") >= 1  # its answer is what was set: no reboot
+    assert modem.commands.count("ATE0") == 1
+    modem.reboot_quietly(echo=False)
+    run_for(reactor, 0.3)
+    assert modem.commands.count("ATE0") == 2 and modem.commands.count("AT+CNMI=2,1,0,1,0") == 2
+    assert driver.state == ModemState.READY and modem.cnmi == "2,1,0,1,0"
+
+
+def test_a_modem_that_keeps_echoing_after_ate0_is_not_reinitialised_again_and_again():
+    reactor, modem, driver, _ = start({"echo": True}, health_interval=0.05)
+    run_for(reactor, 0.4)
+    assert modem.commands.count("ATE0") == 1
     assert driver.state == ModemState.READY
 
 

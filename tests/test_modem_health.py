@@ -27,6 +27,28 @@ def test_registered_means_home_or_roaming_and_unknown_does_not_idle_a_modem():
     assert health.Health().registered
 
 
+@pytest.mark.parametrize("creg, cereg, registered, shown", [
+    (1, None, True, "registered (home)"), (2, None, False, "searching"),
+    (0, 1, True, "registered (home)"), (3, 5, True, "registered (roaming)"),
+    (None, 2, False, "searching"), (2, 0, False, "not registered"), (None, None, True, "unknown"),
+])
+def test_either_domain_registered_is_registered(creg, cereg, registered, shown):
+    h = health.Health(registration=creg, eps_registration=cereg)
+    assert h.registered == registered
+    assert h.as_dict()["registration"] == shown
+
+
+def test_csca_number_or_none_and_cnmi_settings():
+    assert health.parse_csca('"+15555550100",145') == "+15555550100"
+    assert health.parse_csca('"79185599999", 145') == "79185599999"
+    assert health.parse_csca('"",129') == ""
+    assert health.parse_cnmi("2,1,0,1,0") == (2, 1, 0, 1, 0)
+    assert health.parse_cnmi(" 0, 0, 0, 0, 0") == (0, 0, 0, 0, 0)
+    assert health.parse_cnmi("") is None
+    assert health.Health(smsc="+15555550100").as_dict()["smsc"] == "+15555550100"
+    assert health.Health().as_dict()["smsc"] is None
+
+
 def test_cops_cpms_and_signal_in_dbm():
     assert health.parse_cops('0,0,"Vodafone UK",7') == "Vodafone UK"
     assert health.parse_cops("0") == ""

@@ -104,12 +104,15 @@ class ATChannel:
 
     def __init__(self, reactor: Reactor, transport: Transport, *, name: str = "modem",
                  on_close: Callable[[str], None] | None = None,
-                 on_unsolicited: UrcHandler | None = None) -> None:
+                 on_unsolicited: UrcHandler | None = None,
+                 on_echo: Callable[[str], None] | None = None) -> None:
         self.reactor = reactor
         self.transport = transport
         self.name = name
         self.on_close = on_close
         self.on_unsolicited = on_unsolicited
+        # told of every command line the modem echoes back (once echo is off: it rebooted)
+        self.on_echo = on_echo
         self._queue: deque[_Command] = deque()
         self._current: _Command | None = None
         self._buffer = b""
@@ -178,6 +181,14 @@ class ATChannel:
         self._buffer = b""
         self._urc_waiting_for_pdu = None
         self._abandon(result)
+
+    def cancel_queued(self, result: str = CANCELLED) -> None:
+        """End the commands not written yet; the one in progress goes on, since the modem
+        is answering it (it rebooted before that command came, not under it)."""
+        queued = list(self._queue)
+        self._queue.clear()
+        for cmd in queued:
+            self._deliver(cmd, Response(cmd.text, result=result))
 
     def _abandon(self, result: str) -> None:
         pending = ([self._current] if self._current else []) + list(self._queue)
@@ -296,6 +307,8 @@ class ATChannel:
         cmd = self._current
         upper = line.upper()
         if cmd is not None and self._is_echo(cmd, line):
+            if self.on_echo is not None and upper == cmd.text.upper():
+                self._notify_echo(self.on_echo, cmd.text)
             return
         urc = self._urc_for(upper, cmd)
         if urc is not None:
@@ -327,6 +340,12 @@ class ATChannel:
                 echoed = echoed[2:]
             return echoed.upper() == cmd.body.upper()
         return False
+
+    def _notify_echo(self, handler: Callable[[str], None], text: str) -> None:
+        try:
+            handler(text)
+        except Exception:
+            log.exception("%s: echo handler for %r failed", self.name, text)
 
     def _urc_for(self, upper: str, cmd: _Command | None) -> _Urc | None:
         for urc in self._urcs:

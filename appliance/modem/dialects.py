@@ -19,6 +19,8 @@ class Dialect:
     # new SMS stored with +CMTI; status reports pushed directly as +CDS (<ds>=1)
     cnmi: str = "AT+CNMI=2,1,0,1,0"
     storage: str = "SM"
+    # LTE: registration is asked with AT+CEREG too (SMS may go over LTE with no 2G/3G attach)
+    cereg: bool = False
     # lines that mean "I have just booted": seen while ready, the modem lost its settings
     boot_urcs: tuple[str, ...] = ("RDY", "+CPIN: READY", "CALL READY", "SMS READY")
     # how long to wait after power-on before talking to it
@@ -39,15 +41,17 @@ DIALECTS: dict[str, Dialect] = {
                 noise=("UNDER-VOLTAGE WARNNING", "OVER-VOLTAGE WARNNING")),
         Dialect("sim7600", identifies=("SIM7600", "SIM7500", "SIM7100"),
                 boot_urcs=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
-                boot_seconds=20.0, pwrkey_on_seconds=0.5, pwrkey_off_seconds=2.5,
+                cereg=True, boot_seconds=20.0, pwrkey_on_seconds=0.5, pwrkey_off_seconds=2.5,
                 noise=("+CPSI:", "+CNSMOD:")),
         Dialect("ec25", identifies=("EC25", "EG25", "EC21", "EG21", "EC20"),
                 boot_urcs=("RDY", "+CPIN: READY", "+QIND: SMS DONE", "+QIND: PB DONE"),
-                boot_seconds=13.0, pwrkey_on_seconds=0.5, pwrkey_off_seconds=0.8,
+                cereg=True, boot_seconds=13.0, pwrkey_on_seconds=0.5, pwrkey_off_seconds=0.8,
                 noise=("+QIND:", "+QUSIM:", "+CFUN:")),
         Dialect("huawei", identifies=("E3372", "E1750", "E173", "E220", "E160", "E153", "E303", "K3765"),
                 setup=("AT^CURC=0",),  # stop ^RSSI / ^HCSQ / ^DSFLOWRPT noise
-                boot_urcs=(),  # a stick that reboots leaves the USB bus: the port closes
+                # a stick that reboots either leaves the USB bus (the port closes) or comes
+                # back quietly: echo on and CNMI at defaults tell the driver
+                boot_urcs=(),
                 noise=("^RSSI:", "^HCSQ:", "^DSFLOWRPT:", "^MODE:", "^BOOT:", "^SRVST:", "^SIMST:")),
     )
 }

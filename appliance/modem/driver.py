@@ -1,10 +1,15 @@
 """One modem's life: open the port, initialise, send, receive, watch, and start over.
 
 Every step is a callback on the reactor; the driver never waits. A failure anywhere
-(no answer, the port vanishing, an ERROR during initialisation, a reboot it notices from
-the modem's boot banners) leads to a fresh start; a modem that stays silent is reset
-through its RESET line, then power-cycled through its PWRKEY line, as far as they are
-configured. So a modem that comes back is used again without anyone's help.
+(no answer, the port vanishing, an ERROR during initialisation, a reboot) leads to a fresh
+start; a modem that stays silent is reset through its RESET line, then power-cycled
+through its PWRKEY line, as far as they are configured. So a modem that comes back is
+used again without anyone's help.
+
+A reboot shows in one of three ways: boot banners (RDY, SMS Ready ...); echo coming back
+after ATE0; or, at the periodic health check, AT+CNMI? no longer answering what it did
+after initialisation. Modems that boot quietly (Huawei sticks print no banners) are
+caught by the last two.
 
 The in-flight rule: a part whose AT+CMGS got no final answer (timeout, port lost, modem
 rebooted) may or may not have reached the network. It is reported as ``unknown_fate`` and
@@ -35,6 +40,7 @@ class ModemState:
     INITIALISING = "initialising"
     READY = "ready"
     NOT_REGISTERED = "not-registered"   # initialised, but no network: sending waits
+    NO_SMSC = "no-smsc"                 # receives, but cannot send: the SIM has no SMS centre
     PIN_REQUIRED = "sim-pin-required"   # the SIM wants a PIN and none is configured
     PIN_WRONG = "sim-pin-wrong"         # the configured PIN was refused: never retried
     PUK_LOCKED = "sim-puk-locked"
@@ -43,7 +49,9 @@ class ModemState:
     STOPPED = "stopped"
 
     # states a person must act on; the driver does not retry by itself
-    NEEDS_ATTENTION = frozenset({PIN_REQUIRED, PIN_WRONG, PUK_LOCKED})
+    NEEDS_ATTENTION = frozenset({PIN_REQUIRED, PIN_WRONG, PUK_LOCKED, NO_SMSC})
+    # initialised: what the modem says now is news (a reboot, registration)
+    INITIALISED = frozenset({READY, NOT_REGISTERED, NO_SMSC})
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class ModemHandlers:
 
 
 _PIN_WRONG_CME = {16}        # incorrect password
+_SMSC_UNKNOWN_CMS = 330
+_NO_SMSC_DETAIL = "the SIM has no SMS centre number: set `smsc` for this modem"
 _CMGS = re.compile(r"^\s*(\d+)")
 # every family's boot banners: the dialect is not known before AT+CGMM answers
 _BOOT_URCS = ("RDY", "SMS READY", "SMS DONE", "+QIND: SMS DONE", "CALL READY")
@@ -117,6 +127,9 @@ class ModemDriver:
         self._has_failed = False
         self._ussd_waiting: Callable[[str | None, str], None] | None = None
         self._recoveries = 0          # RESET / PWRKEY pulses since the modem was last ready
+        self._echo_expected = True     # until ATE0 is answered (and on modems ignoring it)
+        self._cnmi: tuple[int, ...] | None = None  # AT+CNMI? after initialisation
+        self._smsc_missing = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -128,7 +141,8 @@ class ModemDriver:
         except OSError as error:
             self._fail(f"cannot open {self.port}: {error}")
             return
-        self.channel = ATChannel(self.reactor, transport, name=self.name, on_close=self._on_closed)
+        self.channel = ATChannel(self.reactor, transport, name=self.name, on_close=self._on_closed,
+                                 on_echo=self._on_echo)
         self._listen(self.channel)
         self._sync(1)
 
@@ -207,6 +221,13 @@ class ModemDriver:
                 self._fail(f"no answer to {text}")
         self.channel.command(text, answered, timeout=timeout or self.command_timeout, body=body)
 
+    def _optional(self, text: str, then: Callable[[], None]) -> None:
+        """Run an initialisation command the modem may refuse: any answer goes on."""
+        def answered(response: Response) -> None:
+            if response.result not in (CLOSED, CANCELLED):
+                then()
+        self._command(text, answered)
+
     def _expect_ok(self, text: str, then: Callable[[], None]) -> None:
         """Run an initialisation command; anything but OK fails the initialisation."""
         def check(response: Response) -> None:
@@ -226,6 +247,7 @@ class ModemDriver:
         for prefix in _NOISE:
             channel.on_urc(prefix, lambda line, _: None)
         channel.on_urc("+CREG:", self._on_creg)
+        channel.on_urc("+CEREG:", self._on_cereg)
         channel.on_urc("+CUSD:", self._on_cusd)
         self.receiver = Receiver(self._command, name=self.name, storage=self.dialect.storage,
                                  on_sms=self.handlers.on_sms, on_report=self.handlers.on_report)
@@ -235,21 +257,51 @@ class ModemDriver:
         channel.on_urc("+CDS:", self.receiver.on_direct, lines=2)
 
     def _on_boot_banner(self, line: str, _: str | None) -> None:
-        if self.state not in (ModemState.READY, ModemState.NOT_REGISTERED):
+        if self.state not in ModemState.INITIALISED:
             return  # banners during initialisation are expected: boot takes a while
-        log.warning("%s: the modem rebooted (%s): initialising it again", self.name, line)
+        self._reinitialise(line)
+
+    def _on_echo(self, command: str) -> None:
+        """Echo is back after ATE0: only a reset turns it on again."""
+        if self._echo_expected:
+            return
+        if self.state in ModemState.INITIALISED:
+            # the modem answers the echoed command: that one finishes, the rest is cancelled
+            self._reinitialise(f"it echoed {command}", answering=True)
+        elif self.state == ModemState.INITIALISING:
+            log.warning("%s: the modem echoes %s although it took ATE0", self.name, command)
+            self._echo_expected = True  # echo tells nothing on this one: no reboot loop
+
+    def _reinitialise(self, sign: str, *, answering: bool = False) -> None:
+        """The modem rebooted under us: its settings are lost, and so is what it had not
+        answered — a send in flight gets an unknown fate and is resent."""
+        log.warning("%s: the modem rebooted (%s): initialising it again", self.name, sign)
         assert self.channel is not None
-        self.channel.cancel_all()  # a send in flight gets an unknown fate: it is resent
+        if answering:
+            self.channel.cancel_queued()
+        else:
+            self.channel.cancel_all()
+        for name in ("health", "sweep"):  # after the cancelled checks re-armed theirs
+            self._cancel(name)
         self._sync(1)
 
     def _on_creg(self, line: str, _: str | None) -> None:
-        self._registration(health.parse_creg(line.split(":", 1)[1], answer=False))
+        self._registration(cs=health.parse_creg(line.split(":", 1)[1], answer=False))
 
-    def _registration(self, stat: int | None) -> None:
-        if stat is None:
+    def _on_cereg(self, line: str, _: str | None) -> None:
+        self._registration(eps=health.parse_creg(line.split(":", 1)[1], answer=False))
+
+    def _registration(self, *, cs: int | None = None, eps: int | None = None, settle: bool = True) -> None:
+        """A new <stat> of the CS (+CREG) or LTE (+CEREG) domain; ``settle=False`` when the
+        other domain's answer comes next, so the state does not flap in between."""
+        if cs is not None:
+            self.health.registration = cs
+        if eps is not None:
+            self.health.eps_registration = eps
+        if not settle:
             return
-        self.health.registration = stat
         if self.state == ModemState.READY and not self.health.registered:
+            stat = self.health.registration_stat
             self._set_state(ModemState.NOT_REGISTERED, health.REGISTRATION_TEXT.get(stat, "unknown"))
             self._later("health", self.unregistered_interval, self._check_health)
         elif self.state == ModemState.NOT_REGISTERED and self.health.registered:
@@ -262,12 +314,14 @@ class ModemDriver:
         """Plain AT until the modem answers: it may still be booting or auto-bauding, or
         still waiting for the PDU of a send whose sender died (ESC ends that)."""
         self._set_state(ModemState.INITIALISING, "waiting for the modem to answer AT")
+        self._echo_expected = True
+        self._cnmi = None
         if attempt > 1 and self.channel is not None:
             self.channel.leave_pdu_input()
 
         def answered(response: Response) -> None:
             if response.ok:
-                self._expect_ok("ATE0", lambda: self._expect_ok("AT+CMEE=1", self._check_sim))
+                self._expect_ok("ATE0", self._echo_off)
             elif response.result in (CLOSED, CANCELLED):
                 return
             elif attempt < self.sync_attempts:
@@ -275,6 +329,10 @@ class ModemDriver:
             else:
                 self._silent()
         self._command("AT", answered, timeout=1.0, silence_fails=False)
+
+    def _echo_off(self) -> None:
+        self._echo_expected = False
+        self._expect_ok("AT+CMEE=1", self._check_sim)
 
     def _silent(self) -> None:
         """No answer at all: pulse RESET, and if it stays silent power-cycle it through
@@ -346,11 +404,31 @@ class ModemDriver:
             self._expect_ok("AT+CMGF=0", self._set_smsc)
 
     def _set_smsc(self) -> None:
+        """Write the configured SMS centre, or read the SIM's: without one nothing can be
+        sent, and the modem says so instead of failing every message."""
+        self._smsc_missing = False
         if self.smsc:
             kind = 145 if self.smsc.startswith("+") else 129
+            self.health.smsc = self.smsc
             self._expect_ok(f'AT+CSCA="{self.smsc}",{kind}', self._set_storage)
         else:
-            self._set_storage()
+            self._command("AT+CSCA?", self._on_csca)
+
+    def _on_csca(self, response: Response) -> None:
+        if response.result in (CLOSED, CANCELLED):
+            return
+        value = response.info("+CSCA") if response.ok else None
+        if value is not None:
+            self.health.smsc = health.parse_csca(value)
+            self._smsc_missing = not self.health.smsc
+        elif response.cms_error == _SMSC_UNKNOWN_CMS:
+            self.health.smsc = ""
+            self._smsc_missing = True
+        else:
+            # not knowing is no reason to stop sending: a send that needs one will say so
+            log.warning("%s: AT+CSCA? answered %s: the SMS centre is unknown", self.name, response.result)
+            self.health.smsc = ""
+        self._set_storage()
 
     def _set_storage(self) -> None:
         storage = self.dialect.storage
@@ -364,14 +442,23 @@ class ModemDriver:
                 # without indications messages still arrive: the periodic sweep finds them
                 log.warning("%s: %s answered %s; relying on sweeps", self.name, self.dialect.cnmi,
                             response.result)
-            self._command("AT+CREG=1", lambda r: self._ready())
+            self._optional("AT+CREG=1", self._enable_eps_urcs)
         self._command(self.dialect.cnmi, answered)
+
+    def _enable_eps_urcs(self) -> None:
+        if self.dialect.cereg:
+            self._optional("AT+CEREG=1", self._ready)
+        else:
+            self._ready()
 
     def _ready(self) -> None:
         self._last_failure = ""
         self._has_failed = False
         self._recoveries = 0
-        self._set_state(ModemState.READY, self.model)
+        if self._smsc_missing:
+            self._set_state(ModemState.NO_SMSC, _NO_SMSC_DETAIL)
+        else:
+            self._set_state(ModemState.READY, self.model)
         self._check_health()
         self._sweep()
 
@@ -386,7 +473,7 @@ class ModemDriver:
     def on_ring(self) -> None:
         """The RI line fell: something arrived. Sweep at once rather than trust an indication
         that may be switched off or lost; a burst of rings makes at most one more sweep."""
-        if self.receiver is not None and self.state in (ModemState.READY, ModemState.NOT_REGISTERED):
+        if self.receiver is not None and self.state in ModemState.INITIALISED:
             self.receiver.sweep_new()  # while initialising, the sweep when ready finds it
 
     def _check_health(self) -> None:
@@ -395,8 +482,13 @@ class ModemDriver:
                 self.health.signal_rssi = health.parse_csq(response.info("+CSQ") or "")
 
         def on_creg(response: Response) -> None:
-            if response.ok:
-                self._registration(health.parse_creg(response.info("+CREG") or "", answer=True))
+            stat = health.parse_creg(response.info("+CREG") or "", answer=True) if response.ok else None
+            self._registration(cs=stat, settle=not self.dialect.cereg)
+
+        def on_cereg(response: Response) -> None:
+            # a modem that has no LTE (configured as one that has) refuses: CREG alone tells
+            stat = health.parse_creg(response.info("+CEREG") or "", answer=True) if response.ok else None
+            self._registration(eps=stat)
 
         def on_cops(response: Response) -> None:
             if response.ok:
@@ -409,6 +501,15 @@ class ModemDriver:
                 if self.health.storage_full and self.receiver is not None:
                     self.receiver.sweep()  # a full SIM refuses new SMS: empty it
 
+        def on_cnmi(response: Response) -> None:
+            cnmi = health.parse_cnmi(response.info("+CNMI") or "") if response.ok else None
+            if cnmi is None or self.state not in ModemState.INITIALISED:
+                return
+            if self._cnmi is None:
+                self._cnmi = cnmi  # as the modem shows what initialisation set
+            elif cnmi != self._cnmi:
+                self._reinitialise(f"AT+CNMI? answered {response.info('+CNMI')}, not as set")
+
         def on_cclk(response: Response) -> None:
             if response.ok:
                 self.health.network_time = health.parse_cclk(response.info("+CCLK") or "")
@@ -416,8 +517,11 @@ class ModemDriver:
             if self.channel is not None:
                 self._later("health", interval, self._check_health)
 
-        for text, handler in (("AT+CSQ", on_csq), ("AT+CREG?", on_creg), ("AT+COPS?", on_cops),
-                              ("AT+CPMS?", on_cpms), ("AT+CCLK?", on_cclk)):
+        checks = [("AT+CSQ", on_csq), ("AT+CREG?", on_creg)]
+        if self.dialect.cereg:
+            checks.append(("AT+CEREG?", on_cereg))
+        checks += [("AT+COPS?", on_cops), ("AT+CPMS?", on_cpms), ("AT+CNMI?", on_cnmi), ("AT+CCLK?", on_cclk)]
+        for text, handler in checks:
             self._command(text, handler)
 
     def ussd(self, code: str, callback: Callable[[str | None, str], None], timeout: float = 30.0) -> None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-# +CREG <stat>: 1 registered (home), 5 registered (roaming)
+# +CREG / +CEREG <stat>: 1 registered (home), 5 registered (roaming)
 REGISTERED = {1, 5}
 REGISTRATION_TEXT = {0: "not registered", 1: "registered (home)", 2: "searching", 3: "registration denied",
                      4: "unknown", 5: "registered (roaming)"}
@@ -27,17 +27,30 @@ def fields(value: str) -> list[str]:
 @dataclass
 class Health:
     signal_rssi: int | None = None        # AT+CSQ <rssi> 0..31, None when unknown (99)
-    registration: int | None = None
+    registration: int | None = None       # AT+CREG <stat>: circuit-switched (2G/3G)
+    eps_registration: int | None = None   # AT+CEREG <stat>: LTE; None where not asked
     operator: str = ""
     storage_used: int | None = None
     storage_total: int | None = None
     network_time: datetime | None = None
     ussd_reply: str = ""
+    smsc: str = ""                        # the service centre in use (AT+CSCA)
 
     @property
     def registered(self) -> bool:
-        """Unknown counts as registered: a modem that does not say must not be idled."""
-        return self.registration is None or self.registration in REGISTERED
+        """Either domain will do: an LTE-only attach leaves +CREG unregistered while SMS
+        go over LTE. Unknown counts as registered: a modem that does not say must not be
+        idled."""
+        known = [stat for stat in (self.registration, self.eps_registration) if stat is not None]
+        return not known or any(stat in REGISTERED for stat in known)
+
+    @property
+    def registration_stat(self) -> int | None:
+        """The <stat> that tells most: a registered one if either is, else LTE's if known."""
+        stats = (self.eps_registration, self.registration)
+        registered = [stat for stat in stats if stat in REGISTERED]
+        known = [stat for stat in stats if stat is not None]
+        return (registered or known or [None])[0]
 
     @property
     def signal_dbm(self) -> int | None:
@@ -51,10 +64,11 @@ class Health:
     def as_dict(self) -> dict:
         return {
             "signal_dbm": self.signal_dbm,
-            "registration": REGISTRATION_TEXT.get(self.registration, "unknown"),
+            "registration": REGISTRATION_TEXT.get(self.registration_stat, "unknown"),
             "operator": self.operator,
             "storage": None if self.storage_total is None else f"{self.storage_used}/{self.storage_total}",
             "network_time": self.network_time.isoformat() if self.network_time else None,
+            "smsc": self.smsc or None,
         }
 
 
@@ -67,7 +81,7 @@ def parse_csq(value: str) -> int | None:
 
 
 def parse_creg(value: str, *, answer: bool) -> int | None:
-    """The <stat> of ``+CREG: [<n>,]<stat>[,<lac>,<ci>[,<act>]]``.
+    """The <stat> of ``+CREG: [<n>,]<stat>[,<lac>,<ci>[,<act>]]`` (``+CEREG`` alike).
 
     An answer to AT+CREG? starts with <n>; an unsolicited +CREG starts with <stat>.
     """
@@ -76,6 +90,20 @@ def parse_creg(value: str, *, answer: bool) -> int | None:
     if len(parts) <= index or not parts[index].isdigit():
         return None
     return int(parts[index])
+
+
+def parse_csca(value: str) -> str:
+    """The number of ``+CSCA: "<sca>",<tosca>``; "" for a SIM without one (``"",129``)."""
+    parts = fields(value)
+    return parts[0] if parts else ""
+
+
+def parse_cnmi(value: str) -> tuple[int, ...] | None:
+    """The settings of ``+CNMI: <mode>,<mt>,<bm>,<ds>,<bfr>``, to compare with later ones."""
+    parts = fields(value)
+    if not parts or not all(part.isdigit() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
 
 
 def parse_cops(value: str) -> str:

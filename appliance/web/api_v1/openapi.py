@@ -86,7 +86,7 @@ GATEWAY_STATUS = _object({
     # what a modem tells besides; another kind of gateway may tell none of it
     "device": _object({"model": STRING, "dialect": STRING, "port": STRING, "signal_dbm": _nullable(INTEGER),
                        "registration": STRING, "operator": _nullable(STRING), "storage": _nullable(STRING),
-                       "network_time": _nullable(STRING)}, required=[]),
+                       "network_time": _nullable(STRING), "smsc": _nullable(STRING)}, required=[]),
 })
 CONTROLLED = {"running": BOOLEAN, "pending": BOOLEAN}
 ROUTING_VALUES = {"Send": FLAG, "Receive": FLAG, "Role": {"type": "string", "enum": list(ROLES)}}
