@@ -19,13 +19,14 @@ class ScriptedModem:
 
     def __init__(self, reactor: Reactor, *, sim="READY", pin="1234", silent_to=(), slots=None,
                  creg=1, cereg=None, model="SIMCOM_SIM800L", smsc='"+447785016005",145',
-                 echo=False, pdu_input=False):
+                 echo=False, pdu_input=False, creg_notice_after=None):
         self.reactor = reactor
         self.sim = sim
         self.pin = pin
         self.silent_to = set(silent_to)
         self.slots = dict(slots or {})       # SIM storage: index -> PDU hex
         self.creg = creg
+        self.creg_notice_after = creg_notice_after  # a +CREG notice inside the AT+CREG? reply
         self.cereg = cereg                   # None: no LTE, AT+CEREG? is an error
         self.model = model
         self.smsc = smsc                     # the AT+CSCA? answer; None: +CMS ERROR: 330
@@ -95,7 +96,8 @@ class ScriptedModem:
             self.slots.pop(int(command.split("=")[1]), None)
             return "\r\nOK\r\n"
         if command == "AT+CREG?":
-            return f"\r\n+CREG: 1,{self.creg}\r\n\r\nOK\r\n"
+            notice = "" if self.creg_notice_after is None else f"\r\n+CREG: {self.creg_notice_after}"
+            return f"\r\n+CREG: 1,{self.creg}{notice}\r\n\r\nOK\r\n"
         if command == "AT+CEREG?":
             return "\r\n+CME ERROR: 100\r\n" if self.cereg is None else f"\r\n+CEREG: 1,{self.cereg}\r\n\r\nOK\r\n"
         if command == "AT+CSCA?":
@@ -366,6 +368,13 @@ def test_lost_registration_pauses_sending_and_regaining_it_resumes():
     modem.push(b"\r\n+CREG: 1\r\n")
     run_for(reactor, 0.1)
     assert driver.state == ModemState.READY and driver.ready
+
+
+def test_a_registration_lost_while_the_modem_answers_at_creg_is_not_missed():
+    # the notice lands inside the reply, after the answer: it is the newer of the two
+    reactor, modem, driver, _ = start({"creg": 1, "creg_notice_after": 2})
+    run_for(reactor, 0.3)
+    assert driver.state == ModemState.NOT_REGISTERED and driver.detail == "searching"
 
 
 LTE_MODEL = "SIMCOM_SIM7600E-H"

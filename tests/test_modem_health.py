@@ -21,6 +21,17 @@ def test_creg_answer_and_unsolicited_forms(value, answer, stat):
     assert health.parse_creg(value, answer=answer) == stat
 
 
+@pytest.mark.parametrize("values, stat", [
+    (["1,1"], 1),
+    (["2", "1,1"], 1),          # a notice, then the answer: the answer is newer
+    (["1,1", "2"], 2),          # the answer, then a notice: the notice is newer
+    (["0"], 0),                 # only a notice, the answer lost: still the state now
+    (["1,x"], None), ([], None),
+])
+def test_a_registration_reply_with_a_notice_inside_gives_the_latest_state(values, stat):
+    assert health.parse_registration_reply(values) == stat
+
+
 def test_registered_means_home_or_roaming_and_unknown_does_not_idle_a_modem():
     assert health.Health(registration=1).registered and health.Health(registration=5).registered
     assert not health.Health(registration=2).registered

@@ -70,11 +70,12 @@ class Response:
 
     def info(self, prefix: str) -> str | None:
         """The value of the first ``<prefix>: value`` information line, if any."""
+        return next(iter(self.infos(prefix)), None)
+
+    def infos(self, prefix: str) -> list[str]:
+        """The values of every ``<prefix>: value`` line, in the order they came."""
         wanted = prefix.upper() + ":"
-        for line in self.lines:
-            if line.upper().startswith(wanted):
-                return line[len(wanted):].strip()
-        return None
+        return [line[len(wanted):].strip() for line in self.lines if line.upper().startswith(wanted)]
 
 
 Callback = Callable[[Response], None]

@@ -482,12 +482,12 @@ class ModemDriver:
                 self.health.signal_rssi = health.parse_csq(response.info("+CSQ") or "")
 
         def on_creg(response: Response) -> None:
-            stat = health.parse_creg(response.info("+CREG") or "", answer=True) if response.ok else None
+            stat = health.parse_registration_reply(response.infos("+CREG")) if response.ok else None
             self._registration(cs=stat, settle=not self.dialect.cereg)
 
         def on_cereg(response: Response) -> None:
             # a modem that has no LTE (configured as one that has) refuses: CREG alone tells
-            stat = health.parse_creg(response.info("+CEREG") or "", answer=True) if response.ok else None
+            stat = health.parse_registration_reply(response.infos("+CEREG")) if response.ok else None
             self._registration(eps=stat)
 
         def on_cops(response: Response) -> None:

@@ -92,6 +92,21 @@ def parse_creg(value: str, *, answer: bool) -> int | None:
     return int(parts[index])
 
 
+def parse_registration_reply(values: list[str]) -> int | None:
+    """The current <stat> from every ``+CREG:`` (or ``+CEREG:``) line of an AT+CREG? reply.
+
+    A notice the modem sends while it answers has the same prefix and lands inside the
+    reply. With AT+CREG=1 a notice carries <stat> alone and the answer <n>,<stat>, so each
+    is read as what it is, and the last of them is the modem's state now.
+    """
+    current = None
+    for value in values:
+        stat = parse_creg(value, answer=len(fields(value)) > 1)
+        if stat is not None:
+            current = stat
+    return current
+
+
 def parse_csca(value: str) -> str:
     """The number of ``+CSCA: "<sca>",<tosca>``; "" for a SIM without one (``"",129``)."""
     parts = fields(value)
