@@ -211,6 +211,20 @@ def test_alone_without_an_smsc_messages_wait_until_one_is_configured(tmp_path):
             rig.stop()
 
 
+def test_a_modem_that_loses_its_smsc_while_sending_hands_its_messages_to_another(tmp_path):
+    with SimulatedModem() as first, SimulatedModem() as other:
+        rig = Rig(tmp_path, [first, other]).start()
+        try:
+            losing = rig.gateways[0].driver
+            wait_for(lambda: all(g.driver.state == ModemState.READY for g in rig.gateways), what="both ready")
+            first.set_smsc(None)  # its next send is answered +CMS ERROR: 330
+            ids = rig.send(*[NewMessage(f"+44{n}", f"despite the lost SMSC {n}") for n in range(4)])
+            wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
+            assert losing.state == ModemState.NO_SMSC and first.sent == [] and len(other.sent) == 4
+        finally:
+            rig.stop()
+
+
 def test_a_port_that_vanishes_and_returns_is_reopened_and_the_queue_goes_on(tmp_path):
     link = tmp_path / "ttyGSM"
     with SimulatedModem(link=link) as modem:

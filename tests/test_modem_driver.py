@@ -218,6 +218,23 @@ def test_a_sim_without_an_smsc_receives_but_does_not_send_and_says_why(answer):
     assert received == [DELIVER, DELIVER.replace("F6", "F7")]
 
 
+def test_a_send_refused_for_want_of_an_smsc_stops_sending_through_the_modem_until_it_is_set():
+    reactor, modem, driver, states = start()
+    run_for(reactor, 0.2)
+    assert driver.ready
+    modem.cmgs_answer = "\r\n+CMS ERROR: 330\r\n"  # e.g. a stick that needs AT+CSCA written once
+    results = []
+    driver.send("0011", 1, results.append)
+    run_for(reactor, 0.2)
+    assert (results[0].ok, results[0].error_code, results[0].permanent) == (False, 330, False)
+    assert driver.state == ModemState.NO_SMSC and not driver.in_service  # a backup stands in
+    assert driver.detail == ("the modem refused to send without an SMS centre (+CMS ERROR: 330; "
+                             "it has +447785016005): set `smsc` for this modem")
+    driver.send("0011", 1, results.append)
+    run_for(reactor, 0.1)
+    assert not results[1].ok and sum(c.startswith("AT+CMGS") for c in modem.commands) == 1
+
+
 def test_modem_that_never_answers_at_is_given_up_and_reopened_later():
     reactor, modem, driver, states = start({"silent_to": {"AT"}}, sync_attempts=2)
     run_for(reactor, 2.4)  # two 1 s tries, a 0.05 s pause, then a fresh start

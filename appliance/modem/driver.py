@@ -564,7 +564,15 @@ class ModemDriver:
 
         def answered(response: Response) -> None:
             self._sending = False
-            callback(self._send_result(response))
+            result = self._send_result(response)
+            if result.error_code == _SMSC_UNKNOWN_CMS and self.state == ModemState.READY:
+                # the SIM lost its SMS centre, or the modem does not use the one it has:
+                # no send can succeed here until someone sets `smsc`; receiving goes on
+                self._smsc_missing = True
+                self._set_state(ModemState.NO_SMSC, f"the modem refused to send without an SMS centre "
+                                f"(+CMS ERROR: 330; it has {self.health.smsc or 'none'}): "
+                                "set `smsc` for this modem")
+            callback(result)
             if self.state == ModemState.READY and response.result != TIMEOUT and self._on_state:
                 self._on_state(self.state)  # free again: let the router hand over more
         self._command(f"AT+CMGS={tpdu_length}", answered, timeout=self.send_timeout, body=pdu)
