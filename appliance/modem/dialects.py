@@ -21,8 +21,6 @@ class Dialect:
     storage: str = "SM"
     # LTE: registration is asked with AT+CEREG too (SMS may go over LTE with no 2G/3G attach)
     cereg: bool = False
-    # lines that mean "I have just booted": seen while ready, the modem lost its settings
-    boot_urcs: tuple[str, ...] = ("RDY", "+CPIN: READY", "CALL READY", "SMS READY")
     # how long to wait after power-on before talking to it
     boot_seconds: float = 10.0
     # PWRKEY: how long to hold it for power on and for power off
@@ -40,18 +38,15 @@ DIALECTS: dict[str, Dialect] = {
                 boot_seconds=5.0, pwrkey_on_seconds=1.1, pwrkey_off_seconds=1.5,
                 noise=("UNDER-VOLTAGE WARNNING", "OVER-VOLTAGE WARNNING")),
         Dialect("sim7600", identifies=("SIM7600", "SIM7500", "SIM7100"),
-                boot_urcs=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
                 cereg=True, boot_seconds=20.0, pwrkey_on_seconds=0.5, pwrkey_off_seconds=2.5,
                 noise=("+CPSI:", "+CNSMOD:")),
         Dialect("ec25", identifies=("EC25", "EG25", "EC21", "EG21", "EC20"),
-                boot_urcs=("RDY", "+CPIN: READY", "+QIND: SMS DONE", "+QIND: PB DONE"),
                 cereg=True, boot_seconds=13.0, pwrkey_on_seconds=0.5, pwrkey_off_seconds=0.8,
                 noise=("+QIND:", "+QUSIM:", "+CFUN:")),
         Dialect("huawei", identifies=("E3372", "E1750", "E173", "E220", "E160", "E153", "E303", "K3765"),
                 setup=("AT^CURC=0",),  # stop ^RSSI / ^HCSQ / ^DSFLOWRPT noise
                 # a stick that reboots either leaves the USB bus (the port closes) or comes
-                # back quietly: echo on and CNMI at defaults tell the driver
-                boot_urcs=(),
+                # back quietly, with no banner: echo on and CNMI at defaults tell the driver
                 noise=("^RSSI:", "^HCSQ:", "^DSFLOWRPT:", "^MODE:", "^BOOT:", "^SRVST:", "^SIMST:")),
     )
 }
