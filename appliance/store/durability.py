@@ -59,8 +59,9 @@ class Durability:
         finally:
             cursor.execute(f"PRAGMA synchronous = {FULL}")
             self._local.depth = 0
-            self._wanted.set()
-            self._wake.set()
+            if not self._wanted.is_set():  # else a sync is already due: setting again costs a lock
+                self._wanted.set()
+                self._wake.set()
 
     def sync(self) -> None:
         """fsync the write-ahead log: every commit so far is on the disk after this."""
