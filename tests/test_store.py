@@ -1,5 +1,6 @@
 """The store: WAL, migrations, and the queue's guarded transitions."""
 
+import sqlite3
 import threading
 
 import peewee
@@ -72,6 +73,7 @@ def test_a_first_release_store_upgraded_has_exactly_the_schema_of_a_new_one(tmp_
     (queue_module._NEXT_DUE, "outbound_message_queued_scheduled"),
     (queue_module._NEXT_DUE, "outbound_message_queued_retry"),
     (queue_module._NEXT_DUE, "outbound_message_queued_expires"),
+    (queue_module._EXPIRING, "outbound_message_queued_expires"),
     (queue_module._EXPIRE_DUE, "outbound_message_queued_expires"),
 ])
 def test_each_dispatch_reads_the_queued_messages_through_their_index(database, statement, index):
@@ -79,6 +81,20 @@ def test_each_dispatch_reads_the_queued_messages_through_their_index(database, s
     plan = " ".join(row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + statement,
                                                            (0.0,) * statement.count("?")))
     assert f"INDEX {index}" in plan and "TEMP B-TREE" not in plan
+
+
+def test_a_dispatch_with_nothing_to_expire_does_not_wait_for_the_write_lock(queue, database, tmp_path, clock):
+    # every accepted request wakes a dispatch: it must not queue behind the requests' commits
+    queue.accept([NewMessage("+441", "valid for an hour", validity_period=3600)])
+    writer = sqlite3.connect(tmp_path / store_db.DATABASE_FILE, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")  # another thread's commit in progress
+    try:
+        database.execute_sql("PRAGMA busy_timeout = 0")  # waiting would raise at once
+        assert queue.expire_due() == 0
+    finally:
+        writer.rollback()
+        writer.close()
+    assert queue.expire_due(clock.now + 7200) == 1  # and one that has expired still ends
 
 
 def test_a_database_newer_than_the_software_is_refused(tmp_path, monkeypatch):

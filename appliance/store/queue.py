@@ -66,6 +66,8 @@ _NEXT_DUE = "SELECT " + ", ".join(
     f"(SELECT MIN({column}) FROM outbound_message INDEXED BY outbound_message_queued_{name} "
     f"WHERE {_QUEUED} AND {column} > ?)"
     for column, name in (("scheduled_at", "scheduled"), ("retry_at", "retry"), ("expires_at", "expires")))
+_EXPIRING = (f"SELECT 1 FROM outbound_message INDEXED BY outbound_message_queued_expires "
+             f"WHERE {_QUEUED} AND expires_at <= ? LIMIT 1")
 _EXPIRE_DUE = (f"UPDATE outbound_message INDEXED BY outbound_message_queued_expires "
                f"SET state = '{State.EXPIRED}', updated_at = ?, error_text = ? "
                f"WHERE {_QUEUED} AND expires_at <= ?")
@@ -172,11 +174,19 @@ class Queue:
                     return candidate
         return None
 
-    @_bookkeeping
     def expire_due(self, now: float | None = None) -> int:
-        """End queued messages whose validity ran out: never sent late, never left hanging."""
+        """End queued messages whose validity ran out: never sent late, never left hanging.
+
+        This runs at every dispatch, so at every accepted request: it looks first, because
+        a read leaves the HTTP threads' commits alone, where even an UPDATE that changes
+        nothing takes the store's write lock and makes them wait.
+        """
         now = self.clock() if now is None else now
-        return self.database.cursor().execute(_EXPIRE_DUE, (now, _EXPIRED_TEXT, now)).rowcount
+        cursor = self.database.cursor()
+        if cursor.execute(_EXPIRING, (now,)).fetchone() is None:
+            return 0
+        with bookkeeping(self.durability):
+            return cursor.execute(_EXPIRE_DUE, (now, _EXPIRED_TEXT, now)).rowcount
 
     def next_due(self, now: float | None = None) -> float | None:
         """The earliest future moment a queued message becomes due or expires."""
