@@ -22,9 +22,9 @@ from typing import Callable, Iterable, Sequence, TypeVar
 
 import peewee
 
-from .config import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
+from .config import Config, ConfigError, ConnectorConfig, ModemConfig, senders, with_http_connector
 from .connectors.routing import Assignment, Connector
-from .connectors.webhook import WebhookSender
+from .connectors.webhook import WebhookSender, WebhookTarget
 from .gateways.base import Gateway
 from .gateways.limits import Limits
 from .gateways.modem import ModemGateway
@@ -86,6 +86,14 @@ def routing_connector(connector: ConnectorConfig, gateways: tuple[str, ...]) -> 
     return Connector(connector.name, connector.type,
                      tuple(Assignment(*entry) for entry in properties.assignments(connector, gateways)),
                      connector.max_send_attempts)
+
+
+def webhook_targets(connectors: tuple[ConnectorConfig, ...]) -> list[WebhookTarget]:
+    """The webhook connectors; one without ``reports_for`` carries the reports of every
+    connector messages come in by."""
+    return [WebhookTarget(c.name, c.url, c.token, timeout=c.timeout, give_up_after=c.give_up_after,
+                          reports_for=c.reports_for if c.reports_for is not None else tuple(senders(connectors)))
+            for c in connectors if c.type == "webhook"]
 
 
 def _chosen(what: str, items: Sequence[Named], names: Sequence[str]) -> list[Named]:
@@ -237,9 +245,9 @@ class ServerControl:
         connector = self._connector(name)
         gateways = tuple(g.name for g in self.router.gateways)
         self.router.routing.connectors[name] = routing_connector(connector, gateways)
-        target = self.webhooks.targets.get(name)
-        if target is not None:
-            self.webhooks.targets[name] = replace(target, url=connector.url, token=connector.token)
+        if name in self.webhooks.targets:
+            (self.webhooks.targets[name],) = [target for target in webhook_targets(self.config.connectors)
+                                              if target.connector == name]
         self.pending.discard((CONNECTOR, name))
         self.router.kick()  # its routing may let a waiting message go now
 

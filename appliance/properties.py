@@ -16,7 +16,7 @@ from .config import Config, ConfigError, ConnectorConfig, ModemConfig, parse
 from .connectors.routing import NOT_USED, PRIMARY, RECEIVE, SEND, SEND_RECEIVE
 
 GATEWAY, CONNECTOR, ROUTING, SETTINGS = "gateway", "connector", "routing", "settings"
-FLAG, NUMBER, TEXT, SECONDS = "flag", "number", "text", "seconds"
+FLAG, NUMBER, TEXT, SECONDS, NAMES = "flag", "number", "text", "seconds", "names"
 SECRET_SHOWN_AS = "***"
 
 
@@ -28,7 +28,8 @@ class UnknownName(ConfigError):
 class Property:
     name: str                 # as send-server-command and the XML name it
     key: str                  # the config key it sets: "send_limit_day", "routing.retry_delays"
-    kind: str = TEXT          # how its value is written: FLAG (1 or 0), NUMBER, TEXT, SECONDS (5;30;120)
+    kind: str = TEXT          # how its value is written: FLAG (1 or 0), NUMBER, TEXT, SECONDS (5;30;120),
+                              # NAMES (HTTP API;Portal)
     optional: bool = False    # an empty value removes the key: no limit, no PIN, the SIM's SMSC
     secret: bool = False      # shown as *** and never read back
     read_only: str = ""       # why it cannot be set at run time
@@ -55,8 +56,11 @@ CONNECTOR_PROPERTIES = _table(
     Property("MaxSendAttempts", "max_send_attempts", NUMBER),
     Property("Url", "url"),
     Property("Token", "token", secret=True),
+    Property("Timeout", "timeout", NUMBER),
+    Property("GiveUpAfter", "give_up_after", NUMBER),
+    Property("ReportsFor", "reports_for", NAMES, optional=True),
 )
-WEBHOOK_ONLY = ("Url", "Token")
+WEBHOOK_ONLY = ("Url", "Token", "Timeout", "GiveUpAfter", "ReportsFor")
 # per (connector, gateway): its entry in the connector's `gateways` list
 ROUTING_PROPERTIES = _table(
     Property("Send", "use", FLAG),
@@ -113,8 +117,10 @@ def shown(prop: Property, value: Any) -> str:
         return "1" if value else "0"
     if value is None:
         return ""
+    if isinstance(value, float):
+        return f"{value:g}"
     if isinstance(value, tuple):
-        return ";".join(f"{v:g}" for v in value)
+        return ";".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     return str(value)
 
 
@@ -197,6 +203,8 @@ def _value(prop: Property, text: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigError(prop.name, f"must be a whole number, not {text!r}") from None
+    if prop.kind == NAMES:
+        return [name.strip() for name in text.split(";") if name.strip()]
     if prop.kind == SECONDS:
         try:
             return [float(v) for v in text.replace(",", ";").split(";") if v.strip()]

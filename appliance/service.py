@@ -13,9 +13,9 @@ import signal
 import time
 from dataclasses import replace
 
-from .config import Config, ConfigError, ConnectorConfig, ModemConfig, senders, with_http_connector
+from .config import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
 from .connectors.routing import Routing
-from .control import ServerControl, effective_config, routing_connector
+from .control import ServerControl, effective_config, routing_connector, webhook_targets
 from .gateways.limits import LimitTracker, Limits
 from .gateways.modem import ModemGateway
 from .gateways.router import Router
@@ -27,7 +27,7 @@ from .sd_notify import Notifier
 from .store import db as store_db
 from . import message_status, server_status
 from .connectors import webhook
-from .connectors.webhook import WebhookSender, WebhookTarget
+from .connectors.webhook import WebhookSender
 from .store.durability import Durability
 from .store.inbox import Inbox
 from .store.models import InboundMessage, OutboundMessage
@@ -289,14 +289,6 @@ class Service:
             self.database.close()
         self.reactor.close()
         self.notifier.close()
-
-
-def webhook_targets(connectors: tuple[ConnectorConfig, ...]) -> list[WebhookTarget]:
-    """The webhook connectors; one without ``reports_for`` carries the reports of every
-    connector messages come in by."""
-    return [WebhookTarget(c.name, c.url, c.token, timeout=c.timeout, give_up_after=c.give_up_after,
-                          reports_for=c.reports_for if c.reports_for is not None else tuple(senders(connectors)))
-            for c in connectors if c.type == "webhook"]
 
 
 def build_routing(connectors: tuple[ConnectorConfig, ...], gateways: tuple[str, ...]) -> Routing:

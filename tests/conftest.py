@@ -33,8 +33,8 @@ def database(tmp_path):
 import threading  # noqa: E402
 
 from appliance.config import Config, ConnectorConfig, ModemConfig  # noqa: E402
-from appliance.connectors.webhook import WebhookSender, WebhookTarget  # noqa: E402
-from appliance.control import ServerControl, effective_config, on_reactor  # noqa: E402
+from appliance.connectors.webhook import WebhookSender  # noqa: E402
+from appliance.control import ServerControl, effective_config, on_reactor, webhook_targets  # noqa: E402
 from appliance.gateways.limits import LimitTracker  # noqa: E402
 from appliance.gateways.router import Router  # noqa: E402
 from appliance.reactor import Reactor  # noqa: E402
@@ -68,8 +68,7 @@ class ControlRig:
         names = tuple(m.name for m in self.config.modems)
         self.router = Router(self.reactor, self.queue, self.gateways, build_routing(self.config.connectors, names),
                              limits=LimitTracker({}))
-        self.webhooks = WebhookSender(self.reactor, self.database, [
-            WebhookTarget(c.name, c.url, c.token) for c in self.config.connectors if c.type == "webhook"])
+        self.webhooks = WebhookSender(self.reactor, self.database, webhook_targets(self.config.connectors))
         self.inbox = Inbox(self.database)
         self.settings_loaded = []
         self.control = ServerControl(self.reactor, self.database, self.config, router=self.router,

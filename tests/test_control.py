@@ -196,7 +196,7 @@ def test_secrets_are_shown_as_stars_and_set_values_only_by_what_they_do(rig, tmp
     assert configuration["gateways"][1]["properties"]["Pin"] == ""
     hook = configuration["connectors"][1]
     assert hook["properties"] == {"Enabled": "1", "MaxSendAttempts": "3", "Url": "http://127.0.0.1:9/hook",
-                                  "Token": "***"}
+                                  "Token": "***", "Timeout": "10", "GiveUpAfter": "259200", "ReportsFor": ""}
     assert "Url" not in configuration["connectors"][0]["properties"]  # only a webhook has one
     assert "s3cret" not in json.dumps(configuration) and "1234" not in json.dumps(configuration)
 
@@ -281,6 +281,27 @@ def test_url_and_token_belong_to_webhook_connectors_only(rig):
         rig.call(rig.control.set_connector_property, ["HTTP API"], "Url", "http://example.org/")
     with pytest.raises(ConfigError, match="Url: a webhook needs an http:// or https:// URL"):
         rig.call(rig.control.set_connector_property, ["Hook"], "Url", "ftp://example.org/")
+
+
+def test_a_webhooks_timeout_give_up_and_reports_are_set_at_run_time_and_checked_as_in_the_file(rig):
+    before = rig.webhooks.targets["Hook"]
+    assert before.reports_for == ("HTTP API",)  # by default: every connector messages come in by
+    for prop, value in (("Timeout", "30"), ("GiveUpAfter", "3600"), ("ReportsFor", "HTTP API")):
+        rig.call(rig.control.set_connector_property, ["Hook"], prop, value, False)
+    assert rig.webhooks.targets["Hook"] == before  # until the connector restarts
+    assert rig.call(rig.control.restart_connectors, ["Hook"]) == {"Hook": "restarted"}
+    target = rig.webhooks.targets["Hook"]
+    assert (target.timeout, target.give_up_after, target.reports_for) == (30, 3600, ("HTTP API",))
+    shown = rig.call(rig.control.configuration)["connectors"][1]["properties"]
+    assert (shown["Timeout"], shown["GiveUpAfter"], shown["ReportsFor"]) == ("30", "3600", "HTTP API")
+    for prop, value, words in (("Timeout", "0", "Timeout: must be a number of seconds from 1 to 300"),
+                               ("ReportsFor", "Nobody", "ReportsFor: 'Nobody' is not a connector messages come in by"),
+                               ("GiveUpAfter", "soon", "GiveUpAfter: must be a whole number")):
+        with pytest.raises(ConfigError, match=words):
+            rig.call(rig.control.set_connector_property, ["Hook"], prop, value)
+    with pytest.raises(ConfigError, match="Timeout: only a webhook connector has one"):
+        rig.call(rig.control.set_connector_property, ["HTTP API"], "Timeout", "30")
+    assert rig.webhooks.targets["Hook"] == target  # nothing a refused value changed
 
 
 def test_routing_properties_change_which_gateway_sends_and_receives(rig):

@@ -7,7 +7,7 @@ import pytest
 
 from appliance import config, properties
 from appliance.config import ConfigError
-from appliance.service import webhook_targets
+from appliance.control import webhook_targets
 
 HOOK = {"name": "Hook", "type": "webhook", "url": "https://crm.example.com/sms"}
 
