@@ -568,7 +568,6 @@ class ModemDriver:
             if result.error_code == _SMSC_UNKNOWN_CMS and self.state == ModemState.READY:
                 # the SIM lost its SMS centre, or the modem does not use the one it has:
                 # no send can succeed here until someone sets `smsc`; receiving goes on
-                self._smsc_missing = True
                 self._set_state(ModemState.NO_SMSC, f"the modem refused to send without an SMS centre "
                                 f"(+CMS ERROR: 330; it has {self.health.smsc or 'none'}): "
                                 "set `smsc` for this modem")
