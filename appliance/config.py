@@ -93,7 +93,7 @@ class ReceiveConfig:
 @dataclass(frozen=True)
 class HttpConfig:
     listen: str = DEFAULT_LISTEN
-    threads: int = 8
+    connections: int = 64                 # served at once, each by a thread of its own
     guest: str | None = None              # the local user a request without username acts as
     auth_callback_url: str | None = None  # vouches for user names that are not local users
     tls_cert: str | None = None           # both set: HTTPS only (PEM files)
@@ -154,7 +154,7 @@ def load(path: str | Path | None) -> Config:
 def parse(raw: dict[str, Any]) -> Config:
     _only(raw, {"http", "storage", "receive", "routing", "modem", "connector"}, "")
     http = _table(raw, "http")
-    _only(http, {"listen", "threads", "send_server_command", "guest", "auth_callback_url", "tls_cert", "tls_key"},
+    _only(http, {"listen", "connections", "send_server_command", "guest", "auth_callback_url", "tls_cert", "tls_key"},
           "http")
     storage = _table(raw, "storage")
     _only(storage, {"path"}, "storage")
@@ -198,7 +198,7 @@ def _http(raw: dict[str, Any]) -> HttpConfig:
         raise ConfigError(missing, "is required with " + ("http.tls_cert" if key is None else "http.tls_key")
                           + ": HTTPS needs both the certificate and its private key")
     return HttpConfig(listen=_listen(raw.get("listen", DEFAULT_LISTEN), "http.listen"),
-                      threads=_integer(raw.get("threads", 8), "http.threads", 1, 256),
+                      connections=_integer(raw.get("connections", 64), "http.connections", 1, 1024),
                       guest=guest, auth_callback_url=callback, tls_cert=cert, tls_key=key,
                       send_server_command=_boolean(raw.get("send_server_command", False),
                                                    "http.send_server_command"))

@@ -130,8 +130,8 @@ class Service:
         http = self.config.http
         tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert else None
         v1 = ApiV1Context(http=context)
-        self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port, threads=http.threads,
-                               tls=tls)
+        self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port,
+                               connections=http.connections, tls=tls)
         self.http.start()
         # only once the port is ours: a start that fails must not swallow the one showing
         self.admin_password = users.ensure_admin()

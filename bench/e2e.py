@@ -13,8 +13,8 @@ appliance and its peers (bench/e2e_contenders.py; the peers' configuration: benc
   N messages: the rate achieved as a fraction of the ideal 4 x 5 messages per second;
 - ``report``: the tables and the goals of the benchmark issue from saved results.
 
-Every run first sends warm-up messages, one at a time (start-up and connections are not
-per-message costs; see ``Contender.warm_up``). Reproduce with ``make bench-e2e``; figures
+Every run first sends warm-up messages (start-up and connections are not per-message
+costs; see ``Contender.warm``). Reproduce with ``make bench-e2e``; figures
 go to bench/RESULTS.md.
 """
 
@@ -53,8 +53,7 @@ def _run(name: str, simulators: int, body: Callable[[Contender, list[Simulator]]
         contender = None
         try:
             contender = CONTENDERS[name](workdir, sims)
-            for n in range(contender.warm_up):
-                contender.submit(f"warm-up {n}")
+            contender.warm([f"warm-up {n}" for n in range(contender.warm_up)])
             wait(lambda: sum(s.sent_count() for s in sims) >= contender.warm_up, 120,
                  f"{name}: the warm-up messages", interval=0.02)
             result = body(contender, sims)

@@ -1,7 +1,9 @@
-"""Which WSGI server carries the HTTP API: cheroot against waitress, same app, same load.
+"""Which HTTP server carries the API: the appliance's own (appliance/web/server.py)
+against waitress and cheroot, same app, same load.
 
 Each server runs the real bottle app on a fresh store (every send-message commits a row
 with synchronous=FULL) in its own process; wrk drives it with keep-alive connections.
+waitress and cheroot are bench-only dependencies (``pip install -e '.[bench]'``).
 Reproduce with ``make bench-wsgi`` (needs Debian's wrk); figures go to bench/RESULTS.md.
 """
 
@@ -14,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.service_runner import free_port  # noqa: E402
 PASSWORD = "bench-password"
-SERVERS = ("cheroot", "waitress")
+SERVERS = ("appliance", "waitress", "cheroot")
 
 
 def serve(server: str, port: int, data: str, threads: int) -> None:
@@ -42,7 +45,12 @@ def serve(server: str, port: int, data: str, threads: int) -> None:
                              gateway_names=lambda: ("GSM",), on_accepted=lambda: None,
                              inbox=Inbox(database), server_status=dict)
     app = create_app(context)
-    if server == "cheroot":
+    if server == "appliance":
+        from appliance.web.server import HttpServer
+        http = HttpServer(app, "127.0.0.1", port)  # a thread per connection: no pool to size
+        http.start()
+        threading.Event().wait()
+    elif server == "cheroot":
         from cheroot import wsgi
         wsgi.Server(("127.0.0.1", port), app, numthreads=threads).safe_start()
     else:
@@ -108,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
-    print(f"requests per second, {args.threads} server threads, "
+    print(f"requests per second, {args.threads} worker threads for waitress and cheroot, "
           f"{args.seconds} s per run, best of {args.rounds} (servers alternate)")
-    print("| request | clients | cheroot | waitress | cheroot / waitress |")
-    print("|---|---:|---:|---:|---:|")
+    print("| request | clients | appliance | waitress | cheroot | appliance / waitress |")
+    print("|---|---:|---:|---:|---:|---:|")
     for path in ("send-message", "health"):
         for connections in args.connections:
             best = {server: 0.0 for server in SERVERS}
@@ -119,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
                 for server in SERVERS:
                     rate = measure(server, connections, args.seconds, args.threads, path)
                     best[server] = max(best[server], rate)
-            ratio = best["cheroot"] / best["waitress"]
-            print(f"| {path} | {connections} | {best['cheroot']:.0f} | {best['waitress']:.0f} | {ratio:.2f} |",
-                  flush=True)
+            ratio = best["appliance"] / best["waitress"]
+            print(f"| {path} | {connections} | {best['appliance']:.0f} | {best['waitress']:.0f} | "
+                  f"{best['cheroot']:.0f} | {ratio:.2f} |", flush=True)
     return 0
 
 

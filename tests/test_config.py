@@ -40,7 +40,7 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
 @pytest.mark.parametrize("raw, key, words", [
     ({"htp": {}}, "htp", "unknown key"),
     ({"http": {"listen": "9710"}}, "http.listen", "HOST:PORT"),
-    ({"http": {"threads": "8"}}, "http.threads", "integer"),
+    ({"http": {"connections": "8"}}, "http.connections", "integer"),
     ({"storage": {"path": ""}}, "storage.path", "non-empty"),
     ({"modem": {"name": "A"}}, "modem", "[[modem]]"),
     ({"modem": [{"port": "/dev/x"}]}, "modem[1].name", "required"),

@@ -64,3 +64,22 @@ def test_one_failing_request_does_not_fail_the_others_in_its_group():
     for t in threads:
         t.join(5)
     assert outcomes == {"a": ["a"], "bad": "duplicate id", "c": ["c"], "d": ["d"]}
+
+
+def test_callers_in_a_steady_stream_are_all_answered_by_whoever_writes_next():
+    committer = GroupCommitter(lambda items: [i * 2 for i in items])
+    wrong = []
+
+    def caller(n):
+        for k in range(300):
+            item = n * 1000 + k
+            if committer.submit([item]) != [item * 2]:
+                wrong.append(item)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)  # nobody was left waiting for a writer
+    assert wrong == [] and committer.items == 2400

@@ -144,7 +144,7 @@ def test_get_server_settings(api):
     root = api.xml("get-server-settings")
     assert root.tag == "ServerSettings" and root.get("Pending") == "0"
     assert {e.tag: e.text for e in root} == {
-        "RetryDelays": "5;30;120", "IncompleteAfter": "3600", "Listen": "127.0.0.1:9710", "Threads": "8",
+        "RetryDelays": "5;30;120", "IncompleteAfter": "3600", "Listen": "127.0.0.1:9710", "Connections": "64",
         "SendServerCommandEnabled": "0", "DataDirectory": "./data"}
 
 

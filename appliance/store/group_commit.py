@@ -8,6 +8,7 @@ queueing for the disk one fsync at a time. Nothing waits for a timer.
 
 from __future__ import annotations
 
+import collections
 import threading
 from typing import Callable, Generic, Sequence, TypeVar
 
@@ -16,13 +17,18 @@ R = TypeVar("R")
 
 
 class _Ticket(Generic[T, R]):
-    __slots__ = ("items", "result", "error", "done")
+    __slots__ = ("items", "result", "error", "done", "wake")
 
     def __init__(self, items: Sequence[T]) -> None:
         self.items = items
         self.result: list[R] | None = None
         self.error: BaseException | None = None
         self.done = False
+        # released once: when the items are written, or when it is this caller's turn to
+        # write. One lock each, so a commit wakes its own callers and the next writer only,
+        # not every thread still waiting.
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class GroupCommitter(Generic[T, R]):
@@ -33,9 +39,8 @@ class GroupCommitter(Generic[T, R]):
         self._write = write
         self.max_batch = max_batch
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._pending: list[_Ticket[T, R]] = []
-        self._writing = False
+        self._pending: collections.deque[_Ticket[T, R]] = collections.deque()
+        self._writing = False  # while True, the first pending caller will write next
         self.commits = 0      # transactions written: commits per item is what fsync costs
         self.items = 0
 
@@ -44,28 +49,36 @@ class GroupCommitter(Generic[T, R]):
         ticket: _Ticket[T, R] = _Ticket(items)
         with self._lock:
             self._pending.append(ticket)
-        while True:
+            writes = not self._writing
+            self._writing = True
+        if not writes:
+            ticket.wake.acquire()
+            if ticket.done:
+                return self._outcome(ticket)
+        # this caller writes for everyone queued so far, itself first among them
+        with self._lock:
+            batch = self._take()
+        try:
+            self._commit(batch)
+        finally:
             with self._lock:
-                while not ticket.done and self._writing:
-                    self._changed.wait()
-                if ticket.done:
-                    return self._outcome(ticket)
-                # nobody is writing: this caller writes for everyone queued so far
-                self._writing = True
-                batch = self._take()
-            try:
-                self._commit(batch)
-            finally:
-                with self._lock:
-                    self._writing = False
-                    self._changed.notify_all()
+                successor = self._pending[0] if self._pending else None
+                self._writing = successor is not None
+            for waiter in batch:
+                if not waiter.done:  # the write was interrupted (KeyboardInterrupt, SystemExit)
+                    waiter.error, waiter.done = RuntimeError("the commit was interrupted"), True
+                if waiter is not ticket:
+                    waiter.wake.release()
+            if successor is not None:
+                successor.wake.release()
+        return self._outcome(ticket)
 
     def _take(self) -> list[_Ticket[T, R]]:
         batch: list[_Ticket[T, R]] = []
         size = 0
         while self._pending and (not batch or size + len(self._pending[0].items) <= self.max_batch):
             size += len(self._pending[0].items)
-            batch.append(self._pending.pop(0))
+            batch.append(self._pending.popleft())
         return batch
 
     def _commit(self, batch: list[_Ticket[T, R]]) -> None:
@@ -87,9 +100,8 @@ class GroupCommitter(Generic[T, R]):
             with self._lock:
                 self.commits += 1
                 self.items += len(items)
-        with self._lock:
-            for ticket in batch:
-                ticket.done = True
+        for ticket in batch:
+            ticket.done = True
 
     @staticmethod
     def _outcome(ticket: _Ticket[T, R]) -> list[R]:
