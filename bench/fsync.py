@@ -30,7 +30,7 @@ class Service:
         self.simulator = Simulator(workdir)
         self.trace = workdir / "strace.txt"
         self.appliance = Appliance(workdir, [self.simulator.link], wrapper=[
-            "strace", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(self.trace)])
+            "strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(self.trace)])
         self._local = threading.local()
 
     def fsyncs(self) -> int:

@@ -4,8 +4,8 @@
   request durably committed before its OK: once with the API alone (its one modem's port
   is missing, so what it accepts waits in the queue), once while the service also sends
   what it accepts through a simulated modem with zero reply latency (on the same two cores);
-- fsync calls per accepted message during those runs (strace, in a second run: tracing
-  slows the process it traces);
+- fsync calls per accepted message during those runs (strace, in a second run: even with
+  ``--seccomp-bpf``, which stops the process only at the traced calls, tracing slows it);
 - resident memory: idle after start, and the peak during the runs.
 
 Reproduce with ``make bench-http`` (Debian's wrk and strace); figures go to
@@ -61,7 +61,7 @@ def run(clients_list: list[int], seconds: int, traced: bool, sending: bool) -> d
         workdir = Path(tmp)
         simulator = Simulator(workdir)
         trace = workdir / "strace.txt"
-        wrapper = ["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace)] if traced else []
+        wrapper = ["strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace)] if traced else []
         service = Appliance(workdir, [simulator.link if sending else workdir / "no-such-port"], wrapper)
         try:
             connection = service.connection()

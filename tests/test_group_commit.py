@@ -1,6 +1,7 @@
 """Group commit: concurrent callers share transactions, and one bad request fails alone."""
 
 import threading
+import time
 
 from appliance.store.group_commit import GroupCommitter
 
@@ -83,3 +84,59 @@ def test_callers_in_a_steady_stream_are_all_answered_by_whoever_writes_next():
         t.join(30)
     assert not any(t.is_alive() for t in threads)  # nobody was left waiting for a writer
     assert wrong == [] and committer.items == 2400
+
+
+class Caller:
+    """A thread that submits when told to, like a client connection's thread."""
+
+    def __init__(self, committer):
+        self.committer, self.go, self.result = committer, threading.Event(), None
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self):
+        self.committer.submit(["warm"])  # seen submitting recently
+        self.go.wait(5)
+        self.result = self.committer.submit(["late"])
+
+
+def test_the_writer_waits_for_a_recent_caller_so_that_they_share_its_commit():
+    batches = []
+    committer = GroupCommitter(lambda items: batches.append(list(items)) or list(items), gather=5.0, recent=10.0)
+    other = Caller(committer)
+    time.sleep(0.1)
+    threading.Timer(0.2, other.go.set).start()  # comes back 0.2 s after this caller
+    assert committer.submit(["now"]) == ["now"]
+    other.thread.join(5)
+    assert batches == [["warm"], ["now", "late"]] and other.result == ["late"]  # one commit for both
+
+
+def test_the_wait_for_a_recent_caller_that_does_not_come_back_is_bounded():
+    committer = GroupCommitter(lambda items: list(items), gather=0.05, recent=10.0)
+    other = Caller(committer)
+    time.sleep(0.1)
+    started = time.monotonic()
+    assert committer.submit(["now"]) == ["now"]
+    assert time.monotonic() - started < 1
+    other.go.set()
+    other.thread.join(5)
+
+
+def test_a_caller_seen_longer_ago_than_recent_is_not_waited_for():
+    committer = GroupCommitter(lambda items: list(items), gather=5.0, recent=0.05)
+    other = Caller(committer)
+    time.sleep(0.2)
+    started = time.monotonic()
+    assert committer.submit(["now"]) == ["now"]
+    assert time.monotonic() - started < 1
+    committer.gather = 0.01  # the other one will wait for this caller, which does not come back
+    other.go.set()
+    other.thread.join(5)
+
+
+def test_a_lone_caller_never_waits():
+    committer = GroupCommitter(lambda items: list(items), gather=5.0, recent=10.0)
+    started = time.monotonic()
+    for n in range(3):
+        assert committer.submit([n]) == [n]
+    assert time.monotonic() - started < 1

@@ -3,13 +3,22 @@
 Every HTTP request must see its messages on disk before it answers OK. Alone, a request
 commits at once. Under load, requests that arrive while a commit is being written wait
 for the next one and go in together: throughput grows with concurrency instead of
-queueing for the disk one fsync at a time. Nothing waits for a timer.
+queueing for the disk one fsync at a time.
+
+Under steady load the callers are the same few threads (one per client connection)
+coming back one after the other. The next writer waits, up to ``gather`` seconds, until
+as many callers are queued as distinct threads submitted within the last ``recent``
+seconds, so that they share its commit instead of the next one. A caller alone never
+waits. Under load the wait costs no throughput: it is time the other callers spend
+getting to the commit, under the GIL, and each commit saved is CPU saved. It adds
+latency only when a recent caller does not come back, and at most ``gather``.
 """
 
 from __future__ import annotations
 
 import collections
 import threading
+import time
 from typing import Callable, Generic, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -35,20 +44,30 @@ class GroupCommitter(Generic[T, R]):
     """Runs ``write(batch)`` — which must write all items in ONE transaction — for many
     callers at once; each caller gets back the results for its own items."""
 
-    def __init__(self, write: Callable[[list[T]], list[R]], *, max_batch: int = 5000) -> None:
+    def __init__(self, write: Callable[[list[T]], list[R]], *, max_batch: int = 5000,
+                 gather: float = 0.002, recent: float = 0.05) -> None:
         self._write = write
         self.max_batch = max_batch
+        self.gather = gather
+        self.recent = recent
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._pending: collections.deque[_Ticket[T, R]] = collections.deque()
         self._writing = False  # while True, the first pending caller will write next
+        self._gathering = False
+        self._callers: dict[int, float] = {}  # thread -> when it last submitted
         self.commits = 0      # transactions written: commits per item is what fsync costs
         self.items = 0
 
     def submit(self, items: Sequence[T]) -> list[R]:
         """Block until ``items`` are committed; raise what the write raised for them."""
         ticket: _Ticket[T, R] = _Ticket(items)
+        now = time.monotonic()
         with self._lock:
+            self._callers[threading.get_ident()] = now
             self._pending.append(ticket)
+            if self._gathering:
+                self._arrived.notify()
             writes = not self._writing
             self._writing = True
         if not writes:
@@ -57,6 +76,7 @@ class GroupCommitter(Generic[T, R]):
                 return self._outcome(ticket)
         # this caller writes for everyone queued so far, itself first among them
         with self._lock:
+            self._gather()
             batch = self._take()
         try:
             self._commit(batch)
@@ -72,6 +92,19 @@ class GroupCommitter(Generic[T, R]):
             if successor is not None:
                 successor.wake.release()
         return self._outcome(ticket)
+
+    def _gather(self) -> None:
+        """Under the lock: wait for the recent callers that are not queued yet."""
+        now = time.monotonic()
+        horizon = now - self.recent
+        self._callers = {caller: last for caller, last in self._callers.items() if last >= horizon}
+        if len(self._pending) >= len(self._callers):
+            return
+        deadline = now + self.gather
+        self._gathering = True
+        while len(self._pending) < len(self._callers) and (remaining := deadline - time.monotonic()) > 0:
+            self._arrived.wait(remaining)
+        self._gathering = False
 
     def _take(self) -> list[_Ticket[T, R]]:
         batch: list[_Ticket[T, R]] = []
