@@ -12,6 +12,7 @@ from typing import Callable
 from .. import pdu
 from ..message_types import MESSAGE_TYPES
 from ..modem.driver import ModemDriver, ModemHandlers, SendResult
+from ..store.durability import bookkeeping
 from ..store.inbox import Inbox
 from ..store.models import OutboundMessage
 from ..store.queue import PartToSend, Queue
@@ -121,6 +122,7 @@ class ModemGateway(Gateway):
                 done(Outcome(False, result.error_code, result.error_text, result.permanent,
                              parts=sent_count + result.unknown_fate, refused=result.refused))
                 return
-            queue.part_sent(part.id, result.reference if result.reference is not None else -1, self.name)
-            self._send_parts(message, rest, queue, done, sent_count + 1)
+            with bookkeeping(queue.durability):  # the reference and, after the last part, the outcome
+                queue.part_sent(part.id, result.reference if result.reference is not None else -1, self.name)
+                self._send_parts(message, rest, queue, done, sent_count + 1)
         self.driver.send(part.pdu, part.tpdu_length, sent)

@@ -13,6 +13,7 @@ from typing import Sequence
 
 from ..connectors.routing import Routing, parse_tried
 from ..reactor import Reactor, Timer
+from ..store.durability import bookkeeping
 from ..store.models import OutboundMessage
 from ..store.queue import Queue
 from .base import Gateway, Outcome
@@ -83,6 +84,12 @@ class Router:
     # -- dispatching -----------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        # one relaxed block for all of it: every write here is the sender's bookkeeping
+        # (store.durability), and switching the safety level per write costs two statements
+        with bookkeeping(self.queue.durability):
+            self._claim_and_send()
+
+    def _claim_and_send(self) -> None:
         self._kicked = False
         now = time.time()
         self.queue.expire_due(now)
@@ -136,6 +143,11 @@ class Router:
         self.queue.log("failed", text, message_id=message.id, gateway=gateway.name, level="error")
 
     def _done(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
+        with bookkeeping(self.queue.durability):  # as in _dispatch
+            self._record(gateway, message, outcome)
+        self.kick()
+
+    def _record(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
         self.limits.record(gateway.name, outcome.parts)
         if outcome.ok:
             self.queue.complete(message.id)
@@ -160,4 +172,3 @@ class Router:
                                  tried if outcome.refused else None)
                 self.queue.log("retry", f"{outcome.error_text}; trying again in {delay:.0f} s",
                                message_id=message.id, gateway=gateway.name, level="warning")
-        self.kick()
