@@ -12,7 +12,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..store.durability import Durability, bookkeeping
 from ..store.models import GatewayCounter
@@ -25,14 +25,32 @@ class Limits:
     per_minute: int | None = None
 
 
-def _periods(now: float) -> tuple[str, str, float, float]:
-    """Local day and month keys, and when each ends (limits follow the appliance's clock)."""
+NO_LIMITS = Limits()
+
+
+class Periods(NamedTuple):
+    """Local day and month keys, and when the day starts and each ends (limits follow the
+    appliance's clock)."""
+    day: str
+    month: str
+    day_starts: float
+    day_ends: float
+    month_ends: float
+
+
+def periods_at(now: float) -> Periods:
     local = datetime.fromtimestamp(now).astimezone()
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     next_day = day_start + timedelta(days=1)
     month_start = day_start.replace(day=1)
     next_month = (month_start + timedelta(days=32)).replace(day=1)
-    return (f"day:{local:%Y-%m-%d}", f"month:{local:%Y-%m}", next_day.timestamp(), next_month.timestamp())
+    return Periods(f"day:{local:%Y-%m-%d}", f"month:{local:%Y-%m}", day_start.timestamp(), next_day.timestamp(),
+                   next_month.timestamp())
+
+
+# both periods' counts in one statement: it runs for every message sent
+_COUNT = ('INSERT INTO gateway_counter (gateway, period, count) VALUES (?, ?, ?), (?, ?, ?) '
+          'ON CONFLICT (gateway, period) DO UPDATE SET count = count + excluded.count')
 
 
 class LimitTracker:
@@ -44,6 +62,14 @@ class LimitTracker:
         self.clock = clock
         self.durability = durability
         self._recent: dict[str, deque[float]] = {}
+        self._periods = periods_at(clock())
+
+    def periods(self, now: float) -> Periods:
+        """The periods of ``now``, worked out again only when the day turns (or the clock
+        is set back): every message sent is counted in them."""
+        if not self._periods.day_starts <= now < self._periods.day_ends:
+            self._periods = periods_at(now)
+        return self._periods
 
     def _count(self, gateway: str, period: str) -> int:
         row = GatewayCounter.get_or_none((GatewayCounter.gateway == gateway) & (GatewayCounter.period == period))
@@ -52,15 +78,15 @@ class LimitTracker:
     def next_allowed(self, gateway: str, now: float | None = None) -> float | None:
         """None if ``gateway`` may send now, else the moment it may again."""
         limits = self.limits.get(gateway)
-        if limits is None:
+        if limits is None or limits == NO_LIMITS:
             return None
         now = self.clock() if now is None else now
-        day, month, day_ends, month_ends = _periods(now)
+        current = self.periods(now)
         waits = []
-        if limits.per_month is not None and self._count(gateway, month) >= limits.per_month:
-            waits.append(month_ends)
-        if limits.per_day is not None and self._count(gateway, day) >= limits.per_day:
-            waits.append(day_ends)
+        if limits.per_month is not None and self._count(gateway, current.month) >= limits.per_month:
+            waits.append(current.month_ends)
+        if limits.per_day is not None and self._count(gateway, current.day) >= limits.per_day:
+            waits.append(current.day_ends)
         if limits.per_minute is not None:
             recent = self._recent.setdefault(gateway, deque())
             while recent and recent[0] <= now - 60:
@@ -73,13 +99,10 @@ class LimitTracker:
         if gateway not in self.limits or parts <= 0:
             return
         now = self.clock() if now is None else now
-        day, month, _, _ = _periods(now)
-        with bookkeeping(self.durability), GatewayCounter._meta.database.atomic():
-            for period in (day, month):
-                (GatewayCounter.insert(gateway=gateway, period=period, count=parts)
-                 .on_conflict(conflict_target=[GatewayCounter.gateway, GatewayCounter.period],
-                              update={GatewayCounter.count: GatewayCounter.count + parts})
-                 .execute())
+        current = self.periods(now)
+        with bookkeeping(self.durability):
+            GatewayCounter._meta.database.cursor().execute(
+                _COUNT, (gateway, current.day, parts, gateway, current.month, parts))
         self._recent.setdefault(gateway, deque()).extend([now] * parts)
 
     def reset(self, gateway: str) -> None:
