@@ -119,6 +119,7 @@ class ATChannel:
         self._buffer = b""
         self._out = b""
         self._urcs: list[_Urc] = []
+        self._urc_prefixes: tuple[str, ...] = ()  # one C call rules out most lines: every line is checked
         self._urc_waiting_for_pdu: tuple[_Urc, str] | None = None
         self._closed = False
         self._held: Timer | None = None  # after an ESC, the next command waits for this
@@ -130,6 +131,7 @@ class ATChannel:
     def on_urc(self, prefix: str, handler: UrcHandler, *, lines: int = 1) -> None:
         """Route lines starting with ``prefix`` to ``handler(line, second_line_or_None)``."""
         self._urcs.append(_Urc(prefix.upper(), handler, lines))
+        self._urc_prefixes = tuple(urc.prefix for urc in self._urcs)
 
     def command(self, text: str, callback: Callback, *, timeout: float = 5.0,
                 body: str | None = None) -> None:
@@ -349,6 +351,8 @@ class ATChannel:
             log.exception("%s: echo handler for %r failed", self.name, text)
 
     def _urc_for(self, upper: str, cmd: _Command | None) -> _Urc | None:
+        if not upper.startswith(self._urc_prefixes):
+            return None
         for urc in self._urcs:
             if upper.startswith(urc.prefix):
                 # "+CREG: 1,5" answers AT+CREG? when that is the pending command

@@ -18,8 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Iterator
+from contextlib import AbstractContextManager, nullcontext
 
 import peewee
 
@@ -40,28 +39,23 @@ class Durability:
         self._thread = threading.Thread(target=self._run, name="wal-sync", daemon=True)
         self._thread.start()
 
-    @contextmanager
-    def relaxed(self) -> Iterator[None]:
+    def relaxed(self) -> AbstractContextManager[None]:
         """Commits made in this block skip their fsync; one follows within ``delay``.
 
         Inside a transaction someone else opened, that transaction decides: SQLite cannot
         change the safety level in the middle of one, and the outer commit must keep its own.
+        Inside another relaxed block, nothing changes. (Classes, not a generator: this runs
+        several times for every message sent.)
         """
-        depth = getattr(self._local, "depth", 0)
-        if depth or self.database.in_transaction():
-            yield
-            return
-        self._local.depth = 1
-        cursor = self.database.cursor()  # not execute_sql(): this runs for every message sent
-        cursor.execute(f"PRAGMA synchronous = {NORMAL}")
-        try:
-            yield
-        finally:
-            cursor.execute(f"PRAGMA synchronous = {FULL}")
-            self._local.depth = 0
-            if not self._wanted.is_set():  # else a sync is already due: setting again costs a lock
-                self._wanted.set()
-                self._wake.set()
+        if getattr(self._local, "depth", 0) or self.database.in_transaction():
+            return _UNCHANGED
+        return _Relaxed(self)
+
+    def _relaxed_done(self) -> None:
+        self._local.depth = 0
+        if not self._wanted.is_set():  # else a sync is already due: setting again costs a lock
+            self._wanted.set()
+            self._wake.set()
 
     def sync(self) -> None:
         """fsync the write-ahead log: every commit so far is on the disk after this."""
@@ -94,6 +88,27 @@ class Durability:
         self._stopping.set()
         self._wake.set()
         self._thread.join(5.0)
+
+
+_UNCHANGED = nullcontext()
+
+
+class _Relaxed:
+    __slots__ = ("durability", "cursor")
+
+    def __init__(self, durability: Durability) -> None:
+        self.durability = durability
+
+    def __enter__(self) -> None:
+        self.durability._local.depth = 1
+        self.cursor = self.durability.database.cursor()  # not execute_sql(): as above
+        self.cursor.execute(f"PRAGMA synchronous = {NORMAL}")
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.cursor.execute(f"PRAGMA synchronous = {FULL}")
+        finally:
+            self.durability._relaxed_done()
 
 
 def bookkeeping(durability: Durability | None) -> AbstractContextManager[None]:

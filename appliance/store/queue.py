@@ -78,6 +78,14 @@ _PART_SENT = ("UPDATE message_part SET state = 'sent', reference = ?, gateway = 
 _EXPIRED_TEXT = "validity period ended before it could be sent"
 
 
+def _message(row: tuple) -> OutboundMessage:
+    """A model from a row of _COLUMNS, as peewee's own cursors fill one (``__data__``), not
+    field by field through its setters: every claimed candidate is one."""
+    message = OutboundMessage(__no_default__=1)
+    message.__data__.update(zip(_NAMES, row))
+    return message
+
+
 def _bookkeeping(method):
     """A write of the sender's own progress: without an fsync of its own (store.durability)."""
     @functools.wraps(method)
@@ -157,7 +165,7 @@ class Queue:
         # candidate cannot be claimed by anyone else between the SELECT and the UPDATE
         with self.database.atomic():
             for row in self.database.cursor().execute(_CLAIMABLE, (now, now)):
-                candidate = OutboundMessage(**dict(zip(_NAMES, row)))
+                candidate = _message(row)
                 if candidate.expires_at is not None and candidate.expires_at <= now:
                     self.transition(candidate.id, State.QUEUED, State.EXPIRED, error_text=_EXPIRED_TEXT)
                     continue
