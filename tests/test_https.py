@@ -213,3 +213,23 @@ def test_the_service_serves_https_with_a_guest_and_a_receive_connector_feeding_a
         service.stop()
         hook.shutdown()
         hook.server_close()
+
+
+def test_stalled_handshakes_make_room_when_every_place_is_taken(tmp_path, certificate):
+    app = create_app(HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
+                                    gateway_names=lambda: (), on_accepted=lambda: None, inbox=None,
+                                    server_status=dict))
+    http = HttpServer(app, "127.0.0.1", 0, connections=2, tls=tls_context(*map(str, certificate)))
+    http.start()
+    try:
+        stalled = [socket.create_connection(http.address, timeout=10) for _ in range(2)]  # say nothing
+        time.sleep(0.2)
+        connection = connect(http, certificate)
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+        assert stalled[0].recv(1) == b""  # the longest stalled one was closed for it
+        connection.close()
+        for sock in stalled:
+            sock.close()
+    finally:
+        http.stop()

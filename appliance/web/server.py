@@ -13,7 +13,7 @@ What bounds it:
 - a request's head and body must arrive within ``request_timeout`` of its first byte, so
   a slow client holds its own thread only, and not for long; a kept-alive connection
   idle for ``idle_timeout`` is closed;
-- heads over 64 KiB and bodies over 4 MiB are refused (http_wire).
+- heads over 64 KiB and bodies over 2 MiB are refused (http_wire).
 Threads are kept for the next connection, and with them their SQLite connections.
 
 HTTPS: the accepted socket is wrapped with the standard library's ``ssl`` in its own
@@ -140,6 +140,7 @@ class HttpServer:
         self._lock = threading.Condition()
         self._open: set[_Connection] = set()
         self._parked = 0                     # threads waiting for a connection
+        self.workers: set[threading.Thread] = set()  # every thread that serves connections
         self._crowded = False                # a newcomer waits for a place
         self._handoff: queue.SimpleQueue = queue.SimpleQueue()
         self._running = True
@@ -169,8 +170,11 @@ class HttpServer:
             for connection in self._open:
                 self._shut(connection)
         self._wake_write.send(b"x")
+        deadline = time.monotonic() + 5.0
         if self._thread is not None:
             self._thread.join(5.0)
+        for worker in list(self.workers):  # a request being answered ends first: the store closes next
+            worker.join(max(0.0, deadline - time.monotonic()))
         self._listener.close()
         self._wake_read.close()
         self._wake_write.close()
@@ -214,17 +218,29 @@ class HttpServer:
                 self._parked -= 1
                 self._handoff.put(connection)
                 return True
-        threading.Thread(target=self._worker, args=(connection,), name="http-connection", daemon=True).start()
+        worker = threading.Thread(target=self._worker, args=(connection,), name="http-connection", daemon=True)
+        with self._lock:
+            self.workers.add(worker)
+        worker.start()
         return True
 
     @staticmethod
     def _shut(connection: _Connection) -> None:
         try:
-            connection.sock.shutdown(socket.SHUT_RDWR)  # its thread's recv returns at once
+            # the plain socket's shutdown, even under TLS: its thread's recv or handshake
+            # returns at once, and OpenSSL's state is left to that thread
+            socket.socket.shutdown(connection.sock, socket.SHUT_RDWR)
         except OSError:
             pass
 
     def _worker(self, connection: _Connection | None) -> None:
+        try:
+            self._serve_connections(connection)
+        finally:
+            with self._lock:
+                self.workers.discard(threading.current_thread())
+
+    def _serve_connections(self, connection: _Connection | None) -> None:
         while connection is not None:
             try:
                 self._serve(connection)
@@ -254,11 +270,15 @@ class HttpServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(self.request_timeout)
         if self._tls is not None:
+            connection.idle_since = time.monotonic()  # a stalled handshake may make room too
             try:
-                sock = connection.sock = self._tls.wrap_socket(sock, server_side=True)
+                sock = connection.sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                sock.do_handshake()
             except (OSError, ssl.SSLError) as error:  # not TLS, no shared protocol, silence ...
                 log.debug("TLS handshake with %s failed: %s", connection.client, error)
                 return
+            finally:
+                connection.idle_since = None
         base = base_environ(self._server_name, self.address[1], connection.client, self._scheme)
         while self._running:
             try:
