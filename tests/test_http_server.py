@@ -58,13 +58,13 @@ def client(server):
 
 def test_a_get_reaches_the_app_as_pep_3333_says_and_the_answer_is_framed_by_length(server):
     connection = client(server)
-    connection.request("GET", "/http/send-message%21?to=%2B44&message=hi", headers={"X-Thing": "a"})
+    connection.request("GET", "/http/send-message%21?to=%2B44&message=hi", headers={"X-Thing": "a", "X_Thing": "b"})
     response = connection.getresponse()
     seen = json.loads(response.read())
     assert response.status == 200 and response.getheader("Content-Length") == str(len(json.dumps(seen)))
     assert response.getheader("Date")
     assert seen["PATH_INFO"] == "/http/send-message!" and seen["QUERY_STRING"] == "to=%2B44&message=hi"
-    assert seen["HTTP_X_THING"] == "a" and seen["REMOTE_ADDR"] == "127.0.0.1"
+    assert seen["HTTP_X_THING"] == "a" and seen["REMOTE_ADDR"] == "127.0.0.1"  # X_Thing, dropped, cannot pass for it
     assert (seen["SERVER_PROTOCOL"], seen["wsgi.url_scheme"]) == ("HTTP/1.1", "http")
 
 
@@ -112,6 +112,7 @@ def test_a_chunked_body_and_expect_100_continue_are_understood(server):
     (b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", b"400", b"hexadecimal"),
     (b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", b"400", b"CRLF"),
     (b"POST /a HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY + 1), b"413", b"at most"),
+    (b"POST /a HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", b"413", b"at most"),
     (b"GET /a HTTP/1.1\r\nX: " + b"a" * MAX_HEAD + b"\r\n\r\n", b"431", b"longer than"),
 ])
 def test_a_malformed_or_ambiguous_request_gets_its_reason_and_the_connection_closes(server, request_bytes,

@@ -105,6 +105,8 @@ def parse_head(raw: bytes, base: dict) -> Head:
             connection = (connection + b"," + value if connection else value).lower()
         elif lower == b"expect":
             expects_continue = value.lower() == b"100-continue"
+        elif b"_" in name:  # X_Forwarded_For would pass for X-Forwarded-For in the environ
+            continue
         key = "CONTENT_TYPE" if lower == b"content-type" else \
             "HTTP_" + name.decode("ascii").upper().replace("-", "_")
         text = value.decode("latin-1")
@@ -120,9 +122,10 @@ def parse_head(raw: bytes, base: dict) -> Head:
             raise HttpError(501, "the only transfer coding understood is chunked, alone")
         chunked = True
     elif lengths:
-        if len(lengths) > 1 or not next(iter(lengths)).isdigit():
+        (given,) = lengths if len(lengths) == 1 else (b"",)
+        if not given.isdigit():
             raise HttpError(400, "Content-Length is not one decimal number")
-        length = int(next(iter(lengths)))
+        length = int(given) if len(given) < 16 else MAX_BODY + 1
         if length > MAX_BODY:
             raise HttpError(413, f"the body is {length} bytes; at most {MAX_BODY} are accepted")
         environ["CONTENT_LENGTH"] = str(length)

@@ -35,7 +35,7 @@ import time
 from typing import Callable
 
 from ..config import ConfigError
-from .http_wire import MAX_HEAD, HttpError, base_environ, parse_head, read_chunked, response_head
+from .http_wire import MAX_HEAD, Head, HttpError, base_environ, parse_head, read_chunked, response_head
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,7 @@ class HttpServer:
                                                       flags=socket.AI_PASSIVE)[0]
         self._listener = socket.create_server(address, family=family, backlog=128)
         self._server_name = host or socket.gethostname()
+        self._port = self._listener.getsockname()[1]
         self._wake_read, self._wake_write = socket.socketpair()
         self._lock = threading.Condition()
         self._open: set[_Connection] = set()
@@ -279,7 +280,7 @@ class HttpServer:
                 return
             finally:
                 connection.idle_since = None
-        base = base_environ(self._server_name, self.address[1], connection.client, self._scheme)
+        base = base_environ(self._server_name, self._port, connection.client, self._scheme)
         while self._running:
             try:
                 if not self._wait_for_request(connection):
@@ -320,7 +321,7 @@ class HttpServer:
                 if self.idle_timeout != self.request_timeout:
                     connection.sock.settimeout(self.request_timeout)
 
-    def _read_head(self, connection: _Connection, base: dict):
+    def _read_head(self, connection: _Connection, base: dict) -> Head:
         buffer = connection.buffer
         deadline = time.monotonic() + self.request_timeout
         while (end := buffer.find(b"\r\n\r\n")) < 0:
@@ -335,7 +336,7 @@ class HttpServer:
         del buffer[:end + 4]
         return parse_head(raw, base)
 
-    def _read_body(self, connection: _Connection, head) -> bytes:
+    def _read_body(self, connection: _Connection, head: Head) -> bytes:
         buffer = connection.buffer
         if (head.length or head.chunked) and head.expects_continue and not buffer:
             self._send(connection, b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -368,7 +369,7 @@ class HttpServer:
             return body
         return read_exactly(head.length) if head.length else b""
 
-    def _respond(self, connection: _Connection, head, body: bytes) -> bool:
+    def _respond(self, connection: _Connection, head: Head, body: bytes) -> bool:
         """Run the app on one request and send its answer; whether the connection goes on."""
         environ = head.environ
         environ["wsgi.input"] = io.BytesIO(body)
