@@ -23,7 +23,7 @@ class Client:
     def __init__(self, app):
         self.app = app
 
-    def call(self, command, params, method="GET", raw_query=None):
+    def call(self, command, params, method="GET", raw_query=None, content_type="application/x-www-form-urlencoded"):
         body = b""
         query = raw_query if raw_query is not None else urlencode(params)
         environ = {
@@ -34,7 +34,7 @@ class Client:
         }
         if method == "POST":
             body = query.encode()
-            environ.update(CONTENT_TYPE="application/x-www-form-urlencoded", CONTENT_LENGTH=str(len(body)),
+            environ.update(CONTENT_TYPE=content_type, CONTENT_LENGTH=str(len(body)),
                            QUERY_STRING="")
         else:
             environ["QUERY_STRING"] = query
@@ -105,6 +105,34 @@ def test_utf8_text_arrives_intact_by_get_and_post(env):
     for method in ("GET", "POST"):
         (line,) = send(client, method, message="Grüße € 😀")
         assert OutboundMessage.get_by_id(line[4:]).text == "Grüße € 😀"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_field_that_is_not_utf8_is_refused_by_name_and_stores_nothing(env, method):
+    client, kicks = env
+    query = urlencode({"username": "alice", "password": PASSWORD, "to": "+447700900123"}) + "&message=Gr%FC%DFe"
+    (line,) = client.call("send-message", {}, method, raw_query=query)  # latin-1, not UTF-8
+    assert line == ("ERROR:306 Unknown command or insufficient parameters: message is not UTF-8: "
+                    "percent-encode the UTF-8 bytes of the text")
+    assert OutboundMessage.select().count() == 0 and kicks == []
+
+
+def test_a_multipart_form_is_read_too(env):
+    client, _ = env
+    boundary = "b0undary"
+    parts = {"username": "alice", "password": PASSWORD, "to": "+447700900123", "message": "Grüße"}
+    body = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                   for name, value in parts.items()) + f"--{boundary}--\r\n"
+    (line,) = client.call("send-message", {}, "POST", raw_query=body,
+                          content_type=f"multipart/form-data; boundary={boundary}")
+    assert OutboundMessage.get_by_id(line[4:]).text == "Grüße"
+
+
+def test_a_form_body_of_ten_thousand_recipients_is_read_whole(env):
+    client, _ = env
+    numbers = ";".join(f"+4477009{n:05d}" for n in range(10_000))  # about 180 KB encoded
+    lines = send(client, "POST", to=numbers)
+    assert len(lines) == 10_000 and all(line.startswith("OK: ") for line in lines)
 
 
 def test_repeating_a_request_with_its_message_guid_sends_nothing_twice(env):

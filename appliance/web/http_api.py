@@ -20,7 +20,7 @@ from ..users import Principal
 from . import submission, xml_documents
 from .http_common import (CALLBACK_NOT_SUPPORTED, GUEST_NOT_AVAILABLE, MESSAGE_ID_NOT_FOUND, MESSAGE_REJECTED,
                           MULTIPLE_TO, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError, HttpApiContext,
-                          authenticate, single)
+                          authenticate, request_fields, single)
 from .server_command import refused_while_stopped, send_server_command
 from .submission import SubmissionError
 from .xml_reply import XmlReply
@@ -38,7 +38,7 @@ def install(app: bottle.Bottle, context: HttpApiContext) -> None:
         try:
             if handler is None:
                 raise ApiError(UNKNOWN_COMMAND, f"unknown command {command!r}")
-            params = bottle.request.params.decode("utf-8")
+            params = request_fields()
             reply = handler(context, params)
             if isinstance(reply, XmlReply):
                 bottle.response.content_type = reply.content_type
@@ -53,7 +53,7 @@ def install(app: bottle.Bottle, context: HttpApiContext) -> None:
 
 # -- commands -------------------------------------------------------------------------------
 
-def send_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
+def send_message(context: HttpApiContext, params: bottle.MultiDict) -> str:
     principal = authenticate(context, params)
     try:
         messages = submission.build(_send_fields(params), principal, names=submission.HTTP_NAMES,
@@ -66,7 +66,7 @@ def send_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
     return "\r\n".join(f"OK: {message_id}" for message_id in ids)
 
 
-def _send_fields(params: bottle.FormsDict) -> submission.Fields:
+def _send_fields(params: bottle.MultiDict) -> submission.Fields:
     """send-message's parameters, each given at most once; lists are ';'-separated."""
     def text(name: str) -> str:
         return single(params, name, code=MESSAGE_REJECTED) or ""
@@ -81,7 +81,7 @@ def _send_fields(params: bottle.FormsDict) -> submission.Fields:
         priority=text("priority"), validity_period=text("validity-period"), scheduled=text("scheduled"))
 
 
-def _message(context: HttpApiContext, params: bottle.FormsDict, principal: Principal) -> OutboundMessage:
+def _message(context: HttpApiContext, params: bottle.MultiDict, principal: Principal) -> OutboundMessage:
     message_id = (single(params, "message-id") or "").strip()
     if not message_id:
         raise ApiError(UNKNOWN_COMMAND, "message-id is missing")
@@ -95,7 +95,7 @@ def _message(context: HttpApiContext, params: bottle.FormsDict, principal: Princ
     return message
 
 
-def request_status_update(context: HttpApiContext, params: bottle.FormsDict) -> str:
+def request_status_update(context: HttpApiContext, params: bottle.MultiDict) -> str:
     principal = authenticate(context, params)
     message = _message(context, params, principal)
     info = (single(params, "info") or "status").strip().lower()
@@ -111,7 +111,7 @@ def request_status_update(context: HttpApiContext, params: bottle.FormsDict) -> 
     raise ApiError(UNKNOWN_COMMAND, f"info: {info!r} is not status, error-code or gateway")
 
 
-def remove_queued_message(context: HttpApiContext, params: bottle.FormsDict) -> str:
+def remove_queued_message(context: HttpApiContext, params: bottle.MultiDict) -> str:
     """Only a message still waiting (queued, scheduled or waiting to retry) can be removed:
     one a gateway has taken may already be on the air."""
     principal = authenticate(context, params)
@@ -123,7 +123,7 @@ def remove_queued_message(context: HttpApiContext, params: bottle.FormsDict) -> 
     raise ApiError(NOT_ALLOWED, f"message {message.id} is no longer queued: its status is {code} {text}")
 
 
-def _limit(params: bottle.FormsDict) -> int | None:
+def _limit(params: bottle.MultiDict) -> int | None:
     raw = (single(params, "limit") or "").strip()
     if not raw:
         return None
@@ -132,7 +132,7 @@ def _limit(params: bottle.FormsDict) -> int | None:
     return int(raw)
 
 
-def _choice(params: bottle.FormsDict, name: str, choices: dict[str, bool]) -> bool:
+def _choice(params: bottle.MultiDict, name: str, choices: dict[str, bool]) -> bool:
     """A switch: absent or empty is the first choice; anything unknown is refused, so that a
     typo never removes messages, nor silently keeps them."""
     raw = (single(params, name) or "").strip().lower()
@@ -141,7 +141,7 @@ def _choice(params: bottle.FormsDict, name: str, choices: dict[str, bool]) -> bo
     return choices[raw]
 
 
-def request_received_messages(context: HttpApiContext, params: bottle.FormsDict) -> XmlReply:
+def request_received_messages(context: HttpApiContext, params: bottle.MultiDict) -> XmlReply:
     """The HTTP API connector's inbox, shared by everyone who may use the connector."""
     authenticate(context, params)
     limit = _limit(params)
@@ -151,7 +151,7 @@ def request_received_messages(context: HttpApiContext, params: bottle.FormsDict)
     return xml_documents.message_list(messages, removed=remove)
 
 
-def request_server_status(context: HttpApiContext, params: bottle.FormsDict) -> XmlReply:
+def request_server_status(context: HttpApiContext, params: bottle.MultiDict) -> XmlReply:
     """Any user with a name and password may read it (it holds no message content); the
     guest may not: Diafaan makes username and password mandatory here."""
     if not (single(params, "username") or "").strip():
@@ -160,7 +160,7 @@ def request_server_status(context: HttpApiContext, params: bottle.FormsDict) -> 
     return xml_documents.server_status(context.server_status())
 
 
-COMMANDS: dict[str, Callable[[HttpApiContext, bottle.FormsDict], str | XmlReply]] = {
+COMMANDS: dict[str, Callable[[HttpApiContext, bottle.MultiDict], str | XmlReply]] = {
     "send-message": refused_while_stopped(send_message),
     "request-status-update": request_status_update,
     "remove-queued-message": remove_queued_message,

@@ -24,12 +24,12 @@ from .xml_reply import XmlReply, child, document
 
 log = logging.getLogger(__name__)
 
-Command = Callable[[HttpApiContext, bottle.FormsDict], str]
+Command = Callable[[HttpApiContext, bottle.MultiDict], str]
 
 
 def refused_while_stopped(command: Command) -> Command:
     """A command that takes messages in answers 307 while its connector is stopped."""
-    def guarded(context: HttpApiContext, params: bottle.FormsDict) -> str:
+    def guarded(context: HttpApiContext, params: bottle.MultiDict) -> str:
         if context.control is not None and not context.control.accepting(context.connector):
             raise ApiError(NOT_ALLOWED, f"the connector {context.connector!r} is stopped: an administrator "
                                         "starts it with send-server-command command=start-connector")
@@ -37,7 +37,7 @@ def refused_while_stopped(command: Command) -> Command:
     return guarded
 
 
-def send_server_command(context: HttpApiContext, params: bottle.FormsDict) -> str | XmlReply:
+def send_server_command(context: HttpApiContext, params: bottle.MultiDict) -> str | XmlReply:
     principal = authenticate(context, params)
     if not context.send_server_command_enabled or context.control is None:
         raise ApiError(NOT_ALLOWED, "send-server-command is disabled: set send_server_command = true "
@@ -70,20 +70,20 @@ def send_server_command(context: HttpApiContext, params: bottle.FormsDict) -> st
 
 # -- parameters -----------------------------------------------------------------------------
 
-def _names(params: bottle.FormsDict, parameter: str) -> list[str]:
+def _names(params: bottle.MultiDict, parameter: str) -> list[str]:
     """``gateway`` or ``connector``: names separated by ';'; none means all."""
     raw = single(params, parameter) or ""
     return list(dict.fromkeys(name.strip() for name in raw.split(";") if name.strip()))
 
 
-def _property(params: bottle.FormsDict) -> str:
+def _property(params: bottle.MultiDict) -> str:
     value = (single(params, "property") or "").strip()
     if not value:
         raise ApiError(UNKNOWN_COMMAND, "property is missing")
     return value
 
 
-def _value(params: bottle.FormsDict) -> str:
+def _value(params: bottle.MultiDict) -> str:
     """Required, but may be empty: an empty SendLimitDay is no limit, an empty Pin no PIN."""
     value = single(params, "value")
     if value is None:
@@ -91,7 +91,7 @@ def _value(params: bottle.FormsDict) -> str:
     return value.strip()
 
 
-def _reload(params: bottle.FormsDict) -> bool:
+def _reload(params: bottle.MultiDict) -> bool:
     value = (single(params, "reload") or "1").strip()
     if value not in ("0", "1"):
         raise ApiError(NOT_ALLOWED, f"reload: must be 0 or 1, not {value!r}")
@@ -144,34 +144,34 @@ def settings_xml(settings: dict) -> XmlReply:
 # to run on the reactor thread; its result becomes the reply on the request's thread.
 
 Work = Callable[[], Any]
-Bind = Callable[[ServerControl, bottle.FormsDict], Work]
+Bind = Callable[[ServerControl, bottle.MultiDict], Work]
 Action = Callable[[ServerControl, list[str]], dict[str, str]]
 
 
 def _on(parameter: str, action: Action) -> Bind:
-    def bind(control: ServerControl, params: bottle.FormsDict) -> Work:
+    def bind(control: ServerControl, params: bottle.MultiDict) -> Work:
         names = _names(params, parameter)
         return lambda: action(control, names)
     return bind
 
 
-def _set_gateway_property(control: ServerControl, params: bottle.FormsDict) -> Work:
+def _set_gateway_property(control: ServerControl, params: bottle.MultiDict) -> Work:
     names, prop, value, reload = _names(params, "gateway"), _property(params), _value(params), _reload(params)
     return lambda: control.set_gateway_property(names, prop, value, reload)
 
 
-def _set_connector_property(control: ServerControl, params: bottle.FormsDict) -> Work:
+def _set_connector_property(control: ServerControl, params: bottle.MultiDict) -> Work:
     names, prop, value, reload = _names(params, "connector"), _property(params), _value(params), _reload(params)
     return lambda: control.set_connector_property(names, prop, value, reload)
 
 
-def _set_routing_property(control: ServerControl, params: bottle.FormsDict) -> Work:
+def _set_routing_property(control: ServerControl, params: bottle.MultiDict) -> Work:
     connectors, gateways = _names(params, "connector"), _names(params, "gateway")
     prop, value, reload = _property(params), _value(params), _reload(params)
     return lambda: control.set_routing_property(connectors, gateways, prop, value, reload)
 
 
-def _set_settings_property(control: ServerControl, params: bottle.FormsDict) -> Work:
+def _set_settings_property(control: ServerControl, params: bottle.MultiDict) -> Work:
     prop, value, reload = _property(params), _value(params), _reload(params)
     return lambda: control.set_settings_property(prop, value, reload)
 
