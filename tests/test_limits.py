@@ -3,7 +3,7 @@ again when the day turns."""
 
 from datetime import datetime
 
-from appliance.gateways.limits import LimitTracker, Limits
+from appliance.gateways.limits import LimitTracker, Limits, periods_at
 from appliance.store.models import GatewayCounter
 
 
@@ -48,3 +48,18 @@ def test_a_gateway_without_limits_is_never_held_and_its_parts_are_still_counted(
     tracker.record("GSM", 5)
     assert tracker.next_allowed("GSM") is None
     assert sum(counts().values()) == 10  # day and month: a limit set later starts from them
+
+
+def test_a_day_with_a_daylight_saving_change_ends_at_local_midnight(monkeypatch):
+    import time as time_module
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time_module.tzset()
+    try:
+        spring = periods_at(at("2026-03-29T12:00:00"))  # 23 hours long
+        assert spring.day == "day:2026-03-29"
+        assert spring.day_ends - spring.day_starts == 23 * 3600
+        assert spring.day_ends == at("2026-03-30T00:00:00")
+    finally:
+        monkeypatch.undo()
+        time_module.tzset()

@@ -39,7 +39,9 @@ class Periods(NamedTuple):
 
 
 def periods_at(now: float) -> Periods:
-    local = datetime.fromtimestamp(now).astimezone()
+    # naive local times: .timestamp() then applies each moment's own offset, so a day
+    # with a daylight-saving change still ends at local midnight
+    local = datetime.fromtimestamp(now)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     next_day = day_start + timedelta(days=1)
     month_start = day_start.replace(day=1)

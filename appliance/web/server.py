@@ -32,6 +32,7 @@ import socket
 import ssl
 import threading
 import time
+from email.utils import formatdate
 from typing import Callable
 
 from ..config import ConfigError
@@ -114,7 +115,7 @@ class _Date:
     def __call__(self) -> str:
         now = int(time.time())
         if now != self._second:
-            self._text = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
+            self._text = formatdate(now, usegmt=True)  # English names whatever the locale
             self._second = now
         return self._text
 
