@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 
 import pytest
 
@@ -84,3 +85,39 @@ def test_without_a_write_nothing_is_synced(database, synced):
     durability = Durability(database, delay=0.01)
     durability.close()
     assert paths == [] and not happened.is_set()
+
+
+def grow_the_log(database, messages=300):
+    Queue(database).accept([NewMessage("+1", "x" * 500) for _ in range(messages)])  # HTTP commits, not relaxed
+
+
+def test_commits_never_checkpoint_so_the_reactor_never_copies_the_log(database):
+    before = os.path.getsize(database.database)
+    grow_the_log(database)
+    assert os.path.getsize(database.database) == before  # all of it still in the log
+    assert os.path.getsize(f"{database.database}-wal") > 100 * 4096
+
+
+def test_the_durability_thread_checkpoints_a_log_that_grew_past_its_limit(database):
+    before = os.path.getsize(database.database)
+    durability = Durability(database, checkpoint_pages=20, look_every=0.02)
+    try:
+        grow_the_log(database)
+        deadline = time.monotonic() + 5
+        while os.path.getsize(database.database) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert os.path.getsize(database.database) > before + 100 * 4096  # copied into the database
+        assert Queue(database).claim("GSM") is not None  # and all of it still there
+    finally:
+        durability.close()
+
+
+def test_a_small_log_is_left_alone(database):
+    durability = Durability(database, checkpoint_pages=100_000, look_every=0.02)
+    try:
+        before = os.path.getsize(database.database)
+        grow_the_log(database, messages=10)
+        time.sleep(0.2)
+        assert os.path.getsize(database.database) == before
+    finally:
+        durability.close()

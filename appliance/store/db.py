@@ -27,6 +27,9 @@ PRAGMAS = {
     "foreign_keys": 1,
     "busy_timeout": 10000,
     "cache_size": -4000,
+    # no checkpoint inside a commit, which may be the reactor's: the store's Durability
+    # thread copies the write-ahead log into the database (durability.py)
+    "wal_autocheckpoint": 0,
 }
 
 

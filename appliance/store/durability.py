@@ -10,7 +10,12 @@ was in flight, never a message, so they commit inside :meth:`Durability.relaxed`
 ``delay`` seconds later, makes all of them durable together. That is what keeps an SD
 card's fsyncs per message low (bench/RESULTS.md, ``make bench-fsync``).
 
-The fsync runs on a thread of its own: the reactor never waits for the card.
+The fsync runs on a thread of its own: the reactor never waits for the card. So does the
+checkpoint that copies the write-ahead log into the database once it holds
+``checkpoint_pages`` pages (SQLite's automatic one is off, store.db): inside a commit, on
+the reactor's thread, copying megabytes to an SD card would stall the modems, and at
+SQLite's default of every 1,000 pages its fsyncs were a quarter of all those of a
+message sent in bulk (bench/RESULTS.md, ``make bench-fsync``).
 """
 
 from __future__ import annotations
@@ -28,10 +33,16 @@ FULL, NORMAL = 2, 1
 
 
 class Durability:
-    def __init__(self, database: peewee.SqliteDatabase, *, delay: float = 0.1) -> None:
+    def __init__(self, database: peewee.SqliteDatabase, *, delay: float = 0.1,
+                 checkpoint_pages: int = 4000, look_every: float = 1.0) -> None:
+        """``look_every``: how often the thread looks at the log's size when no relaxed
+        commit wakes it (the HTTP threads' commits grow it too)."""
         self.database = database
         self.delay = delay
+        self.checkpoint_pages = checkpoint_pages
+        self.look_every = look_every
         self.wal_path = f"{database.database}-wal"
+        self._page_size = database.execute_sql("PRAGMA page_size").fetchone()[0]
         self._local = threading.local()
         self._wanted = threading.Event()     # a relaxed commit is not on the disk yet
         self._wake = threading.Event()
@@ -68,12 +79,24 @@ class Durability:
         finally:
             os.close(fd)
 
+    def checkpoint_due(self) -> bool:
+        try:
+            size = os.stat(self.wal_path).st_size
+        except FileNotFoundError:
+            return False
+        return size > self.checkpoint_pages * self._page_size
+
+    def checkpoint(self) -> None:
+        """Copy the log into the database as far as no reader still needs it (PASSIVE: it
+        waits for nobody); writers then start the log over from its beginning."""
+        self.database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
     def _run(self) -> None:
         while True:
-            self._wake.wait()
-            # gather the commits of the next moment into one fsync (at once when stopping)
-            self._stopping.wait(self.delay)
-            self._wake.clear()
+            if self._wake.wait(self.look_every):
+                # gather the commits of the next moment into one fsync (at once when stopping)
+                self._stopping.wait(self.delay)
+                self._wake.clear()
             if self._wanted.is_set():
                 self._wanted.clear()
                 try:
@@ -82,6 +105,11 @@ class Durability:
                     log.error("cannot sync the store's write-ahead log: %s", error)
             if self._stopping.is_set():
                 return
+            try:
+                if self.checkpoint_due():
+                    self.checkpoint()
+            except (OSError, peewee.DatabaseError) as error:
+                log.error("cannot checkpoint the store's write-ahead log: %s", error)
 
     def close(self) -> None:
         """Sync what is pending and stop the thread."""
