@@ -86,57 +86,62 @@ def test_callers_in_a_steady_stream_are_all_answered_by_whoever_writes_next():
     assert wrong == [] and committer.items == 2400
 
 
-class Caller:
-    """A thread that submits when told to, like a client connection's thread."""
+def busy_together(committer):
+    """Two callers inside submit at once: the commit of the first holds the second."""
+    release, writing = threading.Event(), threading.Event()
+    write, gather = committer._write, committer.gather
+    committer.gather = 0.01  # the second, writing next, would wait for a third
 
-    def __init__(self, committer):
-        self.committer, self.go, self.result = committer, threading.Event(), None
-        self.thread = threading.Thread(target=self._run)
-        self.thread.start()
+    def slow(items):
+        writing.set()
+        release.wait(5)
+        return write(items)
+    committer._write = slow
+    first = threading.Thread(target=committer.submit, args=(["a"],))
+    first.start()
+    writing.wait(5)
+    second = threading.Thread(target=committer.submit, args=(["b"],))
+    second.start()
+    time.sleep(0.05)
+    release.set()
+    first.join(5)
+    second.join(5)
+    committer._write, committer.gather = write, gather
 
-    def _run(self):
-        self.committer.submit(["warm"])  # seen submitting recently
-        self.go.wait(5)
-        self.result = self.committer.submit(["late"])
 
-
-def test_the_writer_waits_for_a_recent_caller_so_that_they_share_its_commit():
+def test_after_two_callers_at_once_the_writer_waits_for_the_second_so_that_they_share_a_commit():
     batches = []
     committer = GroupCommitter(lambda items: batches.append(list(items)) or list(items), gather=5.0, recent=10.0)
-    other = Caller(committer)
-    time.sleep(0.1)
-    threading.Timer(0.2, other.go.set).start()  # comes back 0.2 s after this caller
+    busy_together(committer)
+    late = threading.Timer(0.2, committer.submit, args=(["late"],))  # comes back 0.2 s after this caller
+    late.start()
     assert committer.submit(["now"]) == ["now"]
-    other.thread.join(5)
-    assert batches == [["warm"], ["now", "late"]] and other.result == ["late"]  # one commit for both
+    late.join(5)
+    assert batches[-1] == ["now", "late"]  # one commit for both
 
 
-def test_the_wait_for_a_recent_caller_that_does_not_come_back_is_bounded():
+def test_the_wait_for_a_caller_that_does_not_come_back_is_bounded():
     committer = GroupCommitter(lambda items: list(items), gather=0.05, recent=10.0)
-    other = Caller(committer)
-    time.sleep(0.1)
+    busy_together(committer)
     started = time.monotonic()
     assert committer.submit(["now"]) == ["now"]
     assert time.monotonic() - started < 1
-    other.go.set()
-    other.thread.join(5)
 
 
-def test_a_caller_seen_longer_ago_than_recent_is_not_waited_for():
+def test_callers_together_longer_ago_than_recent_are_not_waited_for():
     committer = GroupCommitter(lambda items: list(items), gather=5.0, recent=0.05)
-    other = Caller(committer)
+    busy_together(committer)
     time.sleep(0.2)
     started = time.monotonic()
     assert committer.submit(["now"]) == ["now"]
     assert time.monotonic() - started < 1
-    committer.gather = 0.01  # the other one will wait for this caller, which does not come back
-    other.go.set()
-    other.thread.join(5)
 
 
-def test_a_lone_caller_never_waits():
+def test_one_caller_after_another_never_waits_whatever_the_threads():
     committer = GroupCommitter(lambda items: list(items), gather=5.0, recent=10.0)
     started = time.monotonic()
-    for n in range(3):
-        assert committer.submit([n]) == [n]
+    for n in range(5):  # a client that opens a new connection per request: a new thread each time
+        thread = threading.Thread(target=committer.submit, args=([n],))
+        thread.start()
+        thread.join(10)
     assert time.monotonic() - started < 1

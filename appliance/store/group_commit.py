@@ -5,13 +5,14 @@ commits at once. Under load, requests that arrive while a commit is being writte
 for the next one and go in together: throughput grows with concurrency instead of
 queueing for the disk one fsync at a time.
 
-Under steady load the callers are the same few threads (one per client connection)
-coming back one after the other. The next writer waits, up to ``gather`` seconds, until
-as many callers are queued as distinct threads submitted within the last ``recent``
-seconds, so that they share its commit instead of the next one. A caller alone never
-waits. Under load the wait costs no throughput: it is time the other callers spend
-getting to the commit, under the GIL, and each commit saved is CPU saved. It adds
-latency only when a recent caller does not come back, and at most ``gather``.
+Under steady load the same number of clients keep coming back, each as soon as it has
+its answer. The next writer waits, up to ``gather`` seconds, until as many callers are
+queued as were inside ``submit`` at once at the busiest moment of the last ``recent``
+seconds, so that they share its commit instead of the next one. A caller alone, or one
+client after another on any threads, never waits. Under load the wait costs no
+throughput: it is time the other callers spend getting to the commit, under the GIL, and
+each commit saved is CPU saved. It adds latency only when load falls, and at most
+``gather``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ class GroupCommitter(Generic[T, R]):
         self._pending: collections.deque[_Ticket[T, R]] = collections.deque()
         self._writing = False  # while True, the first pending caller will write next
         self._gathering = False
-        self._callers: dict[int, float] = {}  # thread -> when it last submitted
+        self._inside = 0       # callers in submit() now
+        self._peak = 0         # the most at once lately ...
+        self._peak_at = 0.0    # ... as of then
         self.commits = 0      # transactions written: commits per item is what fsync costs
         self.items = 0
 
@@ -64,12 +67,21 @@ class GroupCommitter(Generic[T, R]):
         ticket: _Ticket[T, R] = _Ticket(items)
         now = time.monotonic()
         with self._lock:
-            self._callers[threading.get_ident()] = now
+            self._inside += 1
+            if self._inside >= self._peak or now - self._peak_at > self.recent:
+                self._peak, self._peak_at = self._inside, now
             self._pending.append(ticket)
             if self._gathering:
                 self._arrived.notify()
             writes = not self._writing
             self._writing = True
+        try:
+            return self._wait_or_write(ticket, writes)
+        finally:
+            with self._lock:
+                self._inside -= 1
+
+    def _wait_or_write(self, ticket: _Ticket[T, R], writes: bool) -> list[R]:
         if not writes:
             ticket.wake.acquire()
             if ticket.done:
@@ -94,15 +106,14 @@ class GroupCommitter(Generic[T, R]):
         return self._outcome(ticket)
 
     def _gather(self) -> None:
-        """Under the lock: wait for the recent callers that are not queued yet."""
+        """Under the lock: wait for as many callers as were inside at once lately."""
         now = time.monotonic()
-        horizon = now - self.recent
-        self._callers = {caller: last for caller, last in self._callers.items() if last >= horizon}
-        if len(self._pending) >= len(self._callers):
+        expected = self._peak if now - self._peak_at <= self.recent else 1
+        if len(self._pending) >= expected:
             return
         deadline = now + self.gather
         self._gathering = True
-        while len(self._pending) < len(self._callers) and (remaining := deadline - time.monotonic()) > 0:
+        while len(self._pending) < expected and (remaining := deadline - time.monotonic()) > 0:
             self._arrived.wait(remaining)
         self._gathering = False
 
