@@ -44,7 +44,7 @@ bench-http: $(STAMP)
 	command -v wrk >/dev/null && command -v strace >/dev/null || apt-get install -y wrk strace
 	$(BIN)/python bench/http_load.py
 
-# Which WSGI server: cheroot against waitress under wrk (Debian's wrk package)
+# The HTTP server: ours against waitress and cheroot under wrk (Debian's wrk package)
 bench-wsgi: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
