@@ -114,13 +114,19 @@ def test_a_stalled_handshake_is_dropped_after_the_request_timeout(server, certif
         assert time.monotonic() - started < 5
 
 
-@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
-def test_stop_closes_open_connections_and_ends_the_server_thread_cleanly(tmp_path, certificate):
+def storeless_server(certificate):
+    """An HTTPS server with two places, answering /health, started."""
     app = create_app(HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
                                     gateway_names=lambda: (), on_accepted=lambda: None, inbox=None,
                                     server_status=dict))
     http = HttpServer(app, "127.0.0.1", 0, connections=2, tls=tls_context(*map(str, certificate)))
     http.start()
+    return http
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_stop_closes_open_connections_and_ends_the_server_thread_cleanly(tmp_path, certificate):
+    http = storeless_server(certificate)
     connection = connect(http, certificate)
     connection.request("GET", "/health")
     assert connection.getresponse().read() == b"OK\r\n"  # and the connection stays open
@@ -216,11 +222,7 @@ def test_the_service_serves_https_with_a_guest_and_a_receive_connector_feeding_a
 
 
 def test_stalled_handshakes_make_room_when_every_place_is_taken(tmp_path, certificate):
-    app = create_app(HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
-                                    gateway_names=lambda: (), on_accepted=lambda: None, inbox=None,
-                                    server_status=dict))
-    http = HttpServer(app, "127.0.0.1", 0, connections=2, tls=tls_context(*map(str, certificate)))
-    http.start()
+    http = storeless_server(certificate)
     try:
         stalled = [socket.create_connection(http.address, timeout=10) for _ in range(2)]  # say nothing
         time.sleep(0.2)

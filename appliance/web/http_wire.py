@@ -19,7 +19,7 @@ MAX_HEAD = 64 * 1024          # request line and header fields together
 # above the JSON API's own limit (1 MiB), which then answers in its format; held in
 # memory, so 64 connections hold at most 128 MiB
 MAX_BODY = 2 * 1024 * 1024
-REASONS = {400: "Bad Request", 408: "Request Timeout", 411: "Length Required", 413: "Content Too Large",
+REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
            431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
            505: "HTTP Version Not Supported"}
 
