@@ -8,10 +8,12 @@ import logging
 import sys
 from typing import Callable
 
-from . import config as config_module
+from .config import file as config_module
 from . import memory
-from . import api_keys, contacts, receive_connectors, users
-from .config import Config, ConfigError, with_http_connector
+from .accounts import api_keys, users
+from .messages import contacts
+from .connectors import receive as receive_connectors
+from .config.file import Config, ConfigError, with_http_connector
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -99,7 +101,7 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    from .service import Service  # imports the web server and modem code only when running
+    from .app.service import Service  # imports the web server and modem code only when running
 
     if args.simulate < 0:
         raise ConfigError("--simulate", "must be 0 or more")

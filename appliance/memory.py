@@ -1,6 +1,6 @@
 """Keep the service's memory small on a 512 MB board.
 
-A password check runs scrypt, which takes 16 MiB for a moment (users.py). glibc's malloc
+A password check runs scrypt, which takes 16 MiB for a moment (accounts/users.py). glibc's malloc
 raises its threshold for serving large blocks from mmap after the first such block is
 freed, so later ones come from the heap and stay resident: one login made the idle
 service 15 MB larger. A fixed threshold keeps every large block on mmap, returned to

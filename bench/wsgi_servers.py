@@ -31,13 +31,13 @@ SERVERS = ("appliance", "waitress", "cheroot")
 
 def serve(server: str, port: int, data: str, threads: int) -> None:
     """Run the app as the service builds it, minus the modems (nothing consumes the queue)."""
-    from appliance import users
+    from appliance.accounts import users
     from appliance.store.db import open_database
     from appliance.store.inbox import Inbox
     from appliance.store.queue import Queue
     from appliance.web.app import create_app
-    from appliance.web.auth import Authenticator
-    from appliance.web.http_api import HttpApiContext
+    from appliance.accounts.authenticator import Authenticator
+    from appliance.web.diafaan.commands import HttpApiContext
 
     database = open_database(data)
     users.set_user("bench", PASSWORD)

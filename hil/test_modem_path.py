@@ -13,8 +13,8 @@ from appliance.gateways.modem import ModemGateway
 from appliance.gateways.router import Router
 from appliance.modem.driver import ModemDriver, ModemState
 from appliance.reactor import Reactor
-from appliance.config import ConnectorConfig
-from appliance.service import build_routing
+from appliance.config.file import ConnectorConfig
+from appliance.app.service import build_routing
 from appliance.store import db as store_db
 from appliance.store.models import MessagePart, MessageState, OutboundMessage
 from appliance.store.inbox import Inbox

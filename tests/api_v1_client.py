@@ -13,8 +13,9 @@ from wsgiref.headers import Headers
 import cbor2
 import pytest
 
-from appliance import api_keys, server_status, users
-from appliance.connectors.routing import Routing
+from appliance.accounts import api_keys, users
+from appliance.control import server_status
+from appliance.gateways.assignment import Routing
 from appliance.gateways.router import Router
 from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
@@ -22,8 +23,8 @@ from appliance.store.models import User
 from appliance.store.queue import Queue
 from appliance.web.api_v1 import ApiV1Context
 from appliance.web.app import create_app
-from appliance.web.auth import Authenticator
-from appliance.web.http_api import HttpApiContext
+from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"
 CONNECTOR = "HTTP API"

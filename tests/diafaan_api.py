@@ -12,12 +12,12 @@ from typing import Callable, Iterator
 from urllib.parse import urlencode
 from wsgiref.util import setup_testing_defaults
 
-from appliance import users
+from appliance.accounts import users
 from appliance.store.inbox import Inbox
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
-from appliance.web.auth import Authenticator
-from appliance.web.http_api import HttpApiContext
+from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"
 CONNECTOR = "HTTP API"

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from appliance import api_keys, users
+from appliance.accounts import api_keys, users
 from appliance.store import db as store_db
 from appliance.store.models import ApiKey
 

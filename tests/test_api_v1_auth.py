@@ -7,7 +7,7 @@ import pytest
 from api_v1_client import PASSWORD, Client, basic, build_env, env  # noqa: F401 (env is a fixture)
 
 from appliance.store.models import ApiKey, OutboundMessage
-from appliance.users import Principal
+from appliance.accounts.users import Principal
 from appliance.web.api_v1.wire import MAX_BODY
 
 
@@ -34,7 +34,7 @@ def test_basic_and_bearer_both_identify_the_user(env):
 
 
 def test_a_key_records_its_use_at_most_once_a_minute(env, monkeypatch):
-    from appliance import api_keys
+    from appliance.accounts import api_keys
 
     now = [1_800_000_000.0]
     monkeypatch.setattr(api_keys.time, "time", lambda: now[0])

@@ -5,7 +5,7 @@ import time
 import pytest
 from api_v1_client import env  # noqa: F401 (env is a fixture)
 
-from appliance import contacts
+from appliance.messages import contacts
 from appliance.store.models import MessagePart, MessageState, OutboundMessage
 
 

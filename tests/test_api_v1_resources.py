@@ -5,7 +5,9 @@ from datetime import datetime, timezone
 import pytest
 from api_v1_client import PASSWORD, Client, basic, env  # noqa: F401 (env is a fixture)
 
-from appliance import contacts, pdu, users
+from appliance.messages import contacts
+from appliance import pdu
+from appliance.accounts import users
 from appliance.store.models import ApiKey, Contact, ContactGroup, GroupMember, InboundMessage, User
 
 

@@ -8,15 +8,15 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from appliance import users
-from appliance.auth_callback import AuthCallback
+from appliance.accounts import users
+from appliance.accounts.auth_callback import AuthCallback
 from appliance.store.models import OutboundMessage
 from appliance.store.inbox import Inbox
 from appliance.store.queue import Queue
-from appliance.users import Principal
+from appliance.accounts.users import Principal
 from appliance.web.app import create_app
-from appliance.web.auth import Authenticator
-from appliance.web.http_api import HttpApiContext
+from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"
 

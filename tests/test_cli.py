@@ -4,7 +4,8 @@ import socket
 
 import pytest
 
-from appliance import cli, users
+from appliance import cli
+from appliance.accounts import users
 from appliance.store import db as store_db
 from appliance.store.models import User
 
@@ -137,7 +138,7 @@ def test_a_webhook_target_must_be_a_configured_webhook_connector(tmp_path, capsy
 
 
 def test_api_keys_from_the_command_line(tmp_path, capsys):
-    from appliance import api_keys
+    from appliance.accounts import api_keys
 
     data = ["--data", str(tmp_path)]
     assert run(capsys, "user", "set", "alice", "--password", "long enough", *data)[0] == 0

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance import config
-from appliance.config import ConfigError
+from appliance.config import file as config
+from appliance.config.file import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 

@@ -7,14 +7,15 @@ from urllib.parse import urlencode
 
 import pytest
 
-from appliance import contacts, users
+from appliance.messages import contacts
+from appliance.accounts import users
 from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
-from appliance.web.auth import Authenticator
-from appliance.web.http_api import HttpApiContext
+from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"
 

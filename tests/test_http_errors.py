@@ -9,8 +9,8 @@ import pytest
 from appliance.store import db as store_db
 from appliance.store.models import InboundMessage, MessageState, OutboundMessage
 from appliance.web.app import create_app
-from appliance.web.auth import Authenticator
-from appliance.web.http_api import HttpApiContext
+from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan.commands import HttpApiContext
 from diafaan_api import PASSWORD, Api
 
 CREDENTIALS = f"username=alice&password={PASSWORD.replace(' ', '+')}"

@@ -4,8 +4,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from appliance import server_status
-from appliance.connectors.routing import Assignment, Connector, Routing
+from appliance.control import server_status
+from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Gateway
 from appliance.gateways.limits import LimitTracker, Limits
 from appliance.gateways.router import Router

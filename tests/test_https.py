@@ -14,16 +14,17 @@ from urllib.parse import urlencode
 
 import pytest
 
-from appliance import receive_connectors, users
-from appliance.config import Config, ConfigError, ConnectorConfig, HttpConfig, StorageConfig
-from appliance.service import Service
+from appliance.connectors import receive as receive_connectors
+from appliance.accounts import users
+from appliance.config.file import Config, ConfigError, ConnectorConfig, HttpConfig, StorageConfig
+from appliance.app.service import Service
 from appliance.store import db as store_db
 from appliance.store.models import OutboundMessage
 from appliance.store.inbox import Inbox
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
-from appliance.web.auth import Authenticator
-from appliance.web.http_api import HttpApiContext
+from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan.commands import HttpApiContext
 from appliance.web.server import HttpServer, tls_context
 
 PASSWORD = "correct horse"

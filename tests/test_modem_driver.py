@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
-from appliance.hw.gpio import FakePin
-from appliance.hw.modem_power import ModemPower
+from appliance.platform.gpio import FakePin
+from appliance.platform.modem_power import ModemPower
 from appliance.modem.driver import ModemDriver, ModemHandlers, ModemState
 from appliance.modem.transport import FdTransport
 from appliance.reactor import Reactor
@@ -492,7 +492,7 @@ def test_a_modem_that_keeps_echoing_after_ate0_is_not_reinitialised_again_and_ag
 
 
 def test_a_silent_modem_is_power_cycled_through_pwrkey_then_started_again(monkeypatch):
-    from appliance.hw import modem_power
+    from appliance.platform import modem_power
     monkeypatch.setattr(modem_power, "OFF_PAUSE", 0.05)
     reactor = Reactor()
     modem = ScriptedModem(reactor, silent_to={"AT"})

@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from appliance import receive_connectors
+from appliance.connectors import receive as receive_connectors
 from appliance.store.inbox import Inbox
 from appliance.store.models import InboundMessage, ReceiveConnector, WebhookDelivery
 from appliance.web.app import create_app
-from appliance.web.auth import Authenticator
-from appliance.web.http_api import HttpApiContext
+from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan.commands import HttpApiContext
 from appliance.web.receive import ReceiveContext
 
 KINDS = {"HTTP API": "http", "Hook": "webhook", "Other hook": "webhook"}

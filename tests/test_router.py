@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from appliance.connectors.routing import Assignment, Connector, Routing
+from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Outcome
 from appliance.gateways.limits import LimitTracker, Limits
 from appliance.gateways.router import Router

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from appliance.sd_notify import Notifier
+from appliance.platform.sd_notify import Notifier
 
 
 @pytest.fixture

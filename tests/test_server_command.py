@@ -7,14 +7,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from appliance import users
-from appliance.config import Config, ConnectorConfig, ModemConfig
+from appliance.accounts import users
+from appliance.config.file import Config, ConnectorConfig, ModemConfig
 from appliance.store.models import ConfigOverride, OutboundMessage
-from appliance.users import Principal
-from appliance.web import server_command
+from appliance.accounts.users import Principal
+from appliance.web.diafaan import server_command
 from appliance.web.app import create_app
-from appliance.web.auth import Authenticator
-from appliance.web.http_api import HttpApiContext
+from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"
 ADMIN = {"username": "root", "password": PASSWORD}

@@ -2,7 +2,7 @@
 
 import threading
 
-from appliance.web.throttle import Backoff, LoginThrottle
+from appliance.accounts.throttle import Backoff, LoginThrottle
 
 
 def test_the_lock_starts_after_max_failures_and_doubles_up_to_the_cap(clock):

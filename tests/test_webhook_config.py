@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance import config, properties
-from appliance.config import ConfigError
-from appliance.control import webhook_targets
+from appliance.config import file as config, properties
+from appliance.config.file import ConfigError
+from appliance.control.server_control import webhook_targets
 
 HOOK = {"name": "Hook", "type": "webhook", "url": "https://crm.example.com/sms"}
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Callable
 
 from .. import pdu
-from ..message_types import MESSAGE_TYPES
+from ..messages.types import MESSAGE_TYPES
 from ..modem.driver import ModemDriver, ModemHandlers, SendResult
 from ..store.durability import bookkeeping
 from ..store.inbox import Inbox

@@ -11,7 +11,8 @@ import logging
 import time
 from typing import Sequence
 
-from ..connectors.routing import Routing, parse_tried
+from ..store.queue import parse_tried
+from .assignment import Routing
 from ..reactor import Reactor, Timer
 from ..store.durability import bookkeeping
 from ..store.models import OutboundMessage

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..hw.modem_power import RESET, ModemPower
+from ..platform.modem_power import RESET, ModemPower
 from ..reactor import Reactor, Timer
 from . import dialects, errors, health
 from .at import CANCELLED, CLOSED, NO_ANSWER, TIMEOUT, ATChannel, Response
@@ -587,5 +587,5 @@ class ModemDriver:
         code = response.cms_error
         if code is None:
             return SendResult(False, error_text=response.result)
-        return SendResult(False, error_code=code, error_text=errors.describe(code),
+        return SendResult(False, error_code=code, error_text=errors.cms_error_text(code),
                           permanent=errors.is_permanent(code), refused=errors.is_refused(code))

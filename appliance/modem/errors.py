@@ -85,7 +85,7 @@ TRANSIENT = {
 CMS_TEXT: dict[int, str] = {**PERMANENT, **REFUSED, **TRANSIENT}
 
 
-def describe(code: int | None) -> str:
+def cms_error_text(code: int | None) -> str:
     if code is None:
         return "unknown error"
     return CMS_TEXT.get(code, f"error {code}")

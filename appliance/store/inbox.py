@@ -19,7 +19,8 @@ from .models import Event, InboundMessage, InboundPart
 
 log = logging.getLogger(__name__)
 
-MESSAGE_TYPES = {"gsm7": "sms.text", "ucs2": "sms.unicode", "8bit": "sms.data"}
+# the Diafaan message type of a received SMS, by the encoding of its parts
+RECEIVED_MESSAGE_TYPE = {"gsm7": "sms.text", "ucs2": "sms.unicode", "8bit": "sms.data"}
 
 
 def _safe(text: str) -> str:
@@ -151,7 +152,7 @@ class Inbox:
         message = InboundMessage.create(
             id=str(uuid.uuid4()), gateway=first.gateway, originator=first.originator,
             text=_joined_text(ordered),
-            message_type=MESSAGE_TYPES.get(first.encoding, "sms.text") if len(encodings) == 1 else "sms.unicode",
+            message_type=RECEIVED_MESSAGE_TYPE.get(first.encoding, "sms.text") if len(encodings) == 1 else "sms.unicode",
             smsc=first.smsc, pdu=" ".join(p.pdu for p in ordered),
             concat_reference=first.concat_reference, parts_received=len(ordered),
             parts_total=first.concat_total, sent_at=first.sent_at, received_at=now,

@@ -15,13 +15,25 @@ from typing import Callable, Iterable, Sequence
 
 import peewee
 
-from ..connectors.routing import format_tried, parse_tried
 from .durability import Durability, bookkeeping
 from .group_commit import GroupCommitter
 from . import statements
 from .models import Event, MessagePart, MessageState, OutboundMessage
 
 State = MessageState
+
+
+def parse_tried(value: str) -> dict[str, int]:
+    """``"GSM1:3;GSM2:1"`` — attempts per gateway, as stored with the message."""
+    tried: dict[str, int] = {}
+    for entry in filter(None, value.split(";")):
+        name, _, count = entry.rpartition(":")
+        tried[name] = int(count)
+    return tried
+
+
+def format_tried(tried: dict[str, int]) -> str:
+    return ";".join(f"{name}:{count}" for name, count in tried.items())
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ _TEXTS = {
 }
 
 
-def describe(status: int) -> str:
+def report_status_text(status: int) -> str:
     return _TEXTS.get(status, f"status {status:#04x}")
 
 
@@ -97,7 +97,7 @@ class Reports:
             # only from Sent: a report never revives a message that ended otherwise
             if result == "failed":
                 self.queue.transition(message.id, MessageState.SENT, MessageState.FAILED,
-                                      error_code=None, error_text=f"not delivered: {describe(status)}")
+                                      error_code=None, error_text=f"not delivered: {report_status_text(status)}")
             elif result == "delivered":
                 undelivered = (MessagePart.select().where((MessagePart.message == message.id)
                                                           & (MessagePart.state != "delivered")).count())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import bottle
 
-from . import api_v1, http_api, receive
+from . import api_v1, receive
+from .diafaan import commands as http_api
 from .api_v1 import ApiV1Context
-from .http_api import HttpApiContext
+from .diafaan.commands import HttpApiContext
 from .receive import ReceiveContext
 
 

@@ -19,8 +19,8 @@ from typing import Any, Callable, Mapping
 import bottle
 import peewee
 
-from .. import receive_connectors
-from ..receive_connectors import Conflict, UnknownConnector
+from ..connectors import receive as receive_connectors
+from ..connectors.receive import Conflict, UnknownConnector
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ import time
 from email.utils import formatdate
 from typing import Callable
 
-from ..config import ConfigError
+from ..config.file import ConfigError
 from .http_wire import MAX_HEAD, Head, HttpError, base_environ, parse_head, read_chunked, response_head
 
 log = logging.getLogger(__name__)

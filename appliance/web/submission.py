@@ -16,12 +16,13 @@ from typing import Mapping, Sequence
 
 import peewee
 
-from .. import contacts, numbers, pdu
-from ..contacts import Recipient
-from ..message_types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
+from ..messages import contacts, numbers
+from .. import pdu
+from ..messages.contacts import Recipient
+from ..messages.types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.queue import NewMessage, Queue
-from ..users import Principal
-from .http_common import MESSAGE_REJECTED, NO_RECIPIENTS, WEB_USER_NOT_FOUND
+from ..accounts.users import Principal
+from .diafaan.common import MESSAGE_REJECTED, NO_RECIPIENTS, WEB_USER_NOT_FOUND
 
 
 MAX_PARTS = 255                    # the concatenation header counts parts in one octet

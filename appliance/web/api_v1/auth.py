@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 
-from ... import api_keys
-from ...users import Principal
-from ..auth import Authenticator
+from ...accounts import api_keys
+from ...accounts.users import Principal
+from ...accounts.authenticator import Authenticator
 from .wire import ApiError
 
 CHALLENGE = 'Bearer realm="SMS Appliance", Basic realm="SMS Appliance", charset="UTF-8"'

@@ -7,7 +7,7 @@ from typing import Callable, TypeVar
 
 import peewee
 
-from ... import numbers
+from ...messages import numbers
 from ...store.models import Contact, ContactGroup, GroupMember
 from .auth import require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply

@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ...server_status import version as installed_version
-from ..http_api import HttpApiContext
+from ...control.server_status import version as installed_version
+from ..diafaan.commands import HttpApiContext
 
 
 @dataclass

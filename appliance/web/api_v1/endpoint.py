@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 import bottle
 
-from ...users import Principal
+from ...accounts.users import Principal
 from .auth import principal_of
 from .context import ApiV1Context
 from .fields import Body, Query

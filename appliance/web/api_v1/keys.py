@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ... import api_keys
+from ...accounts import api_keys
 from ...store.models import ApiKey, User
-from ...users import Principal
+from ...accounts.users import Principal
 from .auth import require_admin, require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply
 from .fields import row_id, timestamp

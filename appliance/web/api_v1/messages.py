@@ -9,10 +9,10 @@ import json
 
 import peewee
 
-from ... import message_status, numbers
+from ...messages import status as message_status, numbers
 from ...store.models import MessagePart, MessageState, OutboundMessage
-from ...store.reports import describe, outcome
-from ...users import Principal
+from ...store.reports import outcome, report_status_text
+from ...accounts.users import Principal
 from .. import submission
 from ..submission import GuidTaken, SubmissionError
 from .auth import require_local
@@ -184,7 +184,7 @@ def install(api: Api) -> None:
         return {"message_id": message.id, "state": message.state, "parts": [
             {"sequence": p.sequence, "state": p.state, "reference": p.reference, "gateway": p.gateway,
              "sent_at": timestamp(p.sent_at), "tp_status": p.status,
-             "tp_status_text": None if p.status is None else describe(p.status),
+             "tp_status_text": None if p.status is None else report_status_text(p.status),
              "outcome": None if p.status is None else outcome(p.status),
              "reported_at": timestamp(p.reported_at)}
             for p in _parts(message)]}

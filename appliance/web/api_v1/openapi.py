@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...connectors.routing import ROLES, USES
-from ...message_types import MESSAGE_TYPES
-from ...properties import CONNECTOR_PROPERTIES, GATEWAY_PROPERTIES, ROUTING_PROPERTIES, WEBHOOK_ONLY
-from ...users import MIN_PASSWORD_LENGTH
+from ...config.file import ROLES, USES
+from ...messages.types import MESSAGE_TYPES
+from ...config.properties import CONNECTOR_PROPERTIES, GATEWAY_PROPERTIES, ROUTING_PROPERTIES, WEBHOOK_ONLY
+from ...accounts.users import MIN_PASSWORD_LENGTH
 from .. import submission
 from .connectors import ACTIONS as CONNECTOR_ACTIONS
 from .endpoint import PREFIX, Api, Call

@@ -1,5 +1,5 @@
 """What the gateways and connectors resources share: who may change them, running the
-change on the reactor thread through :class:`~appliance.control.ServerControl`, and reading
+change on the reactor thread through :class:`~appliance.control.server_control.ServerControl`, and reading
 a PATCH body of properties so that all are checked before any is kept.
 
 Unlike send-server-command, this is not switched off by ``[http] send_server_command``:
@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Callable, Mapping, Sequence, TypeVar
 
-from ...config import ConfigError
-from ...control import ServerControl, on_reactor
-from ... import properties
-from ...properties import Override, UnknownName
+from ...config.file import ConfigError
+from ...control.server_control import ServerControl, on_reactor
+from ...config import properties
+from ...config.properties import Override, UnknownName
 from .auth import require_admin
 from .endpoint import Call
 from .wire import ApiError, invalid, not_found

@@ -1,7 +1,7 @@
 """/api/v1/status: which software answers, for how long, and the state of its gateways,
 connectors and messages — what request-server-status tells, for any caller who logs in.
 
-The data is :func:`appliance.server_status.collect`'s, bound by the service as
+The data is :func:`appliance.control.server_status.collect`'s, bound by the service as
 ``context.http.server_status``; here it only takes the API's shape (times in RFC 3339, a
 gateway's own particulars under ``device``). /api/v1/gateways shows the same gateway entries.
 """

@@ -6,7 +6,7 @@ import time
 
 import peewee
 
-from ... import users
+from ...accounts import users
 from ...store.models import User
 from .auth import require_admin
 from .endpoint import NO_CONTENT, Api, Call, Reply

@@ -15,8 +15,8 @@ from importlib import metadata
 
 import peewee
 
-from .gateways.router import Router
-from .store.models import InboundMessage, MessageState, OutboundMessage
+from ..gateways.router import Router
+from ..store.models import InboundMessage, MessageState, OutboundMessage
 
 PRODUCT = "SMS Appliance"
 STATES = (MessageState.QUEUED, MessageState.SENDING, MessageState.SENT, MessageState.DELIVERED,

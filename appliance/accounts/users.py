@@ -5,17 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .store.models import User
+from ..config.file import USER_NAME, USER_NAME_RULE
+from ..store.models import User
 
 # scrypt is memory-hard and in the standard library; 16 MiB per hash
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -57,8 +56,8 @@ _DUMMY_HASH = hash_password(secrets.token_hex(16))
 
 
 def validate_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise ValueError("user name must be 1 to 64 letters, digits or . _ @ -")
+    if not USER_NAME.match(name):
+        raise ValueError(USER_NAME_RULE)
     return name
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import numbers
-from .store.models import Contact, ContactGroup, GroupMember, User
+from ..store.models import Contact, ContactGroup, GroupMember, User
 
 
 @dataclass(frozen=True)

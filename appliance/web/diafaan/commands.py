@@ -14,15 +14,14 @@ from typing import Callable
 
 import bottle
 
-from .. import message_status
-from ..store.models import OutboundMessage
-from ..users import Principal
-from . import submission, xml_documents
-from .http_common import (CALLBACK_NOT_SUPPORTED, GUEST_NOT_AVAILABLE, MESSAGE_ID_NOT_FOUND, MESSAGE_REJECTED,
-                          MULTIPLE_TO, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError, HttpApiContext,
-                          authenticate, request_fields, single)
+from ...messages import status as message_status
+from ...store.models import OutboundMessage
+from ...accounts.users import Principal
+from .. import submission
+from . import xml_documents
+from .common import (CALLBACK_NOT_SUPPORTED, GUEST_NOT_AVAILABLE, MESSAGE_ID_NOT_FOUND, MESSAGE_REJECTED, MULTIPLE_TO, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError, HttpApiContext, authenticate, request_fields, single)
 from .server_command import refused_while_stopped, send_server_command
-from .submission import SubmissionError
+from ..submission import SubmissionError
 from .xml_reply import XmlReply
 
 log = logging.getLogger(__name__)

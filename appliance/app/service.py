@@ -13,35 +13,36 @@ import signal
 import time
 from dataclasses import replace
 
-from .config import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
-from .connectors.routing import Routing
-from .control import ServerControl, effective_config, routing_connector, webhook_targets
-from .gateways.limits import LimitTracker, Limits
-from .gateways.modem import ModemGateway
-from .gateways.router import Router
-from .modem.driver import ModemDriver
-from .hw.gpio import InputPin
-from .hw.modem_power import ModemPower
-from .reactor import Reactor, Timer
-from .sd_notify import Notifier
-from .store import db as store_db
-from . import message_status, server_status
-from .connectors import webhook
-from .connectors.webhook import WebhookSender
-from .store.durability import Durability
-from .store.inbox import Inbox
-from .store.models import InboundMessage, OutboundMessage
-from .store.queue import Queue
-from .store.reports import Reports
-from .store.reports import describe as describe_report
-from . import users
-from .auth_callback import AuthCallback
-from .web.api_v1 import ApiV1Context
-from .web.app import create_app
-from .web.auth import Authenticator
-from .web.http_api import HttpApiContext
-from .web.receive import ReceiveContext
-from .web.server import HttpServer, tls_context
+from ..config.file import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
+from ..gateways.assignment import Routing
+from ..control.server_control import ServerControl, effective_config, routing_connector, webhook_targets
+from ..gateways.limits import LimitTracker, Limits
+from ..gateways.modem import ModemGateway
+from ..gateways.router import Router
+from ..modem.driver import ModemDriver
+from ..platform.gpio import InputPin
+from ..platform.modem_power import ModemPower
+from ..reactor import Reactor, Timer
+from ..platform.sd_notify import Notifier
+from ..store import db as store_db
+from ..messages import status as message_status
+from ..control import server_status
+from ..connectors import webhook
+from ..connectors.webhook import WebhookSender
+from ..store.durability import Durability
+from ..store.inbox import Inbox
+from ..store.models import InboundMessage, OutboundMessage
+from ..store.queue import Queue
+from ..store.reports import Reports
+from ..store.reports import report_status_text
+from ..accounts import users
+from ..accounts.auth_callback import AuthCallback
+from ..web.api_v1 import ApiV1Context
+from ..web.app import create_app
+from ..accounts.authenticator import Authenticator
+from ..web.diafaan.commands import HttpApiContext
+from ..web.receive import ReceiveContext
+from ..web.server import HttpServer, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class Service:
     def _power(self, modem: ModemConfig) -> ModemPower | None:
         if modem.pwrkey_gpio is None and modem.reset_gpio is None:
             return None
-        from .hw.gpio import RpiPin
+        from ..platform.gpio import RpiPin
 
         def output(number: int | None, active_high: bool) -> RpiPin | None:
             return None if number is None else RpiPin(number, initial=not active_high)  # released
@@ -169,7 +170,7 @@ class Service:
         are switched off or lost, instead of at the next periodic sweep."""
         if modem.ri_gpio is None:
             return
-        from .hw.gpio import RpiInputPin
+        from ..platform.gpio import RpiInputPin
 
         pin = RpiInputPin(modem.ri_gpio)
         pin.watch(self.reactor, driver.on_ring)
@@ -192,7 +193,7 @@ class Service:
         carry that connector's reports (``reports_for``)."""
         hooks = [t.connector for t in self.webhooks.targets.values() if message.connector in t.reports_for]
         code, text = message_status.status_of(message)
-        webhook.enqueue(hooks, webhook.report_event(message, code, text, describe_report(tp_status)))
+        webhook.enqueue(hooks, webhook.report_event(message, code, text, report_status_text(tp_status)))
 
     def _flush_incomplete(self) -> None:
         """Multipart SMS that waited too long for a part are delivered as they are."""

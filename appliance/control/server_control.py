@@ -7,7 +7,7 @@ it through :func:`on_reactor`. A property changed at run time is kept in the sto
 (``config_override``) and applied over the config file at every start
 (:func:`effective_config`), so it survives a restart.
 
-Errors are :class:`~appliance.config.ConfigError`: an :class:`~appliance.properties.UnknownName`
+Errors are :class:`~appliance.config.file.ConfigError`: an :class:`~appliance.config.properties.UnknownName`
 for a gateway, connector or property that does not exist, a plain one for a value or an
 action that is not allowed. Either way nothing has changed.
 """
@@ -22,18 +22,18 @@ from typing import Callable, Iterable, Sequence, TypeVar
 
 import peewee
 
-from .config import Config, ConfigError, ConnectorConfig, ModemConfig, senders, with_http_connector
-from .connectors.routing import Assignment, Connector
-from .connectors.webhook import WebhookSender, WebhookTarget
-from .gateways.base import Gateway
-from .gateways.limits import Limits
-from .gateways.modem import ModemGateway
-from .gateways.router import Router
-from .properties import CONNECTOR, GATEWAY, ROUTING, SETTINGS, Override, UnknownName
-from . import properties
-from .reactor import Reactor
-from .store.inbox import Inbox
-from .store.models import ConfigOverride
+from ..config.file import Config, ConfigError, ConnectorConfig, ModemConfig, senders, with_http_connector
+from ..gateways.assignment import Assignment, Connector
+from ..connectors.webhook import WebhookSender, WebhookTarget
+from ..gateways.base import Gateway
+from ..gateways.limits import Limits
+from ..gateways.modem import ModemGateway
+from ..gateways.router import Router
+from ..config.properties import CONNECTOR, GATEWAY, ROUTING, SETTINGS, Override, UnknownName
+from ..config import properties
+from ..reactor import Reactor
+from ..store.inbox import Inbox
+from ..store.models import ConfigOverride
 
 log = logging.getLogger(__name__)
 

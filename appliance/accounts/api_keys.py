@@ -11,7 +11,7 @@ import hmac
 import secrets
 import time
 
-from .store.models import ApiKey, User
+from ..store.models import ApiKey, User
 from .users import Principal
 
 TOKEN_PREFIX = "sk_"

@@ -21,10 +21,11 @@ from typing import Mapping
 
 import peewee
 
-from . import numbers, pdu
-from .connectors import webhook
-from .store.inbox import MESSAGE_TYPES
-from .store.models import InboundMessage, ReceiveConnector
+from ..messages import numbers
+from .. import pdu
+from . import webhook
+from ..store.inbox import RECEIVED_MESSAGE_TYPE
+from ..store.models import InboundMessage, ReceiveConnector
 
 INBOX, WEBHOOK = "inbox", "webhook"
 ROUTINGS = (INBOX, WEBHOOK)
@@ -201,7 +202,7 @@ def store(database: peewee.Database, connector: ReceiveConnector, message: Recei
         with database.atomic():
             stored = InboundMessage.create(
                 id=message_id, gateway=connector.name, originator=message.originator,
-                recipient=message.recipient, text=message.text, message_type=MESSAGE_TYPES[encoding],
+                recipient=message.recipient, text=message.text, message_type=RECEIVED_MESSAGE_TYPE[encoding],
                 sent_at=message.sent_at, received_at=now, connectors=connector.target)
             if connector.routing == WEBHOOK:
                 event = webhook.sms_event(stored) | {"receive_connector": connector.name,

@@ -11,11 +11,11 @@ from urllib.parse import unquote_to_bytes
 
 import bottle
 
-from ..control import ServerControl
-from ..store.inbox import Inbox
-from ..store.queue import Queue
-from ..users import Principal
-from .auth import Authenticator
+from ...control.server_control import ServerControl
+from ...store.inbox import Inbox
+from ...store.queue import Queue
+from ...accounts.users import Principal
+from ...accounts.authenticator import Authenticator
 
 # Diafaan's error codes (all editions)
 UNKNOWN_ERROR = 300
@@ -71,7 +71,7 @@ class HttpApiContext:
     gateway_names: Callable[[], Sequence[str]]
     on_accepted: Callable[[], None]          # wakes the router after a commit
     inbox: Inbox                             # request-received-messages reads `connector`'s inbox
-    server_status: Callable[[], dict]        # appliance.server_status.collect, bound by the service
+    server_status: Callable[[], dict]        # appliance.control.server_status.collect, bound by the service
     control: ServerControl | None = None     # what send-server-command drives
     send_server_command_enabled: bool = False
 

@@ -2,7 +2,7 @@
 through the Diafaan HTTP API (basic and full editions; docs/http-api.md, "send-server-command").
 
 Off unless ``[http] send_server_command = true``. The work is done by
-:class:`appliance.control.ServerControl` on the reactor thread; this module reads the
+:class:`appliance.control.server_control.ServerControl` on the reactor thread; this module reads the
 parameters, checks who asks, and writes the reply: one ``OK: <name>: <what happened>``
 line per gateway or connector affected, or the XML of the get-* commands.
 """
@@ -15,11 +15,10 @@ from xml.etree.ElementTree import Element
 
 import bottle
 
-from ..config import ConfigError
-from ..control import ServerControl, on_reactor
-from ..properties import UnknownName
-from .http_common import (CALLBACK_NOT_SUPPORTED, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError,
-                          HttpApiContext, authenticate, single)
+from ...config.file import ConfigError
+from ...control.server_control import ServerControl, on_reactor
+from ...config.properties import UnknownName
+from .common import (CALLBACK_NOT_SUPPORTED, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError, HttpApiContext, authenticate, single)
 from .xml_reply import XmlReply, child, document
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from .store.models import MessageState, OutboundMessage
+from ..store.models import MessageState, OutboundMessage
 
 QUEUED, SCHEDULED, SENDING, RETRYING = 100, 101, 102, 103
 SENT, DELIVERED = 200, 201

@@ -17,8 +17,8 @@ import threading
 import time
 from typing import Callable
 
-from .. import users
-from ..users import Principal
+from . import users
+from .users import Principal
 from .throttle import LoginThrottle
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Iterable
 from xml.etree.ElementTree import Element
 
-from ..store.models import InboundMessage
+from ...store.models import InboundMessage
 from .xml_reply import XmlReply, child, document, local_time
 
 WHOLE_MESSAGE = -1  # MessagePart of an assembled message (Diafaan numbers parts from 1)
@@ -40,7 +40,7 @@ def message_list(messages: Iterable[InboundMessage], *, removed: bool) -> XmlRep
 
 
 def server_status(status: dict) -> XmlReply:
-    """``status`` is the dict of appliance.server_status.collect."""
+    """``status`` is the dict of appliance.control.server_status.collect."""
     root = Element("ServerStatus")
     server = child(root, "Server")
     child(server, "Name", status["name"])

@@ -13,10 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-SEND_RECEIVE, SEND, RECEIVE, NOT_USED = "send-receive", "send", "receive", "none"
-USES = (SEND_RECEIVE, SEND, RECEIVE, NOT_USED)
-PRIMARY, BACKUP = "primary", "backup"
-ROLES = (PRIMARY, BACKUP)
+from ..config.file import BACKUP, NOT_USED, PRIMARY, RECEIVE, ROLES, SEND, SEND_RECEIVE, USES
 
 
 @dataclass(frozen=True)
@@ -53,19 +50,6 @@ class Connector:
 
     def receives_from(self, gateway: str) -> bool:
         return any(a.gateway == gateway and a.receives for a in self.assignments)
-
-
-def parse_tried(value: str) -> dict[str, int]:
-    """``"GSM1:3;GSM2:1"`` — attempts per gateway, as stored with the message."""
-    tried: dict[str, int] = {}
-    for entry in filter(None, value.split(";")):
-        name, _, count = entry.rpartition(":")
-        tried[name] = int(count)
-    return tried
-
-
-def format_tried(tried: dict[str, int]) -> str:
-    return ";".join(f"{name}:{count}" for name, count in tried.items())
 
 
 class Routing:

@@ -13,8 +13,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .connectors.routing import ROLES, USES
-from .users import validate_name
+
+# a connector's use of a gateway, and its role (gateways/assignment.py says what they mean)
+SEND_RECEIVE, SEND, RECEIVE, NOT_USED = "send-receive", "send", "receive", "none"
+USES = (SEND_RECEIVE, SEND, RECEIVE, NOT_USED)
+PRIMARY, BACKUP = "primary", "backup"
+ROLES = (PRIMARY, BACKUP)
 
 MODEL_NAMES = ("auto", "sim800", "sim7600", "ec25", "huawei", "generic")
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
@@ -31,6 +35,8 @@ GPIO_KEYS = ("pwrkey_gpio", "reset_gpio", "ri_gpio")  # a modem's lines, each an
 
 _PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 _PIN = re.compile(r"^[0-9]{4,8}$")
+USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+USER_NAME_RULE = "user name must be 1 to 64 letters, digits or . _ @ -"
 
 
 class ConfigError(ValueError):
@@ -184,10 +190,8 @@ def parse(raw: dict[str, Any]) -> Config:
 def _http(raw: dict[str, Any]) -> HttpConfig:
     guest = _optional_string(raw.get("guest"), "http.guest")
     if guest is not None:
-        try:
-            validate_name(guest)
-        except ValueError as error:
-            raise ConfigError("http.guest", f"{guest!r}: {error}") from None
+        if not USER_NAME.match(guest):
+            raise ConfigError("http.guest", f"{guest!r}: {USER_NAME_RULE}")
     callback = _optional_string(raw.get("auth_callback_url"), "http.auth_callback_url")
     if callback is not None:
         _callback_url(callback, "http.auth_callback_url")

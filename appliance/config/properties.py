@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .config import Config, ConfigError, ConnectorConfig, ModemConfig, parse
-from .connectors.routing import NOT_USED, PRIMARY, RECEIVE, SEND, SEND_RECEIVE
+from .file import Config, ConfigError, ConnectorConfig, ModemConfig, parse
+from .file import NOT_USED, PRIMARY, RECEIVE, SEND, SEND_RECEIVE
 
 GATEWAY, CONNECTOR, ROUTING, SETTINGS = "gateway", "connector", "routing", "settings"
 FLAG, NUMBER, TEXT, SECONDS, NAMES = "flag", "number", "text", "seconds", "names"
