@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable
+from collections.abc import Callable
 
-from .config import file as config_module
 from . import memory
 from .accounts import api_keys, users
-from .messages import contacts
-from .connectors import receive as receive_connectors
+from .config import file as config_module
 from .config.file import Config, ConfigError, with_http_connector
+from .connectors import receive as receive_connectors
+from .messages import contacts
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

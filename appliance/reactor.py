@@ -15,7 +15,8 @@ import selectors
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ Callback = Callable[..., Any]
 class Timer:
     """A scheduled call; cancelling it is O(1) (the heap entry is skipped when popped)."""
 
-    __slots__ = ("when", "callback", "args", "cancelled")
+    __slots__ = ("args", "callback", "cancelled", "when")
 
     def __init__(self, when: float, callback: Callback, args: tuple) -> None:
         self.when = when

@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gsmmodem import pdu as reference  # noqa: E402
+from gsmmodem import pdu as reference
 
-from appliance import pdu  # noqa: E402
+from appliance import pdu
 
 GSM_CHARS = "@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ¿abcdefghijklmnopqrstuvwxyzäöñüà"
 UCS2_CHARS = "Привет мир 你好世界 Γειά σου κόσμε مرحبا بالعالم"

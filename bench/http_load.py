@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.service_runner import NUMBER, PASSWORD, USER, Appliance, Simulator, wait  # noqa: E402
-from bench.wsgi_servers import run_wrk  # noqa: E402
+from bench.service_runner import NUMBER, PASSWORD, USER, Appliance, Simulator, wait
+from bench.wsgi_servers import run_wrk
 
 
 def memory_kb(pid: int, field: str) -> int:

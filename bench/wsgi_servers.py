@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.service_runner import free_port  # noqa: E402
+
 PASSWORD = "bench-password"
 SERVERS = ("appliance", "waitress", "cheroot")
 
@@ -32,11 +33,11 @@ SERVERS = ("appliance", "waitress", "cheroot")
 def serve(server: str, port: int, data: str, threads: int) -> None:
     """Run the app as the service builds it, minus the modems (nothing consumes the queue)."""
     from appliance.accounts import users
+    from appliance.accounts.authenticator import Authenticator
     from appliance.store.db import open_database
     from appliance.store.inbox import Inbox
     from appliance.store.queue import Queue
     from appliance.web.app import create_app
-    from appliance.accounts.authenticator import Authenticator
     from appliance.web.diafaan.commands import HttpApiContext
 
     database = open_database(data)
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---:|")
     for path in ("send-message", "health"):
         for connections in args.connections:
-            best = {server: 0.0 for server in SERVERS}
+            best = dict.fromkeys(SERVERS, 0.0)
             for _ in range(args.rounds):
                 for server in SERVERS:
                     rate = measure(server, connections, args.seconds, args.threads, path)

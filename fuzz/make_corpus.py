@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pathlib
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from appliance.pdu import encode_deliver, encode_submit
 
@@ -63,7 +63,7 @@ def seeds() -> dict[str, bytes]:
     encoded("portuguese_both", SMSC | LANGS, encode_submit("1", "ã" * 150 + "Ω", national_languages=["portuguese"]))
     encoded("portuguese_lock", SMSC | LANGS, encode_submit("1", "Promoção: você à ação " * 8,
                                                            national_languages=["portuguese"]))
-    encoded("validity_abs", SMSC, encode_submit("1", "x", validity=datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)))
+    encoded("validity_abs", SMSC, encode_submit("1", "x", validity=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)))
     encoded("validity_rel", SMSC, encode_submit("1", "x", validity=timedelta(weeks=5)))
     encoded("alnum_sender", SMSC | DELIVER, encode_deliver("Bank [1]", "Your code: 1234", timestamp=TS))
     encoded("star_hash", SMSC, encode_submit("*100#", "x", reject_duplicates=True, message_class=0))

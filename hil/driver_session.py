@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from appliance import pdu
-from appliance.modem.driver import ModemDriver, ModemHandlers, ModemState, SendResult
+from appliance.modem.driver import ModemDriver, ModemHandlers, SendResult
 from appliance.modem.transport import Transport, open_serial
 from appliance.reactor import Reactor
 
@@ -107,7 +107,7 @@ class DriverSession:
         def run() -> None:
             try:
                 outcome.append((True, function(*args)))
-            except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+            except BaseException as error:
                 outcome.append((False, error))
             done.set()
 

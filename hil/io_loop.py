@@ -99,7 +99,7 @@ class PtyServer:
         def handed_over() -> None:
             try:
                 outcome.append((True, call()))
-            except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+            except BaseException as error:
                 outcome.append((False, error))
             done.set()
 
@@ -154,7 +154,7 @@ class PtyServer:
             return
         try:
             callback(*args)
-        except BaseException as error:  # noqa: BLE001 - recorded, then the service stops
+        except BaseException as error:
             log.exception("%s failed", self._name)
             self.failure = error
             self.reactor.stop()

@@ -104,7 +104,7 @@ class Messaging:
         if self._send_outcomes:
             failure = self._send_outcomes.popleft()
             if failure is None:  # hang_next_send()
-                return Later(None, lambda: [])
+                return Later(None, list)
 
         def produce() -> list[list[str]]:
             if failure is not None:

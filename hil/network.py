@@ -61,7 +61,7 @@ class Network:
         return self.profile.imsi[:5]
 
     def now(self) -> datetime.datetime:
-        return (datetime.datetime.now(datetime.timezone.utc) + self.clock_offset).astimezone(
+        return (datetime.datetime.now(datetime.UTC) + self.clock_offset).astimezone(
             self.clock_zone
         )
 
@@ -148,7 +148,7 @@ class NetworkCommands(CommandGroup):
         except ValueError:
             raise AtError("CME", 50) from None
         moment = stamp.replace(tzinfo=datetime.timezone(zone))
-        self.network.clock_offset = moment - datetime.datetime.now(datetime.timezone.utc)
+        self.network.clock_offset = moment - datetime.datetime.now(datetime.UTC)
         self.network.clock_zone = moment.tzinfo
 
     def _ussd(self, command: Command) -> None:

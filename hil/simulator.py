@@ -252,7 +252,7 @@ class SimulatedModem:
         order, ``drop_parts`` never delivers some (modem-behaviour.md §6); ``timestamp``
         (aware; default now) is every part's TP-SCTS. Returns the PDUs delivered, in order.
         """
-        moment = timestamp or datetime.datetime.now(datetime.timezone.utc).astimezone()
+        moment = timestamp or datetime.datetime.now(datetime.UTC).astimezone()
         device = self._engine.device
 
         def deliver() -> list[str]:
@@ -389,7 +389,7 @@ class SimulatedModem:
                 "+15555550199",
                 "filler",
                 smsc=device.settings.smsc[0] or None,
-                timestamp=datetime.datetime.now(datetime.timezone.utc),
+                timestamp=datetime.datetime.now(datetime.UTC),
             )[0]
             added = 0
             while not device.store[name].full:

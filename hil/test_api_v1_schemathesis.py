@@ -15,8 +15,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 import hil.test_service as harness
-from hil.test_api_v1_control_service import notifications_read
 from appliance.web.api_v1.openapi import PATHS
+from hil.test_api_v1_control_service import notifications_read
 
 ADMIN = "schema-admin"
 # per operation and variant: about 15 s in all; set API_V1_EXAMPLES=200 for a deeper search

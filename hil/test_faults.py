@@ -21,7 +21,16 @@ import pytest
 
 from appliance import pdu
 from hil.at_client import (
-    assert_quiet, at, command, echo_off, exchange, expect, framed, open_port, read_until, send_pdu,
+    assert_quiet,
+    at,
+    command,
+    echo_off,
+    exchange,
+    expect,
+    framed,
+    open_port,
+    read_until,
+    send_pdu,
 )
 from hil.control import run_command
 from hil.profiles import PROFILES
@@ -272,11 +281,10 @@ def test_a_burst_now_and_garbage(modem, port):
 
 def test_chunked_output_arrives_intact_in_small_pieces(tmp_path):
     trace = tmp_path / "chunks.cbor"
-    with SimulatedModem(chunked=True, trace=trace, seed=7) as modem:
-        with open_port(modem.path) as port:
-            for n in range(6):
-                modem.deliver_sms("+491701234567", f"message {n} " * 10)
-            received = read_until(port, b'"SM",6\r\n') + command(port, "AT+CMGL=4")
+    with SimulatedModem(chunked=True, trace=trace, seed=7) as modem, open_port(modem.path) as port:
+        for n in range(6):
+            modem.deliver_sms("+491701234567", f"message {n} " * 10)
+        received = read_until(port, b'"SM",6\r\n') + command(port, "AT+CMGL=4")
     assert received.count(b"+CMGL:") == 6
     writes = [event.data for event in read_trace(trace).events if event.source == MODEM]
     assert b"".join(writes) == received  # nothing lost or reordered ...

@@ -9,13 +9,13 @@ import dataclasses
 import threading
 
 from appliance import pdu
+from appliance.app.service import Service
 from appliance.config.file import Config, HttpConfig, ModemConfig, StorageConfig
+from appliance.modem import dialects
+from appliance.modem.driver import ModemState
 from appliance.platform import gpio, modem_power
 from appliance.platform.gpio import FakeInputPin, FakePin
 from appliance.platform.modem_power import PWRKEY, RESET, ModemPower
-from appliance.modem import dialects
-from appliance.modem.driver import ModemState
-from appliance.app.service import Service
 from appliance.store.models import InboundMessage, MessageState
 from appliance.store.queue import NewMessage
 from hil.at_client import assert_quiet, expect, framed

@@ -9,15 +9,15 @@ import time
 import pytest
 
 from appliance import pdu
+from appliance.app.service import build_routing
+from appliance.config.file import ConnectorConfig
 from appliance.gateways.modem import ModemGateway
 from appliance.gateways.router import Router
 from appliance.modem.driver import ModemDriver, ModemState
 from appliance.reactor import Reactor
-from appliance.config.file import ConnectorConfig
-from appliance.app.service import build_routing
 from appliance.store import db as store_db
-from appliance.store.models import MessagePart, MessageState, OutboundMessage
 from appliance.store.inbox import Inbox
+from appliance.store.models import MessagePart, MessageState, OutboundMessage
 from appliance.store.queue import NewMessage, Queue
 from appliance.store.reports import Reports
 from hil.simulator import SimulatedModem

@@ -11,7 +11,14 @@ import pytest
 
 from appliance import pdu
 from hil.at_client import (
-    assert_quiet, at, command, echo_off, exchange, expect, open_port, read_until,
+    assert_quiet,
+    at,
+    command,
+    echo_off,
+    exchange,
+    expect,
+    open_port,
+    read_until,
 )
 from hil.control import run_command
 from hil.messaging import tpdu_length

@@ -6,7 +6,6 @@ records is what reached the "network", seen from outside the service.
 
 import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess

@@ -270,23 +270,22 @@ def test_wait_sent_times_out(modem):
 
 def test_latency_delays_replies_and_prompt():
     latency, send_latency = 0.3, 0.6
-    with SimulatedModem(latency=latency, send_latency=send_latency) as modem:
-        with open_port(modem.path) as port:
-            start = time.monotonic()
-            port.write(b"AT\r")
-            assert port.read(3) == b"AT\r"  # echo is immediate ...
-            assert read_until(port, b"OK\r\n") == b"\r\nOK\r\n"
-            assert time.monotonic() - start >= latency - 0.01  # ... the reply is not
+    with SimulatedModem(latency=latency, send_latency=send_latency) as modem, open_port(modem.path) as port:
+        start = time.monotonic()
+        port.write(b"AT\r")
+        assert port.read(3) == b"AT\r"  # echo is immediate ...
+        assert read_until(port, b"OK\r\n") == b"\r\nOK\r\n"
+        assert time.monotonic() - start >= latency - 0.01  # ... the reply is not
 
-            start = time.monotonic()
-            exchange(port, f"AT+CMGS={N}\r".encode(), f"AT+CMGS={N}\r\r\n> ".encode())
-            assert time.monotonic() - start >= latency - 0.01
+        start = time.monotonic()
+        exchange(port, f"AT+CMGS={N}\r".encode(), f"AT+CMGS={N}\r\r\n> ".encode())
+        assert time.monotonic() - start >= latency - 0.01
 
-            body = PDU.encode() + b"\x1a"
-            start = time.monotonic()
-            exchange(port, body, body + b"\r\n+CMGS: 0\r\n\r\nOK\r\n")
-            elapsed = time.monotonic() - start
-            assert send_latency - 0.01 <= elapsed < send_latency + 5
+        body = PDU.encode() + b"\x1a"
+        start = time.monotonic()
+        exchange(port, body, body + b"\r\n+CMGS: 0\r\n\r\nOK\r\n")
+        elapsed = time.monotonic() - start
+        assert send_latency - 0.01 <= elapsed < send_latency + 5
 
 
 def test_commands_written_early_wait_for_the_reply():

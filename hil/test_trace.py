@@ -23,16 +23,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_a_trace_holds_every_byte_each_side_wrote_with_its_time(tmp_path):
     path = tmp_path / "session.cbor"
-    with SimulatedModem(model="ec25", trace=path, latency=0.05) as modem:
-        with open_port(modem.path) as port:
-            before = time.monotonic()
-            exchange(port, b"AT\r", b"AT\r\r\nOK\r\n")
-            between = time.monotonic()
-            exchange(port, b"AT+CGMM\r", b"AT+CGMM\r\r\nEC25\r\n\r\nOK\r\n")
+    with SimulatedModem(model="ec25", trace=path, latency=0.05) as modem, open_port(modem.path) as port:
+        before = time.monotonic()
+        exchange(port, b"AT\r", b"AT\r\r\nOK\r\n")
+        between = time.monotonic()
+        exchange(port, b"AT+CGMM\r", b"AT+CGMM\r\r\nEC25\r\n\r\nOK\r\n")
     trace = read_trace(path)
     assert (trace.meta["format"], trace.meta["model"]) == (FORMAT, "ec25")
     started = datetime.datetime.fromisoformat(trace.meta["date"])
-    assert abs((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()) < 60
+    assert abs((datetime.datetime.now(datetime.UTC) - started).total_seconds()) < 60
     assert trace.bytes_from(HOST) == b"AT\rAT+CGMM\r"
     assert trace.bytes_from(MODEM) == b"AT\r\r\nOK\r\nAT+CGMM\r\r\nEC25\r\n\r\nOK\r\n"
     times = [event.time for event in trace.events]

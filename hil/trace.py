@@ -71,7 +71,7 @@ class TraceWriter:
             "format": FORMAT,
             "version": VERSION,
             "model": model,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "clock_start": self._start,
             **(meta or {}),
         }

@@ -14,6 +14,7 @@ import cbor2
 import pytest
 
 from appliance.accounts import api_keys, users
+from appliance.accounts.authenticator import Authenticator
 from appliance.control import server_status
 from appliance.gateways.assignment import Routing
 from appliance.gateways.router import Router
@@ -23,7 +24,6 @@ from appliance.store.models import User
 from appliance.store.queue import Queue
 from appliance.web.api_v1 import ApiV1Context
 from appliance.web.app import create_app
-from appliance.accounts.authenticator import Authenticator
 from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"
@@ -59,7 +59,7 @@ class Client:
         self.app = app
         self.authorization = authorization
 
-    def as_(self, authorization: str | None) -> "Client":
+    def as_(self, authorization: str | None) -> Client:
         return Client(self.app, authorization)
 
     def call(self, method: str, path: str, *, json_body: Any = None, cbor_body: Any = None,

@@ -32,18 +32,18 @@ def database(tmp_path):
 
 import threading  # noqa: E402
 
+from fake_gateway import FakeGateway  # noqa: E402
+
+from appliance.app.service import build_routing  # noqa: E402
 from appliance.config.file import Config, ConnectorConfig, ModemConfig  # noqa: E402
 from appliance.connectors.webhook import WebhookSender  # noqa: E402
 from appliance.control.server_control import ServerControl, effective_config, on_reactor, webhook_targets  # noqa: E402
 from appliance.gateways.limits import LimitTracker  # noqa: E402
 from appliance.gateways.router import Router  # noqa: E402
 from appliance.reactor import Reactor  # noqa: E402
-from appliance.app.service import build_routing  # noqa: E402
 from appliance.store import db as store_db  # noqa: E402
 from appliance.store.inbox import Inbox  # noqa: E402
 from appliance.store.queue import NewMessage, Queue  # noqa: E402
-from fake_gateway import FakeGateway  # noqa: E402
-
 
 CONTROL_FILE = Config(
     modems=(ModemConfig("GSM1", "/dev/ttyUSB0", send_limit_day=100, pin="1234"),

@@ -6,17 +6,17 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 from urllib.parse import urlencode
 from wsgiref.util import setup_testing_defaults
 
 from appliance.accounts import users
+from appliance.accounts.authenticator import Authenticator
 from appliance.store.inbox import Inbox
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
-from appliance.accounts.authenticator import Authenticator
 from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"

@@ -6,8 +6,8 @@ import cbor2
 import pytest
 from api_v1_client import PASSWORD, Client, basic, build_env, env  # noqa: F401 (env is a fixture)
 
-from appliance.store.models import ApiKey, OutboundMessage
 from appliance.accounts.users import Principal
+from appliance.store.models import ApiKey, OutboundMessage
 from appliance.web.api_v1.wire import MAX_BODY
 
 

@@ -5,9 +5,9 @@ name the field and change nothing."""
 import pytest
 from api_v1_client import PASSWORD, Client, basic, build_env, env  # noqa: F401 (env is a fixture)
 
+from appliance.accounts.users import Principal
 from appliance.control import server_status
 from appliance.store.models import ConfigOverride, MessageState, OutboundMessage
-from appliance.accounts.users import Principal
 
 
 class External:

@@ -1,19 +1,18 @@
 """/api/v1 contacts, groups, users, API keys and received messages."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from api_v1_client import PASSWORD, Client, basic, env  # noqa: F401 (env is a fixture)
 
-from appliance.messages import contacts
 from appliance import pdu
 from appliance.accounts import users
+from appliance.messages import contacts
 from appliance.store.models import ApiKey, Contact, ContactGroup, GroupMember, InboundMessage, User
 
 
-
 def deliver(text: str) -> str:
-    (part,) = pdu.encode_deliver("+447770009001", text, timestamp=datetime(2026, 11, 22, tzinfo=timezone.utc))
+    (part,) = pdu.encode_deliver("+447770009001", text, timestamp=datetime(2026, 11, 22, tzinfo=UTC))
     return part.pdu
 
 

@@ -10,12 +10,12 @@ import pytest
 
 from appliance.accounts import users
 from appliance.accounts.auth_callback import AuthCallback
-from appliance.store.models import OutboundMessage
-from appliance.store.inbox import Inbox
-from appliance.store.queue import Queue
-from appliance.accounts.users import Principal
-from appliance.web.app import create_app
 from appliance.accounts.authenticator import Authenticator
+from appliance.accounts.users import Principal
+from appliance.store.inbox import Inbox
+from appliance.store.models import OutboundMessage
+from appliance.store.queue import Queue
+from appliance.web.app import create_app
 from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"

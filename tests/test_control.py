@@ -10,12 +10,12 @@ import pytest
 
 from appliance.config import properties
 from appliance.config.file import Config, ConfigError, ModemConfig
+from appliance.config.properties import UnknownName
 from appliance.connectors import webhook
 from appliance.connectors.webhook import WebhookSender
 from appliance.control.server_control import effective_config, on_reactor
 from appliance.gateways.modem import ModemGateway
 from appliance.modem.driver import ModemDriver
-from appliance.config.properties import UnknownName
 from appliance.reactor import Reactor
 from appliance.store.inbox import Inbox
 from appliance.store.models import ConfigOverride, MessageState, OutboundMessage, WebhookDelivery

@@ -46,9 +46,8 @@ def test_inside_a_transaction_opened_elsewhere_relaxed_changes_nothing(database)
     # SQLite refuses to change the level mid-transaction; the outer commit keeps FULL
     durability = Durability(database, delay=60)
     try:
-        with database.atomic():
-            with durability.relaxed():
-                assert safety(database) == FULL
+        with database.atomic(), durability.relaxed():
+            assert safety(database) == FULL
         assert safety(database) == FULL
     finally:
         durability.close()

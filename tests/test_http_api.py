@@ -2,19 +2,19 @@
 
 import io
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
-from appliance.messages import contacts
 from appliance.accounts import users
+from appliance.accounts.authenticator import Authenticator
+from appliance.messages import contacts
 from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
-from appliance.accounts.authenticator import Authenticator
 from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"
@@ -91,7 +91,7 @@ def test_every_parameter_is_stored(env):
     m = OutboundMessage.get_by_id("abc-1")
     assert (m.sender, m.message_type, m.message_guid, m.message_info, m.gateways, m.priority,
             m.validity_period) == ("Clinic", "sms.unicode", "abc-1", "ref 42", "Backup", 7, 3600)
-    assert m.scheduled_at == datetime(2031, 1, 1, 2, 35, tzinfo=timezone.utc).timestamp()
+    assert m.scheduled_at == datetime(2031, 1, 1, 2, 35, tzinfo=UTC).timestamp()
 
 
 def test_one_ok_line_per_recipient_in_order(env):

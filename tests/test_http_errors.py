@@ -5,13 +5,13 @@ import io
 from dataclasses import replace
 
 import pytest
+from diafaan_api import PASSWORD, Api
 
+from appliance.accounts.authenticator import Authenticator
 from appliance.store import db as store_db
 from appliance.store.models import InboundMessage, MessageState, OutboundMessage
 from appliance.web.app import create_app
-from appliance.accounts.authenticator import Authenticator
 from appliance.web.diafaan.commands import HttpApiContext
-from diafaan_api import PASSWORD, Api
 
 CREDENTIALS = f"username=alice&password={PASSWORD.replace(' ', '+')}"
 

@@ -1,16 +1,16 @@
 """request-received-messages: the HTTP API connector's inbox as Diafaan's MessageList XML."""
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from diafaan_api import CONNECTOR, Api, time_zone
 
 from appliance import pdu
 from appliance.store import db as store_db
 from appliance.store.models import InboundMessage
-from diafaan_api import CONNECTOR, Api, time_zone
 
-SENT = datetime(2026, 11, 22, 10, 15, 30, tzinfo=timezone.utc)
+SENT = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)
 SMSC = "+447785016005"
 FIELDS = ["From", "To", "MessageText", "MessageType", "MessageId", "MessagePart", "ReceivedMessageParts",
           "TotalMessageParts", "SendTime", "ReceiveTime", "Gateway", "SMSC", "PDU", "IsRemoved"]

@@ -1,10 +1,10 @@
 """remove-queued-message: a message still waiting leaves the queue; one already taken stays."""
 
 import pytest
+from diafaan_api import Api
 
 from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
-from diafaan_api import Api
 
 GATEWAY = "GSM Modem Gateway"
 

@@ -3,17 +3,17 @@
 import xml.etree.ElementTree as ET
 
 import pytest
+from diafaan_api import Api, time_zone
 
 from appliance.control import server_status
 from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Gateway
-from appliance.gateways.limits import LimitTracker, Limits
+from appliance.gateways.limits import Limits, LimitTracker
 from appliance.gateways.router import Router
 from appliance.reactor import Reactor
 from appliance.store import db as store_db
 from appliance.store.models import InboundMessage, MessageState, OutboundMessage
 from appliance.store.queue import Queue
-from diafaan_api import Api, time_zone
 
 STARTED = 1_800_000_000.0
 NOW = STARTED + 3725.5

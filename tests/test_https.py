@@ -14,16 +14,16 @@ from urllib.parse import urlencode
 
 import pytest
 
-from appliance.connectors import receive as receive_connectors
 from appliance.accounts import users
-from appliance.config.file import Config, ConfigError, ConnectorConfig, HttpConfig, StorageConfig
+from appliance.accounts.authenticator import Authenticator
 from appliance.app.service import Service
+from appliance.config.file import Config, ConfigError, ConnectorConfig, HttpConfig, StorageConfig
+from appliance.connectors import receive as receive_connectors
 from appliance.store import db as store_db
-from appliance.store.models import OutboundMessage
 from appliance.store.inbox import Inbox
+from appliance.store.models import OutboundMessage
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
-from appliance.accounts.authenticator import Authenticator
 from appliance.web.diafaan.commands import HttpApiContext
 from appliance.web.server import HttpServer, tls_context
 

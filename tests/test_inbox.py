@@ -1,6 +1,6 @@
 """Received SMS in the store: parts kept as they come, messages assembled, nothing doubled."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -9,7 +9,7 @@ from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
 from appliance.store.models import Event, InboundMessage, InboundPart
 
-WHEN = datetime(2026, 11, 22, 10, 15, 30, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)
 
 
 @pytest.fixture

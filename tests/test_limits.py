@@ -3,7 +3,7 @@ again when the day turns."""
 
 from datetime import datetime
 
-from appliance.gateways.limits import LimitTracker, Limits, periods_at
+from appliance.gateways.limits import Limits, LimitTracker, periods_at
 from appliance.store.models import GatewayCounter
 
 

@@ -5,10 +5,10 @@ import socket
 
 import pytest
 
-from appliance.platform.gpio import FakePin
-from appliance.platform.modem_power import ModemPower
 from appliance.modem.driver import ModemDriver, ModemHandlers, ModemState
 from appliance.modem.transport import FdTransport
+from appliance.platform.gpio import FakePin
+from appliance.platform.modem_power import ModemPower
 from appliance.reactor import Reactor
 
 

@@ -6,13 +6,13 @@ import types
 
 from test_modem_driver import DELIVER, ScriptedModem, collecting, run_for, start
 
+from appliance.app.service import Service
 from appliance.config import file as config
+from appliance.modem.driver import ModemDriver, ModemState
 from appliance.platform import gpio, modem_power
 from appliance.platform.gpio import FakeInputPin, FakePin
 from appliance.platform.modem_power import PWRKEY, RESET, ModemPower
-from appliance.modem.driver import ModemDriver, ModemState
 from appliance.reactor import Reactor
-from appliance.app.service import Service
 
 
 def run_until(reactor, predicate, limit=5.0):

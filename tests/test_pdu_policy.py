@@ -8,7 +8,7 @@ options and require the same parts, the same counts and the same errors.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,7 +35,7 @@ validity = (
     st.none()
     | st.timedeltas(min_value=timedelta(0), max_value=timedelta(weeks=70))
     | st.datetimes(min_value=datetime(1990, 1, 2), max_value=datetime(2089, 12, 30),
-                   timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=-7, minutes=-30)),
+                   timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7, minutes=-30)),
                                               timezone(timedelta(minutes=7)), timezone(timedelta(hours=20))]))
 )
 
@@ -72,7 +72,7 @@ def test_encode_submit(text, encoding, langs, validity, reference, concat_refere
 @given(text=texts, encoding=encodings, langs=languages,
        sender=st.sampled_from(["+4915112345678", "0151", "*100#", "Google", "Bank [1]", "ABCDEFGHIJKL", "Ж", "+"]),
        ts=st.datetimes(min_value=datetime(1990, 1, 2), max_value=datetime(2089, 12, 30),
-                       timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=5, minutes=45)),
+                       timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=45)),
                                                   timezone(timedelta(minutes=-10))])),
        concat_reference=st.none() | st.integers(0, 65535), message_class=st.none() | st.integers(0, 3))
 def test_encode_deliver(text, encoding, langs, sender, ts, concat_reference, message_class):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import string
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -239,7 +239,7 @@ class TestHostileInput:
     def test_no_memory_growth_on_success_and_error_paths(self):
         # A leaked reference per call (a field, a part, an exception's message) shows up as growth.
         good = [p.pdu for p in encode_submit("+49151", "ж😀" * 60, national_languages=LANGS)]
-        good += [p.pdu for p in encode_deliver("Bank", "ışık " * 50, timestamp=datetime.now(timezone.utc),
+        good += [p.pdu for p in encode_deliver("Bank", "ışık " * 50, timestamp=datetime.now(UTC),
                                                national_languages=LANGS)]
         bad = [g[:-2] for g in good] + [g + "00" for g in good] + ["0G", "123", b"\x00", 12]
 
@@ -254,7 +254,7 @@ class TestHostileInput:
                     except PDUError:
                         pass
                 encode_submit("+4915112345678", "hello " * 50, smsc="+4917", validity=timedelta(hours=5))
-                encode_deliver("Google", "ж" * 100, timestamp=datetime(2020, 1, 1, tzinfo=timezone.utc))
+                encode_deliver("Google", "ж" * 100, timestamp=datetime(2020, 1, 1, tzinfo=UTC))
                 count("ş" * 300, national_languages=LANGS)
                 for call in (lambda: encode_submit("12a", "x"), lambda: encode_submit("1", "x", reference=300),
                              lambda: encode_submit("1", "a\ud800"), lambda: count("ж", encoding="gsm7")):

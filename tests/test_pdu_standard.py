@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import pickle
 import weakref
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -422,7 +422,7 @@ class TestEncodeDeliver:
         with pytest.raises(PDUError, match="^timestamp: .*naive"):
             encode_deliver("1", "x", timestamp=datetime(2020, 1, 1))
         with pytest.raises(PDUError, match="^timestamp: year 2100"):
-            encode_deliver("1", "x", timestamp=datetime(2100, 1, 1, tzinfo=timezone.utc))
+            encode_deliver("1", "x", timestamp=datetime(2100, 1, 1, tzinfo=UTC))
         with pytest.raises(PDUError, match="^timestamp: expected an aware datetime"):
             encode_deliver("1", "x", timestamp="2020-01-01")
 
@@ -449,7 +449,7 @@ class TestValidityPeriods:
         assert decode(part.pdu).validity == until
 
     def test_absolute_validity_rounds_up_to_the_second(self):
-        until = datetime(2030, 1, 2, 3, 4, 5, 1, tzinfo=timezone.utc)
+        until = datetime(2030, 1, 2, 3, 4, 5, 1, tzinfo=UTC)
         assert decode(encode_submit("1", "x", validity=until)[0].pdu).validity == until.replace(microsecond=0) + timedelta(seconds=1)
 
     def test_naive_absolute_validity_is_refused(self):
@@ -524,7 +524,7 @@ class TestConcatenation:
 
     def test_fill_bits_for_every_header_length(self):
         # 7-bit text after a UDH of 1..12 octets: the fill bits align the first septet
-        for n in range(0, 11):
+        for n in range(11):
             udh = bytes([n + 1, 0x70, n]) + bytes(range(n))  # one unknown IE of n octets
             udh = bytes([len(udh) - 1]) + udh[1:]
             septets = _pdu.gsm7_encode("Fill bits!")
@@ -625,7 +625,7 @@ class TestPublishedPdus:
         # A widely reposted SMS-DELIVER (e.g. forum.xojo.com "PDU format to text format")
         m = decode("07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07")
         assert (m.smsc, m.number, m.text) == ("+31624000000", "+31641600986", "How are you?")
-        assert m.timestamp == datetime(2002, 8, 26, 19, 37, 41, tzinfo=timezone.utc)
+        assert m.timestamp == datetime(2002, 8, 26, 19, 37, 41, tzinfo=UTC)
 
     def test_at_sign_is_septet_zero(self):
         # same thread: "Mani@222" - the asker read the 0x00 septet as a space; it is '@'

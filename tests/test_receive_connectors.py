@@ -3,16 +3,16 @@
 import hashlib
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
+from appliance.accounts.authenticator import Authenticator
 from appliance.connectors import receive as receive_connectors
 from appliance.store.inbox import Inbox
 from appliance.store.models import InboundMessage, ReceiveConnector, WebhookDelivery
 from appliance.web.app import create_app
-from appliance.accounts.authenticator import Authenticator
 from appliance.web.diafaan.commands import HttpApiContext
 from appliance.web.receive import ReceiveContext
 
@@ -133,7 +133,7 @@ def test_a_posted_sms_lands_in_the_target_connectors_inbox(store, api):
     (message,) = Inbox(store).received("HTTP API")
     assert (message.id, message.gateway, message.originator, message.recipient, message.text, message.sent_at) == (
         body["id"], "provider", "+447700900123", "+447700900000", "Hello",
-        datetime(2026, 11, 22, 9, 15, tzinfo=timezone.utc).timestamp())
+        datetime(2026, 11, 22, 9, 15, tzinfo=UTC).timestamp())
     assert message.message_type == "sms.text"
     assert stored == [1]
     assert WebhookDelivery.select().count() == 0

@@ -3,16 +3,16 @@
 import time
 
 import pytest
+from fake_gateway import FakeGateway
 
 from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Outcome
-from appliance.gateways.limits import LimitTracker, Limits
+from appliance.gateways.limits import Limits, LimitTracker
 from appliance.gateways.router import Router
 from appliance.reactor import Reactor
 from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import NewMessage, Queue
-from fake_gateway import FakeGateway
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 import pytest
 
+from appliance.app.service import build_routing
 from appliance.config.file import ConfigError, ConnectorConfig
 from appliance.gateways.assignment import BACKUP, RECEIVE, SEND, Assignment, Connector, Routing
 from appliance.store.queue import format_tried, parse_tried
-from appliance.app.service import build_routing
 
 ROUTING = Routing([
     Connector("API", "http", (Assignment("P1"), Assignment("P2"), Assignment("B1", role=BACKUP),

@@ -8,12 +8,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from appliance.accounts import users
+from appliance.accounts.authenticator import Authenticator
+from appliance.accounts.users import Principal
 from appliance.config.file import Config, ConnectorConfig, ModemConfig
 from appliance.store.models import ConfigOverride, OutboundMessage
-from appliance.accounts.users import Principal
-from appliance.web.diafaan import server_command
 from appliance.web.app import create_app
-from appliance.accounts.authenticator import Authenticator
+from appliance.web.diafaan import server_command
 from appliance.web.diafaan.commands import HttpApiContext
 
 PASSWORD = "correct horse"

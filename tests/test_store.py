@@ -8,8 +8,8 @@ import pytest
 
 from appliance.store import db as store_db
 from appliance.store import models
-from appliance.store.models import MessagePart, MessageState, OutboundMessage, SchemaVersion
 from appliance.store import queue as queue_module
+from appliance.store.models import MessagePart, MessageState, OutboundMessage, SchemaVersion
 from appliance.store.queue import NewMessage, Queue
 
 

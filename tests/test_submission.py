@@ -3,14 +3,20 @@
 import bottle
 import pytest
 
-from appliance.messages import contacts
 from appliance.accounts import users
+from appliance.accounts.users import Principal
+from appliance.messages import contacts
 from appliance.store import db as store_db
 from appliance.store.models import OutboundMessage
 from appliance.store.queue import Queue
-from appliance.accounts.users import Principal
 from appliance.web import submission
-from appliance.web.diafaan.commands import (ApiError, HttpApiContext, remove_queued_message, request_status_update, send_message)
+from appliance.web.diafaan.commands import (
+    ApiError,
+    HttpApiContext,
+    remove_queued_message,
+    request_status_update,
+    send_message,
+)
 from appliance.web.submission import HTTP_NAMES, JSON_NAMES, Fields, GuidTaken, SubmissionError
 
 GATEWAYS = ("GSM1", "GSM2")

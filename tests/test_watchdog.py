@@ -1,7 +1,7 @@
 """The watchdog is petted only while the service is healthy."""
 
-from appliance.config.file import Config, HttpConfig, StorageConfig
 from appliance.app.service import Service
+from appliance.config.file import Config, HttpConfig, StorageConfig
 
 
 class RecordingNotifier:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.config import file as config, properties
+from appliance.config import file as config
+from appliance.config import properties
 from appliance.config.file import ConfigError
 from appliance.control.server_control import webhook_targets
 

@@ -10,9 +10,9 @@ import pytest
 from test_webhook import Receiver
 
 from appliance.accounts import users
+from appliance.app.service import Service
 from appliance.config.file import Config, ConnectorConfig, HttpConfig, ModemConfig, StorageConfig
 from appliance.connectors import webhook
-from appliance.app.service import Service
 from appliance.store import db as store_db
 from appliance.store.models import WebhookDelivery
 from hil.simulator import SimulatedModem

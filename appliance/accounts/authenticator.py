@@ -15,11 +15,11 @@ import logging
 import secrets
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from . import users
-from .users import Principal
 from .throttle import LoginThrottle
+from .users import Principal
 
 log = logging.getLogger(__name__)
 

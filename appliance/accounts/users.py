@@ -7,8 +7,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..config.file import USER_NAME, USER_NAME_RULE
 from ..store.models import User

@@ -13,33 +13,32 @@ import signal
 import time
 from dataclasses import replace
 
+from ..accounts import users
+from ..accounts.auth_callback import AuthCallback
+from ..accounts.authenticator import Authenticator
 from ..config.file import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
-from ..gateways.assignment import Routing
+from ..connectors import webhook
+from ..connectors.webhook import WebhookSender
+from ..control import server_status
 from ..control.server_control import ServerControl, effective_config, routing_connector, webhook_targets
-from ..gateways.limits import LimitTracker, Limits
+from ..gateways.assignment import Routing
+from ..gateways.limits import Limits, LimitTracker
 from ..gateways.modem import ModemGateway
 from ..gateways.router import Router
+from ..messages import status as message_status
 from ..modem.driver import ModemDriver
 from ..platform.gpio import InputPin
 from ..platform.modem_power import ModemPower
-from ..reactor import Reactor, Timer
 from ..platform.sd_notify import Notifier
+from ..reactor import Reactor, Timer
 from ..store import db as store_db
-from ..messages import status as message_status
-from ..control import server_status
-from ..connectors import webhook
-from ..connectors.webhook import WebhookSender
 from ..store.durability import Durability
 from ..store.inbox import Inbox
 from ..store.models import InboundMessage, OutboundMessage
 from ..store.queue import Queue
-from ..store.reports import Reports
-from ..store.reports import report_status_text
-from ..accounts import users
-from ..accounts.auth_callback import AuthCallback
+from ..store.reports import Reports, report_status_text
 from ..web.api_v1 import ApiV1Context
 from ..web.app import create_app
-from ..accounts.authenticator import Authenticator
 from ..web.diafaan.commands import HttpApiContext
 from ..web.receive import ReceiveContext
 from ..web.server import HttpServer, tls_context

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-
 # a connector's use of a gateway, and its role (gateways/assignment.py says what they mean)
 SEND_RECEIVE, SEND, RECEIVE, NOT_USED = "send-receive", "send", "receive", "none"
 USES = (SEND_RECEIVE, SEND, RECEIVE, NOT_USED)
@@ -133,7 +132,7 @@ class Config:
     modems: tuple[ModemConfig, ...] = ()
     connectors: tuple[ConnectorConfig, ...] = ()
 
-    def with_overrides(self, *, data: str | None = None, listen: str | None = None) -> "Config":
+    def with_overrides(self, *, data: str | None = None, listen: str | None = None) -> Config:
         """Apply command-line options, validated like the file's own values."""
         config = self
         if data is not None:

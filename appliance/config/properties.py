@@ -12,8 +12,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .file import Config, ConfigError, ConnectorConfig, ModemConfig, parse
-from .file import NOT_USED, PRIMARY, RECEIVE, SEND, SEND_RECEIVE
+from .file import (
+    NOT_USED,
+    PRIMARY,
+    RECEIVE,
+    SEND,
+    SEND_RECEIVE,
+    Config,
+    ConfigError,
+    ConnectorConfig,
+    ModemConfig,
+    parse,
+)
 
 GATEWAY, CONNECTOR, ROUTING, SETTINGS = "gateway", "connector", "routing", "settings"
 FLAG, NUMBER, TEXT, SECONDS, NAMES = "flag", "number", "text", "seconds", "names"

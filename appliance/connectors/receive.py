@@ -16,16 +16,16 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import peewee
 
-from ..messages import numbers
 from .. import pdu
-from . import webhook
+from ..messages import numbers
 from ..store.inbox import RECEIVED_MESSAGE_TYPE
 from ..store.models import InboundMessage, ReceiveConnector
+from . import webhook
 
 INBOX, WEBHOOK = "inbox", "webhook"
 ROUTINGS = (INBOX, WEBHOOK)

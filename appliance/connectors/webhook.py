@@ -17,10 +17,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import peewee
 
@@ -50,7 +50,7 @@ def _pause_after(attempts: int) -> float:
 
 
 def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 def sms_event(message: InboundMessage) -> dict:

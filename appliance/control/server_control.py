@@ -16,21 +16,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 import peewee
 
+from ..config import properties
 from ..config.file import Config, ConfigError, ConnectorConfig, ModemConfig, senders, with_http_connector
-from ..gateways.assignment import Assignment, Connector
+from ..config.properties import CONNECTOR, GATEWAY, ROUTING, SETTINGS, Override, UnknownName
 from ..connectors.webhook import WebhookSender, WebhookTarget
+from ..gateways.assignment import Assignment, Connector
 from ..gateways.base import Gateway
 from ..gateways.limits import Limits
 from ..gateways.modem import ModemGateway
 from ..gateways.router import Router
-from ..config.properties import CONNECTOR, GATEWAY, ROUTING, SETTINGS, Override, UnknownName
-from ..config import properties
 from ..reactor import Reactor
 from ..store.inbox import Inbox
 from ..store.models import ConfigOverride

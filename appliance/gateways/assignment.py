@@ -10,10 +10,10 @@ narrows the choice to those of the connector's gateways; a backup stays a backup
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from ..config.file import BACKUP, NOT_USED, PRIMARY, RECEIVE, ROLES, SEND, SEND_RECEIVE, USES
+from ..config.file import BACKUP, PRIMARY, RECEIVE, SEND, SEND_RECEIVE
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from ..store.durability import Durability, bookkeeping
 from ..store.models import GatewayCounter

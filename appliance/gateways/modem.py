@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import time
 import zlib
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from .. import pdu
 from ..messages.types import MESSAGE_TYPES

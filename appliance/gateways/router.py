@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
-from ..store.queue import parse_tried
-from .assignment import Routing
 from ..reactor import Reactor, Timer
 from ..store.durability import bookkeeping
 from ..store.models import OutboundMessage
-from ..store.queue import Queue
+from ..store.queue import Queue, parse_tried
+from .assignment import Routing
 from .base import Gateway, Outcome
 from .limits import LimitTracker
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import numbers
 from ..store.models import Contact, ContactGroup, GroupMember, User
+from . import numbers
 
 
 @dataclass(frozen=True)

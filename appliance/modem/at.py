@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..reactor import Reactor, Timer
 from .transport import Transport, TransportClosed

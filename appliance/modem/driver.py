@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..platform.modem_power import RESET, ModemPower
 from ..reactor import Reactor, Timer
@@ -381,7 +381,7 @@ class ModemDriver:
             return
         if response.ok:
             self._check_sim(pin_sent=True)
-        elif response.cme_error in _PIN_WRONG_CME or response.cme_error is None and response.result == "ERROR":
+        elif response.cme_error in _PIN_WRONG_CME or (response.cme_error is None and response.result == "ERROR"):
             # a wrong PIN is never tried twice: three tries lock the SIM
             self._fail("the SIM refused the configured PIN", state=ModemState.PIN_WRONG, retry=False)
         else:

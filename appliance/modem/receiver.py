@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .at import CLOSED, Response
 

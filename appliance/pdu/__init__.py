@@ -112,18 +112,18 @@ Message = Union[Deliver, Submit, StatusReport]
 LANGUAGES: dict[str, int] = dict(_pdu.LANGUAGES)
 
 __all__ = [
-    "PDUError",
-    "Part",
+    "LANGUAGES",
     "Concat",
     "Count",
-    "Mwi",
     "Deliver",
-    "Submit",
-    "StatusReport",
     "Message",
-    "LANGUAGES",
-    "encode_submit",
-    "encode_deliver",
-    "decode",
+    "Mwi",
+    "PDUError",
+    "Part",
+    "StatusReport",
+    "Submit",
     "count",
+    "decode",
+    "encode_deliver",
+    "encode_submit",
 ]

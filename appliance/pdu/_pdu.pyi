@@ -1,7 +1,8 @@
 # Type stub for the C extension appliance.pdu._pdu (see _pdu.c; the public
 # names are re-exported by appliance.pdu).
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 from typing_extensions import Buffer
 

@@ -20,11 +20,11 @@ side by side with the C ones.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from datetime import UTC, datetime, timedelta
 
-from . import PDUError, Count, Part, _pdu
+from . import Count, Part, PDUError, _pdu
 
 # ----------------------------------------------------------------- the rules
 
@@ -324,7 +324,7 @@ def encode_time(when: datetime, name: str, *, round_up: bool = False) -> bytes:
         when += timedelta(microseconds=1_000_000 - when.microsecond)
     offset = when.utcoffset()
     if offset % timedelta(minutes=15) or abs(offset) > timedelta(hours=19, minutes=45):
-        when, offset = when.astimezone(timezone.utc), timedelta(0)
+        when, offset = when.astimezone(UTC), timedelta(0)
     if not 1990 <= when.year <= 2089:
         raise PDUError(f"{name}: year {when.year} cannot be written: two-digit years cover 1990..2089", field=name)
     quarters = int(offset / timedelta(minutes=15))

@@ -10,7 +10,8 @@ thread of its own, and the reactor is the only thread that may touch a modem.
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from ..reactor import Reactor
 
@@ -52,7 +53,7 @@ class RpiPin:
     """A BCM-numbered output pin through RPi.GPIO."""
 
     def __init__(self, number: int, *, initial: bool = False) -> None:
-        import RPi.GPIO as GPIO  # only on a Pi: the `rpi`/`rpi5` extra installs it
+        from RPi import GPIO  # only on a Pi: the `rpi`/`rpi5` extra installs it
 
         self._gpio = GPIO
         self.number = number
@@ -108,7 +109,7 @@ class RpiInputPin:
     """A BCM-numbered input pin through RPi.GPIO, pulled up (RI idles high)."""
 
     def __init__(self, number: int) -> None:
-        import RPi.GPIO as GPIO  # only on a Pi: the `rpi`/`rpi5` extra installs it
+        from RPi import GPIO  # only on a Pi: the `rpi`/`rpi5` extra installs it
 
         self._gpio = GPIO
         self.number = number

@@ -11,7 +11,7 @@ Waveshare SIM7600 HAT drives BCM6 high to press PWRKEY): ``pressed_high`` and
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from ..reactor import Reactor
 from .gpio import Pin

@@ -122,7 +122,7 @@ _UNCHANGED = nullcontext()
 
 
 class _Relaxed:
-    __slots__ = ("durability", "cursor")
+    __slots__ = ("cursor", "durability")
 
     def __init__(self, durability: Durability) -> None:
         self.durability = durability

@@ -20,14 +20,15 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Callable, Generic, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class _Ticket(Generic[T, R]):
-    __slots__ = ("items", "result", "error", "done", "wake")
+    __slots__ = ("done", "error", "items", "result", "wake")
 
     def __init__(self, items: Sequence[T]) -> None:
         self.items = items

@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 import time
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import peewee
 
+from . import statements
 from .durability import Durability, bookkeeping
 from .group_commit import GroupCommitter
-from . import statements
 from .models import Event, MessagePart, MessageState, OutboundMessage
 
 State = MessageState
@@ -101,7 +101,7 @@ def _message(row: tuple) -> OutboundMessage:
 def _bookkeeping(method):
     """A write of the sender's own progress: without an fsync of its own (store.durability)."""
     @functools.wraps(method)
-    def write(self: "Queue", *args, **kwargs):
+    def write(self: Queue, *args, **kwargs):
         with bookkeeping(self.durability):
             return method(self, *args, **kwargs)
     return write

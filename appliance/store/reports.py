@@ -7,8 +7,8 @@ that reference to that number. A message is delivered when all its parts are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .models import MessagePart, MessageState, OutboundMessage
 from .queue import Queue

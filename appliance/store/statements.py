@@ -9,12 +9,13 @@ statement per connection.
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import peewee
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def insert(model: type[peewee.Model]) -> tuple[str, tuple[peewee.Field, ...]]:
     """INSERT of every column of ``model``, in the model's order."""
     fields = tuple(model._meta.sorted_fields)

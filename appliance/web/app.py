@@ -5,8 +5,8 @@ from __future__ import annotations
 import bottle
 
 from . import api_v1, receive
-from .diafaan import commands as http_api
 from .api_v1 import ApiV1Context
+from .diafaan import commands as http_api
 from .diafaan.commands import HttpApiContext
 from .receive import ReceiveContext
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 MAX_HEAD = 64 * 1024          # request line and header fields together
@@ -42,7 +42,7 @@ class HttpError(Exception):
 class Head:
     """A parsed request head: the environ without its body, and how to read the body."""
 
-    __slots__ = ("environ", "keep_alive", "length", "chunked", "expects_continue")
+    __slots__ = ("chunked", "environ", "expects_continue", "keep_alive", "length")
 
     def __init__(self, environ: dict, keep_alive: bool, length: int, chunked: bool,
                  expects_continue: bool) -> None:

@@ -32,8 +32,8 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from email.utils import formatdate
-from typing import Callable
 
 from ..config.file import ConfigError
 from .http_wire import MAX_HEAD, Head, HttpError, base_environ, parse_head, read_chunked, response_head
@@ -81,7 +81,7 @@ class _Closed(Exception):
 class _Connection:
     """One client's socket and the bytes read from it that no request has used yet."""
 
-    __slots__ = ("sock", "client", "buffer", "idle_since")
+    __slots__ = ("buffer", "client", "idle_since", "sock")
 
     def __init__(self, sock: socket.socket, client: tuple) -> None:
         self.sock = sock

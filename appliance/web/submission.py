@@ -10,20 +10,19 @@ it in its own way and nothing is stored.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Sequence
 
 import peewee
 
-from ..messages import contacts, numbers
 from .. import pdu
+from ..accounts.users import Principal
+from ..messages import contacts, numbers
 from ..messages.contacts import Recipient
 from ..messages.types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.queue import NewMessage, Queue
-from ..accounts.users import Principal
 from .diafaan.common import MESSAGE_REJECTED, NO_RECIPIENTS, WEB_USER_NOT_FOUND
-
 
 MAX_PARTS = 255                    # the concatenation header counts parts in one octet
 MAX_RECIPIENTS = 10_000

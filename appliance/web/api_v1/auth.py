@@ -7,8 +7,8 @@ import base64
 import binascii
 
 from ...accounts import api_keys
-from ...accounts.users import Principal
 from ...accounts.authenticator import Authenticator
+from ...accounts.users import Principal
 from .wire import ApiError
 
 CHALLENGE = 'Bearer realm="SMS Appliance", Basic realm="SMS Appliance", charset="UTF-8"'

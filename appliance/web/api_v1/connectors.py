@@ -3,8 +3,8 @@ in; starting, stopping and reconfiguring it for administrators."""
 
 from __future__ import annotations
 
-from ...control.server_control import ServerControl
 from ...config.properties import CONNECTOR, ROUTING, Override, routing_name
+from ...control.server_control import ServerControl
 from .endpoint import Api, Call
 from .operate import action_of, administrator, changed, checked, control_of, named, run, table, text_table
 

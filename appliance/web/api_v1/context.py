@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ...control.server_status import version as installed_version
 from ..diafaan.commands import HttpApiContext

@@ -3,8 +3,9 @@ are refused naming the field, before anything is done."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from .wire import ApiError, invalid
 
@@ -17,7 +18,7 @@ def timestamp(value: float | None) -> str | None:
     """Times go out as RFC 3339 in UTC, to the millisecond."""
     if value is None:
         return None
-    return datetime.fromtimestamp(value, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(field: str, raw: str) -> float:

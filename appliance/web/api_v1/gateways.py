@@ -3,8 +3,8 @@ logs in; starting, stopping, pausing and reconfiguring it for administrators."""
 
 from __future__ import annotations
 
-from ...control.server_control import ServerControl
 from ...config.properties import GATEWAY, Override
+from ...control.server_control import ServerControl
 from .endpoint import Api, Call
 from .operate import action_of, administrator, changed, checked, control_of, named, run, text_table
 from .status import gateway_status

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ...accounts import api_keys
-from ...store.models import ApiKey, User
 from ...accounts.users import Principal
+from ...store.models import ApiKey, User
 from .auth import require_admin, require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply
 from .fields import row_id, timestamp

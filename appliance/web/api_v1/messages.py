@@ -9,10 +9,11 @@ import json
 
 import peewee
 
-from ...messages import status as message_status, numbers
+from ...accounts.users import Principal
+from ...messages import numbers
+from ...messages import status as message_status
 from ...store.models import MessagePart, MessageState, OutboundMessage
 from ...store.reports import outcome, report_status_text
-from ...accounts.users import Principal
 from .. import submission
 from ..submission import GuidTaken, SubmissionError
 from .auth import require_local

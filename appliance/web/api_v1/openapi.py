@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...config.file import ROLES, USES
-from ...messages.types import MESSAGE_TYPES
-from ...config.properties import CONNECTOR_PROPERTIES, GATEWAY_PROPERTIES, ROUTING_PROPERTIES, WEBHOOK_ONLY
 from ...accounts.users import MIN_PASSWORD_LENGTH
+from ...config.file import ROLES, USES
+from ...config.properties import CONNECTOR_PROPERTIES, GATEWAY_PROPERTIES, ROUTING_PROPERTIES, WEBHOOK_ONLY
+from ...messages.types import MESSAGE_TYPES
 from .. import submission
 from .connectors import ACTIONS as CONNECTOR_ACTIONS
 from .endpoint import PREFIX, Api, Call
@@ -91,7 +91,7 @@ GATEWAY_STATUS = _object({
 CONTROLLED = {"running": BOOLEAN, "pending": BOOLEAN}
 ROUTING_VALUES = {"Send": FLAG, "Receive": FLAG, "Role": {"type": "string", "enum": list(ROLES)}}
 ROUTING_CHANGE = {"type": "object", "additionalProperties": _object(
-    {name: VALUE for name in ROUTING_PROPERTIES}, required=[])}
+    dict.fromkeys(ROUTING_PROPERTIES, VALUE), required=[])}
 KEY = {"id": ROW_ID, "user": STRING, "name": STRING, "prefix": STRING, "created_at": TIME,
        "last_used_at": NULLABLE_TIME}
 
@@ -99,7 +99,7 @@ SCHEMAS: dict[str, dict] = {
     "Error": _object({"error": _object({"code": STRING, "field": _nullable(STRING), "message": STRING})}),
     "Status": _object({
         "version": STRING, "uptime": {"type": "number", "minimum": 0}, "started_at": TIME,
-        "messages": _object({state: COUNT for state in STATES}), "received": COUNT,
+        "messages": _object(dict.fromkeys(STATES, COUNT)), "received": COUNT,
         "gateways": {"type": "array", "items": _ref("GatewayStatus")},
         "connectors": {"type": "array", "items": _ref("ConnectorStatus")}}),
     "GatewayStatus": GATEWAY_STATUS,
@@ -108,17 +108,17 @@ SCHEMAS: dict[str, dict] = {
         "gateways": {"type": "array", "items": _object({"name": STRING, "use": {"type": "string", "enum": list(USES)},
                                                         "role": {"type": "string", "enum": list(ROLES)}})}}),
     "Gateway": _object({**GATEWAY_STATUS["properties"], **CONTROLLED,
-                        "properties": _object({name: STRING for name in GATEWAY_PROPERTIES})}),
+                        "properties": _object(dict.fromkeys(GATEWAY_PROPERTIES, STRING))}),
     "GatewayList": _list_of("Gateway", "gateways"),
-    "GatewayChange": _object({"properties": _object({name: VALUE for name in GATEWAY_PROPERTIES}, required=[]),
+    "GatewayChange": _object({"properties": _object(dict.fromkeys(GATEWAY_PROPERTIES, VALUE), required=[]),
                               "reload": BOOLEAN}, required=[]),
     "Connector": _object({
         "name": STRING, "type": STRING, **CONTROLLED,
-        "properties": _object({name: STRING for name in CONNECTOR_PROPERTIES},
+        "properties": _object(dict.fromkeys(CONNECTOR_PROPERTIES, STRING),
                               required=[name for name in CONNECTOR_PROPERTIES if name not in WEBHOOK_ONLY]),
         "routing": {"type": "object", "additionalProperties": _object(ROUTING_VALUES)}}),
     "ConnectorList": _list_of("Connector", "connectors"),
-    "ConnectorChange": _object({"properties": _object({name: VALUE for name in CONNECTOR_PROPERTIES}, required=[]),
+    "ConnectorChange": _object({"properties": _object(dict.fromkeys(CONNECTOR_PROPERTIES, VALUE), required=[]),
                                 "routing": ROUTING_CHANGE, "reload": BOOLEAN}, required=[]),
     "SendRequest": _object({
         "to": {"type": "array", "maxItems": submission.MAX_RECIPIENTS,

@@ -11,12 +11,13 @@ key or password, like managing users does (docs/api-v1.md, "Gateways and connect
 from __future__ import annotations
 
 import logging
-from typing import Callable, Mapping, Sequence, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
-from ...config.file import ConfigError
-from ...control.server_control import ServerControl, on_reactor
 from ...config import properties
+from ...config.file import ConfigError
 from ...config.properties import Override, UnknownName
+from ...control.server_control import ServerControl, on_reactor
 from .auth import require_admin
 from .endpoint import Call
 from .wire import ApiError, invalid, not_found

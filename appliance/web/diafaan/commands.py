@@ -10,18 +10,32 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import bottle
 
+from ...accounts.users import Principal
 from ...messages import status as message_status
 from ...store.models import OutboundMessage
-from ...accounts.users import Principal
 from .. import submission
-from . import xml_documents
-from .common import (CALLBACK_NOT_SUPPORTED, GUEST_NOT_AVAILABLE, MESSAGE_ID_NOT_FOUND, MESSAGE_REJECTED, MULTIPLE_TO, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError, HttpApiContext, authenticate, request_fields, single)
-from .server_command import refused_while_stopped, send_server_command
 from ..submission import SubmissionError
+from . import xml_documents
+from .common import (
+    CALLBACK_NOT_SUPPORTED,
+    GUEST_NOT_AVAILABLE,
+    MESSAGE_ID_NOT_FOUND,
+    MESSAGE_REJECTED,
+    MULTIPLE_TO,
+    NOT_ALLOWED,
+    UNKNOWN_COMMAND,
+    UNKNOWN_ERROR,
+    ApiError,
+    HttpApiContext,
+    authenticate,
+    request_fields,
+    single,
+)
+from .server_command import refused_while_stopped, send_server_command
 from .xml_reply import XmlReply
 
 log = logging.getLogger(__name__)

@@ -5,17 +5,17 @@ becomes an ``ERROR:<code>`` line, the context the service gives it, and who the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 from urllib.parse import unquote_to_bytes
 
 import bottle
 
+from ...accounts.authenticator import Authenticator
+from ...accounts.users import Principal
 from ...control.server_control import ServerControl
 from ...store.inbox import Inbox
 from ...store.queue import Queue
-from ...accounts.users import Principal
-from ...accounts.authenticator import Authenticator
 
 # Diafaan's error codes (all editions)
 UNKNOWN_ERROR = 300

@@ -10,15 +10,25 @@ line per gateway or connector affected, or the XML of the get-* commands.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from xml.etree.ElementTree import Element
 
 import bottle
 
 from ...config.file import ConfigError
-from ...control.server_control import ServerControl, on_reactor
 from ...config.properties import UnknownName
-from .common import (CALLBACK_NOT_SUPPORTED, NOT_ALLOWED, UNKNOWN_COMMAND, UNKNOWN_ERROR, ApiError, HttpApiContext, authenticate, single)
+from ...control.server_control import ServerControl, on_reactor
+from .common import (
+    CALLBACK_NOT_SUPPORTED,
+    NOT_ALLOWED,
+    UNKNOWN_COMMAND,
+    UNKNOWN_ERROR,
+    ApiError,
+    HttpApiContext,
+    authenticate,
+    single,
+)
 from .xml_reply import XmlReply, child, document
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ client parses them by element name, so names, once published, stay.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 from xml.etree.ElementTree import Element
 
 from ...store.models import InboundMessage
