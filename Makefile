@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test install clean bench bench-codec bench-wsgi bench-fsync bench-e2e bench-http fuzz fuzz-build check-simd
+.PHONY: run test lint install clean bench bench-codec bench-wsgi bench-fsync bench-e2e bench-http fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP)
 	  && command -v openssl >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Style (ruff), types (mypy) and the layering contract (import-linter): settings in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: bench-codec bench-wsgi bench-fsync bench-e2e bench-http
 
