@@ -495,6 +495,33 @@ async def test_on_a_given_loop_every_delay_is_a_timer_on_that_loop_s_clock(tmp_p
 
 @pytest.mark.asyncio
 @pytest.mark.looptime
+async def test_a_client_on_the_modem_s_own_loop_needs_no_thread_at_all():
+    """The appliance under --simulate: its driver and its simulated modems on one loop,
+    the pty's two ends each served by that loop."""
+    loop = asyncio.get_running_loop()
+    with SimulatedModem(loop=loop, latency=5, send_latency=10) as modem:
+        fd = os.open(modem.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        reader = asyncio.StreamReader()
+        read_side, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0))
+        writer, _ = await loop.connect_write_pipe(
+            asyncio.Protocol, os.fdopen(os.dup(fd), "wb", buffering=0))
+        try:
+            started = loop.time()
+            writer.write(f"AT+CMGS={N}\r".encode())
+            assert await reader.readexactly(len(f"AT+CMGS={N}\r\r\n> ")) == f"AT+CMGS={N}\r\r\n> ".encode()
+            writer.write(PDU.encode() + b"\x1a")
+            reply = await reader.readuntil(b"OK\r\n")
+            assert reply == PDU.encode() + b"\x1a\r\n+CMGS: 0\r\n\r\nOK\r\n"
+            assert loop.time() - started == pytest.approx(15)  # the prompt's 5 s, the send's 10 s
+            assert [s.pdu for s in modem.wait_sent(1)] == [PDU]  # there already: no wait
+        finally:
+            read_side.close()
+            writer.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.looptime
 async def test_stopped_on_a_given_loop_nothing_of_it_fires_any_more(tmp_path):
     """The loop is its owner's and runs on; of two ports due to come back, the one whose
     modem was stopped stays gone."""
