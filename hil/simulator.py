@@ -484,7 +484,7 @@ class SimulatedModem:
         """The vanished port is back: a new pty, the link pointing at it."""
         self._server.run(self._server.reopen)
 
-    # ----------------------------------------------------------------- hooks (server thread)
+    # ----------------------------------------------------------------- hooks (the loop's thread)
 
     def _emit(self, kind: Out, data: bytes) -> None:
         """Every byte the modem sends passes here, tagged with what it is."""
