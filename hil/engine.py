@@ -96,7 +96,7 @@ class _Bounded:
 class ModemEngine:
     """The byte behaviour of one modem, fed with the bytes the host writes.
 
-    Not thread-safe: the owner serialises calls (``SimulatedModem`` holds its lock).
+    Not thread-safe: the owner calls it on one thread (``SimulatedModem``: its loop's).
 
     * ``emit(kind, data)`` receives every output byte, tagged with an :class:`Out` kind.
     * ``call_later(delay, callback)`` schedules a callback and returns a handle with

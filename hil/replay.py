@@ -15,15 +15,15 @@ the simulator (or from a real modem, once traces of one exist).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
 import threading
 import time
 
-from appliance.reactor import Timer
-from hil.io_loop import PtyServer
 from hil.pty_port import PtyPort
+from hil.pty_server import PtyServer
 from hil.trace import HOST, Trace, read_trace
 
 __all__ = ["ReplayMismatch", "ReplayModem", "main"]
@@ -57,14 +57,14 @@ class ReplayModem:
                 self._host_ends.append((written, event.time))
             else:
                 self._plays.append((written, event.time, event.data))
-        self._cond = threading.Condition()  # the server thread tells wait_done() of progress
+        self._cond = threading.Condition()  # the loop's thread tells wait_done() of progress
         self._port = PtyPort(link)
         self._server = PtyServer(self._port, name="hil-replay", on_input=self._on_input)
         self._matched = 0  # client bytes received, all equal to the recording
         self._host_done = 0  # host writes of the recording completed by the client
-        self._anchor = (0.0, 0.0)  # (monotonic time, trace time) of the last completed one
+        self._anchor = (0.0, 0.0)  # (loop time, trace time) of the last completed one
         self._played = 0
-        self._timer: Timer | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self.mismatch: ReplayMismatch | None = None
 
     @property
@@ -73,7 +73,7 @@ class ReplayModem:
 
     def start(self) -> ReplayModem:
         self._port.open()
-        self._anchor = (time.monotonic(), 0.0)
+        self._anchor = (self._server.time(), 0.0)
         self._schedule()
         self._server.start()
         return self
@@ -104,14 +104,14 @@ class ReplayModem:
             if self.mismatch is not None:
                 raise self.mismatch
             if self._server.failure is not None:
-                raise RuntimeError("the replay's thread failed") from self._server.failure
+                raise RuntimeError("the replay failed") from self._server.failure
             if not self.done:
                 raise TimeoutError(
                     f"replay not finished: {self._played}/{len(self._plays)} modem writes "
                     f"played, {self._matched}/{len(self._expected)} host bytes received"
                 )
 
-    # ----------------------------------------------------------------- the server thread
+    # ----------------------------------------------------------------- the loop's thread
 
     def _on_input(self, data: bytes) -> None:
         with self._cond:
@@ -135,7 +135,7 @@ class ReplayModem:
             )
             return
         self._matched += len(data)
-        now = time.monotonic()
+        now = self._server.time()
         ends = self._host_ends
         while self._host_done < len(ends) and ends[self._host_done][0] <= self._matched:
             self._anchor = (now, ends[self._host_done][1])
@@ -153,7 +153,7 @@ class ReplayModem:
         if self._matched < host_before:
             return
         wall, trace_time = self._anchor
-        delay = wall + (at - trace_time) - time.monotonic()
+        delay = wall + (at - trace_time) - self._server.time()
         self._timer = self._server.call_later(delay, self._play)
 
     def _play(self) -> None:

@@ -10,14 +10,33 @@ Layout:
   SMS service) whose commands live in :mod:`hil.at_commands`, :mod:`hil.sim`,
   :mod:`hil.network` and :mod:`hil.sms_commands`. None of it does I/O.
 * :class:`SimulatedModem` (here) puts an engine on a :class:`~hil.pty_port.PtyPort` served
-  by a :class:`~hil.io_loop.PtyServer` thread (the appliance's reactor), keeps the record of
-  sent PDUs and the CBOR trace (:mod:`hil.trace`), and is the Python API of the faults
+  on an asyncio loop by a :class:`~hil.pty_server.PtyServer` (``loop.add_reader`` on the
+  pty master, the loop's ``call_later`` for every delay), keeps the record of sent PDUs
+  and the CBOR trace (:mod:`hil.trace`), and is the Python API of the faults
   (:mod:`hil.faults`) and of the network side: delivering SMS, status report outcomes,
-  registration. The engine is only ever touched on the server's thread: API calls from
-  other threads are handed over and waited for, so when one returns its effect is done.
+  registration.
 
 Every output byte passes through :meth:`SimulatedModem._emit` tagged with an
 :class:`~hil.engine.Out` kind: that is where URCs are injected at a chosen position.
+
+Two ways to run it (:mod:`hil.loop_host`):
+
+* **standalone** (``SimulatedModem()``, the default): :meth:`~SimulatedModem.start` makes
+  an asyncio loop and runs it on a thread of its own until :meth:`~SimulatedModem.stop`.
+  For callers without a loop: tests that talk to the pty with pyserial, several modems in
+  one test, a driver under test on a loop of its own.
+* **on a given loop** (``SimulatedModem(loop=loop)``): served on that loop, no thread of
+  its own. The appliance started with ``--simulate N`` runs its simulated modems on its
+  own loop this way, and ``python -m hil.simulator`` on the main thread's loop. The loop
+  is its owner's: :meth:`~SimulatedModem.stop` stops serving, it does not stop the loop.
+
+Either way the engine is only ever touched on the loop's thread. Every method may be
+called from any thread and returns once its effect is done: called on the loop's thread
+(from a callback or coroutine of that loop), or while the loop is not running yet, it runs
+at once; from another thread it is handed over with ``call_soon_threadsafe`` and waited
+for, so the loop's thread must never wait for a thread that is calling the simulator.
+:meth:`~SimulatedModem.wait_sent` blocks: on the loop's own thread it only returns what is
+there already (it raises :class:`RuntimeError` if it would have to wait).
 
 Run ``python -m hil.simulator --help`` for the command line.
 """
@@ -25,6 +44,7 @@ Run ``python -m hil.simulator --help`` for the command line.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import json
 import logging
@@ -40,11 +60,11 @@ from appliance.pdu import encode_deliver
 from hil.device import ModemOptions
 from hil.engine import ModemEngine, Out, frame
 from hil.faults import RandomPacer, UrcInjector, UrcPosition, garbage
-from hil.io_loop import PtyServer
 from hil.messaging import SentPDU, tpdu_length
 from hil.network import DENIED, HOME, NOT_REGISTERED, SEARCHING
 from hil.profiles import PROFILES, ModemProfile, get_profile
 from hil.pty_port import PtyPort
+from hil.pty_server import PtyServer
 from hil.storage import Stat, StoredMessage
 from hil.trace import HOST, MODEM, TraceWriter
 
@@ -55,7 +75,8 @@ log = logging.getLogger("hil.simulator")
 
 
 class SimulatedModem:
-    """A simulated modem on a pty, served by a background thread.
+    """A simulated modem on a pty, served on an asyncio loop: ``loop``, or one of its own
+    on a thread of its own (see the module's documentation).
 
     >>> with SimulatedModem(model="sim800") as modem:   # doctest: +SKIP
     ...     port = serial.Serial(modem.path, 115200, timeout=1)
@@ -68,11 +89,15 @@ class SimulatedModem:
     trace of every byte (:mod:`hil.trace`). ``link`` names a symlink to the pty created on
     start and removed on stop (and kept pointing at the pty when the port vanishes and
     comes back). ``chunked`` cuts output into random chunks from the start; ``seed`` seeds
-    the random chunking and garbage. ``ring`` is the RI line: called (on the simulator's
+    the random chunking and garbage. ``ring`` is the RI line: called (on the loop's
     thread) with every ``+CMTI``/``+CMT`` the modem raises, as real modems pulse RI low for
     ~120 ms on a new SMS; it is pulsed even when the URC itself is lost (:meth:`lose_urcs`).
 
     Every method may be called from any thread; it returns once its effect is done.
+    Every delay (latency, boot, SIM busy, status reports, paced output, a port that comes
+    back) is a timer of the loop, and the trace's times are read from the loop's clock (a
+    loop of its own: :func:`time.monotonic`), so a test that moves the loop's time moves
+    the modem's.
     """
 
     def __init__(
@@ -95,6 +120,7 @@ class SimulatedModem:
         chunked: bool = False,
         seed: int | None = None,
         ring: Callable[[], None] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.profile = get_profile(model)
         options = ModemOptions(
@@ -125,6 +151,7 @@ class SimulatedModem:
             name=f"hil-modem-{self.profile.key}",
             on_input=self._on_input,
             on_written=self._on_written,
+            loop=loop,
         )
         if chunked:
             self._server.pacer = RandomPacer(self._rng)
@@ -164,7 +191,8 @@ class SimulatedModem:
             if self._record_path is not None:
                 self._record_file = open(self._record_path, "a", encoding="utf-8")  # noqa: SIM115
             if self._trace_path is not None:
-                self._trace = TraceWriter(self._trace_path, model=self.profile.key)
+                self._trace = TraceWriter(self._trace_path, model=self.profile.key,
+                                          clock=self._server.time)
             self._server.start()
         except BaseException:
             self._release()
@@ -172,12 +200,14 @@ class SimulatedModem:
         return self
 
     def stop(self) -> None:
-        """Stop the thread, close the pty, the record and the trace, remove the link.
-        Idempotent."""
+        """Stop serving (and a loop of its own, joining its thread), close the pty, the
+        record and the trace, remove the link. Idempotent."""
         if not self._server.started or self._server.stopped:
             return
         self._server.stop()
         self._release()
+        with self._cond:
+            self._cond.notify_all()  # wait_sent() gives up at once
 
     def __enter__(self) -> SimulatedModem:
         return self.start()
@@ -211,16 +241,22 @@ class SimulatedModem:
         )
 
     def wait_sent(self, count: int, timeout: float = 5.0) -> list[SentPDU]:
-        """Wait until at least ``count`` PDUs were sent; return them all (a snapshot)."""
+        """Wait until at least ``count`` PDUs were sent; return them all (a snapshot).
+        On the loop's own thread nothing can be sent while it waits: there it raises
+        :class:`RuntimeError` instead of waiting."""
+        on_loop = self._server.host.on_loop()
         with self._cond:
             done = self._cond.wait_for(
                 lambda: len(self._sent) >= count
                 or self._server.failure is not None
                 or self._server.stopped,
-                timeout,
+                0.0 if on_loop else timeout,
             )
             if self._server.failure is not None:
-                raise RuntimeError("the simulated modem's thread failed") from self._server.failure
+                raise RuntimeError("the simulated modem failed") from self._server.failure
+            if not done and on_loop:
+                raise RuntimeError(f"{len(self._sent)} PDU(s) sent, {count} expected: waiting "
+                                   "on the simulator's own loop would block it")
             if not done or len(self._sent) < count:
                 raise TimeoutError(
                     f"{len(self._sent)} PDU(s) sent, {count} expected within {timeout} s"
@@ -448,7 +484,7 @@ class SimulatedModem:
         """The vanished port is back: a new pty, the link pointing at it."""
         self._server.run(self._server.reopen)
 
-    # ----------------------------------------------------------------- hooks (server thread)
+    # ----------------------------------------------------------------- hooks (the loop's thread)
 
     def _emit(self, kind: Out, data: bytes) -> None:
         """Every byte the modem sends passes here, tagged with what it is."""
@@ -492,8 +528,26 @@ class SimulatedModem:
 # --------------------------------------------------------------------------- command line
 
 
+async def _serve_until_signal(modem: SimulatedModem, *, commands: bool) -> None:
+    """Serve ``modem`` on the running loop until SIGINT or SIGTERM; print its path first,
+    and read fault commands from stdin if asked."""
+    from hil.control import serve_commands
+
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stopped.set)
+    with modem:
+        print(modem.path, flush=True)
+        if commands:
+            threading.Thread(
+                target=serve_commands, args=(modem, sys.stdin, sys.stderr), daemon=True
+            ).start()
+        await stopped.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
-    from hil.control import CONTROL_HELP, serve_commands
+    from hil.control import CONTROL_HELP
 
     parser = argparse.ArgumentParser(
         prog="python -m hil.simulator",
@@ -536,10 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(name)s: %(levelname)s: %(message)s")
 
-    stop_signals = {signal.SIGINT, signal.SIGTERM}
-    # Block the signals before any thread exists (threads inherit the mask), then wait
-    # for one synchronously: no handler runs in the middle of anything.
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    # The modem runs on this thread's loop; fault commands come from a thread of their
+    # own and are handed over to it like any other caller's.
+    loop = asyncio.new_event_loop()
     try:
         try:
             send_latency_ms = args.send_latency_ms
@@ -556,23 +609,15 @@ def main(argv: list[str] | None = None) -> int:
                 first_reference=args.first_reference,
                 pin=args.pin,
                 chunked=args.chunked,
+                loop=loop,
             )
             if args.noise is not None:
                 modem.set_noise(args.noise)
         except ValueError as error:
             parser.error(str(error))
-        modem.start()
-        try:
-            print(modem.path, flush=True)
-            if args.commands:
-                threading.Thread(
-                    target=serve_commands, args=(modem, sys.stdin, sys.stderr), daemon=True
-                ).start()
-            signal.sigwait(stop_signals)
-        finally:
-            modem.stop()
+        loop.run_until_complete(_serve_until_signal(modem, commands=args.commands))
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        loop.close()
     return 0
 
 

@@ -7,6 +7,7 @@ per-model reply variants (modem-behaviour.md §1, §2, §5, §9).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import errno
 import os
@@ -14,7 +15,6 @@ import re
 import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -134,7 +134,7 @@ def test_sim_pin_three_wrong_tries_then_puk(simulated):
 
 
 def test_right_pin_then_sim_busy(simulated):
-    modem, port = simulated(pin="1234", sim_busy=0.3)
+    _, port = simulated(pin="1234", sim_busy=0.3)
     at(port, "AT+CMEE=1", b"\r\nOK\r\n")
     at(port, 'AT+CPIN="1234"', b"\r\nOK\r\n" + framed("+CPIN: READY"))
     at(port, "AT+CIMI", b"\r\n+CME ERROR: 14\r\n")
@@ -309,12 +309,24 @@ def test_the_port_vanishes_and_comes_back_behind_the_same_link(tmp_path):
         assert os.readlink(link) == modem.device
         with open_port(str(link)) as port:
             exchange(port, b"AT\r", b"AT\r\r\nOK\r\n")
-        modem.vanish(duration=0.2)
-        deadline = time.monotonic() + 3
-        while not os.path.lexists(link) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        with open_port(str(link)) as port:
-            exchange(port, b"AT\r", b"AT\r\r\nOK\r\n")
+
+
+@pytest.mark.asyncio
+@pytest.mark.looptime
+async def test_a_vanished_port_comes_back_by_itself_after_its_duration(tmp_path):
+    link = tmp_path / "ttyGSM0"
+    with SimulatedModem(link=link, loop=asyncio.get_running_loop()) as modem:
+        modem.vanish(duration=30)
+        await asyncio.sleep(29)  # the loop's time: a moment
+        assert not os.path.lexists(link)
+        await asyncio.sleep(2)
+        assert os.readlink(link) == modem.device
+
+        def client() -> None:
+            with open_port(str(link)) as port:
+                exchange(port, b"AT\r", b"AT\r\r\nOK\r\n")
+
+        await asyncio.to_thread(client)
 
 
 def test_huawei_rssi_noise_until_curc_0(simulated):

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import select
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from appliance import pdu
 from hil.at_client import (
     assert_quiet,
+    echo_off,
     exchange,
+    expect,
+    framed,
     open_port,
     read_until,
     send_pdu,
@@ -26,8 +34,10 @@ from hil.engine import ModemEngine, Out
 from hil.messaging import SentPDU, tpdu_length
 from hil.profiles import PROFILES, luhn_imei
 from hil.simulator import SimulatedModem
+from hil.trace import HOST, MODEM, read_trace
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 # SMS-SUBMIT to +441234567890 (international), GSM 7-bit "hello": 18 TPDU octets.
 TPDU = "01000C914421436587090000" + "05E8329BFD06"
@@ -381,6 +391,149 @@ def test_cli_serves_until_signal(tmp_path, sig):
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+# --------------------------------------------------------------------------- on a given loop
+
+
+def in_thread(function: Callable[[], T]) -> asyncio.Future[T]:
+    """``function()`` on a thread of its own, as a future of the running loop. A plain
+    thread, not ``asyncio.to_thread``: looptime moves a loop that waits for its executor
+    in real-time steps, and these tests want its clock to jump."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def target() -> None:
+        try:
+            result = function()
+        except BaseException as error:
+            loop.call_soon_threadsafe(future.set_exception, error)
+        else:
+            loop.call_soon_threadsafe(future.set_result, result)
+
+    threading.Thread(target=target, daemon=True).start()
+    return future
+
+
+def test_on_a_given_loop_calls_run_inline_there_and_are_handed_over_from_threads():
+    loop = asyncio.new_event_loop()
+    first, second = SimulatedModem(loop=loop), SimulatedModem(loop=loop, first_reference=9)
+    threads = threading.active_count()
+    first.start()  # the loop does not run yet: at once, on this thread
+    second.start()
+    assert threading.active_count() == threads  # no thread of their own
+
+    def client(modem: SimulatedModem) -> None:
+        with open_port(modem.path) as port:
+            echo_off(port)
+            assert send_pdu(port, PDU, N, echo=False) == b"\r\n+CMS ERROR: 38\r\n"
+            modem.deliver_sms("+491701234567", "handed over")  # returns once it is done:
+            assert [stat for _, stat, _ in modem.messages("SM")] == [0]  # stored, unread
+            expect(port, framed('+CMTI: "SM",1'))
+            reference = 9 if modem is second else 0
+            assert send_pdu(port, PDU, N, echo=False) == b"\r\n+CMGS: %d\r\n\r\nOK\r\n" % reference
+            assert [s.pdu for s in modem.wait_sent(1)] == [PDU]
+
+    async def scenario() -> None:
+        for modem in (first, second):
+            # on the loop's thread: at once (handed over, it would wait for this very
+            # thread and time out)
+            modem.fail_next_send(38)
+            with pytest.raises(RuntimeError, match="would block"):
+                modem.wait_sent(1)  # nothing can be sent while the loop waits
+        await asyncio.gather(in_thread(lambda: client(first)), in_thread(lambda: client(second)))
+        assert [s.reference for s in first.wait_sent(1) + second.wait_sent(1)] == [0, 9]
+        first.stop()  # on the loop: it stops serving, the loop goes on
+        await asyncio.sleep(0)
+        assert loop.is_running() and not os.path.exists(first.device)
+        with open_port(second.path) as port:  # the other modem still served
+            await in_thread(lambda: exchange(port, b"AT\r", b"\r\nOK\r\n"))  # echo is off
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    finally:
+        second.stop()  # the loop does not run: at once
+        first.stop()  # idempotent
+        loop.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.looptime
+async def test_on_a_given_loop_every_delay_is_a_timer_on_that_loop_s_clock(tmp_path):
+    """On a fast-forwarding loop (looptime) two hours of the modem's delays pass in
+    moments: latency, send latency, the status report, a reboot's boot and SIM busy time."""
+    path = tmp_path / "slow.cbor"
+    submit = pdu.encode_submit("+4912345", "timed", status_report=True)[0]
+    modem = SimulatedModem(loop=asyncio.get_running_loop(), latency=30, send_latency=60,
+                           report_delay=3600, trace=path)
+
+    def client() -> None:
+        with open_port(modem.path) as port:
+            echo_off(port)
+            exchange(port, b"AT+CNMI=2,1,0,1,0\r", b"\r\nOK\r\n")
+            assert send_pdu(port, submit.pdu, submit.tpdu_length, echo=False) == framed("+CMGS: 0") + b"\r\nOK\r\n"
+            read_until(port, b"\r\n+CDS: ")
+            read_until(port, b"\r\n")
+            read_until(port, b"\r\n")  # the report's PDU
+            modem.reboot(boot_delay=120, sim_busy=300)
+            expect(port, framed("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"))
+
+    started = time.monotonic()
+    with modem:
+        await in_thread(client)
+    assert time.monotonic() - started < 30  # far less than the simulated delays (2 h)
+    events = read_trace(path).events
+    modem_writes = {e.data[:6]: e.time for e in events if e.source == MODEM}
+    host_writes = {e.data[:6]: e.time for e in events if e.source == HOST}
+    # the trace is on the loop's clock: every delay is exact, whatever the machine's load
+    assert modem_writes[b"\r\n> "] - host_writes[b"AT+CMG"] == pytest.approx(30)
+    assert modem_writes[b"\r\n+CMG"] - host_writes[submit.pdu.encode()[:6]] == pytest.approx(60)
+    assert modem_writes[b"\r\n+CDS"] - modem_writes[b"\r\n+CMG"] == pytest.approx(3600)
+    assert modem_writes[b"\r\nRDY\r"] - host_writes[submit.pdu.encode()[:6]] > 3660  # reboot
+    assert modem_writes[b"\r\nSMS "] - modem_writes[b"\r\nRDY\r"] == pytest.approx(300)
+
+
+@pytest.mark.asyncio
+@pytest.mark.looptime
+async def test_a_client_on_the_modem_s_own_loop_needs_no_thread_at_all():
+    """The appliance under --simulate: its driver and its simulated modems on one loop,
+    the pty's two ends each served by that loop."""
+    loop = asyncio.get_running_loop()
+    with SimulatedModem(loop=loop, latency=5, send_latency=10) as modem:
+        fd = os.open(modem.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        reader = asyncio.StreamReader()
+        read_side, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0))
+        writer, _ = await loop.connect_write_pipe(
+            asyncio.Protocol, os.fdopen(os.dup(fd), "wb", buffering=0))
+        try:
+            started = loop.time()
+            writer.write(f"AT+CMGS={N}\r".encode())
+            assert await reader.readexactly(len(f"AT+CMGS={N}\r\r\n> ")) == f"AT+CMGS={N}\r\r\n> ".encode()
+            writer.write(PDU.encode() + b"\x1a")
+            reply = await reader.readuntil(b"OK\r\n")
+            assert reply == PDU.encode() + b"\x1a\r\n+CMGS: 0\r\n\r\nOK\r\n"
+            assert loop.time() - started == pytest.approx(15)  # the prompt's 5 s, the send's 10 s
+            assert [s.pdu for s in modem.wait_sent(1)] == [PDU]  # there already: no wait
+        finally:
+            read_side.close()
+            writer.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.looptime
+async def test_stopped_on_a_given_loop_nothing_of_it_fires_any_more(tmp_path):
+    """The loop is its owner's and runs on; of two ports due to come back, the one whose
+    modem was stopped stays gone."""
+    loop = asyncio.get_running_loop()
+    kept = SimulatedModem(loop=loop, link=tmp_path / "kept")
+    stopped = SimulatedModem(loop=loop, link=tmp_path / "stopped")
+    with kept, stopped:
+        kept.vanish(duration=50)
+        stopped.vanish(duration=50)
+        stopped.stop()
+        await asyncio.sleep(100)  # the loop's time: a moment
+        assert os.path.lexists(tmp_path / "kept") and not os.path.lexists(tmp_path / "stopped")
 
 
 # --------------------------------------------------------------------------- units
