@@ -39,6 +39,19 @@ def wait_for(predicate, timeout=15.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def http(port: int, command: str, method="GET", **params) -> list[str]:
+    """One Diafaan API command; its reply lines. ``message_id`` is sent as ``message-id``."""
+    query = urllib.parse.urlencode({k.replace("_", "-"): v for k, v in params.items()})
+    url = f"http://127.0.0.1:{port}/http/{command}"
+    if method == "GET":
+        request = urllib.request.Request(f"{url}?{query}")
+    else:
+        request = urllib.request.Request(url, data=query.encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode().rstrip("\r\n").split("\r\n")
+
+
 class Simulator:
     def __init__(self, link: Path, record: Path):
         self.record = record
@@ -103,15 +116,7 @@ class Appliance:
         return "\n".join(self.notifications)
 
     def http(self, command: str, method="GET", **params) -> list[str]:
-        query = urllib.parse.urlencode({k.replace("_", "-"): v for k, v in params.items()})
-        url = f"http://127.0.0.1:{self.port}/http/{command}"
-        if method == "GET":
-            request = urllib.request.Request(f"{url}?{query}")
-        else:
-            request = urllib.request.Request(url, data=query.encode(), method="POST", headers={
-                "Content-Type": "application/x-www-form-urlencoded"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.read().decode().rstrip("\r\n").split("\r\n")
+        return http(self.port, command, method, **params)
 
     def send(self, method="GET", **params) -> str:
         params = {"username": "alice", "password": PASSWORD, **params}
@@ -171,6 +176,29 @@ def test_sms_sent_through_the_http_api_reaches_the_modem_and_turns_sent(workdir)
     finally:
         appliance.close()
         simulator.stop()
+
+
+def test_make_runs_command_line_starts_the_simulated_modems_asked_for(workdir):
+    """``make run`` passes ``--simulate 1`` and lets ARGS add a later ``--simulate N``: the
+    last one counts, and each simulated modem is a gateway that sends."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "appliance", "run", "--simulate", "1", "--data",
+                                str(workdir / "data"), "--listen", f"127.0.0.1:{port}", "--simulate", "2"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        assert lines[0].startswith(f"SMS Appliance is running at http://127.0.0.1:{port}/"), lines
+        login = {"username": "admin", "password": lines[1].split("password '")[1].split("'")[0]}
+        for gateway in ("Simulated Modem 1", "Simulated Modem 2"):
+            (line,) = http(port, "send-message", **login, to="+447700900123", message="Hi", gateway=gateway)
+            query = {**login, "message_id": line.removeprefix("OK: ")}
+            wait_for(lambda query=query: http(port, "request-status-update", **query) == ["STATUS:200 Sent"],
+                     what=f"sent through {gateway}")
+            assert http(port, "request-status-update", **query, info="gateway") == [f"GATEWAY:{gateway}"]
+    finally:
+        process.terminate()
+        assert process.wait(20) == 0
+        process.stdout.close()
 
 
 def test_bad_requests_get_their_error_line_and_store_nothing(workdir):
