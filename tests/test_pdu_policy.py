@@ -1,6 +1,6 @@
-"""The C encoder follows the policy written out in appliance/pdu/policy.py.
+"""The C encoder follows the policy written out in tests/pdu_policy.py.
 
-policy.py is the readable statement of every encoding decision (alphabet,
+pdu_policy.py is the readable statement of every encoding decision (alphabet,
 national tables, cut points, header fields); the C encoder makes the same
 decisions for speed. These tests run both on the same random texts and
 options and require the same parts, the same counts and the same errors.
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pdu_policy as policy
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appliance import pdu
-from appliance.pdu import PDUError, policy
+from appliance.pdu import PDUError
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

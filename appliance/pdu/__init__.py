@@ -12,10 +12,10 @@ Layout:
 - ``_pdu.c``: the glue. It turns the core's structs straight into the
   result objects below (small immutable C types) and parses the encoders'
   arguments, so a decode or an encode is one C call.
-- ``policy.py``: the encoding policy (which alphabet, which national table,
-  where a long text is cut, which header fields are written) as readable
-  Python. The C encoder follows the same rules for speed; the tests hold
-  the two equal on random texts.
+- ``tests/pdu_policy.py``: the encoding policy (which alphabet, which
+  national table, where a long text is cut, which header fields are written)
+  as readable Python, beside the tests that hold the C encoder to it on
+  random texts. The C encoder follows the same rules for speed.
 - this module: the public API and :class:`PDUError`.
 
 API:

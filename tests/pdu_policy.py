@@ -8,7 +8,8 @@ header fields and values are written. ``appliance.pdu.encode_submit``,
 this policy costs 10 to 25 times as much as the whole C encoder (measured with
 timeit on 1- and 3-part texts; even a minimal Python layer of argument checks
 and one planning call costs about as much as the C encoder), which would miss
-the codec's speed goal of 50 times gsmmodem.pdu. ``tests/test_pdu_policy.py`` holds the two
+the codec's speed goal of 50 times gsmmodem.pdu. So the appliance runs the C,
+and this twin lives with the tests: ``test_pdu_policy.py`` holds the two
 equal on random texts and options. Change a rule here and the tests show
 where the C (``pdu_plan_text`` in pdu_core.c, ``encode_common`` in _pdu.c)
 must follow.
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from . import Count, Part, PDUError, _pdu
+from appliance.pdu import Count, Part, PDUError, _pdu
 
 # ----------------------------------------------------------------- the rules
 
