@@ -8,7 +8,6 @@ import logging
 import sys
 from collections.abc import Callable
 
-from . import memory
 from .accounts import api_keys, users
 from .config import file as config_module
 from .config.file import Config, ConfigError, with_http_connector
@@ -106,7 +105,6 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
     if args.simulate < 0:
         raise ConfigError("--simulate", "must be 0 or more")
-    memory.return_large_blocks()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         service = Service(config, simulate=args.simulate)

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 USER = "bench"
 PASSWORD = "bench-password"
 NUMBER = "+447700900123"
+# what the systemd unit sets for the service (systemd/sms-appliance.service says why)
+SERVICE_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
 def free_port() -> int:
@@ -122,8 +124,8 @@ class Appliance:
         subprocess.run([sys.executable, "-m", "appliance", "user", "set", USER, "--password", PASSWORD,
                         "--config", str(self.config)], cwd=ROOT, check=True, capture_output=True)
         self.process = subprocess.Popen([*wrapper, sys.executable, "-m", "appliance", "run", "--config",
-                                         str(self.config)],
-                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                         str(self.config)], cwd=ROOT, env={**os.environ, **SERVICE_ENVIRONMENT},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait(self._listening, 30, "the service", interval=0.05)
         self.pid = self.process.pid
         if wrapper:
