@@ -3,7 +3,7 @@
 A SIM with a PIN asks for it at every power-up (``+CPIN: SIM PIN``); three wrong PINs
 block it (``+CPIN: SIM PUK``) until the PUK and a new PIN are given. Right after the PIN
 (and after power-up) the SIM is busy for a while: commands that need it answer
-``+CME ERROR: 14`` (modem-behaviour.md §2, §7). The readiness sequence itself (URCs,
+``+CME ERROR: 14`` (docs/modems.md §2, §7). The readiness sequence itself (URCs,
 timers) is :class:`hil.device.Device`'s.
 """
 

@@ -2,7 +2,7 @@
 
 Storage commands (AT+CPMS, CMGL, CMGR, CMGD, CMGW, CMSS) work on
 :class:`~hil.storage.MessageStore`; sending (AT+CMGS, CMSS) and routing (AT+CNMI, CNMA,
-CSMS) on :class:`~hil.messaging.Messaging`. Reply shapes follow modem-behaviour.md §4:
+CSMS) on :class:`~hil.messaging.Messaging`. Reply shapes follow docs/modems.md §4:
 ``+CMGL: <idx>,<stat>,,<len>`` then the PDU per entry, ``+CMGR: <stat>,,<len>``, and an
 empty slot read answered per model (``+CMS ERROR: 321``, ``500`` or a bare OK).
 """
@@ -327,7 +327,7 @@ class SmsCommands(CommandGroup):
         if stored is None:
             raise AtError("CMS", 321)
         if storage.full:
-            raise AtError("CMS", 322)  # as modem-behaviour.md §2 reports for a full store
+            raise AtError("CMS", 322)  # as docs/modems.md §2 reports for a full store
         later = self.messaging.submit(stored.pdu, stored.length, "+CMSS")
 
         def produce() -> list[list[str]]:

@@ -1,6 +1,6 @@
 """Receiving on the simulated modem: storages, AT+CNMI routing, AT+CNMA, status reports.
 
-Driven through the pty with exact bytes, as modem-behaviour.md §4 describes real modems.
+Driven through the pty with exact bytes, as docs/modems.md §4 describes real modems.
 """
 
 from __future__ import annotations

@@ -255,7 +255,7 @@ def test_queued_messages_survive_a_kill_and_are_sent_after_restart(workdir):
 def test_unit_file_passes_systemd_analyze_verify(tmp_path):
     analyze = "/usr/bin/systemd-analyze"
     if not os.path.exists(analyze):
-        pytest.fail("systemd-analyze is missing: .ci/run installs the systemd package")
+        pytest.fail("systemd-analyze is missing: `make test` installs the systemd package")
     unit = (ROOT / "systemd" / "sms-appliance.service").read_text()
     executable = Path(sys.executable).with_name("sms-appliance")
     assert executable.exists()

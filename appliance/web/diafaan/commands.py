@@ -1,7 +1,7 @@
 """The Diafaan SMS Server HTTP API: ``/http/<command>``, GET or form-encoded POST.
 
 Its parameter names, reply lines and error codes are a wire contract that existing
-integrations rely on; see ../shared/reference/diafaan-http-api.txt and docs/http-api.md.
+integrations rely on; docs/http-api.md describes them.
 A request that is wrong in any way stores nothing and gets one ``ERROR:<code> <text>``
 line that names the parameter and the reason.
 """
