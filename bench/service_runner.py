@@ -79,6 +79,7 @@ class Simulator:
         if self.trace is not None:
             command += ["--trace", str(self.trace)]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None  # piped
         if self.process.stdout.readline().strip() != str(self.link):
             raise RuntimeError("the simulated modem did not start")
 
@@ -96,8 +97,7 @@ class Simulator:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(10)
-        self.process.stdout.close()
+        self.process.communicate(timeout=10)  # and its output pipe closed
 
 
 def appliance_config(workdir: Path, modems: Sequence[Path], port: int) -> Path:
