@@ -69,8 +69,6 @@ Not here: SMS-COMMAND, SMS-SUBMIT-REPORT / DELIVER-REPORT, compressed text
 
 from __future__ import annotations
 
-from typing import Union
-
 
 class PDUError(ValueError):
     """A PDU (or an argument to an encoder) is invalid.
@@ -106,7 +104,7 @@ from ._pdu import (  # noqa: E402
     encode_submit,
 )
 
-Message = Union[Deliver, Submit, StatusReport]
+Message = Deliver | Submit | StatusReport
 
 #: National language identifiers (23.038 6.2.1.2.4) of the shift tables here.
 LANGUAGES: dict[str, int] = dict(_pdu.LANGUAGES)
