@@ -103,9 +103,8 @@ def parse_ranges(text: str) -> list[frozenset[int]]:
     """``"(0-3),(0,2)"`` → ``[{0,1,2,3}, {0,2}]`` (the syntax of AT+...=? answers)."""
     result: list[frozenset[int]] = []
     for group in text.replace(" ", "").split("),("):
-        group = group.strip("()")
         values: set[int] = set()
-        for part in group.split(","):
+        for part in group.strip("()").split(","):
             if "-" in part:
                 lo, hi = part.split("-", 1)
                 values.update(range(int(lo), int(hi) + 1))

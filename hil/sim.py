@@ -9,6 +9,9 @@ timers) is :class:`hil.device.Device`'s.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from hil.at_commands import AtError, CommandGroup, Handler, Need, string_arg
 from hil.at_parser import Command
 
@@ -64,7 +67,7 @@ class SimCommands(CommandGroup):
     """AT+CPIN, and AT+CIMI that reads the SIM."""
 
     need = Need.SIM
-    needs = {"+CPIN": Need.NOTHING}
+    needs: ClassVar[Mapping[str, Need]] = {"+CPIN": Need.NOTHING}
 
     def handlers(self) -> dict[str, Handler]:
         return {

@@ -9,8 +9,8 @@ empty slot read answered per model (``+CMS ERROR: 321``, ``500`` or a bare OK).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from hil import text_mode
 from hil.at_commands import (
@@ -42,7 +42,7 @@ class SmsCommands(CommandGroup):
     """27.005: message format, service centre, routing, storages, reading and sending."""
 
     need = Need.SMS
-    needs = {"+CSCA": Need.SIM}  # the service centre is read from the SIM
+    needs: ClassVar[Mapping[str, Need]] = {"+CSCA": Need.SIM}  # the service centre is read from the SIM
 
     def __init__(self, device: Device) -> None:
         super().__init__(device)
