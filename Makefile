@@ -15,8 +15,10 @@ $(STAMP): $(SOURCES)
 
 install: $(STAMP)
 
+# one simulated modem; ARGS come after, so `make run ARGS="--simulate 3"` gives three.
+# The malloc setting is the unit's (systemd/sms-appliance.service says why)
 run: $(STAMP)
-	$(BIN)/sms-appliance run --data ./data --listen 127.0.0.1:9710 $(ARGS)
+	MALLOC_MMAP_THRESHOLD_=131072 $(BIN)/sms-appliance run --simulate 1 --data ./data --listen 127.0.0.1:9710 $(ARGS)
 
 # Debian packages the suite runs: systemd-analyze checks the unit file; gammu and
 # gammu-smsd, real third-party software, talk to the simulated modem; openssl makes the

@@ -8,7 +8,6 @@ import logging
 import sys
 from collections.abc import Callable
 
-from . import memory
 from .accounts import api_keys, users
 from .config import file as config_module
 from .config.file import Config, ConfigError, with_http_connector
@@ -28,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the service")
     _common(run)
     run.add_argument("--simulate", type=int, default=0, metavar="N",
-                     help="add N simulated modems (one is used when no modem is configured)")
+                     help="add N simulated modems (pseudo-terminals speaking AT), for trying the appliance "
+                     "without modems; nothing is simulated unless asked")
     run.add_argument("--listen", metavar="HOST:PORT", help="HTTP address (default 127.0.0.1:9710)")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
@@ -101,13 +101,15 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    from .app.service import Service  # imports the web server and modem code only when running
+    from .app.service import NoGatewayError, Service  # the web server and modem code only when running
 
     if args.simulate < 0:
         raise ConfigError("--simulate", "must be 0 or more")
-    memory.return_large_blocks()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    service = Service(config, simulate=args.simulate)
+    try:
+        service = Service(config, simulate=args.simulate)
+    except NoGatewayError:
+        raise NoGatewayError(args.config or "no config file (--config FILE)") from None
     try:
         service.start()
     except ConfigError:

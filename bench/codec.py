@@ -20,7 +20,8 @@ from gsmmodem import pdu as reference
 
 from appliance import pdu
 
-GSM_CHARS = "@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ¿abcdefghijklmnopqrstuvwxyzäöñüà"
+GSM_CHARS = ("@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ¿"
+             "abcdefghijklmnopqrstuvwxyzäöñüà")
 UCS2_CHARS = "Привет мир 你好世界 Γειά σου κόσμε مرحبا بالعالم"
 
 
@@ -59,7 +60,7 @@ def compare(ours, theirs, items, seconds: float) -> tuple[float, float, float, f
     for _ in range(ROUNDS):
         ours_rates.append(len(items) * ours_loops / ours_timer.timeit(ours_loops))
         theirs_rates.append(len(items) * theirs_loops / theirs_timer.timeit(theirs_loops))
-    ratios = sorted(o / t for o, t in zip(ours_rates, theirs_rates))
+    ratios = sorted(o / t for o, t in zip(ours_rates, theirs_rates, strict=True))
     return (statistics.median(ours_rates), statistics.median(theirs_rates), statistics.median(ratios),
             ratios[0], ratios[-1])
 

@@ -33,9 +33,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from e2e_contenders import CONTENDERS, BareLoop, Contender, missing_programs
-from service_runner import Simulator, cpu_seconds, wait
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.e2e_contenders import CONTENDERS, BareLoop, Contender, missing_programs
+from bench.service_runner import Simulator, cpu_seconds, wait
 from hil.trace import HOST, read_trace
 
 IDEAL_PER_MODEM = 5.0  # messages per second a modem answering each send in 200 ms can take
@@ -80,6 +81,7 @@ def _timed_batch(contender: Contender, sims: list[Simulator], count: int, timeou
     started = time.time()
     contender.submit_many(texts)
     if isinstance(contender, BareLoop):
+        assert contender.started is not None  # set by submit_many
         started = contender.started  # its loop starts in its own process
     submitted = time.time() - started
     wait(lambda: sum(s.sent_count() for s in sims) >= before + count, timeout, "the last PDU",
@@ -116,6 +118,11 @@ def cmgs_times(trace_path: Path) -> list[float]:
             for match in re.finditer(rb"AT\+CMGS=", bytes(joined), re.IGNORECASE)]
 
 
+def _more_than(sim: Simulator, count: int) -> Callable[[], bool]:
+    """True once ``sim`` has accepted more than ``count`` PDUs."""
+    return lambda: sim.sent_count() > count
+
+
 def _latency_samples(contender: Contender, sims: list[Simulator], samples: int,
                      gap: tuple[float, float]) -> dict:
     (sim,) = sims
@@ -126,7 +133,7 @@ def _latency_samples(contender: Contender, sims: list[Simulator], samples: int,
         before = sim.sent_count()
         submitted.append(time.monotonic())
         contender.submit(f"latency sample {n}")
-        wait(lambda: sim.sent_count() > before, 60, f"latency sample {n}", interval=0.002)
+        wait(_more_than(sim, before), 60, f"latency sample {n}", interval=0.002)
     assert sim.trace is not None
     seen = cmgs_times(sim.trace)
     latencies = []

@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from service_runner import NUMBER, ROOT, Appliance, Simulator
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also run as a script: the bare loop
+
+from bench.service_runner import NUMBER, ROOT, Appliance, Simulator
 
 # Debian packages and the program each peer needs
 PEER_PROGRAMS = {"gammu-smsd": ("gammu-smsd", "gammu-smsd-inject"), "smstools": ("smsd",),
@@ -97,10 +99,9 @@ class ApplianceClients(Contender):
     def submit_many(self, texts: Sequence[str]) -> None:
         size = self.per_request
         if size == 1:
-            batches, work = [[text] for text in texts], (lambda batch: self.submit(batch[0]))
+            list(self._pool.map(self.submit, texts))
         else:
-            batches, work = [texts[i:i + size] for i in range(0, len(texts), size)], self._submit_batch
-        list(self._pool.map(work, batches))
+            list(self._pool.map(self._submit_batch, [texts[i:i + size] for i in range(0, len(texts), size)]))
 
     def warm(self, texts: Sequence[str]) -> None:
         self.submit(texts[0])  # the first login pays for scrypt, once
@@ -159,7 +160,7 @@ class GammuSmsd(Contender):
         # second each ("Cannot save ... No available file names"): a number per message
         number = f"+4477009{next(self._numbers):05d}"
         injected = subprocess.run(["gammu-smsd-inject", "-c", str(self.inject_config), "TEXT", number,
-                                   "-text", text], capture_output=True, text=True)
+                                   "-text", text], capture_output=True, text=True, check=False)
         if injected.returncode != 0:
             raise RuntimeError(f"gammu-smsd-inject: {injected.stderr.strip().splitlines()[-1:]}")
         for written in self.staging.iterdir():
@@ -234,25 +235,27 @@ class BareLoop(Contender):
         self.process = subprocess.Popen([sys.executable, __file__, "bare", str(simulator.link)],
                                         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.requests, self.replies = self.process.stdin, self.process.stdout
         self.pid = self.process.pid
         self.started: float | None = None
-        if self.process.stdout.readline().strip() != "connected":
+        if self.replies.readline().strip() != "connected":
             raise RuntimeError("python-gsmmodem-new did not connect to the simulated modem")
 
     def submit(self, text: str) -> None:
         self.submit_many([text])
 
     def submit_many(self, texts: Sequence[str]) -> None:
-        self.process.stdin.write(json.dumps(list(texts)) + "\n")
-        self.process.stdin.flush()
-        self.started = float(self.process.stdout.readline())
-        if self.process.stdout.readline().strip() != "done":
+        self.requests.write(json.dumps(list(texts)) + "\n")
+        self.requests.flush()
+        self.started = float(self.replies.readline())
+        if self.replies.readline().strip() != "done":
             raise RuntimeError("the sendSms loop failed")
 
     def stop(self) -> None:
-        self.process.stdin.close()
+        self.requests.close()
         self.process.wait(30)
-        self.process.stdout.close()
+        self.replies.close()
 
 
 def _bare_loop(port: str) -> None:

@@ -20,7 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from service_runner import Appliance, Simulator, wait
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.service_runner import Appliance, Simulator, wait
 
 
 class Service:

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 USER = "bench"
 PASSWORD = "bench-password"
 NUMBER = "+447700900123"
+# what the systemd unit sets for the service (systemd/sms-appliance.service says why)
+SERVICE_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
 def free_port() -> int:
@@ -77,6 +79,7 @@ class Simulator:
         if self.trace is not None:
             command += ["--trace", str(self.trace)]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None  # piped
         if self.process.stdout.readline().strip() != str(self.link):
             raise RuntimeError("the simulated modem did not start")
 
@@ -94,8 +97,7 @@ class Simulator:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(10)
-        self.process.stdout.close()
+        self.process.communicate(timeout=10)  # and its output pipe closed
 
 
 def appliance_config(workdir: Path, modems: Sequence[Path], port: int) -> Path:
@@ -122,8 +124,8 @@ class Appliance:
         subprocess.run([sys.executable, "-m", "appliance", "user", "set", USER, "--password", PASSWORD,
                         "--config", str(self.config)], cwd=ROOT, check=True, capture_output=True)
         self.process = subprocess.Popen([*wrapper, sys.executable, "-m", "appliance", "run", "--config",
-                                         str(self.config)],
-                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                         str(self.config)], cwd=ROOT, env={**os.environ, **SERVICE_ENVIRONMENT},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait(self._listening, 30, "the service", interval=0.05)
         self.pid = self.process.pid
         if wrapper:

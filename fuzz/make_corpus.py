@@ -37,12 +37,15 @@ def seeds() -> dict[str, bytes]:
     add("classic_deliver", SMSC, hexpdu("07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37"))
     add("alnum_deliver", SMSC, hexpdu("07911326040000F0040BD0C7F7FBCC2E0300003150202134244A0AE8329BFD4697D9EC37"))
     add("status_report", 0, hexpdu("06000B910221815716F2709021510121807090215101718000"))
-    add("status_report_pi", 0, hexpdu("06000B910221815716F2709021510121807090215101718000" "07" "00" "00" "05" "E8329BFD06"))
+    add("status_report_pi", 0, hexpdu("06000B910221815716F2709021510121807090215101718000"
+                                      "07" "00" "00" "05" "E8329BFD06"))
     add("status_report_pi_ext", 0, hexpdu("06000B910221815716F2709021510121807090215101718000" "810000"))
-    add("nordic_submit", SMSC, hexpdu("069144888888F811000C9153481032547600000B20D4F29C9E769F4161D0BC3D07B5CBF379F89C769F416F7B590E62D3CB"))
+    add("nordic_submit", SMSC, hexpdu("069144888888F811000C9153481032547600000B20D4F29C9E769F4161D0BC3D07B5CB"
+                                      "F379F89C769F416F7B590E62D3CB"))
     add("flash", SMSC, hexpdu("0001010B915121551532F40010104190991D9EA341EDF27C1E3E9743"))
     add("mwi_c8", SMSC, hexpdu("0001AB0B915121551532F400C80F3190BB7C07D9DFE971B91D4EB301"))
-    add("how_are_you", SMSC | LANGS, hexpdu("07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07"))
+    add("how_are_you", SMSC | LANGS,
+        hexpdu("07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07"))
     add("hex_classic_submit", SMSC | HEX, b"0011000B916407281553F80000AA0AE8329BFD4697D9EC37")
     add("hex_lower_deliver", SMSC | HEX, b"0004038121f300009930925161958003e8321b")
 
@@ -78,10 +81,12 @@ def seeds() -> dict[str, bytes]:
     add("enhanced_hhmmss", SMSC, submit_vp("03214365000000"))
     add("enhanced_ext", SMSC, submit_vp("8100AA00000000"))
     add("concat16_ucs2", SMSC, hexpdu("00" "44" "0381" "21F3" "00" "08" "99309251619580" "09" "06080412340302" "0061"))
-    add("udh_unknown_ies", SMSC, hexpdu("00" "44" "0381" "21F3" "00" "08" "99309251619580" "0B" "08050415811581" "7F00" "0061"))
+    add("udh_unknown_ies", SMSC, hexpdu("00" "44" "0381" "21F3" "00" "08" "99309251619580" "0B"
+                                        "08050415811581" "7F00" "0061"))
     add("udh_repeated_concat", SMSC, hexpdu("00" "44" "0381" "21F3" "00" "08" "99309251619580" "0E"
                                            "0B" "0003010201" "080412340202" "0061"))
-    add("national_ie_bad_lang", SMSC, hexpdu("00" "44" "0381" "21F3" "00" "00" "99309251619580" "08" "03250106" "000000"))
+    add("national_ie_bad_lang", SMSC, hexpdu("00" "44" "0381" "21F3" "00" "00" "99309251619580" "08"
+                                             "03250106" "000000"))
     add("mwi_ucs2", SMSC, hexpdu("00" "04" "0381" "21F3" "00" "EB" "99309251619580" "04" "00680069"))
     add("dcs_f6_8bit", SMSC, hexpdu("00" "04" "0381" "21F3" "00" "F6" "99309251619580" "02" "FFFF"))
     add("compressed", SMSC, hexpdu("00" "04" "0381" "21F3" "00" "20" "99309251619580" "02" "FFFF"))

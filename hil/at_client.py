@@ -26,7 +26,7 @@ __all__ = [
     "send_pdu",
 ]
 
-# A final result code line (modem-behaviour.md §2).
+# A final result code line (docs/modems.md §2).
 FINAL = re.compile(rb"\r\n(OK|ERROR|\+CM[ES] ERROR: [^\r]*|COMMAND NOT SUPPORT)\r\n$")
 
 

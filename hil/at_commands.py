@@ -15,9 +15,9 @@ Per-model differences come from a :class:`~hil.profiles.ModemProfile`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from appliance.modem.errors import CMS_TEXT
 from hil.at_parser import Command, Form
@@ -185,7 +185,7 @@ class CommandGroup:
     """
 
     need: Need = Need.NOTHING
-    needs: dict[str, Need] = {}
+    needs: ClassVar[Mapping[str, Need]] = {}
 
     def __init__(self, device: Device) -> None:
         self.device = device

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import serial
@@ -34,7 +35,7 @@ def simulated() -> Iterator[Callable[..., tuple[SimulatedModem, serial.Serial]]]
     and a port open on it with echo off; both closed after the test."""
     with contextlib.ExitStack() as stack:
 
-        def make(**options: object) -> tuple[SimulatedModem, serial.Serial]:
+        def make(**options: Any) -> tuple[SimulatedModem, serial.Serial]:
             modem = stack.enter_context(SimulatedModem(**options))
             port = stack.enter_context(open_port(modem.path))
             echo_off(port)

@@ -5,7 +5,7 @@
 (:mod:`hil.messaging`), and gives commands two ways to reach beyond their reply: ``urc``
 (an unsolicited result code, framed and timed by the engine) and ``call_later``.
 
-Power-up (modem-behaviour.md §4, §7, §9.4-5): the profile's boot URCs (``RDY`` ...), then
+Power-up (docs/modems.md §4, §7, §9.4-5): the profile's boot URCs (``RDY`` ...), then
 the SIM is read: ``+CPIN: SIM PIN`` and a wait for AT+CPIN, or ``+CPIN: READY`` and a
 "SIM busy" period (``+CME ERROR: 14``), then the ready URCs (``Call Ready``, ``SMS Ready``
 / ``SMS DONE`` ...) after which SMS commands work. AT+CFUN=1 after CFUN=0 reads the SIM

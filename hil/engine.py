@@ -2,7 +2,7 @@
 
 :class:`ModemEngine` turns received bytes into echo, command lines and prompt bodies
 (AT+CMGS, AT+CMGW), and answers with the framing real modems use (verbose mode, V1; see
-/work/shared/reference/modem-behaviour.md): information lines and final results framed
+docs/modems.md §1): information lines and final results framed
 ``\\r\\n<text>\\r\\n``, the 4-byte ``\\r\\n> `` prompt, results that take time (a send)
 after their delay, and unsolicited result codes between replies. What each command means
 is :mod:`hil.at_commands` and its sibling groups, run against a :class:`~hil.device.Device`;
@@ -159,7 +159,7 @@ class ModemEngine:
 
     def urc(self, lines: list[str]) -> None:
         """An unsolicited result code: out now, or after the reply in progress. A new SMS
-        pulses the RI line as it is raised (modem-behaviour.md §8)."""
+        pulses the RI line as it is raised (docs/modems.md §8)."""
         if self._phase is _Phase.OFF:
             return
         if lines[0].startswith(RING_URCS):

@@ -1,7 +1,7 @@
 """Output faults of the simulated modem: URCs at chosen byte positions, garbage, chunking.
 
 Every byte the engine emits is tagged with an :class:`~hil.engine.Out` kind;
-:class:`UrcInjector` uses the tags to place a URC exactly where modem-behaviour.md §5 says
+:class:`UrcInjector` uses the tags to place a URC exactly where docs/modems.md §5 says
 real modems put them: before the echo of the next command, between echo and reply, inside
 a reply before its final result, after OK, around the ``> `` prompt, and between the
 echoed Ctrl-Z and the send result. :class:`RandomPacer` cuts output into 1-64 byte chunks

@@ -2,7 +2,7 @@
 
 Registration (AT+CREG/CGREG/CEREG and their URCs), signal (AT+CSQ), operator (AT+COPS),
 network time (AT+CCLK) and USSD (AT+CUSD: OK at once, the ``+CUSD:`` answer a little
-later, modem-behaviour.md §5). Losing registration is a fault the tests inject through
+later, docs/modems.md §5). Losing registration is a fault the tests inject through
 :meth:`hil.device.Device.set_registration`; sends then fail with ``+CMS ERROR: 331``. An
 LTE model may be attached on LTE only (no circuit-switched fallback): +CREG then says not
 registered while +CEREG says registered, and SMS still go.

@@ -3,7 +3,7 @@
 One :class:`ModemProfile` per modem family the appliance supports. Everything the
 simulator answers differently per model lives here, so dialect variants (reply syntax,
 error styles, index bases, URCs) are added as fields, not as ``if model == ...`` branches.
-Values follow /work/shared/reference/modem-behaviour.md and the vendors' manuals.
+Values follow docs/modems.md and the vendors' manuals.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class ModemProfile:
     # Periodic vendor URCs (Huawei ^RSSI); "{rssi}" is replaced. Stopped by AT^CURC=0.
     noise_urcs: tuple[str, ...] = ()
     eps: bool = False  # LTE: answers AT+CEREG
-    # Reply syntax variants (modem-behaviour.md §1): "+CSCA: "...", 145" with a space after
+    # Reply syntax variants (docs/modems.md §1): "+CSCA: "...", 145" with a space after
     # commas, and LAC/CI in +CREG: 2,... unquoted.
     comma_space: bool = False
     creg_quoted: bool = True
@@ -103,9 +103,8 @@ def parse_ranges(text: str) -> list[frozenset[int]]:
     """``"(0-3),(0,2)"`` → ``[{0,1,2,3}, {0,2}]`` (the syntax of AT+...=? answers)."""
     result: list[frozenset[int]] = []
     for group in text.replace(" ", "").split("),("):
-        group = group.strip("()")
         values: set[int] = set()
-        for part in group.split(","):
+        for part in group.strip("()").split(","):
             if "-" in part:
                 lo, hi = part.split("-", 1)
                 values.update(range(int(lo), int(hi) + 1))

@@ -445,12 +445,11 @@ def record(name: str, out: Path = TRACES) -> Path:
     path = out / f"{name}.cbor"
     partial = path.with_suffix(".partial")
     try:
-        with tempfile.TemporaryDirectory() as scratch:
-            # behind a link, as udev names a modem: a port that vanishes comes back there
-            with SimulatedModem(trace=partial, link=Path(scratch) / "modem",
-                                **scenario.modem) as modem:
-                with DriverSession(modem.path, **scenario.driver) as session:
-                    scenario.script(session, modem)
+        # behind a link, as udev names a modem: a port that vanishes comes back there
+        with (tempfile.TemporaryDirectory() as scratch,
+              SimulatedModem(trace=partial, link=Path(scratch) / "modem", **scenario.modem) as modem,
+              DriverSession(modem.path, **scenario.driver) as session):
+            scenario.script(session, modem)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

@@ -3,11 +3,14 @@
 A SIM with a PIN asks for it at every power-up (``+CPIN: SIM PIN``); three wrong PINs
 block it (``+CPIN: SIM PUK``) until the PUK and a new PIN are given. Right after the PIN
 (and after power-up) the SIM is busy for a while: commands that need it answer
-``+CME ERROR: 14`` (modem-behaviour.md §2, §7). The readiness sequence itself (URCs,
+``+CME ERROR: 14`` (docs/modems.md §2, §7). The readiness sequence itself (URCs,
 timers) is :class:`hil.device.Device`'s.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
 
 from hil.at_commands import AtError, CommandGroup, Handler, Need, string_arg
 from hil.at_parser import Command
@@ -64,7 +67,7 @@ class SimCommands(CommandGroup):
     """AT+CPIN, and AT+CIMI that reads the SIM."""
 
     need = Need.SIM
-    needs = {"+CPIN": Need.NOTHING}
+    needs: ClassVar[Mapping[str, Need]] = {"+CPIN": Need.NOTHING}
 
     def handlers(self) -> dict[str, Handler]:
         return {

@@ -285,7 +285,7 @@ class SimulatedModem:
         """Deliver ``text`` from ``number``, in as many parts as it takes.
 
         ``parts_order`` (1-based part numbers, a permutation) delivers the parts out of
-        order, ``drop_parts`` never delivers some (modem-behaviour.md §6); ``timestamp``
+        order, ``drop_parts`` never delivers some (docs/modems.md §6); ``timestamp``
         (aware; default now) is every part's TP-SCTS. Returns the PDUs delivered, in order.
         """
         moment = timestamp or datetime.datetime.now(datetime.UTC).astimezone()

@@ -2,15 +2,15 @@
 
 Storage commands (AT+CPMS, CMGL, CMGR, CMGD, CMGW, CMSS) work on
 :class:`~hil.storage.MessageStore`; sending (AT+CMGS, CMSS) and routing (AT+CNMI, CNMA,
-CSMS) on :class:`~hil.messaging.Messaging`. Reply shapes follow modem-behaviour.md §4:
+CSMS) on :class:`~hil.messaging.Messaging`. Reply shapes follow docs/modems.md §4:
 ``+CMGL: <idx>,<stat>,,<len>`` then the PDU per entry, ``+CMGR: <stat>,,<len>``, and an
 empty slot read answered per model (``+CMS ERROR: 321``, ``500`` or a bare OK).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from hil import text_mode
 from hil.at_commands import (
@@ -42,7 +42,7 @@ class SmsCommands(CommandGroup):
     """27.005: message format, service centre, routing, storages, reading and sending."""
 
     need = Need.SMS
-    needs = {"+CSCA": Need.SIM}  # the service centre is read from the SIM
+    needs: ClassVar[Mapping[str, Need]] = {"+CSCA": Need.SIM}  # the service centre is read from the SIM
 
     def __init__(self, device: Device) -> None:
         super().__init__(device)
@@ -327,7 +327,7 @@ class SmsCommands(CommandGroup):
         if stored is None:
             raise AtError("CMS", 321)
         if storage.full:
-            raise AtError("CMS", 322)  # as modem-behaviour.md §2 reports for a full store
+            raise AtError("CMS", 322)  # as docs/modems.md §2 reports for a full store
         later = self.messaging.submit(stored.pdu, stored.length, "+CMSS")
 
         def produce() -> list[list[str]]:

@@ -3,7 +3,7 @@
 A real modem keeps received messages, written drafts and stored status reports in fixed
 size storages addressed by slot index; what AT+CPMS/CMGL/CMGR/CMGD/CMGW show is this
 store. Indexes start at the profile's first index (SIM800: 1, most others: 0) and a new
-message takes the lowest free slot, as on the modules the reference describes. The store
+message takes the lowest free slot, as on the modules docs/modems.md §4 describes. The store
 survives reboots (the SIM and the module's flash are non-volatile).
 """
 

@@ -51,11 +51,13 @@ IN_FLIGHT = """
 """
 
 
-def start_simulator(workdir: Path, n: int) -> subprocess.Popen:
+def start_simulator(workdir: Path, n: int) -> subprocess.Popen[str]:
+    """A simulator process, once it has made its link (the line it prints)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "hil.simulator", "--link", str(workdir / f"tty{n}"),
          "--record", str(workdir / f"sent{n}.jsonl"), "--send-latency-ms", "15"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
     process.stdout.readline()
     return process
 
@@ -136,7 +138,7 @@ class Client:
                     wait_for(lambda: listening(self.port), timeout=30, what="the service to listen again")
                     continue
                 with self.changed:
-                    self.accepted.update(zip(ids, numbers))
+                    self.accepted.update(zip(ids, numbers, strict=True))
                     self.parts_planned += parts * len(ids)
                     self.changed.notify_all()
         except BaseException as error:   # handed to the test's thread
@@ -200,7 +202,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_parts_in_fl
         step = expected / (PROGRESS_KILLS + 1)
         for i in range(PROGRESS_KILLS):
             target = max(step * (i + 1 + rng.uniform(-0.4, 0.4)), recorded.update() + rng.randint(3, 15))
-            wait_for(lambda: recorded.update() >= target, timeout=60, what=f"{target:.0f} PDUs at the modems")
+            wait_for(lambda target=target: recorded.update() >= target, timeout=60,
+                     what=f"{target:.0f} PDUs at the modems")
             kill_and_restart()
         client.thread.join(60)
         assert client.error is None, client.error
@@ -222,7 +225,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_parts_in_fl
         service.wait(10)
         for simulator in simulators:
             simulator.terminate()
-            simulator.wait(10)
+            simulator.communicate(timeout=10)  # and its output pipe closed
     recorded.update()
 
     reached = Counter(recorded.pdus)

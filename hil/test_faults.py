@@ -2,7 +2,7 @@
 
 Reboots and readiness URCs, SIM PIN/PUK and SIM busy, lost registration, URCs at chosen
 byte positions, garbage, chunked output, a vanishing port, vendor noise, USSD and the
-per-model reply variants (modem-behaviour.md §1, §2, §5, §9).
+per-model reply variants (docs/modems.md §1, §2, §5, §9).
 """
 
 from __future__ import annotations

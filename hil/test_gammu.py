@@ -2,7 +2,7 @@
 
 gammu's AT driver is demanding (identity, charset negotiation, CPMS/CNMI test forms,
 CMGL/CMGR/CMGD, CUSD, CMMS...): if it works against the simulator, the simulator is a
-real peer (DESIGN.md principle 7). Needs ``apt-get install -y gammu gammu-smsd``; the
+real peer (docs/architecture.md, The folders). Needs ``apt-get install -y gammu gammu-smsd``; the
 tests fail, not skip, without them, so that CI cannot pass without running them.
 
 gammu sleeps 400 ms after each of its first ten commands, so every gammu run costs about

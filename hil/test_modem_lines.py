@@ -14,12 +14,12 @@ from appliance.config.file import Config, HttpConfig, ModemConfig, StorageConfig
 from appliance.modem import dialects
 from appliance.modem.driver import ModemState
 from appliance.platform import gpio, modem_power
-from appliance.platform.gpio import FakeInputPin, FakePin
 from appliance.platform.modem_power import PWRKEY, RESET, ModemPower
 from appliance.store.models import InboundMessage, MessageState
 from appliance.store.queue import NewMessage
 from hil.at_client import assert_quiet, expect, framed
 from hil.control import run_command
+from hil.pins import FakeInputPin, FakePin
 from hil.simulator import SimulatedModem
 
 from .test_modem_path import Rig, wait_for, working

@@ -21,7 +21,7 @@ from appliance.store.queue import NewMessage
 from .test_modem_path import Rig, wait_for
 
 PORT = os.environ.get("HIL_PORT")
-PEER = os.environ.get("HIL_PEER_NUMBER")
+PEER = os.environ.get("HIL_PEER_NUMBER", "")
 
 pytestmark = pytest.mark.skipif(not PORT, reason="no real modem: set HIL_PORT to run against one")
 

@@ -1,11 +1,12 @@
 """Receiving on the simulated modem: storages, AT+CNMI routing, AT+CNMA, status reports.
 
-Driven through the pty with exact bytes, as modem-behaviour.md §4 describes real modems.
+Driven through the pty with exact bytes, as docs/modems.md §4 describes real modems.
 """
 
 from __future__ import annotations
 
 import datetime
+from typing import TypeVar
 
 import pytest
 
@@ -28,6 +29,14 @@ NUMBER = "+491701234567"
 ZONE = datetime.timezone(datetime.timedelta(hours=2))
 WHEN = datetime.datetime(2024, 5, 1, 12, 0, 5, tzinfo=ZONE)
 LONG = "The quick brown fox jumps over the lazy dog. " * 8  # 360 characters: 3 parts
+Kind = TypeVar("Kind", pdu.Deliver, pdu.Submit, pdu.StatusReport)
+
+
+def decode_as(pdu_hex: str, kind: type[Kind]) -> Kind:
+    """The PDU decoded, and of the kind the test expects."""
+    message = pdu.decode(pdu_hex)
+    assert isinstance(message, kind), message
+    return message
 
 
 def ok(port, line: str) -> None:
@@ -62,7 +71,7 @@ def test_a_delivered_sms_is_stored_announced_listed_and_marked_read(modem, port)
     at(port, "AT+CMGL=4", listing)
     at(port, "AT+CMGL=0", b"\r\nOK\r\n")  # listing marked it read
     at(port, "AT+CMGL=1", listing.replace(b"1,0,,", b"1,1,,"))
-    decoded = pdu.decode(stored)
+    decoded = decode_as(stored, pdu.Deliver)
     assert (decoded.number, decoded.text, decoded.timestamp, decoded.smsc) == (
         NUMBER, "hello", WHEN, "+15555550100"
     )
@@ -112,7 +121,7 @@ def test_cpms_selects_storages_with_the_reply_shapes_of_27005(modem, port):
 
 
 def test_status_report_storage_is_for_reading_only(simulated):
-    modem, port = simulated(model="ec25")
+    _, port = simulated(model="ec25")
     at(port, "AT+CPMS=?", b'\r\n+CPMS: ("ME","SM","SR"),("ME","SM"),("ME","SM")\r\n\r\nOK\r\n')
     at(port, 'AT+CPMS="SR","SR"', b"\r\n+CMS ERROR: 302\r\n")
     at(port, 'AT+CPMS="SR"', b"\r\n+CPMS: 0,20,0,255,0,255\r\n\r\nOK\r\n")
@@ -191,9 +200,10 @@ def test_cnmi_mode_0_keeps_indications_until_the_mode_changes(modem, port):
 def test_multipart_parts_arrive_out_of_order_with_a_gap(modem, port):
     delivered = modem.deliver_sms(NUMBER, LONG, parts_order=[3, 1, 2], drop_parts=[2])
     expect(port, b'\r\n+CMTI: "SM",1\r\n\r\n+CMTI: "SM",2\r\n')
-    parts = [pdu.decode(p) for _, _, p in modem.messages("SM")]
-    assert [p.concat.sequence for p in parts] == [3, 1]
-    assert {(p.concat.reference, p.concat.total) for p in parts} == {(parts[0].concat.reference, 3)}
+    concats = [decode_as(p, pdu.Deliver).concat for _, _, p in modem.messages("SM")]
+    assert concats[0] is not None
+    reference = concats[0].reference
+    assert concats == [pdu.Concat(reference, 3, 3), pdu.Concat(reference, 3, 1)]
     assert delivered == [stored for _, _, stored in modem.messages("SM")]
     with pytest.raises(ValueError):
         modem.deliver_sms(NUMBER, LONG, parts_order=[1, 2])
@@ -245,17 +255,17 @@ def test_status_report_comes_as_cds_with_the_send_reference(simulated):
     assert send_with_report(port) == b"\r\n+CMGS: 42\r\n\r\nOK\r\n"
     read_until(port, b"\r\n")
     read_until(port, b"\r\n")
-    assert pdu.decode(read_until(port, b"\r\n")[:-2].decode()).status == 0x40
+    assert decode_as(read_until(port, b"\r\n")[:-2].decode(), pdu.StatusReport).status == 0x40
 
 
 def test_no_report_without_tp_srr_with_ds0_or_from_a_network_that_sends_none(simulated):
-    modem, port = simulated(report_delay=0.05)
+    _, port = simulated(report_delay=0.05)
     plain = pdu.encode_submit("+4912345", "no report")[0]
     exchange(port, f"AT+CMGS={plain.tpdu_length}\r".encode(), b"\r\n> ")
     exchange(port, plain.pdu.encode() + b"\x1a", b"\r\n+CMGS: 0\r\n\r\nOK\r\n")
     send_with_report(port)  # CNMI ds is 0 by default: the report is not routed
     assert_quiet(port, 0.3)
-    modem, port = simulated(report_delay=0.05, status_reports=False)
+    _, port = simulated(report_delay=0.05, status_reports=False)
     ok(port, "AT+CNMI=2,1,0,1,0")
     send_with_report(port)
     assert_quiet(port, 0.3)
@@ -271,7 +281,7 @@ def test_status_report_stored_in_sr_with_cdsi(model, label, sr_size, mem_size, s
     send_with_report(port)
     expect(port, f'\r\n+CDSI: "{label}",0\r\n'.encode())  # EC25 names the wrong storage
     [(index, stat, report)] = modem.messages("SR")
-    assert (index, stat) == (0, 0) and pdu.decode(report).reference == 0
+    assert (index, stat) == (0, 0) and decode_as(report, pdu.StatusReport).reference == 0
     if label == "SM":  # reading where EC25 said: nothing there, a bare OK
         at(port, 'AT+CPMS="SM";+CMGR=0', b"\r\n+CPMS: 0,20,0,255,0,255\r\n\r\nOK\r\n")
     counts = f"1,{sr_size},0,{mem_size},0,{mem_size}"
@@ -324,7 +334,7 @@ def test_text_mode_cmt_and_send(simulated):
     exchange(port, b'AT+CMGS="+4912345"\r', b"\r\n> ")
     exchange(port, b"hello text\x1a", b"\r\n+CMGS: 0\r\n\r\nOK\r\n")
     (sent,) = modem.sent
-    submit = pdu.decode(sent.pdu)
+    submit = decode_as(sent.pdu, pdu.Submit)
     assert (submit.number, submit.text, submit.status_report_requested) == (
         "+4912345", "hello text", True
     )

@@ -39,12 +39,26 @@ def wait_for(predicate, timeout=15.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def http(port: int, command: str, method="GET", **params) -> list[str]:
+    """One Diafaan API command; its reply lines. ``message_id`` is sent as ``message-id``."""
+    query = urllib.parse.urlencode({k.replace("_", "-"): v for k, v in params.items()})
+    url = f"http://127.0.0.1:{port}/http/{command}"
+    if method == "GET":
+        request = urllib.request.Request(f"{url}?{query}")
+    else:
+        request = urllib.request.Request(url, data=query.encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode().rstrip("\r\n").split("\r\n")
+
+
 class Simulator:
     def __init__(self, link: Path, record: Path):
         self.record = record
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hil.simulator", "--link", str(link), "--record", str(record)],
             cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
         self.path = self.process.stdout.readline().strip()
         assert self.path == str(link)
 
@@ -55,7 +69,8 @@ class Simulator:
 
     def stop(self):
         self.process.terminate()
-        assert self.process.wait(10) == 0
+        self.process.communicate(timeout=10)
+        assert self.process.returncode == 0
 
 
 class Appliance:
@@ -74,25 +89,30 @@ class Appliance:
         self.notify.bind(str(self.notify_path))
         self.notify.setblocking(False)
         self.watchdog_usec = watchdog_usec
-        self.process = None
+        self.process: subprocess.Popen[str] | None = None
         self.notifications: list[str] = []
 
     def cli(self, *args) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "appliance", *args, "--config", str(self.config)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
 
     def start(self):
         env = dict(os.environ, NOTIFY_SOCKET=str(self.notify_path), WATCHDOG_USEC=str(self.watchdog_usec))
         env.pop("WATCHDOG_PID", None)
         self.read_notifications()
         self.notifications.clear()  # READY=1 must come from this start
-        self.process = subprocess.Popen([sys.executable, "-m", "appliance", "run", "--config", str(self.config)],
-                                        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True)
-        wait_for(lambda: "READY=1" in self.read_notifications() or self.process.poll() is not None,
-                 what="READY=1")
-        assert self.process.poll() is None, self.process.stdout.read()
+        process = subprocess.Popen([sys.executable, "-m", "appliance", "run", "--config", str(self.config)],
+                                   cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = process
+        wait_for(lambda: "READY=1" in self.read_notifications() or process.poll() is not None, what="READY=1")
+        assert process.poll() is None, process.communicate()[0]
         return self
+
+    @property
+    def running(self) -> subprocess.Popen[str]:
+        """The service's process, once started."""
+        assert self.process is not None, "the appliance was never started"
+        return self.process
 
     def read_notifications(self) -> str:
         try:
@@ -103,15 +123,7 @@ class Appliance:
         return "\n".join(self.notifications)
 
     def http(self, command: str, method="GET", **params) -> list[str]:
-        query = urllib.parse.urlencode({k.replace("_", "-"): v for k, v in params.items()})
-        url = f"http://127.0.0.1:{self.port}/http/{command}"
-        if method == "GET":
-            request = urllib.request.Request(f"{url}?{query}")
-        else:
-            request = urllib.request.Request(url, data=query.encode(), method="POST", headers={
-                "Content-Type": "application/x-www-form-urlencoded"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.read().decode().rstrip("\r\n").split("\r\n")
+        return http(self.port, command, method, **params)
 
     def send(self, method="GET", **params) -> str:
         params = {"username": "alice", "password": PASSWORD, **params}
@@ -124,14 +136,13 @@ class Appliance:
         return line
 
     def kill(self):
-        self.process.kill()
-        self.process.wait(10)
-        self.process.stdout.close()
+        self.running.kill()
+        self.running.communicate(timeout=10)
 
     def stop(self) -> str:
-        self.process.terminate()
-        output, _ = self.process.communicate(timeout=20)
-        assert self.process.returncode == 0, output
+        self.running.terminate()
+        output, _ = self.running.communicate(timeout=20)
+        assert self.running.returncode == 0, output
         return output
 
     def close(self):
@@ -154,7 +165,8 @@ def test_sms_sent_through_the_http_api_reaches_the_modem_and_turns_sent(workdir)
         appliance.start()
         for method in ("GET", "POST"):
             message_id = appliance.send(method, to="+447700900123", message=f"Disk full on db1 ({method})")
-            wait_for(lambda: appliance.status(message_id) == "STATUS:200 Sent", what="STATUS:200 Sent")
+            wait_for(lambda message_id=message_id: appliance.status(message_id) == "STATUS:200 Sent",
+                     what="STATUS:200 Sent")
             (line,) = appliance.http("request-status-update", username="alice", password=PASSWORD,
                                      message_id=message_id, info="gateway")
             assert line == "GATEWAY:GSM Modem Gateway"
@@ -171,6 +183,29 @@ def test_sms_sent_through_the_http_api_reaches_the_modem_and_turns_sent(workdir)
     finally:
         appliance.close()
         simulator.stop()
+
+
+def test_make_runs_command_line_starts_the_simulated_modems_asked_for(workdir):
+    """``make run`` passes ``--simulate 1`` and lets ARGS add a later ``--simulate N``: the
+    last one counts, and each simulated modem is a gateway that sends."""
+    port = free_port()
+    with subprocess.Popen([sys.executable, "-m", "appliance", "run", "--simulate", "1", "--data",
+                           str(workdir / "data"), "--listen", f"127.0.0.1:{port}", "--simulate", "2"],
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        assert process.stdout is not None
+        try:
+            lines = [process.stdout.readline(), process.stdout.readline()]
+            assert lines[0].startswith(f"SMS Appliance is running at http://127.0.0.1:{port}/"), lines
+            login = {"username": "admin", "password": lines[1].split("password '")[1].split("'")[0]}
+            for gateway in ("Simulated Modem 1", "Simulated Modem 2"):
+                (line,) = http(port, "send-message", **login, to="+447700900123", message="Hi", gateway=gateway)
+                query = {**login, "message_id": line.removeprefix("OK: ")}
+                wait_for(lambda query=query: http(port, "request-status-update", **query) == ["STATUS:200 Sent"],
+                         what=f"sent through {gateway}")
+                assert http(port, "request-status-update", **query, info="gateway") == [f"GATEWAY:{gateway}"]
+        finally:
+            process.terminate()
+        assert process.wait(20) == 0
 
 
 def test_bad_requests_get_their_error_line_and_store_nothing(workdir):
@@ -214,7 +249,7 @@ def test_queued_messages_survive_a_kill_and_are_sent_after_restart(workdir):
         simulator = Simulator(link, workdir / "sent.jsonl")
         appliance.start()
         wait_for(lambda: all(appliance.status(i) == "STATUS:200 Sent" for i in ids), what="all sent")
-        texts = sorted(pdu.decode(entry["pdu"]).text for entry in simulator.sent())
+        texts = sorted((pdu.decode(entry["pdu"]).text for entry in simulator.sent()), key=str)
         assert texts == sorted(f"queued {n}" for n in range(5))
         output = appliance.stop()
         assert "password '" not in output  # the admin password is shown on the first start only
@@ -227,7 +262,7 @@ def test_queued_messages_survive_a_kill_and_are_sent_after_restart(workdir):
 def test_unit_file_passes_systemd_analyze_verify(tmp_path):
     analyze = "/usr/bin/systemd-analyze"
     if not os.path.exists(analyze):
-        pytest.fail("systemd-analyze is missing: .ci/run installs the systemd package")
+        pytest.fail("systemd-analyze is missing: `make test` installs the systemd package")
     unit = (ROOT / "systemd" / "sms-appliance.service").read_text()
     executable = Path(sys.executable).with_name("sms-appliance")
     assert executable.exists()
@@ -235,7 +270,7 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path):
     unit = unit.replace("/opt/sms-appliance/venv/bin/sms-appliance", str(executable))
     path = tmp_path / "sms-appliance.service"
     path.write_text(unit)
-    result = subprocess.run([analyze, "verify", str(path)], capture_output=True, text=True)
+    result = subprocess.run([analyze, "verify", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "sms-appliance.service" not in result.stderr, result.stderr  # no warnings about our unit
     for directive in ("Type=notify", "WatchdogSec=", "Restart=", "User=sms-appliance",

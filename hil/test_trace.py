@@ -87,33 +87,27 @@ def test_replay_fails_loudly_when_the_client_strays():
 
 def test_cli_records_and_the_replayer_plays_it_back(tmp_path):
     path, link = tmp_path / "cli.cbor", tmp_path / "modem"
-    recorder = subprocess.Popen(
-        [sys.executable, "-m", "hil.simulator", "--trace", str(path), "--link", str(link)],
-        cwd=REPO, stdout=subprocess.PIPE,
-    )
-    try:
-        assert recorder.stdout.readline().decode().strip() == str(link)
-        with open_port(str(link)) as port:
-            exchange(port, b"AT+CSQ\r", b"AT+CSQ\r\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
-        recorder.send_signal(signal.SIGTERM)
-        assert recorder.wait(10) == 0
-    finally:
-        if recorder.poll() is None:
-            recorder.kill()
-            recorder.wait()
-        recorder.stdout.close()
-    player = subprocess.Popen(
-        [sys.executable, "-m", "hil.replay", str(path), "--timeout", "10"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        assert select.select([player.stdout], [], [], 10)[0]
-        with open_port(player.stdout.readline().decode().strip()) as port:
-            exchange(port, b"AT+CSQ\r", b"AT+CSQ\r\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
-        assert player.wait(10) == 0, player.stderr.read()
-    finally:
-        if player.poll() is None:
-            player.kill()
-            player.wait()
-        player.stdout.close()
-        player.stderr.close()
+    # leaving each ``with`` closes the pipes and reaps the process
+    with subprocess.Popen([sys.executable, "-m", "hil.simulator", "--trace", str(path), "--link", str(link)],
+                          cwd=REPO, stdout=subprocess.PIPE) as recorder:
+        assert recorder.stdout is not None
+        try:
+            assert recorder.stdout.readline().decode().strip() == str(link)
+            with open_port(str(link)) as port:
+                exchange(port, b"AT+CSQ\r", b"AT+CSQ\r\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
+            recorder.send_signal(signal.SIGTERM)
+            assert recorder.wait(10) == 0
+        finally:
+            if recorder.poll() is None:
+                recorder.kill()
+    with subprocess.Popen([sys.executable, "-m", "hil.replay", str(path), "--timeout", "10"],
+                          cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as player:
+        assert player.stdout is not None and player.stderr is not None
+        try:
+            assert select.select([player.stdout], [], [], 10)[0]
+            with open_port(player.stdout.readline().decode().strip()) as port:
+                exchange(port, b"AT+CSQ\r", b"AT+CSQ\r\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
+            assert player.wait(10) == 0, player.stderr.read()
+        finally:
+            if player.poll() is None:
+                player.kill()

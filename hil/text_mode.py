@@ -2,7 +2,7 @@
 
 27.005 §3.1 / §4: in text mode the modem decodes each PDU into header fields and its text,
 and hides the UDH: every part of a long message is listed as a message of its own, cut
-mid-word (modem-behaviour.md §6). AT+CSDH=1 adds the detailed header fields. Texts that
+mid-word (docs/modems.md §6). AT+CSDH=1 adds the detailed header fields. Texts that
 are not in the GSM alphabet (UCS2, 8-bit data) are shown as hex, as SIMCom modules do.
 """
 

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from wsgiref.headers import Headers
 
 import cbor2
-import pytest
 
 from appliance.accounts import api_keys, users
 from appliance.accounts.authenticator import Authenticator
@@ -143,11 +142,3 @@ def build_env(tmp_path, clock=None, authenticator: Authenticator | None = None, 
     if clock is not None:
         context.clock = clock
     return Env(create_app(http, context), queue, inbox, kicks, keys), database
-
-
-@pytest.fixture
-def env(tmp_path):
-    """Imported by the test modules that use it."""
-    built, database = build_env(tmp_path)
-    yield built
-    database.close()

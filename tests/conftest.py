@@ -28,6 +28,16 @@ def database(tmp_path):
     database.close()
 
 
+@pytest.fixture
+def env(tmp_path):
+    """The JSON API over a fresh store with alice, bob and root (api_v1_client.build_env)."""
+    from api_v1_client import build_env
+
+    built, database = build_env(tmp_path)
+    yield built
+    database.close()
+
+
 # -- a running ServerControl (tests/test_control.py, tests/test_server_command.py) -------------
 
 import threading  # noqa: E402

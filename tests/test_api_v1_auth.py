@@ -4,7 +4,7 @@ import base64
 
 import cbor2
 import pytest
-from api_v1_client import PASSWORD, Client, basic, build_env, env  # noqa: F401 (env is a fixture)
+from api_v1_client import PASSWORD, Client, basic, build_env
 
 from appliance.accounts.users import Principal
 from appliance.store.models import ApiKey, OutboundMessage

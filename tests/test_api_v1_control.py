@@ -3,7 +3,7 @@
 name the field and change nothing."""
 
 import pytest
-from api_v1_client import PASSWORD, Client, basic, build_env, env  # noqa: F401 (env is a fixture)
+from api_v1_client import PASSWORD, Client, basic, build_env
 
 from appliance.accounts.users import Principal
 from appliance.control import server_status

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from api_v1_client import PASSWORD, Client, basic, env  # noqa: F401 (env is a fixture)
+from api_v1_client import PASSWORD, Client, basic
 
 from appliance import pdu
 from appliance.accounts import users

@@ -64,12 +64,45 @@ def test_config_errors_name_the_key_and_exit_2(tmp_path, capsys):
     assert code == 2 and "--listen: must be HOST:PORT" in err
 
 
+HOW_TO_START = ("no gateway is configured: add a [[modem]] table for each modem (config.example.toml shows one) "
+                "and start with `sms-appliance run --config FILE`; or try the appliance on simulated modems "
+                "with `make run` or `sms-appliance run --simulate N`")
+
+
+@pytest.mark.parametrize("simulate", [[], ["--simulate", "0"]])
+def test_no_gateway_is_an_error_naming_the_config_file(tmp_path, capsys, simulate):
+    """Nothing simulated unless asked: a config without a [[modem]] table does not start a
+    service that would accept messages and never send them."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[http]\nlisten = "127.0.0.1:0"\n[storage]\npath = "{tmp_path / "data"}"\n')
+    code, out, err = run(capsys, "run", "--config", str(config), *simulate)
+    assert code == 2 and out == ""
+    assert err == f"sms-appliance: configuration error: {config}: {HOW_TO_START}\n"
+    assert not (tmp_path / "data").exists()  # refused before anything was opened or created
+
+
+def test_no_config_file_and_no_simulate_is_an_error_saying_so(tmp_path, capsys):
+    code, out, err = run(capsys, "run", "--data", str(tmp_path / "data"), "--listen", "127.0.0.1:0")
+    assert code == 2 and out == ""
+    assert err == f"sms-appliance: configuration error: no config file (--config FILE): {HOW_TO_START}\n"
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_service_itself_refuses_to_run_without_a_gateway(tmp_path):
+    from appliance.app.service import NoGatewayError, Service
+    from appliance.config.file import Config, StorageConfig
+
+    with pytest.raises(NoGatewayError, match=r"^modem: no gateway is configured: add a \[\[modem\]\] table"):
+        Service(Config(storage=StorageConfig(str(tmp_path / "data"))))
+    assert not (tmp_path / "data").exists()
+
+
 def test_a_port_in_use_is_a_clear_start_failure(tmp_path, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code, _, err = run(capsys, "run", "--listen", f"127.0.0.1:{port}", "--data", str(tmp_path))
+        code, _, err = run(capsys, "run", "--listen", f"127.0.0.1:{port}", "--simulate", "1", "--data", str(tmp_path))
     assert code == 1
     assert "cannot start" in err
     database = store_db.open_database(tmp_path)
@@ -102,7 +135,7 @@ def test_security_settings_are_checked_at_start(tmp_path, capsys, setting, words
     assert run(capsys, "user", "set", "kiosk", "--password", "long enough", "--admin", "--data", str(tmp_path))[0] == 0
     config = tmp_path / "config.toml"
     config.write_text(f'[http]\nlisten = "127.0.0.1:0"\n{setting}\n')
-    code, _, err = run(capsys, "run", "--config", str(config), "--data", str(tmp_path))
+    code, _, err = run(capsys, "run", "--config", str(config), "--data", str(tmp_path), "--simulate", "1")
     assert code == 2 and words in err
 
 

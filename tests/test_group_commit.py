@@ -121,7 +121,7 @@ def test_after_two_callers_at_once_the_writer_waits_for_the_second_so_that_they_
 
 
 def test_the_wait_for_a_caller_that_does_not_come_back_is_bounded():
-    committer = GroupCommitter(lambda items: list(items), gather=0.05, recent=10.0)
+    committer = GroupCommitter(list, gather=0.05, recent=10.0)
     busy_together(committer)
     started = time.monotonic()
     assert committer.submit(["now"]) == ["now"]
@@ -129,7 +129,7 @@ def test_the_wait_for_a_caller_that_does_not_come_back_is_bounded():
 
 
 def test_callers_together_longer_ago_than_recent_are_not_waited_for():
-    committer = GroupCommitter(lambda items: list(items), gather=5.0, recent=0.05)
+    committer = GroupCommitter(list, gather=5.0, recent=0.05)
     busy_together(committer)
     time.sleep(0.2)
     started = time.monotonic()
@@ -138,7 +138,7 @@ def test_callers_together_longer_ago_than_recent_are_not_waited_for():
 
 
 def test_one_caller_after_another_never_waits_whatever_the_threads():
-    committer = GroupCommitter(lambda items: list(items), gather=5.0, recent=10.0)
+    committer = GroupCommitter(list, gather=5.0, recent=10.0)
     started = time.monotonic()
     for n in range(5):  # a client that opens a new connection per request: a new thread each time
         thread = threading.Thread(target=committer.submit, args=([n],))

@@ -137,7 +137,7 @@ def test_a_form_body_of_ten_thousand_recipients_is_read_whole(env):
 
 
 def test_repeating_a_request_with_its_message_guid_sends_nothing_twice(env):
-    client, kicks = env
+    client, _ = env
     assert send(client, message_guid="once") == ["OK: once"]
     assert send(client, message_guid="once") == ["OK: once"]
     assert OutboundMessage.select().count() == 1
@@ -175,13 +175,15 @@ def test_bad_input_gets_its_error_line_and_stores_nothing(env, params, expected)
 def test_two_to_fields_are_refused(env):
     client, _ = env
     query = urlencode({"username": "alice", "password": PASSWORD, "message": "x"}) + "&to=%2B441&to=%2B442"
-    assert client.call("send-message", {}, raw_query=query) == ["ERROR:302 Multiple to fields detected: to is given 2 times"]
+    assert client.call("send-message", {}, raw_query=query) == [
+        "ERROR:302 Multiple to fields detected: to is given 2 times"]
     assert OutboundMessage.select().count() == 0
 
 
 def test_unknown_command(env):
     client, _ = env
-    assert client.call("send-fax", {}) == ["ERROR:306 Unknown command or insufficient parameters: unknown command 'send-fax'"]
+    assert client.call("send-fax", {}) == [
+        "ERROR:306 Unknown command or insufficient parameters: unknown command 'send-fax'"]
 
 
 def status(client, message_id, info=None, user="alice"):

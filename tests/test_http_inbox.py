@@ -140,4 +140,5 @@ def test_a_bad_parameter_is_named_and_removes_nothing(api, clock, method, query,
 def test_a_wrong_password_reads_nothing(api, clock):
     receive(api, clock, "private")
     reply = api.call("request-received-messages", {"password": "wrong password"}, user="alice")
-    assert reply.lines == ["ERROR:304 Authentication error: unknown user or wrong password, or too many failed attempts"]
+    assert reply.lines == [
+        "ERROR:304 Authentication error: unknown user or wrong password, or too many failed attempts"]

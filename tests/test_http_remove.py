@@ -30,6 +30,14 @@ def status(api, message_id):
     return api.call("request-status-update", {"message-id": message_id}, user="root").lines
 
 
+def retrying(api, clock):
+    message_id = send(api)
+    api.queue.claim(GATEWAY)
+    # far ahead: request-status-update compares retry_at with the wall clock, not the test's
+    api.queue.retry(message_id, 4_000_000_000.0, 42, "congestion")
+    return message_id
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_queued_message_is_removed_and_never_sent(api, clock, method):
     message_id = send(api)
@@ -40,21 +48,13 @@ def test_a_queued_message_is_removed_and_never_sent(api, clock, method):
 
 @pytest.mark.parametrize("prepare, shown", [
     (lambda api, clock: send(api, scheduled="2999-01-01T00:00:00Z"), "STATUS:101 Scheduled"),
-    (lambda api, clock: retrying(api, clock), "STATUS:103 Waiting to retry"),
+    (retrying, "STATUS:103 Waiting to retry"),
 ])
 def test_scheduled_and_retrying_messages_are_still_queued_and_can_be_removed(api, clock, prepare, shown):
     message_id = prepare(api, clock)
     assert status(api, message_id) == [shown]
     assert remove(api, message_id) == ["OK: Removed"]
     assert OutboundMessage.get_by_id(message_id).state == MessageState.REMOVED
-
-
-def retrying(api, clock):
-    message_id = send(api)
-    api.queue.claim(GATEWAY)
-    # far ahead: request-status-update compares retry_at with the wall clock, not the test's
-    api.queue.retry(message_id, 4_000_000_000.0, 42, "congestion")
-    return message_id
 
 
 def sending(api, clock):

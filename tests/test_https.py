@@ -195,7 +195,7 @@ def test_the_service_serves_https_with_a_guest_and_a_receive_connector_feeding_a
                                     tls_key=str(certificate[1])),
                     storage=StorageConfig(str(tmp_path)),
                     connectors=(ConnectorConfig("Hook", "webhook", url=f"http://127.0.0.1:{hook.server_port}/"),))
-    service = Service(config)
+    service = Service(config, simulate=1)
     service.start()
     reactor = threading.Thread(target=service.reactor.run)
     reactor.start()

@@ -22,11 +22,13 @@ def _imports(path: Path, name: str, modules: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
             targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
         else:
             continue
-        for target in targets:
+        for imported in targets:
+            target = imported
             while target and target not in modules:
                 target = target.rpartition(".")[0]
             if target and target != name:
@@ -45,7 +47,7 @@ def test_the_package_has_no_import_cycle():
         stack.append(name)
         for target in sorted(graph[name]):
             if state.get(target) == "open":
-                cycle = stack[stack.index(target):] + [target]
+                cycle = [*stack[stack.index(target):], target]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if target not in state:
                 visit(target)

@@ -76,7 +76,7 @@ def test_senders_and_references_keep_concurrent_messages_apart(inbox):
     b = deliver("B" * 200, number="+442222", concat_reference=1)
     c = deliver("C" * 200, number="+441111", concat_reference=2)
     done = []
-    for parts in zip(a, b, c):
+    for parts in zip(a, b, c, strict=True):
         for part in parts:
             done += inbox.store("GSM1", part)
     texts = sorted(InboundMessage.get_by_id(i).text for i in done)

@@ -7,9 +7,9 @@ import pytest
 
 from appliance.modem.driver import ModemDriver, ModemHandlers, ModemState
 from appliance.modem.transport import FdTransport
-from appliance.platform.gpio import FakePin
 from appliance.platform.modem_power import ModemPower
 from appliance.reactor import Reactor
+from hil.pins import FakePin
 
 
 class ScriptedModem:

@@ -10,9 +10,9 @@ from appliance.app.service import Service
 from appliance.config import file as config
 from appliance.modem.driver import ModemDriver, ModemState
 from appliance.platform import gpio, modem_power
-from appliance.platform.gpio import FakeInputPin, FakePin
 from appliance.platform.modem_power import PWRKEY, RESET, ModemPower
 from appliance.reactor import Reactor
+from hil.pins import FakeInputPin, FakePin
 
 
 def run_until(reactor, predicate, limit=5.0):

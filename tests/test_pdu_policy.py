@@ -1,6 +1,6 @@
-"""The C encoder follows the policy written out in appliance/pdu/policy.py.
+"""The C encoder follows the policy written out in tests/pdu_policy.py.
 
-policy.py is the readable statement of every encoding decision (alphabet,
+pdu_policy.py is the readable statement of every encoding decision (alphabet,
 national tables, cut points, header fields); the C encoder makes the same
 decisions for speed. These tests run both on the same random texts and
 options and require the same parts, the same counts and the same errors.
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pdu_policy as policy
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appliance import pdu
-from appliance.pdu import PDUError, policy
+from appliance.pdu import PDUError
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -61,9 +62,9 @@ def test_count(text, encoding, langs):
        message_class=st.none() | st.integers(0, 3), flags=st.tuples(st.booleans(), st.booleans()),
        smsc=st.none() | st.just("+4917"))
 def test_encode_submit(text, encoding, langs, validity, reference, concat_reference, message_class, flags, smsc):
-    kwargs = dict(encoding=encoding, national_languages=langs, validity=validity, reference=reference,
-                  concat_reference=concat_reference, message_class=message_class, status_report=flags[0],
-                  reject_duplicates=flags[1], smsc=smsc)
+    kwargs = {"encoding": encoding, "national_languages": langs, "validity": validity, "reference": reference,
+              "concat_reference": concat_reference, "message_class": message_class, "status_report": flags[0],
+              "reject_duplicates": flags[1], "smsc": smsc}
     assert outcome(pdu.encode_submit, "+4915112345678", text, **kwargs) == outcome(
         policy.encode_submit, "+4915112345678", text, **kwargs)
 
@@ -76,8 +77,8 @@ def test_encode_submit(text, encoding, langs, validity, reference, concat_refere
                                                   timezone(timedelta(minutes=-10))])),
        concat_reference=st.none() | st.integers(0, 65535), message_class=st.none() | st.integers(0, 3))
 def test_encode_deliver(text, encoding, langs, sender, ts, concat_reference, message_class):
-    kwargs = dict(encoding=encoding, national_languages=langs, timestamp=ts, concat_reference=concat_reference,
-                  message_class=message_class)
+    kwargs = {"encoding": encoding, "national_languages": langs, "timestamp": ts,
+              "concat_reference": concat_reference, "message_class": message_class}
     assert outcome(pdu.encode_deliver, sender, text, **kwargs) == outcome(policy.encode_deliver, sender, text, **kwargs)
 
 

@@ -51,7 +51,7 @@ gsm_text = st.text(alphabet=GSM_BASIC + GSM_EXT, max_size=700)
 national_text = st.text(alphabet=GSM_BASIC + GSM_EXT + TURKISH + SPANISH + PORTUGUESE, max_size=500)
 any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400)
 number = st.from_regex(r"\+?[0-9*#]{1,20}", fullmatch=True)
-languages = st.lists(st.sampled_from(LANGS + [1, 2, 3]), max_size=3)
+languages = st.lists(st.sampled_from([*LANGS, 1, 2, 3]), max_size=3)
 concat_reference = st.none() | st.integers(0, 65535)
 timestamps = st.builds(
     lambda dt, minutes: dt.replace(tzinfo=timezone(timedelta(minutes=minutes))),
@@ -68,7 +68,7 @@ def _texts(parts) -> str:
 def _check_parts(parts, text, *, concat_ref, kind):
     assert 1 <= len(parts) <= 255
     decoded = [decode(p.pdu) for p in parts]
-    for i, (part, m) in enumerate(zip(parts, decoded)):
+    for i, (part, m) in enumerate(zip(parts, decoded, strict=True)):
         assert isinstance(m, kind)
         raw = _pdu.hex_decode(part.pdu)
         assert part.pdu == part.pdu.upper()
@@ -302,7 +302,7 @@ class TestAgainstGsmmodem:
             assume(False)
         decoded = [decode(str(p)) for p in theirs]
         assert "".join(m.text for m in decoded) == text
-        for p, m in zip(theirs, decoded):
+        for p, m in zip(theirs, decoded, strict=True):
             assert m.number == num and m.reference == reference
             assert p.tpduLength == len(_pdu.hex_decode(str(p))) - 1
         if len(theirs) > 1:
@@ -318,7 +318,7 @@ class TestAgainstGsmmodem:
         ours = encode_submit(num, text, reference=reference, validity=vp)
         results = [gsmmodem_pdu.decodeSmsPdu(p.pdu) for p in ours]
         assert "".join(r["text"] for r in results) == text
-        for p, r in zip(ours, results):
+        for p, r in zip(ours, results, strict=True):
             assert r["number"] == num and r["type"] == "SMS-SUBMIT"
             assert r["tpdu_length"] == p.tpdu_length
             assert r.get("validity") == vp

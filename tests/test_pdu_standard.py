@@ -327,7 +327,7 @@ class TestNationalLanguageMessages:
 
     @pytest.mark.parametrize("bad", ["klingon", 0, 4, True, 1.0, None])
     def test_bad_language_names(self, bad):
-        with pytest.raises(PDUError, match="^national_languages: ") as info:
+        with pytest.raises(PDUError, match=r"^national_languages: ") as info:
             count("x", national_languages=[bad])
         assert info.value.field == "national_languages"
 
@@ -419,11 +419,11 @@ class TestEncodeDeliver:
     def test_timestamp_is_required_and_aware(self):
         with pytest.raises(TypeError, match="timestamp"):
             encode_deliver("1", "x")
-        with pytest.raises(PDUError, match="^timestamp: .*naive"):
+        with pytest.raises(PDUError, match=r"^timestamp: .*naive"):
             encode_deliver("1", "x", timestamp=datetime(2020, 1, 1))
-        with pytest.raises(PDUError, match="^timestamp: year 2100"):
+        with pytest.raises(PDUError, match=r"^timestamp: year 2100"):
             encode_deliver("1", "x", timestamp=datetime(2100, 1, 1, tzinfo=UTC))
-        with pytest.raises(PDUError, match="^timestamp: expected an aware datetime"):
+        with pytest.raises(PDUError, match=r"^timestamp: expected an aware datetime"):
             encode_deliver("1", "x", timestamp="2020-01-01")
 
     def test_eight_bit_and_class(self):
@@ -450,10 +450,11 @@ class TestValidityPeriods:
 
     def test_absolute_validity_rounds_up_to_the_second(self):
         until = datetime(2030, 1, 2, 3, 4, 5, 1, tzinfo=UTC)
-        assert decode(encode_submit("1", "x", validity=until)[0].pdu).validity == until.replace(microsecond=0) + timedelta(seconds=1)
+        validity = decode(encode_submit("1", "x", validity=until)[0].pdu).validity
+        assert validity == until.replace(microsecond=0) + timedelta(seconds=1)
 
     def test_naive_absolute_validity_is_refused(self):
-        with pytest.raises(PDUError, match="^validity: .*naive"):
+        with pytest.raises(PDUError, match=r"^validity: .*naive"):
             encode_submit("1", "x", validity=datetime(2030, 1, 1))
 
     def _submit_with_vp(self, vpf: int, vp: bytes) -> str:
@@ -635,7 +636,8 @@ class TestPublishedPdus:
 
     def test_class_1_submit_with_five_minute_validity(self):
         # accessvba.blogsky.com walk-through: DCS 0x11 (class 1), TP-VP 00 = 5 minutes
-        m = decode("079144872000626011000C914477000910320011002154747A0E4ACF416190BD2CCF83E6E9369C5D06B5CBF379F85C06E95A29")
+        m = decode("079144872000626011000C914477000910320011002154747A0E4ACF416190BD2CC"
+                   "F83E6E9369C5D06B5CBF379F85C06E95A29")
         assert (m.smsc, m.number, m.message_class) == ("+447802002606", "+447700900123", 1)
         assert m.text == "This is a very simple message :-)"
         assert m.validity == timedelta(minutes=5)

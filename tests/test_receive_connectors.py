@@ -29,6 +29,7 @@ def store(database):
 def test_a_new_connector_gets_a_token_kept_only_as_its_hash(store):
     connector, token = receive_connectors.set_connector("provider", KINDS, number="+44 7700 900000")
     assert token and len(token) >= 40
+    assert (connector.name, connector.number) == ("provider", "+447700900000")
     row = ReceiveConnector.get(ReceiveConnector.name == "provider")
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token not in repr(row.__data__)
@@ -45,7 +46,8 @@ def test_changing_settings_keeps_the_token_unless_asked(store):
     assert receive_connectors.token_matches(receive_connectors.get("provider"), token)
     _, renewed = receive_connectors.set_connector("provider", KINDS, generate_token=True)
     row = receive_connectors.get("provider")
-    assert renewed and not receive_connectors.token_matches(row, token) and receive_connectors.token_matches(row, renewed)
+    assert renewed and not receive_connectors.token_matches(row, token)
+    assert receive_connectors.token_matches(row, renewed)
     _, none = receive_connectors.set_connector("provider", KINDS, require_token=False)
     row = receive_connectors.get("provider")
     assert none is None and not row.require_token and row.token_hash == ""
@@ -120,7 +122,8 @@ def api(store):
     http = HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
                           gateway_names=lambda: (), on_accepted=lambda: None, inbox=None,
                           server_status=dict)
-    app = create_app(http, receiving=ReceiveContext(store, connectors=lambda: KINDS, on_stored=lambda: stored.append(1)))
+    receiving = ReceiveContext(store, connectors=lambda: KINDS, on_stored=lambda: stored.append(1))
+    app = create_app(http, receiving=receiving)
     return Poster(app), stored
 
 

@@ -20,7 +20,7 @@ def sent_message(queue, recipient, references, gateway="GSM1"):
     (message_id,) = queue.accept([NewMessage(recipient, "x")])
     queue.claim(gateway)
     parts = queue.parts(message_id, lambda: [(f"00{i:02X}", 1) for i in range(len(references))])
-    for part, reference in zip(parts, references):
+    for part, reference in zip(parts, references, strict=True):
         queue.part_sent(part.id, reference, gateway)
     queue.complete(message_id)
     return message_id
@@ -48,8 +48,11 @@ def test_message_is_delivered_only_when_every_part_is(queue):
     message_id = sent_message(queue, "+441", [5, 6, 7])
     reports = Reports(queue)
     for reference in (7, 5):
-        assert reports.apply("GSM1", reference, "+441", 0).message_state == MessageState.SENT
-    assert reports.apply("GSM1", 6, "+441", 0).message_state == MessageState.DELIVERED
+        result = reports.apply("GSM1", reference, "+441", 0)
+        assert (result.message_id, result.message_state) == (message_id, MessageState.SENT)
+    result = reports.apply("GSM1", 6, "+441", 0)
+    assert (result.message_id, result.message_state) == (message_id, MessageState.DELIVERED)
+    assert OutboundMessage.get_by_id(message_id).state == MessageState.DELIVERED
 
 
 def test_still_trying_changes_nothing_but_the_part_status(queue):

@@ -30,7 +30,7 @@ def test_upgrades_run_once_and_in_order_and_a_new_store_needs_none(tmp_path, mon
     store_db.open_database(tmp_path / "old").close()  # a store made by the previous release
     base = store_db.SCHEMA_VERSION
     applied = []
-    monkeypatch.setattr(store_db, "UPGRADES", store_db.UPGRADES + [lambda db: applied.append(base + 1)])
+    monkeypatch.setattr(store_db, "UPGRADES", [*store_db.UPGRADES, lambda db: applied.append(base + 1)])
     monkeypatch.setattr(store_db, "SCHEMA_VERSION", base + 1)
     database = store_db.open_database(tmp_path / "old")
     assert applied == [base + 1]

@@ -30,7 +30,7 @@ class RecordingNotifier:
 def test_watchdog_is_petted_while_healthy_and_withheld_when_the_http_server_dies(tmp_path):
     notifier = RecordingNotifier()
     config = Config(http=HttpConfig(listen="127.0.0.1:0"), storage=StorageConfig(str(tmp_path)))
-    service = Service(config, notifier=notifier)
+    service = Service(config, simulate=1, notifier=notifier)
     service.start()
     try:
         service._announce_ready()

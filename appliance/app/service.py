@@ -46,11 +46,24 @@ from ..web.server import HttpServer, tls_context
 log = logging.getLogger(__name__)
 
 
+class NoGatewayError(ConfigError):
+    """Nothing to send through: the appliance would accept messages and never send them,
+    so it does not start. A simulated modem is never the silent default. ``where`` is the
+    config file (or that there is none) when the caller knows it."""
+
+    def __init__(self, where: str = "modem") -> None:
+        super().__init__(where, "no gateway is configured: add a [[modem]] table for each modem "
+                         "(config.example.toml shows one) and start with `sms-appliance run --config FILE`; "
+                         "or try the appliance on simulated modems with `make run` or "
+                         "`sms-appliance run --simulate N`")
+
+
 class Service:
     def __init__(self, config: Config, *, simulate: int = 0, notifier: Notifier | None = None) -> None:
+        if not (simulate or config.modems):
+            raise NoGatewayError()
         self.config = config
-        # no modem configured: the embedded default is one simulated modem
-        self.simulate = simulate if simulate or config.modems else 1
+        self.simulate = simulate  # modems simulated on ptys, only when asked for (--simulate N)
         self.notifier = notifier or Notifier()
         self.reactor = Reactor()
         self.simulators: list = []

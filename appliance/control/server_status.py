@@ -11,7 +11,9 @@ store was created, not since the last start.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from importlib import metadata
+from typing import Any, cast
 
 import peewee
 
@@ -31,11 +33,16 @@ def version() -> str:
         return "unknown"
 
 
+def _tuples(query: peewee.ModelSelect[Any]) -> Iterable[tuple[Any, ...]]:
+    """The rows of ``query.tuples()``, which peewee's type stubs still declare as models."""
+    return cast(Iterable[tuple[Any, ...]], query.tuples())
+
+
 def _message_counts() -> dict[str, int]:
     counts = dict.fromkeys(STATES, 0)
     query = (OutboundMessage.select(OutboundMessage.state, peewee.fn.COUNT(OutboundMessage.id))
              .group_by(OutboundMessage.state))
-    for state, count in query.tuples():
+    for state, count in _tuples(query):
         counts[state] = count
     return counts
 
@@ -46,13 +53,14 @@ def _gateway_counts() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     failed: dict[str, int] = {}
     query = (OutboundMessage.select(OutboundMessage.gateway, OutboundMessage.state,
                                     peewee.fn.COUNT(OutboundMessage.id))
-             .where(OutboundMessage.state.in_(_SENT + (MessageState.FAILED,)))
+             .where(OutboundMessage.state.in_((*_SENT, MessageState.FAILED)))
              .group_by(OutboundMessage.gateway, OutboundMessage.state))
-    for gateway, state, count in query.tuples():
+    for gateway, state, count in _tuples(query):
         totals = sent if state in _SENT else failed
         totals[gateway] = totals.get(gateway, 0) + count
-    received = dict((InboundMessage.select(InboundMessage.gateway, peewee.fn.COUNT(InboundMessage.id))
-                     .group_by(InboundMessage.gateway)).tuples())
+    received: dict[str, int] = dict(_tuples(InboundMessage.select(InboundMessage.gateway,
+                                                                  peewee.fn.COUNT(InboundMessage.id))
+                                            .group_by(InboundMessage.gateway)))
     return sent, failed, received
 
 

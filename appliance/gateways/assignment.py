@@ -1,5 +1,5 @@
 """Which gateway may send a connector's message, and which connectors hear what a gateway
-receives: Diafaan's gateway assignment (reference/diafaan-add-connector.txt).
+receives: Diafaan's gateway assignment (docs/architecture.md, Gateway assignment).
 
 Each connector assigns each gateway a use (send and receive, send only, receive only, not
 used) and a role (primary or backup). A message goes out through the connector's primary

@@ -49,8 +49,8 @@ class Gateway(ABC):
         Called on the reactor thread; must not block. ``done`` is called exactly once.
         """
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 (an optional hook: a gateway may have nothing to start)
         """Begin (or resume) work; called once the router is listening."""
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 (an optional hook, like start)
         """Stop taking messages and release the device."""

@@ -1,7 +1,7 @@
 """What differs between modem families, in one table instead of special cases in the driver.
 
-Sources: the vendors' AT manuals and recorded sessions summarised in
-../shared/reference/modem-behaviour.md (§4 and §8).
+Sources: the vendors' AT manuals and recorded sessions, summarised in docs/modems.md
+(§4 and §8).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the status page shows of a modem, and whether it may send: signal, network, SIM.
 
 Parsing only; the driver decides when to ask. Replies vary in spacing, quoting and
-field count between families (modem-behaviour.md §1), so every parser is lenient about
+field count between families (docs/modems.md §1), so every parser is lenient about
 form and strict about meaning.
 """
 

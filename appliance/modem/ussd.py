@@ -1,7 +1,7 @@
 """USSD replies (``+CUSD: <m>[,<str>[,<dcs>]]``) into text, whatever way the modem wrote them.
 
 Modems give the string plain, as hex of GSM 7-bit packed septets (Huawei), or as hex of
-UCS2, depending on family and DCS (modem-behaviour.md §5).
+UCS2, depending on family and DCS (docs/modems.md §5).
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ Layout:
 - ``_pdu.c``: the glue. It turns the core's structs straight into the
   result objects below (small immutable C types) and parses the encoders'
   arguments, so a decode or an encode is one C call.
-- ``policy.py``: the encoding policy (which alphabet, which national table,
-  where a long text is cut, which header fields are written) as readable
-  Python. The C encoder follows the same rules for speed; the tests hold
-  the two equal on random texts.
+- ``tests/pdu_policy.py``: the encoding policy (which alphabet, which
+  national table, where a long text is cut, which header fields are written)
+  as readable Python, beside the tests that hold the C encoder to it on
+  random texts. The C encoder follows the same rules for speed.
 - this module: the public API and :class:`PDUError`.
 
 API:
@@ -69,8 +69,6 @@ Not here: SMS-COMMAND, SMS-SUBMIT-REPORT / DELIVER-REPORT, compressed text
 
 from __future__ import annotations
 
-from typing import Union
-
 
 class PDUError(ValueError):
     """A PDU (or an argument to an encoder) is invalid.
@@ -106,7 +104,7 @@ from ._pdu import (  # noqa: E402
     encode_submit,
 )
 
-Message = Union[Deliver, Submit, StatusReport]
+Message = Deliver | Submit | StatusReport
 
 #: National language identifiers (23.038 6.2.1.2.4) of the shift tables here.
 LANGUAGES: dict[str, int] = dict(_pdu.LANGUAGES)

@@ -1667,7 +1667,7 @@ done:
 PyDoc_STRVAR(build_parts_doc,
 "build_parts(mti, first, reference, address, pid, dcs, vp_or_scts, smsc, encoding, "
 "locking, single, concat_reference, concat16, chunks, /)\n--\n\n"
-"Parts from a plan made elsewhere (appliance.pdu.policy): chunks are the\n"
+"Parts from a plan made elsewhere (tests/pdu_policy.py): chunks are the\n"
 "units of each part - septet values (gsm7), UTF-16-BE octets (ucs2) or\n"
 "octets (8bit); address, vp_or_scts and smsc are encoded fields. The\n"
 "mechanism under encode_submit / encode_deliver, exposed for the tests\n"

@@ -100,7 +100,9 @@ def encode_deliver(
     message_class: int | None = None,
     national_languages: Iterable[str | int] | str = (),
 ) -> list[Part]: ...
-def count(text: str | Buffer, *, encoding: str = "auto", national_languages: Iterable[str | int] | str = ()) -> Count: ...
+def count(
+    text: str | Buffer, *, encoding: str = "auto", national_languages: Iterable[str | int] | str = (),
+) -> Count: ...
 def build_parts(
     mti: int, first: int, reference: int, address: Buffer, pid: int, dcs: int, vp_or_scts: Buffer,
     smsc: Buffer, encoding: str, locking: int, single: int, concat_reference: int, concat16: bool,

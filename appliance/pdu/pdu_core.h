@@ -21,7 +21,7 @@
  *
  * The encoding policy (pdu_plan_text: which alphabet, which national
  * tables, where parts are cut) is the one written down in Python in
- * appliance/pdu/policy.py; it is here too only because a Python round trip
+ * tests/pdu_policy.py; it is here too only because a Python round trip
  * per message would cost more than the whole encoder. tests/test_pdu_policy.py
  * holds the two equal.
  */
@@ -288,7 +288,7 @@ PDU_API size_t pdu_udh_len(int parts, int concat16, int locking, int single);
 /* Units one part can hold after udh_len octets of header. */
 PDU_API size_t pdu_capacity(int encoding, size_t udh_len);
 
-/* Decide the alphabet and the cut points (the policy of policy.py):
+/* Decide the alphabet and the cut points (the policy of tests/pdu_policy.py):
  * requested is PDU_AUTO, PDU_GSM7, PDU_UCS2 or PDU_8BIT (then text holds
  * octets, width 1); langs are national language ids in order of
  * preference. Returns 0, or -1 with err (PDU_E_UNENCODABLE for forced gsm7,

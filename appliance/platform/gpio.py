@@ -1,7 +1,8 @@
 """GPIO pins: the modem's PWRKEY and RESET (outputs) and RI (an input), later the status LED.
 
 On a Raspberry Pi the real pin uses RPi.GPIO (or rpi-lgpio, the same import on a Pi 5),
-imported only when a pin is opened, so other machines never need it.
+imported only when a pin is opened, so other machines never need it. The tests' stand-ins
+for both kinds of line are in ``hil/pins.py``.
 
 An input pin reports falling edges to a callback on the reactor: RPi.GPIO calls back on a
 thread of its own, and the reactor is the only thread that may touch a modem.
@@ -9,7 +10,6 @@ thread of its own, and the reactor is the only thread that may touch a modem.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -22,31 +22,6 @@ class Pin(Protocol):
     def write(self, high: bool) -> None: ...
     def read(self) -> bool: ...
     def close(self) -> None: ...
-
-
-class FakePin:
-    """A pin that remembers what was written to it, with when: for tests and laptops.
-    ``on_write(high)`` is the device on the line, e.g. a simulated modem that a power cycle
-    brings back."""
-
-    def __init__(self, number: int = 0, *, value: bool = False,
-                 on_write: Callable[[bool], None] | None = None) -> None:
-        self.number = number
-        self.value = value
-        self.writes: list[tuple[float, bool]] = []
-        self._on_write = on_write
-
-    def write(self, high: bool) -> None:
-        self.value = high
-        self.writes.append((time.monotonic(), high))
-        if self._on_write is not None:
-            self._on_write(high)
-
-    def read(self) -> bool:
-        return self.value
-
-    def close(self) -> None:
-        pass
 
 
 class RpiPin:
@@ -75,34 +50,6 @@ class InputPin(Protocol):
     def watch(self, reactor: Reactor, on_fall: Callable[[], None]) -> None: ...
     def read(self) -> bool: ...
     def close(self) -> None: ...
-
-
-class FakeInputPin:
-    """An input line that a test, or the simulated modem's RI, pulses low and high again."""
-
-    def __init__(self, number: int = 0, *, value: bool = True) -> None:
-        self.number = number
-        self.value = value  # idle high, as RI is
-        self.falls = 0
-        self._watcher: tuple[Reactor, Callable[[], None]] | None = None
-
-    def watch(self, reactor: Reactor, on_fall: Callable[[], None]) -> None:
-        self._watcher = (reactor, on_fall)
-
-    def pulse(self) -> None:
-        """A falling then a rising edge; callable from any thread, like RPi.GPIO's callback."""
-        self.value = False
-        self.falls += 1
-        if self._watcher is not None:
-            reactor, on_fall = self._watcher
-            reactor.call_soon_threadsafe(on_fall)
-        self.value = True
-
-    def read(self) -> bool:
-        return self.value
-
-    def close(self) -> None:
-        self._watcher = None
 
 
 class RpiInputPin:

@@ -1,1 +1,1 @@
-"""The durable store: the only truth about every message (see DESIGN.md, principle 2)."""
+"""The durable store: the only truth about every message (docs/architecture.md, The store's rules)."""

@@ -152,7 +152,8 @@ class Inbox:
         message = InboundMessage.create(
             id=str(uuid.uuid4()), gateway=first.gateway, originator=first.originator,
             text=_joined_text(ordered),
-            message_type=RECEIVED_MESSAGE_TYPE.get(first.encoding, "sms.text") if len(encodings) == 1 else "sms.unicode",
+            message_type=(RECEIVED_MESSAGE_TYPE.get(first.encoding, "sms.text") if len(encodings) == 1
+                          else "sms.unicode"),
             smsc=first.smsc, pdu=" ".join(p.pdu for p in ordered),
             concat_reference=first.concat_reference, parts_received=len(ordered),
             parts_total=first.concat_total, sent_at=first.sent_at, received_at=now,

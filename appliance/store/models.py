@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import peewee
 
 database_proxy = peewee.DatabaseProxy()
 
 
 class BaseModel(peewee.Model):
+    # made for each model by peewee's metaclass; declared for the type checker
+    DoesNotExist: ClassVar[type[peewee.DoesNotExist]]
+
     class Meta:
         database = database_proxy
 
@@ -21,6 +26,7 @@ class SchemaVersion(BaseModel):
 
 
 class User(BaseModel):
+    id = peewee.AutoField()
     name = peewee.CharField(unique=True)
     password_hash = peewee.CharField()
     is_admin = peewee.BooleanField(default=False)
@@ -34,6 +40,7 @@ class ApiKey(BaseModel):
     """A bearer token for the JSON API. Only its SHA-256 is kept (a random 256-bit token
     needs no slow hash); the token itself is shown once, when it is made."""
 
+    id = peewee.AutoField()
     user = peewee.ForeignKeyField(User, backref="api_keys", on_delete="CASCADE")
     name = peewee.CharField(default="")               # what the owner calls it ("nagios")
     prefix = peewee.CharField()                        # the token's first characters: names it in lists
@@ -48,6 +55,7 @@ class ApiKey(BaseModel):
 class Contact(BaseModel):
     """A person in a user's address book: `contact-name` can address them by name."""
 
+    id = peewee.AutoField()
     user = peewee.ForeignKeyField(User, backref="contacts", on_delete="CASCADE")
     name = peewee.CharField()
     number = peewee.CharField()
@@ -58,6 +66,7 @@ class Contact(BaseModel):
 
 
 class ContactGroup(BaseModel):
+    id = peewee.AutoField()
     user = peewee.ForeignKeyField(User, backref="groups", on_delete="CASCADE")
     name = peewee.CharField()
 
@@ -67,6 +76,7 @@ class ContactGroup(BaseModel):
 
 
 class GroupMember(BaseModel):
+    id = peewee.AutoField()
     group = peewee.ForeignKeyField(ContactGroup, backref="members", on_delete="CASCADE")
     contact = peewee.ForeignKeyField(Contact, on_delete="CASCADE")
     position = peewee.IntegerField(default=0)
@@ -95,6 +105,7 @@ class OutboundMessage(BaseModel):
 
     id = peewee.CharField(primary_key=True)          # the message-id (or the caller's message-guid)
     user = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    user_id: int | None                              # the key alone, without a query (peewee's accessor)
     connector = peewee.CharField(default="HTTP API")  # the connector it came in by: routes it
     recipient = peewee.CharField()                   # `to`, or the number a contact-name resolved to
     contact_name = peewee.CharField(default="")
@@ -146,6 +157,7 @@ for _statement in QUEUED_INDEXES:
 class MessagePart(BaseModel):
     """One SMS of a message: what went to the modem and the reference the network gave it."""
 
+    id = peewee.AutoField()
     message = peewee.ForeignKeyField(OutboundMessage, backref="parts", on_delete="CASCADE")
     sequence = peewee.IntegerField()                 # 1-based
     pdu = peewee.TextField()
@@ -194,6 +206,7 @@ class InboundPart(BaseModel):
     deleting it) cannot make a second message.
     """
 
+    id = peewee.AutoField()
     gateway = peewee.CharField()
     pdu = peewee.TextField()
     originator = peewee.CharField()
@@ -219,6 +232,7 @@ class GatewayCounter(BaseModel):
     """SMS parts a gateway sent in one period ("day:2026-11-22", "month:2026-11"): send
     limits survive restarts."""
 
+    id = peewee.AutoField()
     gateway = peewee.CharField()
     period = peewee.CharField()
     count = peewee.IntegerField(default=0)
@@ -232,6 +246,7 @@ class WebhookDelivery(BaseModel):
     """One event for one webhook connector, kept until its URL has taken it: written in
     the same transaction as the message or report it is about, so none is lost."""
 
+    id = peewee.AutoField()
     connector = peewee.CharField()
     event = peewee.CharField()                        # sms-received | delivery-report
     payload = peewee.TextField()                      # the JSON body
@@ -250,6 +265,7 @@ class ReceiveConnector(BaseModel):
     """An HTTP endpoint other systems (a provider's callback, another appliance) post
     received SMS to. Its token is kept as a SHA-256 only and shown once when generated."""
 
+    id = peewee.AutoField()
     name = peewee.CharField(unique=True)
     number = peewee.CharField(default="")              # the number it stands for
     require_token = peewee.BooleanField(default=True)
@@ -267,6 +283,7 @@ class ConfigOverride(BaseModel):
     """A property an administrator set at run time (send-server-command set-*-property):
     applied over the config file at every start, so a change survives a restart."""
 
+    id = peewee.AutoField()
     scope = peewee.CharField()                         # gateway | connector | routing | settings
     name = peewee.CharField()                          # the gateway or connector; "connector;gateway"; ""
     property = peewee.CharField()                      # as send-server-command names it: "SendLimitDay"
@@ -281,6 +298,7 @@ class ConfigOverride(BaseModel):
 class Event(BaseModel):
     """The event log: what happened, for the status page and for support."""
 
+    id = peewee.AutoField()
     time = peewee.FloatField(index=True)
     level = peewee.CharField(default="info")
     kind = peewee.CharField()
@@ -292,4 +310,5 @@ class Event(BaseModel):
         table_name = "event"
 
 
-ALL_MODELS = [User, ApiKey, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage, InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, ConfigOverride, Event]
+ALL_MODELS = [User, ApiKey, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage,
+              InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, ConfigOverride, Event]

@@ -94,7 +94,7 @@ def _message(row: tuple) -> OutboundMessage:
     """A model from a row of _COLUMNS, as peewee's own cursors fill one (``__data__``), not
     field by field through its setters: every claimed candidate is one."""
     message = OutboundMessage(__no_default__=1)
-    message.__data__.update(zip(_NAMES, row))
+    message.__data__.update(zip(_NAMES, row, strict=True))
     return message
 
 
@@ -165,7 +165,7 @@ class Queue:
         fields["state"] = new
         fields["updated_at"] = self.clock()
         sql, columns = statements.update(OutboundMessage, tuple(fields), ("id", "state"))
-        values = [column.db_value(value) for column, value in zip(columns, fields.values())]
+        values = [column.db_value(value) for column, value in zip(columns, fields.values(), strict=True)]
         return self.database.cursor().execute(sql, (*values, message_id, expected)).rowcount == 1
 
     @_bookkeeping

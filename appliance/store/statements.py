@@ -27,15 +27,15 @@ def insert(model: type[peewee.Model]) -> tuple[str, tuple[peewee.Field, ...]]:
 # values sqlite3 stores as they are, and which the fields of our models would hand on
 # unchanged: converting them through peewee cost more than the INSERT itself
 _PLAIN = frozenset({str, int, float, type(None)})
+_MISSING = object()
 
 
 def insert_values(fields: tuple[peewee.Field, ...], rows: Iterable[dict[str, Any]]) -> list[tuple]:
     """Each row's values for :func:`insert`'s statement: given, or the model's default,
     as the database stores them."""
     def value(field: peewee.Field, row: dict[str, Any]) -> Any:
-        if field.name in row:
-            given = row[field.name]
-        else:
+        given = row.get(field.name, _MISSING)
+        if given is _MISSING:
             given = field.default() if callable(field.default) else field.default
         return given if type(given) in _PLAIN else field.db_value(given)
     return [tuple(value(field, row) for field in fields) for row in rows]

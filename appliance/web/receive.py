@@ -113,10 +113,11 @@ def _fields() -> dict[str, str]:
             if key not in FIELDS or value is None:
                 continue
             if key == "message-id" and isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)
-            if not isinstance(value, str):
+                fields[key] = str(value)
+            elif isinstance(value, str):
+                fields[key] = value
+            else:
                 raise ValueError(f"{key}: must be a string, not {type(value).__name__}")
-            fields[key] = value
         return fields
     forms = bottle.request.forms.decode("utf-8")
     fields = {}

@@ -113,7 +113,7 @@ def build(fields: Fields, principal: Principal, *, names: Mapping[str, str], kno
                    message_type=message_type, message_guid=guid or "", message_info=fields.info,
                    gateways=gateways, priority=priority, validity_period=validity, scheduled_at=scheduled,
                    user_id=principal.id, id=message_id, connector=connector)
-        for recipient, message_id in zip(recipients, _message_ids(guid, len(recipients)))
+        for recipient, message_id in zip(recipients, _message_ids(guid, len(recipients)), strict=True)
     ]
 
 
@@ -176,10 +176,10 @@ def _recipients(fields: Fields, principal: Principal, names: Mapping[str, str]) 
             result.append(Recipient(numbers.normalize(entry)))
         except ValueError as error:
             raise SubmissionError(MESSAGE_REJECTED, to, f"{to}: {error}") from None
-    if fields.contact_names and principal.external:
-        raise SubmissionError(WEB_USER_NOT_FOUND, by_name, f"{by_name}: contacts belong to local users, "
-                                                           f"and {principal.name} is not one")
     if fields.contact_names:
+        if principal.external or principal.id is None:
+            raise SubmissionError(WEB_USER_NOT_FOUND, by_name, f"{by_name}: contacts belong to local users, "
+                                                               f"and {principal.name} is not one")
         try:
             result += contacts.resolve(principal.id, list(fields.contact_names))
         except contacts.UnknownName as error:
@@ -205,11 +205,13 @@ def _message_ids(guid: str | None, count: int) -> list[str | None]:
 
 
 def _repeated_request(queue: Queue, messages: list[NewMessage], names: Mapping[str, str]) -> list[str] | None:
-    existing = [queue.get(m.id) for m in messages if m.id is not None]
+    existing = [None if m.id is None else queue.get(m.id) for m in messages]
     if not any(existing):
         return None
-    same = all(e is not None and e.recipient == m.recipient and e.text == m.text
-               and e.user_id == m.user_id for e, m in zip(existing, messages))
-    if not same:
-        raise _guid_taken(names)
-    return [m.id for m in messages]
+    ids = []
+    for found, message in zip(existing, messages, strict=True):
+        if found is None or ((found.recipient, found.text, found.user_id)
+                             != (message.recipient, message.text, message.user_id)):
+            raise _guid_taken(names)
+        ids.append(found.id)
+    return ids

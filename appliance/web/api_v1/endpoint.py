@@ -37,8 +37,15 @@ class Call:
     """One request as a handler sees it."""
 
     context: ApiV1Context
-    principal: Principal        # None only for the public operations, which do not look
+    caller: Principal | None    # None only for the public operations, which do not look
     query: Query
+
+    @property
+    def principal(self) -> Principal:
+        """Who is calling; an operation that is public has no one to ask about."""
+        if self.caller is None:
+            raise RuntimeError("a public operation asked who is calling")
+        return self.caller
 
     def body(self, allowed: Sequence[str]) -> Body:
         return Body(read_body(), allowed)

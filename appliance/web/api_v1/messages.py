@@ -64,7 +64,7 @@ def detail(message: OutboundMessage, now: float) -> dict:
         for p in _parts(message)]}
 
 
-def _visible(principal: Principal) -> peewee.Expression:
+def _visible(principal: Principal) -> peewee.ColumnBase:
     """Administrators see every message, users their own. A caller the authentication
     callback vouched for has no account its messages are kept under, so it sees none: it
     could only be shown every such caller's messages."""
@@ -129,7 +129,7 @@ def install(api: Api) -> None:
         if new:
             http.on_accepted()
         accepted = [{"id": message_id, "recipient": m.recipient, "contact_name": m.contact_name}
-                    for message_id, m in zip(ids, messages)]
+                    for message_id, m in zip(ids, messages, strict=True)]
         return Reply({"messages": accepted}, 201 if new else 200)
 
     @api.route("GET", "/messages", query=("state", "since", "until", "recipient", "limit", "cursor", "offset"))

@@ -25,9 +25,7 @@ def _user(name: str) -> User:
     return user
 
 
-def _password(body: Body, *, required: bool) -> str | None:
-    if not required and "password" not in body:
-        return None
+def _password(body: Body) -> str:
     password = body.string("password", required=True, max_length=1024)
     try:
         return users.validate_password(password)
@@ -57,7 +55,7 @@ def install(api: Api) -> None:
             users.validate_name(name)
         except ValueError as error:
             raise invalid("name", str(error)) from None
-        password = _password(body, required=True)
+        password = _password(body)
         is_admin = body.boolean("is_admin")
         try:
             user = User.create(name=name, password_hash=users.hash_password(password), is_admin=is_admin,
@@ -76,7 +74,7 @@ def install(api: Api) -> None:
         require_admin(call.principal)
         user = _user(name)
         body = call.body(("password", "is_admin"))
-        password = _password(body, required=False)
+        password = _password(body) if "password" in body else None
         is_admin = body.boolean("is_admin", default=user.is_admin)
         if user.is_admin and not is_admin:
             _keeps_an_admin(user, "taking the role")

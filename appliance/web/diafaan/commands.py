@@ -1,7 +1,7 @@
 """The Diafaan SMS Server HTTP API: ``/http/<command>``, GET or form-encoded POST.
 
 Its parameter names, reply lines and error codes are a wire contract that existing
-integrations rely on; see ../shared/reference/diafaan-http-api.txt and docs/http-api.md.
+integrations rely on; docs/http-api.md describes them.
 A request that is wrong in any way stores nothing and gets one ``ERROR:<code> <text>``
 line that names the parameter and the reason.
 """
@@ -132,7 +132,10 @@ def remove_queued_message(context: HttpApiContext, params: bottle.MultiDict) -> 
     if context.queue.remove(message.id):
         return f"OK: {message_status.TEXTS[message_status.REMOVED]}"
     # the guarded update found it in another state (perhaps claimed a moment ago): say which
-    code, text = message_status.status_of(context.queue.get(message.id))
+    now = context.queue.get(message.id)
+    if now is None:  # gone from the store since it was read: as good as absent
+        raise ApiError(MESSAGE_ID_NOT_FOUND, message.id)
+    code, text = message_status.status_of(now)
     raise ApiError(NOT_ALLOWED, f"message {message.id} is no longer queued: its status is {code} {text}")
 
 

@@ -102,9 +102,9 @@ def request_fields() -> bottle.MultiDict:
 def _add_fields(fields: bottle.MultiDict, encoded: bytes) -> None:
     for pair in encoded.split(b"&"):
         if pair:
-            name, _, value = pair.partition(b"=")
-            name = _utf8(unquote_to_bytes(name.replace(b"+", b" ")), "a field name")
-            fields.append(name, _utf8(unquote_to_bytes(value.replace(b"+", b" ")), name))
+            raw_name, _, raw_value = pair.partition(b"=")
+            name = _utf8(unquote_to_bytes(raw_name.replace(b"+", b" ")), "a field name")
+            fields.append(name, _utf8(unquote_to_bytes(raw_value.replace(b"+", b" ")), name))
 
 
 def _utf8(raw: bytes, field: str) -> str:

@@ -186,7 +186,7 @@ def _set_settings_property(control: ServerControl, params: bottle.MultiDict) -> 
 
 
 # command: (read the parameters, write the reply)
-SERVER_COMMANDS: dict[str, tuple[Bind, Callable[[Any], str]]] = {
+SERVER_COMMANDS: dict[str, tuple[Bind, Callable[[Any], str | XmlReply]]] = {
     "start-gateway": (_on("gateway", ServerControl.start_gateways), _ok),
     "stop-gateway": (_on("gateway", ServerControl.stop_gateways), _ok),
     "restart-gateway": (_on("gateway", ServerControl.restart_gateways), _ok),

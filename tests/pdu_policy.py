@@ -8,7 +8,8 @@ header fields and values are written. ``appliance.pdu.encode_submit``,
 this policy costs 10 to 25 times as much as the whole C encoder (measured with
 timeit on 1- and 3-part texts; even a minimal Python layer of argument checks
 and one planning call costs about as much as the C encoder), which would miss
-the codec's speed goal of 50 times gsmmodem.pdu. ``tests/test_pdu_policy.py`` holds the two
+the codec's speed goal of 50 times gsmmodem.pdu. So the appliance runs the C,
+and this twin lives with the tests: ``test_pdu_policy.py`` holds the two
 equal on random texts and options. Change a rule here and the tests show
 where the C (``pdu_plan_text`` in pdu_core.c, ``encode_common`` in _pdu.c)
 must follow.
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from . import Count, Part, PDUError, _pdu
+from appliance.pdu import Count, Part, PDUError, _pdu
 
 # ----------------------------------------------------------------- the rules
 
@@ -258,7 +259,7 @@ def _digits(number: object, name: str) -> tuple[int, str]:
 
 def _semi_octets(digits: str) -> bytes:
     nibbles = [_DIGIT_NIBBLE[c] for c in digits] + ([0xF] if len(digits) % 2 else [])
-    return bytes(lo | (hi << 4) for lo, hi in zip(nibbles[0::2], nibbles[1::2]))
+    return bytes(lo | (hi << 4) for lo, hi in zip(nibbles[0::2], nibbles[1::2], strict=True))
 
 
 def encode_address(number: str, name: str = "number", *, alphanumeric: bool = False) -> bytes:
@@ -275,7 +276,8 @@ def encode_address(number: str, name: str = "number", *, alphanumeric: bool = Fa
         except ValueError as e2:
             raise PDUError(f"{name}: {e2}", field=name) from None
         if len(septets) > 11:
-            raise PDUError(f"{name}: {number!r}: an alphanumeric address holds at most 11 septets", field=name)
+            raise PDUError(f"{name}: {number!r}: an alphanumeric address holds at most 11 septets",
+                           field=name) from None
         return bytes([(7 * len(septets) + 3) // 4, 0xD0]) + _pdu.pack7(septets)
     return bytes([len(digits), toa]) + _semi_octets(digits)
 
@@ -344,7 +346,7 @@ def dcs(encoding: str, message_class: int | None) -> int:
 # ---------------------------------------------------------------- encoders
 
 
-def _parts(mti: int, first: int, reference: int, address: bytes, vp_or_scts: bytes, smsc: bytes,
+def _parts(mti: int, first: int, *, reference: int, address: bytes, vp_or_scts: bytes, smsc: bytes,
            p: Plan, message_class: int | None, concat_reference: int) -> list[Part]:
     if p.parts > MAX_PARTS:
         raise PDUError(f"text: needs {p.parts} parts, at most {MAX_PARTS} can be concatenated", field="text")
@@ -379,7 +381,8 @@ def encode_submit(number, text, *, smsc=None, encoding="auto", status_report=Fal
     concat16 = concat_reference is not None and concat_reference > 255
     p = plan(text, encoding, national_languages, concat16)
     ref = concat_reference if concat_reference is not None else reference & 0xFF
-    return _parts(1, first, reference, address, vp, sc, p, message_class, ref)
+    return _parts(1, first, reference=reference, address=address, vp_or_scts=vp, smsc=sc, p=p,
+                  message_class=message_class, concat_reference=ref)
 
 
 def encode_deliver(number, text, *, smsc=None, timestamp, encoding="auto", concat_reference=None,
@@ -395,4 +398,5 @@ def encode_deliver(number, text, *, smsc=None, timestamp, encoding="auto", conca
     scts = encode_time(timestamp, "timestamp")
     concat16 = concat_reference is not None and concat_reference > 255
     p = plan(text, encoding, national_languages, concat16)
-    return _parts(0, 0x04, 0, address, scts, sc, p, message_class, concat_reference or 0)
+    return _parts(0, 0x04, reference=0, address=address, vp_or_scts=scts, smsc=sc, p=p,
+                  message_class=message_class, concat_reference=concat_reference or 0)
