@@ -58,6 +58,7 @@ Count = Annotated[int, Meta(ge=1, le=10_000_000)]
 Gpio = Annotated[int, Meta(ge=0, le=27)]          # the BCM pins of the 40-pin header
 Listen = Annotated[str, Meta(pattern=rf"^.+:{_PORT}$", description="HOST:PORT like 127.0.0.1:9710")]
 Seconds = Annotated[float, Meta(ge=0, le=86400)]
+UserName = Annotated[str, Meta(pattern=USER_NAME.pattern, description=f"a user name of {_USER_NAME_CHARACTERS}")]
 
 
 class ConfigError(ValueError):
@@ -145,8 +146,7 @@ class HttpConfig(Table, frozen=True):
     # served at once, each by a thread of its own
     connections: Annotated[int, Meta(ge=1, le=1024, extra={"renamed_from": ("threads",)})] = 64
     # the local user a request without username acts as
-    guest: Annotated[str, Meta(pattern=USER_NAME.pattern, description=f"a user name of {_USER_NAME_CHARACTERS}")
-                     ] | None = None
+    guest: UserName | None = None
     auth_callback_url: Text | None = None   # vouches for user names that are not local users
     tls_cert: Text | None = None            # both set: HTTPS only (PEM files)
     tls_key: Text | None = None

@@ -15,8 +15,10 @@ is also the fast JSON codec the API's hot path needs.
 
 What a declaration may say besides types and ranges, in ``Meta``:
 
-- ``description``: what a value must be, as a phrase ("4 to 8 digits, written as a
-  string"); a refusal says "must be <description>, not <value>".
+- ``description``: of a text, a number with a fraction or a list, what its value must be
+  as a phrase ("4 to 8 digits, written as a string"): a refusal says "must be
+  <description>, not <value>". Other kinds (flags, integers, choices, tables) are
+  explained from their type and range alone, so their description may just document.
 - ``extra={"secret": True}``: the value is never repeated in a message (a PIN, a token).
 - ``extra={"renamed_from": ("threads",)}``: older names of the key, still read, with a
   warning naming the new one (see :func:`renamed`).
@@ -183,16 +185,17 @@ def _field_type(kind: mi.StructType, name: str) -> mi.Type:
 # -- converting and explaining --------------------------------------------------------------
 
 def convert(raw: Any, struct: type[msgspec.Struct], words: Words,
-            warn: Callable[[Path, str], None] | None = None) -> Any:
-    """``raw`` (a TOML document or decoded body) as a ``struct``, or a :class:`Refused`."""
+            warn: Callable[[Path, str], None] | None = None, *, lax: bool = False) -> Any:
+    """``raw`` (a TOML document or decoded body) as a ``struct``, or a :class:`Refused`.
+    ``lax``: values may be text that reads as what they must be ("20" for 20), as in a query."""
     try:
         if warn is not None:
             raw = renamed(raw, struct, warn)
-        return msgspec.convert(raw, struct)
+        return msgspec.convert(raw, struct, strict=not lax)
     except _Conflict as conflict:
         raise Refused(conflict.refusal, words) from None
     except msgspec.ValidationError as error:
-        raise Refused(explain(error, struct, raw, words), words) from None
+        raise Refused(explain(error, struct, raw, words, lax=lax), words) from None
 
 
 class Refused(ValueError):
@@ -204,8 +207,10 @@ class Refused(ValueError):
         super().__init__(f"{self.key}: {refusal.problem}" if self.key else refusal.problem)
 
 
-def explain(error: msgspec.ValidationError, root: type[msgspec.Struct], raw: Any, words: Words) -> Refusal:
-    """msgspec's refusal of ``raw`` as a :class:`Refusal` in the declaration's own terms."""
+def explain(error: msgspec.ValidationError, root: type[msgspec.Struct], raw: Any, words: Words, *,
+            lax: bool = False) -> Refusal:
+    """msgspec's refusal of ``raw`` as a :class:`Refusal` in the declaration's own terms
+    (``lax``: it was converted with ``strict=False``, text read as numbers)."""
     message = str(error)
     match = _WHERE.match(message)
     assert match is not None
@@ -225,7 +230,21 @@ def explain(error: msgspec.ValidationError, root: type[msgspec.Struct], raw: Any
         parent = _walk(root, path[:-1])
         if not isinstance(declared(_item(declared(parent).type)).type, mi.StructType):
             path, kind, value = path[:-1], parent, _at(raw, path[:-1])
+    if lax:
+        value = _read_as(kind, value)
     return Refusal(INVALID, path, problem(kind, value, words, path))
+
+
+def _read_as(kind: mi.Type, value: Any) -> Any:
+    """Text as the number it reads as, when a number is declared."""
+    inner = declared(kind).type
+    number = int if isinstance(inner, mi.IntType) else float if isinstance(inner, mi.FloatType) else None
+    if number is not None and isinstance(value, str):
+        try:
+            return number(value)
+        except ValueError:
+            pass
+    return value
 
 
 def _walk(root: type[msgspec.Struct], path: Path) -> mi.Type:
@@ -305,7 +324,7 @@ def problem(kind: mi.Type, value: Any, words: Words, path: Path = ()) -> str:
     info = declared(kind)
     inner = info.type
     not_value = "" if info.secret else f", not {shown(value)}"
-    if info.description and not isinstance(inner, mi.StructType):
+    if info.description and isinstance(inner, (mi.StrType, mi.FloatType, mi.ListType, mi.VarTupleType)):
         return f"must be {info.description}{not_value}"
     if isinstance(inner, mi.LiteralType):
         values = _choices(inner)
@@ -339,6 +358,8 @@ def problem(kind: mi.Type, value: Any, words: Words, path: Path = ()) -> str:
         return f"must be a list of {_PLURALS.get(type(item), 'values')}{not_value}"
     if isinstance(inner, (mi.StructType, mi.DictType)):
         return f"must be {words.table}"
+    if isinstance(inner, mi.DateTimeType):
+        return f"must be a date and time like 2026-11-22T10:30:00Z{not_value}"
     return f"is not valid{not_value}"
 
 

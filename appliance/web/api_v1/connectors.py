@@ -3,10 +3,31 @@ in; starting, stopping and reconfiguring it for administrators."""
 
 from __future__ import annotations
 
-from ...config.properties import CONNECTOR, ROUTING, Override, routing_name
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from ...config.properties import (
+    CONNECTOR,
+    CONNECTOR_PROPERTIES,
+    ROUTING,
+    ROUTING_PROPERTIES,
+    Override,
+    routing_name,
+)
 from ...control.server_control import ServerControl
 from .endpoint import Api, Call
-from .operate import action_of, administrator, changed, checked, control_of, named, run, table, text_table
+from .fields import Input
+from .operate import RELOAD, Values, action_of, administrator, changed, checked, control_of, listed, named, run
+
+
+class ConnectorChange(Input, kw_only=True):
+    properties: Annotated[Values, listed(CONNECTOR_PROPERTIES)] = msgspec.field(default_factory=dict)
+    routing: Annotated[dict[str, Annotated[Values, listed(ROUTING_PROPERTIES)]],
+                       Meta(description="per gateway, by its name")] = msgspec.field(default_factory=dict)
+    reload: Annotated[bool, Meta(description=RELOAD)] = True
+
 
 ACTIONS = {
     "start": ServerControl.start_connectors,
@@ -41,11 +62,8 @@ def install(api: Api) -> None:
     @api.route("PATCH", "/connectors/<connector>")
     def change_connector(call: Call, connector: str) -> dict:
         control = administrator(call)
-        body = call.body(("properties", "routing", "reload"))
-        values = text_table(body.data.get("properties", {}), "properties")
-        routing = {gateway: text_table(entry, f"routing.{gateway}")
-                   for gateway, entry in table(body.data.get("routing", {}), "routing").items()}
-        reload = body.boolean("reload", default=True)
+        body = call.body(ConnectorChange)
+        values, routing, reload = body.properties, body.routing, body.reload
         changes = ([(f"properties.{prop}", Override(CONNECTOR, connector, prop, value))
                     for prop, value in values.items()]
                    + [(f"routing.{gateway}.{prop}", Override(ROUTING, routing_name(connector, gateway), prop, value))

@@ -4,19 +4,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import peewee
+from msgspec import Meta
 
 from ...messages import numbers
 from ...store.models import Contact, ContactGroup, GroupMember
 from .auth import require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply
-from .fields import Body, name, row_id
+from .fields import Input, Name, name, row_id
 from .wire import ApiError, invalid, not_found
 
 MAX_MEMBERS = 10_000
 T = TypeVar("T")
+
+
+class ContactInput(Input, kw_only=True):
+    name: Name
+    number: Annotated[str, Meta(max_length=64, description="a phone number, like +44 7700 900123")]
+
+
+class GroupInput(Input, kw_only=True):
+    name: Name
+    members: Annotated[tuple[str, ...], Meta(max_length=MAX_MEMBERS, description="names of the caller's contacts",
+                                             extra_json_schema={"uniqueItems": True})] = ()
 
 
 def contact_data(contact: Contact) -> dict:
@@ -45,17 +57,17 @@ def _unique(kind: str, new_name: str, write: Callable[[], T]) -> T:
         raise ApiError(409, "name_taken", f"you already have a {kind} named {new_name!r}", "name") from None
 
 
-def _contact_fields(body: Body) -> tuple[str, str]:
-    contact_name = name(body)
+def _contact_fields(body: ContactInput) -> tuple[str, str]:
+    contact_name = name(body.name)
     try:
-        number = numbers.normalize(body.string("number", required=True, max_length=64))
+        number = numbers.normalize(body.number)
     except ValueError as error:
         raise invalid("number", f"number: {error}") from None
     return contact_name, number
 
 
-def _members(owner: int, body: Body) -> list[Contact]:
-    wanted = body.strings("members", max_items=MAX_MEMBERS)
+def _members(owner: int, body: GroupInput) -> list[Contact]:
+    wanted = body.members
     found = {c.name: c for c in Contact.select().where((Contact.user == owner) & Contact.name.in_(wanted))} \
         if wanted else {}
     for member in wanted:
@@ -85,7 +97,7 @@ def install(api: Api) -> None:
     @api.route("POST", "/contacts")
     def create_contact(call: Call) -> Reply:
         owner = require_local(call.principal, "contacts")
-        contact_name, number = _contact_fields(call.body(("name", "number")))
+        contact_name, number = _contact_fields(call.body(ContactInput))
         contact = _unique("contact", contact_name, lambda: Contact.create(user=owner, name=contact_name,
                                                                           number=number))
         return Reply(contact_data(contact), 201)
@@ -97,7 +109,7 @@ def install(api: Api) -> None:
     @api.route("PUT", "/contacts/<contact_id>")
     def replace_contact(call: Call, contact_id: str) -> dict:
         contact = _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact")
-        contact.name, contact.number = _contact_fields(call.body(("name", "number")))
+        contact.name, contact.number = _contact_fields(call.body(ContactInput))
         _unique("contact", contact.name, contact.save)
         return contact_data(contact)
 
@@ -115,8 +127,8 @@ def install(api: Api) -> None:
     @api.route("POST", "/groups")
     def create_group(call: Call) -> Reply:
         owner = require_local(call.principal, "groups")
-        body = call.body(("name", "members"))
-        group_name, members = name(body), _members(owner, body)
+        body = call.body(GroupInput)
+        group_name, members = name(body.name), _members(owner, body)
         group = _unique("group", group_name,
                         lambda: _write_group(ContactGroup(user=owner, name=group_name), members))
         return Reply(group_data(group), 201)
@@ -129,8 +141,8 @@ def install(api: Api) -> None:
     def replace_group(call: Call, group_id: str) -> dict:
         owner = require_local(call.principal, "groups")
         group = _owned(ContactGroup, owner, group_id, "group")
-        body = call.body(("name", "members"))
-        group.name, members = name(body), _members(owner, body)
+        body = call.body(GroupInput)
+        group.name, members = name(body.name), _members(owner, body)
         _unique("group", group.name, lambda: _write_group(group, members))
         return group_data(group)
 

@@ -3,11 +3,23 @@ logs in; starting, stopping, pausing and reconfiguring it for administrators."""
 
 from __future__ import annotations
 
-from ...config.properties import GATEWAY, Override
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from ...config.properties import GATEWAY, GATEWAY_PROPERTIES, Override
 from ...control.server_control import ServerControl
 from .endpoint import Api, Call
-from .operate import action_of, administrator, changed, checked, control_of, named, run, text_table
+from .fields import Input
+from .operate import RELOAD, Values, action_of, administrator, changed, checked, control_of, listed, named, run
 from .status import gateway_status
+
+
+class GatewayChange(Input, kw_only=True):
+    properties: Annotated[Values, listed(GATEWAY_PROPERTIES)] = msgspec.field(default_factory=dict)
+    reload: Annotated[bool, Meta(description=RELOAD)] = True
+
 
 ACTIONS = {
     "start": ServerControl.start_gateways,
@@ -51,9 +63,8 @@ def install(api: Api) -> None:
     @api.route("PATCH", "/gateways/<gateway>")
     def change_gateway(call: Call, gateway: str) -> dict:
         control = administrator(call)
-        body = call.body(("properties", "reload"))
-        values = text_table(body.data.get("properties", {}), "properties")
-        reload = body.boolean("reload", default=True)
+        body = call.body(GatewayChange)
+        values, reload = body.properties, body.reload
         changes = [(f"properties.{prop}", Override(GATEWAY, gateway, prop, value)) for prop, value in values.items()]
 
         def change() -> None:

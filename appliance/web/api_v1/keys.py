@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from msgspec import Meta
+
 from ...accounts import api_keys
 from ...accounts.users import Principal
 from ...store.models import ApiKey, User
 from .auth import require_admin, require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply
-from .fields import row_id, timestamp
+from .fields import Input, row_id, timestamp
 from .wire import invalid, not_found
+
+
+class KeysQuery(Input, kw_only=True):
+    user: Annotated[str, Meta(description="only this user's")] | None = None
+
+
+class ApiKeyInput(Input, kw_only=True):
+    name: Annotated[str, Meta(max_length=api_keys.MAX_NAME)] = ""
+    user: str | None = None
 
 
 def key_data(key: ApiKey) -> dict:
@@ -30,19 +43,19 @@ def _owner(principal: Principal, name: str | None) -> User:
 
 
 def install(api: Api) -> None:
-    @api.route("GET", "/keys", query=("user",))
+    @api.route("GET", "/keys", query=KeysQuery)
     def list_keys(call: Call) -> dict:
-        name = call.query.string("user")
+        name = call.query.user
         if name is None and call.principal.is_admin and not call.principal.external:
             return {"keys": [key_data(k) for k in api_keys.listed()]}
         return {"keys": [key_data(k) for k in api_keys.listed(_owner(call.principal, name))]}
 
     @api.route("POST", "/keys")
     def create_key(call: Call) -> Reply:
-        body = call.body(("name", "user"))
-        owner = _owner(call.principal, body.optional_string("user"))
+        body = call.body(ApiKeyInput)
+        owner = _owner(call.principal, body.user)
         try:
-            key, token = api_keys.create(owner, body.string("name", max_length=api_keys.MAX_NAME))
+            key, token = api_keys.create(owner, body.name)
         except ValueError as error:
             raise invalid("name", str(error)) from None
         return Reply({**key_data(key), "token": token}, 201)

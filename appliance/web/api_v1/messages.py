@@ -6,26 +6,65 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
+from typing import Annotated, Literal
 
+import msgspec
 import peewee
+from msgspec import Meta
 
 from ...accounts.users import Principal
+from ...config import schema
 from ...messages import numbers
 from ...messages import status as message_status
-from ...store.models import MessagePart, MessageState, OutboundMessage
+from ...messages.types import MESSAGE_TYPES
+from ...store.models import MessagePart, OutboundMessage
 from ...store.reports import outcome, report_status_text
 from .. import submission
 from ..submission import GuidTaken, SubmissionError
 from .auth import require_local
 from .endpoint import Api, Call, Reply
-from .fields import timestamp
+from .fields import Input, timestamp
 from .wire import ApiError, invalid, not_found
 
-SEND_FIELDS = ("to", "contact_names", "message", "message_type", "from", "guid", "info", "gateways",
-               "priority", "validity_period", "scheduled")
-STATES = (MessageState.QUEUED, MessageState.SENDING, MessageState.SENT, MessageState.DELIVERED,
-          MessageState.FAILED, MessageState.EXPIRED, MessageState.REMOVED)
+# MessageState's values, as a type the API's declarations can name (tests check they agree)
+State = Literal["queued", "sending", "sent", "delivered", "failed", "expired", "removed"]
+STATES: tuple[str, ...] = schema.choices(State)
 MAX_PAGE = 1000
+Recipients = Annotated[tuple[str, ...], Meta(max_length=submission.MAX_RECIPIENTS)]
+Limit = Annotated[int, Meta(ge=1, le=MAX_PAGE, description="how many at most")]
+
+
+class SendRequest(Input, kw_only=True):
+    """POST /messages. The wire's types and sizes are checked here; what a message may
+    say (a number, a known type, a time) is :mod:`..submission`'s, shared with the
+    Diafaan API; its ranges are documented here."""
+
+    to: Recipients = ()
+    contact_names: Recipients = ()
+    message: Annotated[str, Meta(max_length=100_000)]
+    message_type: Annotated[str, Meta(max_length=64, extra_json_schema={"enum": list(MESSAGE_TYPES)})] = ""
+    sender: Annotated[str, Meta(max_length=64, extra_json_schema={"maxLength": submission.MAX_SENDER})
+                      ] = msgspec.field(default="", name="from")
+    guid: Annotated[str, Meta(max_length=128)] = ""
+    info: Annotated[str, Meta(max_length=10_000)] = ""
+    gateways: Annotated[tuple[str, ...], Meta(max_length=100)] = ()
+    priority: Annotated[int, Meta(extra_json_schema={"minimum": submission.PRIORITY_RANGE[0],
+                                                     "maximum": submission.PRIORITY_RANGE[1]})] | None = None
+    validity_period: Annotated[int, Meta(extra_json_schema={"minimum": 1, "maximum": submission.MAX_VALIDITY})
+                               ] | None = None
+    scheduled: Annotated[str, Meta(extra_json_schema={"format": "date-time"})] | None = None
+
+
+class MessagesQuery(Input, kw_only=True):
+    state: Annotated[State, Meta(description="only in this state")] | None = None
+    since: Annotated[datetime, Meta(description="created at or after")] | None = None
+    until: Annotated[datetime, Meta(description="created before")] | None = None
+    recipient: Annotated[str, Meta(description="only to this number")] | None = None
+    limit: Limit = 100
+    cursor: Annotated[str, Meta(description="next_cursor of the page before")] | None = None
+    offset: Annotated[int, Meta(ge=0, le=1_000_000_000, description="skip this many (instead of cursor)")
+                      ] | None = None
 
 # Diafaan's refusal codes as the JSON API answers them
 _REFUSALS = {
@@ -98,24 +137,18 @@ def _after(cursor: str) -> peewee.Expression:
             | ((OutboundMessage.created_at == created_at) & (OutboundMessage.id < message_id)))
 
 
-def _fields(call: Call) -> submission.Fields:
-    body = call.body(SEND_FIELDS)
+def _fields(body: SendRequest) -> submission.Fields:
     return submission.Fields(
-        to=body.strings("to", max_items=submission.MAX_RECIPIENTS),
-        contact_names=body.strings("contact_names", max_items=submission.MAX_RECIPIENTS),
-        message=body.string("message", required=True, max_length=100_000),
-        message_type=body.string("message_type", max_length=64),
-        sender=body.string("from", max_length=64), guid=body.string("guid", max_length=128),
-        info=body.string("info"), gateways=body.strings("gateways", max_items=100),
-        priority=body.integer("priority"), validity_period=body.integer("validity_period"),
-        scheduled=body.optional_string("scheduled"))
+        to=body.to, contact_names=body.contact_names, message=body.message, message_type=body.message_type,
+        sender=body.sender, guid=body.guid, info=body.info, gateways=body.gateways, priority=body.priority,
+        validity_period=body.validity_period, scheduled=body.scheduled)
 
 
 def install(api: Api) -> None:
     @api.route("POST", "/messages")
     def send(call: Call) -> Reply:
         http = call.context.http
-        fields = _fields(call)
+        fields = _fields(call.body(SendRequest))
         names = submission.JSON_NAMES
         try:
             messages = submission.build(fields, call.principal, names=names,
@@ -132,15 +165,11 @@ def install(api: Api) -> None:
                     for message_id, m in zip(ids, messages)]
         return Reply({"messages": accepted}, 201 if new else 200)
 
-    @api.route("GET", "/messages", query=("state", "since", "until", "recipient", "limit", "cursor", "offset"))
+    @api.route("GET", "/messages", query=MessagesQuery)
     def list_messages(call: Call) -> dict:
-        q = call.query
-        state = q.choice("state", STATES)
-        since, until = q.time("since"), q.time("until")
-        recipient = q.string("recipient")
-        limit = q.integer("limit", 1, MAX_PAGE, 100)
-        offset = q.integer("offset", 0, 1_000_000_000)
-        cursor = q.string("cursor")
+        q: MessagesQuery = call.query
+        state, recipient, limit, offset, cursor = q.state, q.recipient, q.limit, q.offset, q.cursor
+        since, until = (None if t is None else t.timestamp() for t in (q.since, q.until))
         if cursor is not None and offset is not None:
             raise ApiError(400, "conflicting_parameters", "give cursor or offset, not both", "offset")
         where = _visible(call.principal)

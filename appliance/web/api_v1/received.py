@@ -3,15 +3,24 @@ optionally taken out of the inbox as they are read."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import peewee
+from msgspec import Meta
 
 from ...store.models import InboundMessage
 from .auth import require_local
 from .endpoint import Api, Call
-from .fields import timestamp
+from .fields import Input, timestamp
 from .wire import not_found
 
 MAX_PAGE = 1000
+
+
+class ReceivedQuery(Input, kw_only=True):
+    limit: Annotated[int, Meta(ge=1, le=MAX_PAGE, description="how many at most")] = 100
+    order: Annotated[Literal["oldest", "newest"], Meta(description="which first")] = "oldest"
+    remove: Annotated[bool, Meta(description="take them out of the inbox")] = False
 
 
 def received_data(message: InboundMessage) -> dict:
@@ -24,14 +33,12 @@ def received_data(message: InboundMessage) -> dict:
 
 
 def install(api: Api) -> None:
-    @api.route("GET", "/received", query=("limit", "order", "remove"))
+    @api.route("GET", "/received", query=ReceivedQuery)
     def list_received(call: Call) -> dict:
         require_local(call.principal, "received messages")
-        limit = call.query.integer("limit", 1, MAX_PAGE, 100)
-        newest_first = call.query.choice("order", ("oldest", "newest"), "oldest") == "newest"
-        remove = call.query.boolean("remove")
-        messages = call.context.http.inbox.received(call.context.http.connector, limit=limit,
-                                               newest_first=newest_first, remove=remove)
+        q: ReceivedQuery = call.query
+        messages = call.context.http.inbox.received(call.context.http.connector, limit=q.limit,
+                                                    newest_first=q.order == "newest", remove=q.remove)
         return {"messages": [received_data(m) for m in messages]}
 
     @api.route("GET", "/received/<message_id>")

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import peewee
+from msgspec import UNSET, Meta, UnsetType
 
 from ...accounts import users
+from ...config.file import UserName
 from ...store.models import User
 from .auth import require_admin
 from .endpoint import NO_CONTENT, Api, Call, Reply
-from .fields import Body, timestamp
-from .wire import ApiError, invalid, not_found
+from .fields import Input, timestamp
+from .wire import ApiError, not_found
+
+Password = Annotated[str, Meta(min_length=users.MIN_PASSWORD_LENGTH, max_length=1024, extra={"secret": True},
+                               description=f"a string of at least {users.MIN_PASSWORD_LENGTH} characters")]
+
+
+class UserInput(Input, kw_only=True):
+    name: UserName
+    password: Password
+    is_admin: bool = False
+
+
+class UserChange(Input, kw_only=True):
+    password: Password | UnsetType = UNSET
+    is_admin: bool | UnsetType = UNSET
 
 
 def user_data(user: User) -> dict:
@@ -23,16 +40,6 @@ def _user(name: str) -> User:
     if user is None:
         raise not_found(f"user {name!r}")
     return user
-
-
-def _password(body: Body, *, required: bool) -> str | None:
-    if not required and "password" not in body:
-        return None
-    password = body.string("password", required=True, max_length=1024)
-    try:
-        return users.validate_password(password)
-    except ValueError as error:
-        raise invalid("password", str(error)) from None
 
 
 def _keeps_an_admin(user: User, action: str) -> None:
@@ -51,16 +58,10 @@ def install(api: Api) -> None:
     @api.route("POST", "/users")
     def create_user(call: Call) -> Reply:
         require_admin(call.principal)
-        body = call.body(("name", "password", "is_admin"))
-        name = body.string("name", required=True, max_length=64)
+        body = call.body(UserInput)
+        name = body.name
         try:
-            users.validate_name(name)
-        except ValueError as error:
-            raise invalid("name", str(error)) from None
-        password = _password(body, required=True)
-        is_admin = body.boolean("is_admin")
-        try:
-            user = User.create(name=name, password_hash=users.hash_password(password), is_admin=is_admin,
+            user = User.create(name=name, password_hash=users.hash_password(body.password), is_admin=body.is_admin,
                                created_at=time.time())
         except peewee.IntegrityError:
             raise ApiError(409, "name_taken", f"a user named {name!r} exists", "name") from None
@@ -75,13 +76,12 @@ def install(api: Api) -> None:
     def change_user(call: Call, name: str) -> dict:
         require_admin(call.principal)
         user = _user(name)
-        body = call.body(("password", "is_admin"))
-        password = _password(body, required=False)
-        is_admin = body.boolean("is_admin", default=user.is_admin)
+        body = call.body(UserChange)
+        is_admin = user.is_admin if body.is_admin is UNSET else body.is_admin
         if user.is_admin and not is_admin:
             _keeps_an_admin(user, "taking the role")
-        if password is not None:
-            user.password_hash = users.hash_password(password)
+        if body.password is not UNSET:
+            user.password_hash = users.hash_password(body.password)
         user.is_admin = is_admin
         user.save()
         return user_data(user)
