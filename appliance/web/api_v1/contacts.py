@@ -10,10 +10,11 @@ import peewee
 from msgspec import Meta
 
 from ...messages import numbers
-from ...store.models import Contact, ContactGroup, GroupMember
+from ...store.models import Contact as ContactRow
+from ...store.models import ContactGroup, GroupMember
 from .auth import require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply
-from .fields import Input, Name, name, row_id
+from .fields import Input, Name, Output, RowId, name, row_id
 from .wire import ApiError, invalid, not_found
 
 MAX_MEMBERS = 10_000
@@ -31,17 +32,37 @@ class GroupInput(Input, kw_only=True):
                                              extra_json_schema={"uniqueItems": True})] = ()
 
 
-def contact_data(contact: Contact) -> dict:
-    return {"id": contact.id, "name": contact.name, "number": contact.number}
+class Contact(Output):
+    id: RowId
+    name: str
+    number: str
 
 
-def group_data(group: ContactGroup) -> dict:
-    members = (Contact.select(Contact.name).join(GroupMember).where(GroupMember.group == group)
-               .order_by(GroupMember.position, Contact.name))
-    return {"id": group.id, "name": group.name, "members": [m.name for m in members]}
+class ContactList(Output):
+    contacts: list[Contact]
 
 
-def _owned(model: type[Contact] | type[ContactGroup], owner: int, raw_id: str, what: str):
+class Group(Output):
+    id: RowId
+    name: str
+    members: list[str]     # its contacts' names, in order
+
+
+class GroupList(Output):
+    groups: list[Group]
+
+
+def contact_data(contact: ContactRow) -> Contact:
+    return Contact(contact.id, contact.name, contact.number)
+
+
+def group_data(group: ContactGroup) -> Group:
+    members = (ContactRow.select(ContactRow.name).join(GroupMember).where(GroupMember.group == group)
+               .order_by(GroupMember.position, ContactRow.name))
+    return Group(group.id, group.name, [m.name for m in members])
+
+
+def _owned(model: type[ContactRow] | type[ContactGroup], owner: int, raw_id: str, what: str):
     row = model.get_or_none((model.id == row_id(raw_id, what)) & (model.user == owner))
     if row is None:  # another user's is as good as absent
         raise not_found(f"{what} {raw_id}")
@@ -51,7 +72,7 @@ def _owned(model: type[Contact] | type[ContactGroup], owner: int, raw_id: str, w
 def _unique(kind: str, new_name: str, write: Callable[[], T]) -> T:
     """Run ``write`` in one transaction; a name the caller already uses for a ``kind`` is 409."""
     try:
-        with Contact._meta.database.atomic():
+        with ContactRow._meta.database.atomic():
             return write()
     except peewee.IntegrityError:
         raise ApiError(409, "name_taken", f"you already have a {kind} named {new_name!r}", "name") from None
@@ -66,9 +87,9 @@ def _contact_fields(body: ContactInput) -> tuple[str, str]:
     return contact_name, number
 
 
-def _members(owner: int, body: GroupInput) -> list[Contact]:
+def _members(owner: int, body: GroupInput) -> list[ContactRow]:
     wanted = body.members
-    found = {c.name: c for c in Contact.select().where((Contact.user == owner) & Contact.name.in_(wanted))} \
+    found = {c.name: c for c in ContactRow.select().where((ContactRow.user == owner) & ContactRow.name.in_(wanted))} \
         if wanted else {}
     for member in wanted:
         if member not in found:
@@ -78,7 +99,7 @@ def _members(owner: int, body: GroupInput) -> list[Contact]:
     return [found[member] for member in wanted]
 
 
-def _write_group(group: ContactGroup, members: list[Contact]) -> ContactGroup:
+def _write_group(group: ContactGroup, members: list[ContactRow]) -> ContactGroup:
     group.save()
     GroupMember.delete().where(GroupMember.group == group).execute()
     rows = [{"group": group.id, "contact": c.id, "position": position} for position, c in enumerate(members)]
@@ -89,40 +110,40 @@ def _write_group(group: ContactGroup, members: list[Contact]) -> ContactGroup:
 
 def install(api: Api) -> None:
     @api.route("GET", "/contacts")
-    def list_contacts(call: Call) -> dict:
+    def list_contacts(call: Call) -> ContactList:
         owner = require_local(call.principal, "contacts")
-        return {"contacts": [contact_data(c) for c in
-                             Contact.select().where(Contact.user == owner).order_by(Contact.name)]}
+        return ContactList([contact_data(c) for c in
+                            ContactRow.select().where(ContactRow.user == owner).order_by(ContactRow.name)])
 
     @api.route("POST", "/contacts")
     def create_contact(call: Call) -> Reply:
         owner = require_local(call.principal, "contacts")
         contact_name, number = _contact_fields(call.body(ContactInput))
-        contact = _unique("contact", contact_name, lambda: Contact.create(user=owner, name=contact_name,
+        contact = _unique("contact", contact_name, lambda: ContactRow.create(user=owner, name=contact_name,
                                                                           number=number))
         return Reply(contact_data(contact), 201)
 
     @api.route("GET", "/contacts/<contact_id>")
-    def get_contact(call: Call, contact_id: str) -> dict:
-        return contact_data(_owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact"))
+    def get_contact(call: Call, contact_id: str) -> Contact:
+        return contact_data(_owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact"))
 
     @api.route("PUT", "/contacts/<contact_id>")
-    def replace_contact(call: Call, contact_id: str) -> dict:
-        contact = _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact")
+    def replace_contact(call: Call, contact_id: str) -> Contact:
+        contact = _owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact")
         contact.name, contact.number = _contact_fields(call.body(ContactInput))
         _unique("contact", contact.name, contact.save)
         return contact_data(contact)
 
     @api.route("DELETE", "/contacts/<contact_id>")
     def delete_contact(call: Call, contact_id: str) -> Reply:
-        _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact").delete_instance()
+        _owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact").delete_instance()
         return NO_CONTENT
 
     @api.route("GET", "/groups")
-    def list_groups(call: Call) -> dict:
+    def list_groups(call: Call) -> GroupList:
         owner = require_local(call.principal, "groups")
-        return {"groups": [group_data(g) for g in
-                           ContactGroup.select().where(ContactGroup.user == owner).order_by(ContactGroup.name)]}
+        return GroupList([group_data(g) for g in
+                          ContactGroup.select().where(ContactGroup.user == owner).order_by(ContactGroup.name)])
 
     @api.route("POST", "/groups")
     def create_group(call: Call) -> Reply:
@@ -134,11 +155,11 @@ def install(api: Api) -> None:
         return Reply(group_data(group), 201)
 
     @api.route("GET", "/groups/<group_id>")
-    def get_group(call: Call, group_id: str) -> dict:
+    def get_group(call: Call, group_id: str) -> Group:
         return group_data(_owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group"))
 
     @api.route("PUT", "/groups/<group_id>")
-    def replace_group(call: Call, group_id: str) -> dict:
+    def replace_group(call: Call, group_id: str) -> Group:
         owner = require_local(call.principal, "groups")
         group = _owned(ContactGroup, owner, group_id, "group")
         body = call.body(GroupInput)

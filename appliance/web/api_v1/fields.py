@@ -1,12 +1,14 @@
-"""Reading a request's body and query strictly, as the Structs each operation declares:
-unknown names, wrong types and values out of range are refused naming the field, before
-anything is done. The same declarations are the request parts of the OpenAPI document."""
+"""The shapes of requests and replies: each operation's body, query and reply is a Struct
+declared in its resource module on the bases here. A request is read strictly as its
+Struct (unknown names, wrong types and values out of range are refused naming the field,
+before anything is done); a reply is encoded from its Struct; and the OpenAPI document is
+made from the same declarations (openapi.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 
 import msgspec
 
@@ -27,10 +29,31 @@ class NoQuery(Input, kw_only=True):
     """The query of an operation that takes no parameters."""
 
 
+class Output(msgspec.Struct, forbid_unknown_fields=True):
+    """A reply: every field is always there (the document says each is required, and no
+    other), null where it has no value."""
+
+
 Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME, pattern=r"^\s*[^;\s][^;]*$",
                                    description=f"1 to {MAX_NAME} printable characters without ';'")]
+Time = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]   # as timestamp() writes it
+RowId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ROW_ID)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
+def keyed(names: Iterable[str], value: Any, *, required: Iterable[str] = ()) -> msgspec.Meta:
+    """For an object whose names are data (a ``dict[str, value]``: properties by name,
+    counts by state): the document lists the names, each with ``value``'s schema. (It
+    still allows other names: msgspec writes a dict's additionalProperties itself.)"""
+    schema_of_value = msgspec.json.schema(value)
+    return msgspec.Meta(extra_json_schema={"properties": dict.fromkeys(names, schema_of_value),
+                                           "required": list(required)})
+
+
+@overload
+def timestamp(value: float) -> str: ...
+@overload
+def timestamp(value: float | None) -> str | None: ...
 def timestamp(value: float | None) -> str | None:
     """Times go out as RFC 3339 in UTC, to the millisecond."""
     if value is None:

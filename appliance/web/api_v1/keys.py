@@ -8,10 +8,11 @@ from msgspec import Meta
 
 from ...accounts import api_keys
 from ...accounts.users import Principal
-from ...store.models import ApiKey, User
+from ...store.models import ApiKey as KeyRow
+from ...store.models import User
 from .auth import require_admin, require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply
-from .fields import Input, row_id, timestamp
+from .fields import Input, Output, RowId, Time, row_id, timestamp
 from .wire import invalid, not_found
 
 
@@ -24,9 +25,26 @@ class ApiKeyInput(Input, kw_only=True):
     user: str | None = None
 
 
-def key_data(key: ApiKey) -> dict:
+class ApiKey(Output):
+    id: RowId
+    user: str
+    name: str
+    prefix: str              # the token's first characters, to tell keys apart
+    created_at: Time
+    last_used_at: Time | None
+
+
+class NewApiKey(ApiKey):
+    token: str               # in this reply only, never again
+
+
+class ApiKeyList(Output):
+    keys: list[ApiKey]
+
+
+def _key_fields(key: KeyRow) -> dict:
     return {"id": key.id, "user": key.user.name, "name": key.name, "prefix": key.prefix,
-            "created_at": timestamp(key.created_at), "last_used_at": timestamp(key.last_used_at)}
+                "created_at": timestamp(key.created_at), "last_used_at": timestamp(key.last_used_at)}
 
 
 def _owner(principal: Principal, name: str | None) -> User:
@@ -44,11 +62,11 @@ def _owner(principal: Principal, name: str | None) -> User:
 
 def install(api: Api) -> None:
     @api.route("GET", "/keys", query=KeysQuery)
-    def list_keys(call: Call) -> dict:
+    def list_keys(call: Call) -> ApiKeyList:
         name = call.query.user
         if name is None and call.principal.is_admin and not call.principal.external:
-            return {"keys": [key_data(k) for k in api_keys.listed()]}
-        return {"keys": [key_data(k) for k in api_keys.listed(_owner(call.principal, name))]}
+            return ApiKeyList([ApiKey(**_key_fields(k)) for k in api_keys.listed()])
+        return ApiKeyList([ApiKey(**_key_fields(k)) for k in api_keys.listed(_owner(call.principal, name))])
 
     @api.route("POST", "/keys")
     def create_key(call: Call) -> Reply:
@@ -58,12 +76,12 @@ def install(api: Api) -> None:
             key, token = api_keys.create(owner, body.name)
         except ValueError as error:
             raise invalid("name", str(error)) from None
-        return Reply({**key_data(key), "token": token}, 201)
+        return Reply(NewApiKey(**_key_fields(key), token=token), 201)
 
     @api.route("DELETE", "/keys/<key_id>")
     def revoke_key(call: Call, key_id: str) -> Reply:
         require_local(call.principal, "API keys")
-        key = ApiKey.select(ApiKey, User).join(User).where(ApiKey.id == row_id(key_id, "API key")).first()
+        key = KeyRow.select(KeyRow, User).join(User).where(KeyRow.id == row_id(key_id, "API key")).first()
         # another user's key is as good as absent, unless the caller administers them all
         if key is None or (key.user.id != call.principal.id and not call.principal.is_admin):
             raise not_found(f"API key {key_id}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from msgspec import Meta
 
@@ -22,10 +22,12 @@ from ...config.properties import Override, Property, UnknownName
 from ...control.server_control import ServerControl, on_reactor
 from .auth import require_admin
 from .endpoint import Call
+from .fields import keyed
 from .wire import ApiError, invalid, not_found
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+E = TypeVar("E")
 MAX_VALUE = 10_000
 Value = Annotated[str, Meta(max_length=MAX_VALUE, description='a string, like "20" or "1"')]
 RELOAD = "restart it at once (true) or let the change wait for its next restart (false)"
@@ -37,9 +39,7 @@ Values = dict[str, Value]     # property values, as set-*-property takes them ("
 def listed(table: Mapping[str, Property]) -> Meta:
     """For :data:`Values`: the document lists the table's names. Any name is read, and an
     unknown one is 422 (unknown_name), as a value that cannot be set is."""
-    return Meta(extra_json_schema={
-        "properties": {name: {"type": "string", "maxLength": MAX_VALUE} for name in table},
-        "additionalProperties": False})
+    return keyed(table, Value)
 
 
 def control_of(call: Call) -> ServerControl:
@@ -79,11 +79,16 @@ def changed(call: Call, what: str, name: str, done: str | Sequence[Change]) -> N
     log.info("api/v1: %s %r: %s by %s", what, name, done, call.principal.name)
 
 
-def named(entries: Sequence[dict], name: str, what: str) -> dict:
-    found = next((entry for entry in entries if entry["name"] == name), None)
+def named(entries: Sequence[E], name: str, what: str) -> E:
+    """The entry (a reply's Struct or the control's dict) of the gateway or connector ``name``."""
+    found = next((entry for entry in entries if _name_of(entry) == name), None)
     if found is None:
         raise not_found(f"{what} {name!r}")
     return found
+
+
+def _name_of(entry: Any) -> str:
+    return entry["name"] if isinstance(entry, dict) else entry.name
 
 
 def action_of(actions: Mapping[str, Callable[[ServerControl, list[str]], object]], name: str,

@@ -23,6 +23,18 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 T = TypeVar("T", bound=msgspec.Struct)
 
 
+class ErrorDetail(msgspec.Struct, forbid_unknown_fields=True):
+    code: str                 # stable, for programs: invalid_value, not_found, ...
+    field: str | None         # the field at fault (properties.Pin), if one is
+    message: str              # for a person
+
+
+class Error(msgspec.Struct, forbid_unknown_fields=True):
+    """Every refusal."""
+
+    error: ErrorDetail
+
+
 class ApiError(Exception):
     """A refusal: the HTTP status, a stable machine code, the field at fault (or None)
     and a sentence for a person. Raised before anything is changed."""
@@ -36,8 +48,8 @@ class ApiError(Exception):
         self.field = field
         self.headers = headers or {}
 
-    def body(self) -> dict:
-        return {"error": {"code": self.code, "field": self.field, "message": self.message}}
+    def body(self) -> Error:
+        return Error(ErrorDetail(self.code, self.field, self.message))
 
 
 def not_found(what: str) -> ApiError:
@@ -96,16 +108,28 @@ def read_body(kind: type[T]) -> T:
     raw, media_type = _read()
     try:
         if media_type == CBOR:
-            return msgspec.convert(cbor2.loads(raw), kind)
+            return msgspec.convert(_data(raw, media_type), kind)
         return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as error:
-        data = cbor2.loads(raw) if media_type == CBOR else msgspec.json.decode(raw)
-        raise refusal(schema.explain(error, kind, data, schema.JSON), kind) from None
+        # msgspec checks while it parses: ``[`` is refused as not an object before it is
+        # found to be cut short, so the body is read again, untyped, to tell which it is
+        raise refusal(schema.explain(error, kind, _data(raw, media_type), schema.JSON), kind) from None
+    except msgspec.DecodeError as error:
+        raise _malformed(error, raw, media_type) from None
+
+
+def _data(raw: bytes, media_type: str) -> Any:
+    try:
+        return cbor2.loads(raw) if media_type == CBOR else msgspec.json.decode(raw)
     except (msgspec.DecodeError, cbor2.CBORDecodeError, ValueError, RecursionError) as error:
-        reason = str(error)
-        if media_type == JSON and _SURROGATE_ESCAPE.search(raw):
-            reason = "it escapes half of a UTF-16 surrogate pair (\\ud800 alone is not text)"
-        raise ApiError(400, "malformed_body", f"the body is not valid {media_type}: {reason}") from None
+        raise _malformed(error, raw, media_type) from None
+
+
+def _malformed(error: Exception, raw: bytes, media_type: str) -> ApiError:
+    reason = str(error)
+    if media_type == JSON and _SURROGATE_ESCAPE.search(raw):
+        reason = "it escapes half of a UTF-16 surrogate pair (\\ud800 alone is not text)"
+    return ApiError(400, "malformed_body", f"the body is not valid {media_type}: {reason}")
 
 
 def _read() -> tuple[bytes, str]:
