@@ -175,3 +175,9 @@ def test_a_port_beyond_65535_is_refused_in_the_file_and_on_the_command_line():
     assert config.parse({"http": {"listen": "[::1]:65535"}}).http.port == 65535
     with pytest.raises(ConfigError, match="--data: must be a non-empty string"):
         config.load(None).with_overrides(data=" ")
+
+
+def test_a_refusal_the_schema_layer_cannot_take_apart_keeps_msgspecs_words_and_path():
+    odd = msgspec.ValidationError("Something new - at `$.modem[0].colour`")
+    refusal = schema.explain(odd, config.Config, {"modem": [{"name": "A", "port": "/x"}]}, schema.TOML)
+    assert (refusal.key(schema.TOML), refusal.problem) == ("modem[1].colour", "Something new")

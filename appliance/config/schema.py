@@ -80,6 +80,7 @@ def key_path(path: Path, words: Words) -> str:
 
 
 def shown(value: Any) -> str:
+    """A value as a refusal repeats it: a long one cut short."""
     text = repr(value)
     return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
 
@@ -116,6 +117,7 @@ class Declared:
 
 
 def declared(kind: mi.Type) -> Declared:
+    """``kind`` without ``| None`` and its annotations, and what those said."""
     optional, description, extra = False, None, {}  # type: tuple[bool, str | None, dict[str, Any]]
     while True:
         if isinstance(kind, mi.UnionType):
@@ -125,7 +127,8 @@ def declared(kind: mi.Type) -> Declared:
                 return Declared(kind, optional, description, extra)
             kind = others[0]
         elif isinstance(kind, mi.Metadata):
-            description = (kind.extra_json_schema or {}).get("description", description)
+            # the annotation nearest the field says most: it wins over those of the type it names
+            description = description or (kind.extra_json_schema or {}).get("description")
             extra = {**(kind.extra or {}), **extra}
             kind = kind.type
         else:
@@ -210,12 +213,21 @@ class Refused(ValueError):
 def explain(error: msgspec.ValidationError, root: type[msgspec.Struct], raw: Any, words: Words, *,
             lax: bool = False) -> Refusal:
     """msgspec's refusal of ``raw`` as a :class:`Refusal` in the declaration's own terms
-    (``lax``: it was converted with ``strict=False``, text read as numbers)."""
+    (``lax``: it was converted with ``strict=False``, text read as numbers). A refusal
+    this cannot take apart is passed on in msgspec's words, with its path."""
     message = str(error)
     match = _WHERE.match(message)
-    assert match is not None
-    what = match["what"]
-    path = _resolve(_parse(match["path"] or "$"), root, raw, message)
+    assert match is not None    # every text matches: the path is optional
+    try:
+        return _explain(match["what"], _resolve(_parse(match["path"] or "$"), root, raw, message), message,
+                        root, raw, words=words, lax=lax)
+    except (LookupError, TypeError, AttributeError, StopIteration):
+        path = tuple(s for s in _parse(match["path"] or "$") if s != _ANY_KEY)
+        return Refusal(INVALID, path, match["what"])
+
+
+def _explain(what: str, path: Path, message: str, root: type[msgspec.Struct], raw: Any, *, words: Words,
+             lax: bool) -> Refusal:
     kind = _walk(root, path)
     value = _at(raw, path)
     if " - at `key` in `" in message:
