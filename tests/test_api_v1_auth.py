@@ -158,3 +158,11 @@ def test_the_documents_schemas_are_the_declarations_the_api_reads_and_answers_wi
     assert schemas["Error"]["properties"]["error"] == {"$ref": "#/components/schemas/ErrorDetail"}
     (limit,) = [p for p in document["paths"]["/messages"]["get"]["parameters"] if p["name"] == "limit"]
     assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+
+
+def test_each_property_in_the_document_says_how_its_value_is_written_from_its_declaration(env):
+    change = Client(env.app).get("/openapi.json").data["components"]["schemas"]["GatewayChange"]
+    described = {name: entry["description"] for name, entry in change["properties"]["properties"]["properties"].items()}
+    assert described["SendLimitDay"] == "an integer between 1 and 10000000; empty for none"
+    assert described["Model"] == "one of auto, sim800, sim7600, ec25, huawei, generic"
+    assert described["Pin"].endswith("; empty for none; shown as ***") and described["Enabled"] == "1 or 0"

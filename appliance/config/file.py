@@ -113,7 +113,7 @@ class ConnectorConfig(Table, frozen=True):
     type: ConnectorType = "http"
     max_send_attempts: Annotated[int, Meta(ge=1, le=100)] = 3
     # the webhook keys (WEBHOOK_KEYS); a connector of another type leaves them out
-    url: str = ""                  # where events are POSTed
+    url: Annotated[str, Meta(description="an http:// or https:// URL")] = ""   # where events are POSTed
     token: Annotated[str, Meta(extra={"secret": True})] = ""   # sent as "Authorization: Bearer <token>"
     timeout: Annotated[float, Meta(ge=1, le=300, description="a number of seconds from 1 to 300 "
                                                              "(how long one POST may take)")] = 10.0

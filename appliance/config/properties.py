@@ -125,6 +125,25 @@ class Override:
     value: str      # as it was given: "200", "1", "", "5;30;120"
 
 
+def written(prop: Property) -> str:
+    """How a property's value is written, from its declaration (for the API's document)."""
+    if prop.kind == FLAG:
+        text = "1 or 0"
+    elif prop.kind == SECONDS:
+        text = "seconds separated by ';', like 5;30;120"
+    elif prop.kind == NAMES:
+        text = "names separated by ';', like HTTP API;Portal"
+    else:
+        text = schema.expected(prop.declared) if prop.declared is not None else "text"
+    if prop.optional:
+        text += "; empty for none"
+    if prop.secret:
+        text += "; shown as ***"
+    if prop.read_only:
+        text += f"; read-only: {prop.read_only}"
+    return text
+
+
 def routing_name(connector: str, gateway: str) -> str:
     return f"{connector};{gateway}"   # a gateway name never holds ';'
 

@@ -375,6 +375,26 @@ def problem(kind: mi.Type, value: Any, words: Words, path: Path = ()) -> str:
     return f"is not valid{not_value}"
 
 
+def expected(kind: mi.Type) -> str:
+    """What a value of ``kind`` must be, as a phrase a document can show."""
+    info = declared(kind)
+    inner = info.type
+    if info.description and isinstance(inner, (mi.StrType, mi.FloatType, mi.ListType, mi.VarTupleType)):
+        return info.description
+    if isinstance(inner, mi.LiteralType):
+        return "one of " + ", ".join(str(v) for v in _choices(inner))
+    if isinstance(inner, mi.BoolType):
+        return "true or false"
+    if isinstance(inner, (mi.IntType, mi.FloatType)):
+        number = "an integer" if isinstance(inner, mi.IntType) else "a number"
+        bounds = _range(inner)
+        return number if bounds == _NO_RANGE else f"{number} {bounds}"
+    return "text"
+
+
+_NO_RANGE = "a number in range"
+
+
 def _range(kind: mi.IntType | mi.FloatType) -> str:
     if kind.ge is not None and kind.le is not None:
         return f"between {kind.ge:g} and {kind.le:g}" if isinstance(kind, mi.FloatType) else \
@@ -383,7 +403,7 @@ def _range(kind: mi.IntType | mi.FloatType) -> str:
         return f"at least {kind.ge}"
     if kind.le is not None:
         return f"at most {kind.le}"
-    return "a number in range"
+    return _NO_RANGE
 
 
 _KINDS = {int: "an integer", str: "a string", float: "a number"}

@@ -41,13 +41,16 @@ RowId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ROW_ID)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
-def keyed(names: Iterable[str], value: Any, *, required: Iterable[str] = ()) -> msgspec.Meta:
+def keyed(names: Iterable[str], value: Any, *, required: Iterable[str] = (),
+          descriptions: Mapping[str, str] | None = None) -> msgspec.Meta:
     """For an object whose names are data (a ``dict[str, value]``: properties by name,
-    counts by state): the document lists the names, each with ``value``'s schema. (It
-    still allows other names: msgspec writes a dict's additionalProperties itself.)"""
+    counts by state): the document lists the names, each with ``value``'s schema and its
+    description, if given. (It still allows other names: msgspec writes a dict's
+    additionalProperties itself.)"""
     schema_of_value = msgspec.json.schema(value)
-    return msgspec.Meta(extra_json_schema={"properties": dict.fromkeys(names, schema_of_value),
-                                           "required": list(required)})
+    described = {name: {**schema_of_value, **({"description": descriptions[name]} if descriptions else {})}
+                 for name in names}
+    return msgspec.Meta(extra_json_schema={"properties": described, "required": list(required)})
 
 
 @overload

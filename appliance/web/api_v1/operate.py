@@ -37,9 +37,10 @@ Values = dict[str, Value]     # property values, as set-*-property takes them ("
 
 
 def listed(table: Mapping[str, Property]) -> Meta:
-    """For :data:`Values`: the document lists the table's names. Any name is read, and an
-    unknown one is 422 (unknown_name), as a value that cannot be set is."""
-    return keyed(table, Value)
+    """For :data:`Values`: the document lists the table's names, each with how its value
+    is written. Any name is read, and an unknown one is 422 (unknown_name), as a value that
+    cannot be set is."""
+    return keyed(table, Value, descriptions={name: properties.written(prop) for name, prop in table.items()})
 
 
 def control_of(call: Call) -> ServerControl:
