@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test lint install clean bench bench-codec bench-wsgi bench-fsync bench-e2e bench-http fuzz fuzz-build check-simd
+.PHONY: run test lint install clean bench bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ bench-wsgi: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/wsgi_servers.py compare
+
+# The schema libraries: msgspec (what the appliance declares its schemas with) against
+# pydantic, cattrs and marshmallow: import cost, memory, time to check one config table
+bench-schemas: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench-schemas]'
+	$(BIN)/python bench/schema_libraries.py
 
 # End to end, submission to PDU at simulated modems: the appliance against gammu-smsd and
 # smstools (Debian packages, configured as bench/PEERS.md says) and a bare

@@ -10,7 +10,7 @@ import pytest
 
 from appliance import pdu
 from appliance.app.service import build_routing
-from appliance.config.file import ConnectorConfig
+from appliance.config.file import ConnectorConfig, GatewayUse
 from appliance.gateways.modem import ModemGateway
 from appliance.gateways.router import Router
 from appliance.modem.driver import ModemDriver, ModemState
@@ -216,7 +216,8 @@ def test_a_port_that_does_not_exist_yet_is_retried_until_it_appears(tmp_path):
 
 
 FAILOVER = (ConnectorConfig("HTTP API", max_send_attempts=2,
-                            gateways=(("GSM1", "send-receive", "primary"), ("GSM2", "send-receive", "backup"))),)
+                            gateways=(GatewayUse("GSM1", "send-receive", "primary"),
+                                      GatewayUse("GSM2", "send-receive", "backup"))),)
 
 
 def test_failover_to_the_backup_after_the_primarys_attempts_and_status_names_it(tmp_path):

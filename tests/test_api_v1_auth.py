@@ -7,7 +7,9 @@ import pytest
 from api_v1_client import PASSWORD, Client, basic, build_env
 
 from appliance.accounts.users import Principal
+from appliance.config import properties
 from appliance.store.models import ApiKey, OutboundMessage
+from appliance.web import submission
 from appliance.web.api_v1.wire import MAX_BODY
 
 
@@ -143,3 +145,24 @@ def test_basic_logins_are_throttled_by_the_callers_address(env):
     right = client.as_(basic("alice"))
     assert right.call("GET", "/messages").status == 401
     assert right.call("GET", "/messages", address="192.0.2.2").status == 200
+
+
+def test_the_documents_schemas_are_the_declarations_the_api_reads_and_answers_with(env):
+    document = Client(env.app).get("/openapi.json").data
+    schemas = document["components"]["schemas"]
+    send = schemas["SendRequest"]
+    assert send["required"] == ["message"] and send["additionalProperties"] is False
+    assert send["properties"]["to"]["maxItems"] == submission.MAX_RECIPIENTS
+    assert "from" in send["properties"] and "sender" not in send["properties"]
+    assert set(schemas["Gateway"]["properties"]["properties"]["required"]) == set(properties.GATEWAY_PROPERTIES)
+    assert schemas["Error"]["properties"]["error"] == {"$ref": "#/components/schemas/ErrorDetail"}
+    (limit,) = [p for p in document["paths"]["/messages"]["get"]["parameters"] if p["name"] == "limit"]
+    assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+
+
+def test_each_property_in_the_document_says_how_its_value_is_written_from_its_declaration(env):
+    change = Client(env.app).get("/openapi.json").data["components"]["schemas"]["GatewayChange"]
+    described = {name: entry["description"] for name, entry in change["properties"]["properties"]["properties"].items()}
+    assert described["SendLimitDay"] == "an integer between 1 and 10000000; empty for none"
+    assert described["Model"] == "one of auto, sim800, sim7600, ec25, huawei, generic"
+    assert described["Pin"].endswith("; empty for none; shown as ***") and described["Enabled"] == "1 or 0"

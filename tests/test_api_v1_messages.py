@@ -164,3 +164,11 @@ def test_list_filters_and_pages_by_cursor_or_offset(env, monkeypatch):
         "code": "unknown_parameter", "field": "colour",
         "message": "'colour' is not a parameter of this request "
                    "(there are: state, since, until, recipient, limit, cursor, offset)"}
+
+
+def test_the_states_the_api_declares_are_the_stored_ones():
+    from appliance.control import server_status
+    from appliance.web.api_v1 import messages
+    assert messages.STATES == server_status.STATES
+    assert set(messages.STATES) == {value for name, value in vars(MessageState).items() if name.isupper()
+                                    and isinstance(value, str)}

@@ -1,10 +1,14 @@
 """Config files: the example loads, and every mistake names its key."""
 
+import logging
 from pathlib import Path
+from typing import Annotated
 
+import msgspec
 import pytest
 
 from appliance.config import file as config
+from appliance.config import schema
 from appliance.config.file import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -70,8 +74,8 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     ({"connector": [{"name": "A", "gateways": [{"name": "G", "role": "spare"}]}]},
      "connector[1].gateways[1].role", "not one of"),
     ({"routing": {"retry_delays": []}}, "routing.retry_delays", "list of seconds"),
-    ({"http": {"guest": "a b"}}, "http.guest", "user name must be"),
-    ({"http": {"guest": ""}}, "http.guest", "non-empty"),
+    ({"http": {"guest": "a b"}}, "http.guest", "must be a user name of 1 to 64 letters, digits or . _ @ -, not 'a b'"),
+    ({"http": {"guest": ""}}, "http.guest", "must be a user name of 1 to 64 letters, digits or . _ @ -, not ''"),
     ({"http": {"tls_cert": "/etc/c.pem"}}, "http.tls_key", "is required with http.tls_cert"),
     ({"http": {"tls_key": "/etc/k.pem"}}, "http.tls_cert", "is required with http.tls_key"),
     ({"http": {"auth_callback_url": "http://auth.example.com/check"}}, "http.auth_callback_url", "https://"),
@@ -124,3 +128,56 @@ def test_security_settings_are_read():
     default = config.load(None).http
     assert (default.guest, default.auth_callback_url, default.tls_cert, default.scheme) == (None, None, None, "http")
     assert config.parse({"http": {"auth_callback_url": "http://127.0.0.1:8080/check"}}).http.auth_callback_url
+
+
+def test_a_renamed_key_is_still_read_with_a_warning_that_names_the_new_key(caplog):
+    with caplog.at_level(logging.WARNING, logger="appliance.config"):
+        http = config.parse({"http": {"threads": 8}}).http
+    assert http.connections == 8
+    assert "http.threads is now called http.connections" in caplog.text
+    with pytest.raises(ConfigError) as both:
+        config.parse({"http": {"threads": 8, "connections": 9}})
+    assert (both.value.key, both.value.problem) == (
+        "http.threads", "is the old name of connections, which is given too: keep connections")
+
+
+class Line(msgspec.Struct, forbid_unknown_fields=True):
+    size: Annotated[int, msgspec.Meta(ge=1, extra={"renamed_from": ("length", "len")})] = 1
+
+
+class Document(msgspec.Struct, forbid_unknown_fields=True):
+    lines: list[Line] = []
+
+
+def test_renamed_keys_are_declared_in_the_schema_and_found_in_arrays_of_tables_too():
+    seen = []
+    document = schema.convert({"lines": [{"len": 3}, {"size": 4}, {"length": 5}]}, Document, schema.TOML,
+                              warn=lambda path, old: seen.append((path, old)))
+    assert [line.size for line in document.lines] == [3, 4, 5]
+    assert seen == [(("lines", 0, "size"), "len"), (("lines", 2, "size"), "length")]
+    with pytest.raises(schema.Refused) as refused:   # checked under its new name, named by its new path
+        schema.convert({"lines": [{"size": 1}, {"len": 0}]}, Document, schema.TOML, warn=lambda path, old: None)
+    assert str(refused.value) == "lines[2].size: must be at least 1, not 0"
+
+
+def test_a_secret_is_never_repeated_in_a_message():
+    with pytest.raises(ConfigError) as raised:
+        config.parse({"modem": [{"name": "A", "port": "/x", "pin": "98"}]})
+    assert raised.value.key == "modem[1].pin" and "98" not in str(raised.value)
+    with pytest.raises(ConfigError) as raised:
+        config.parse({"connector": [{"name": "W", "type": "webhook", "url": "https://x", "token": 12345}]})
+    assert raised.value.key == "connector[1].token" and "12345" not in str(raised.value)
+
+
+def test_a_port_beyond_65535_is_refused_in_the_file_and_on_the_command_line():
+    with pytest.raises(ConfigError, match=r"http\.listen: must be HOST:PORT"):
+        config.parse({"http": {"listen": "0.0.0.0:65536"}})
+    assert config.parse({"http": {"listen": "[::1]:65535"}}).http.port == 65535
+    with pytest.raises(ConfigError, match="--data: must be a non-empty string"):
+        config.load(None).with_overrides(data=" ")
+
+
+def test_a_refusal_the_schema_layer_cannot_take_apart_keeps_msgspecs_words_and_path():
+    odd = msgspec.ValidationError("Something new - at `$.modem[0].colour`")
+    refusal = schema.explain(odd, config.Config, {"modem": [{"name": "A", "port": "/x"}]}, schema.TOML)
+    assert (refusal.key(schema.TOML), refusal.problem) == ("modem[1].colour", "Something new")

@@ -163,7 +163,7 @@ def test_enabled_0_with_reload_stops_a_gateway_and_1_starts_it(rig):
     ("SendLimitDay", "lots", "SendLimitDay: must be a whole number, not 'lots'"),
     ("Enabled", "yes", "Enabled: must be 1 or 0, not 'yes'"),
     ("Pin", "12", "Pin: must be 4 to 8 digits"),
-    ("Smsc", "12ab", "Smsc: '12ab' is not a phone number"),
+    ("Smsc", "12ab", r"Smsc: must be a phone number like \+447785016005, not '12ab'"),
     ("Baudrate", "1000", "Baudrate: 1000 is not one of"),
     ("Model", "nokia", "Model: 'nokia' is not one of"),
 ])

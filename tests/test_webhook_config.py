@@ -80,3 +80,16 @@ def test_the_commented_webhook_example_in_config_example_toml_is_valid():
     (hook,) = config.parse(tomllib.loads(uncommented)).connectors
     assert (hook.type, hook.url, hook.timeout, hook.give_up_after, hook.reports_for) == (
         "webhook", "https://crm.example.com/sms-events", 10.0, 259200, ("HTTP API",))
+
+
+def test_a_propertys_kind_range_and_secrecy_come_from_the_config_declaration():
+    gateway, connector = properties.GATEWAY_PROPERTIES, properties.CONNECTOR_PROPERTIES
+    assert (gateway["SendLimitDay"].kind, gateway["SendLimitDay"].optional) == (properties.NUMBER, True)
+    assert (gateway["Enabled"].kind, gateway["Pin"].secret, gateway["Smsc"].secret) == (properties.FLAG, True, False)
+    assert (connector["Token"].secret, connector["ReportsFor"].kind) == (True, properties.NAMES)
+    assert properties.SETTINGS_PROPERTIES["RetryDelays"].kind == properties.SECONDS
+    loaded = config.parse({"connector": [HOOK]})
+    changed = properties.apply(loaded, properties.Override(properties.CONNECTOR, "Hook", "Timeout", "2.5"))
+    assert changed.connectors[0].timeout == 2.5      # a float key takes a fraction at run time too
+    with pytest.raises(ConfigError, match="Timeout: must be a number, not 'soon'"):
+        properties.apply(loaded, properties.Override(properties.CONNECTOR, "Hook", "Timeout", "soon"))

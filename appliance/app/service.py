@@ -11,7 +11,8 @@ import functools
 import logging
 import signal
 import time
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from ..accounts import users
 from ..accounts.auth_callback import AuthCallback

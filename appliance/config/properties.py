@@ -9,9 +9,13 @@ one raises a :class:`ConfigError` naming the property and changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+from msgspec import inspect as mi
+
+from . import schema
 from .file import (
     NOT_USED,
     PRIMARY,
@@ -21,7 +25,13 @@ from .file import (
     Config,
     ConfigError,
     ConnectorConfig,
+    GatewayUse,
+    HttpConfig,
     ModemConfig,
+    ReceiveConfig,
+    RoutingConfig,
+    StorageConfig,
+    Table,
     parse,
 )
 
@@ -36,6 +46,10 @@ class UnknownName(ConfigError):
 
 @dataclass(frozen=True)
 class Property:
+    """A config key that send-server-command and /api/v1 read and set by name. How its
+    value is written, whether it may be empty and whether it is secret follow from the
+    key's declaration in the config file's schema."""
+
     name: str                 # as send-server-command and the XML name it
     key: str                  # the config key it sets: "send_limit_day", "routing.retry_delays"
     kind: str = TEXT          # how its value is written: FLAG (1 or 0), NUMBER, TEXT, SECONDS (5;30;120),
@@ -43,50 +57,60 @@ class Property:
     optional: bool = False    # an empty value removes the key: no limit, no PIN, the SIM's SMSC
     secret: bool = False      # shown as *** and never read back
     read_only: str = ""       # why it cannot be set at run time
+    declared: mi.Type | None = field(default=None, compare=False, repr=False)
 
 
-def _table(*properties: Property) -> dict[str, Property]:
+def _camel(key: str) -> str:
+    return "".join(word.capitalize() for word in key.split("_"))
+
+
+def _kind(declared: schema.Declared) -> str:
+    kind = declared.type
+    if isinstance(kind, mi.BoolType):
+        return FLAG
+    if isinstance(kind, (mi.IntType, mi.FloatType)) or (
+            isinstance(kind, mi.LiteralType) and all(isinstance(v, int) for v in kind.values)):
+        return NUMBER
+    if isinstance(kind, mi.VarTupleType):
+        return SECONDS if isinstance(schema.declared(kind.item_type).type, mi.FloatType) else NAMES
+    return TEXT
+
+
+def declared(table: type[Table], key: str, name: str | None = None, read_only: str = "") -> Property:
+    """The property of ``table``'s ``key`` (``section.key`` for a section of the file),
+    named ``name`` (by default the key in CamelCase)."""
+    field_name = key.rpartition(".")[2]
+    declaration = schema.fields(table)[field_name].type
+    info = schema.declared(declaration)
+    return Property(name or _camel(field_name), key, _kind(info), info.optional, info.secret, read_only,
+                    declaration)
+
+
+def _table(table: type[Table], *keys: str | Property) -> dict[str, Property]:
+    properties = [declared(table, key) if isinstance(key, str) else key for key in keys]
     return {p.name: p for p in properties}
 
 
-GATEWAY_PROPERTIES = _table(
-    Property("Enabled", "enabled", FLAG),
-    Property("Port", "port"),
-    Property("Baudrate", "baudrate", NUMBER),
-    Property("Model", "model"),
-    Property("Pin", "pin", optional=True, secret=True),
-    Property("Smsc", "smsc", optional=True),
-    Property("DeliveryReports", "delivery_reports", FLAG),
-    Property("SendLimitDay", "send_limit_day", NUMBER, optional=True),
-    Property("SendLimitMonth", "send_limit_month", NUMBER, optional=True),
-    Property("SendRatePerMinute", "send_rate_per_minute", NUMBER, optional=True),
-)
-CONNECTOR_PROPERTIES = _table(
-    Property("Enabled", "enabled", FLAG),
-    Property("MaxSendAttempts", "max_send_attempts", NUMBER),
-    Property("Url", "url"),
-    Property("Token", "token", secret=True),
-    Property("Timeout", "timeout", NUMBER),
-    Property("GiveUpAfter", "give_up_after", NUMBER),
-    Property("ReportsFor", "reports_for", NAMES, optional=True),
-)
+GATEWAY_PROPERTIES = _table(ModemConfig, "enabled", "port", "baudrate", "model", "pin", "smsc", "delivery_reports",
+                            "send_limit_day", "send_limit_month", "send_rate_per_minute")
 WEBHOOK_ONLY = ("Url", "Token", "Timeout", "GiveUpAfter", "ReportsFor")
+CONNECTOR_PROPERTIES = _table(ConnectorConfig, "enabled", "max_send_attempts", "url", "token", "timeout",
+                              "give_up_after", "reports_for")
 # per (connector, gateway): its entry in the connector's `gateways` list
-ROUTING_PROPERTIES = _table(
-    Property("Send", "use", FLAG),
-    Property("Receive", "use", FLAG),
-    Property("Role", "role"),
-)
-SETTINGS_PROPERTIES = _table(
-    Property("RetryDelays", "routing.retry_delays", SECONDS),
-    Property("IncompleteAfter", "receive.incomplete_after", NUMBER),
-    Property("Listen", "http.listen", read_only="change [http] listen in the config file"),
-    Property("Connections", "http.connections", NUMBER,
-             read_only="change [http] connections in the config file"),
-    Property("SendServerCommandEnabled", "http.send_server_command", FLAG,
+ROUTING_PROPERTIES = {
+    "Send": Property("Send", "use", FLAG),
+    "Receive": Property("Receive", "use", FLAG),
+    "Role": declared(GatewayUse, "role"),
+}
+SETTINGS_PROPERTIES = {p.name: p for p in (
+    declared(RoutingConfig, "routing.retry_delays"),
+    declared(ReceiveConfig, "receive.incomplete_after"),
+    declared(HttpConfig, "http.listen", read_only="change [http] listen in the config file"),
+    declared(HttpConfig, "http.connections", read_only="change [http] connections in the config file"),
+    declared(HttpConfig, "http.send_server_command", "SendServerCommandEnabled",
              read_only="only the config file can enable or disable send-server-command ([http] send_server_command)"),
-    Property("DataDirectory", "storage.path", read_only="change [storage] path in the config file"),
-)
+    declared(StorageConfig, "storage.path", "DataDirectory", read_only="change [storage] path in the config file"),
+)}
 TABLES = {GATEWAY: GATEWAY_PROPERTIES, CONNECTOR: CONNECTOR_PROPERTIES, ROUTING: ROUTING_PROPERTIES,
           SETTINGS: SETTINGS_PROPERTIES}
 
@@ -101,6 +125,25 @@ class Override:
     value: str      # as it was given: "200", "1", "", "5;30;120"
 
 
+def written(prop: Property) -> str:
+    """How a property's value is written, from its declaration (for the API's document)."""
+    if prop.kind == FLAG:
+        text = "1 or 0"
+    elif prop.kind == SECONDS:
+        text = "seconds separated by ';', like 5;30;120"
+    elif prop.kind == NAMES:
+        text = "names separated by ';', like HTTP API;Portal"
+    else:
+        text = schema.expected(prop.declared) if prop.declared is not None else "text"
+    if prop.optional:
+        text += "; empty for none"
+    if prop.secret:
+        text += "; shown as ***"
+    if prop.read_only:
+        text += f"; read-only: {prop.read_only}"
+    return text
+
+
 def routing_name(connector: str, gateway: str) -> str:
     return f"{connector};{gateway}"   # a gateway name never holds ';'
 
@@ -113,9 +156,9 @@ def lookup(scope: str, name: str) -> Property:
     return found
 
 
-def assignments(connector: ConnectorConfig, gateways: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+def assignments(connector: ConnectorConfig, gateways: tuple[str, ...]) -> tuple[GatewayUse, ...]:
     """(gateway, use, role) of a connector; none listed means every gateway, send and receive, primary."""
-    return connector.gateways or tuple((name, SEND_RECEIVE, PRIMARY) for name in gateways)
+    return connector.gateways or tuple(GatewayUse(name, SEND_RECEIVE, PRIMARY) for name in gateways)
 
 
 # -- showing values -------------------------------------------------------------------------
@@ -210,10 +253,12 @@ def _value(prop: Property, text: str) -> Any:
             return False
         raise ConfigError(prop.name, f"must be 1 or 0, not {text!r}")
     if prop.kind == NUMBER:
+        whole = prop.declared is None or not isinstance(schema.declared(prop.declared).type, mi.FloatType)
         try:
-            return int(text)
+            return int(text) if whole else float(text)
         except ValueError:
-            raise ConfigError(prop.name, f"must be a whole number, not {text!r}") from None
+            number = "a whole number" if whole else "a number"
+            raise ConfigError(prop.name, f"must be {number}, not {text!r}") from None
     if prop.kind == NAMES:
         return [name.strip() for name in text.split(";") if name.strip()]
     if prop.kind == SECONDS:
@@ -256,17 +301,10 @@ def _reassigned(config: Config, connector: ConnectorConfig, gateway: str, prop: 
 
 def _raw(config: Config) -> dict[str, Any]:
     """The config as the TOML tables it would be read from."""
-    def table(section: Any) -> dict[str, Any]:
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in asdict(section).items() if value is not None}
-
-    connectors = []
-    for connector in config.connectors:
-        entry = table(connector)
-        entry["gateways"] = [{"name": name, "use": use, "role": role} for name, use, role in connector.gateways]
-        connectors.append(entry)
-    return {"http": table(config.http), "storage": table(config.storage), "receive": table(config.receive),
-            "routing": table(config.routing), "modem": [table(m) for m in config.modems], "connector": connectors}
+    raw = msgspec.to_builtins(config)
+    for table, connector in zip(raw["connector"], config.connectors, strict=True):
+        table["gateways"] = [{"name": name, "use": use, "role": role} for name, use, role in connector.gateways]
+    return raw
 
 
 def _gateways(config: Config) -> tuple[str, ...]:

@@ -18,10 +18,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import replace
 from typing import TypeVar
 
 import peewee
+from msgspec.structs import replace
 
 from ..config import properties
 from ..config.file import Config, ConfigError, ConnectorConfig, ModemConfig, senders, with_http_connector

@@ -1,8 +1,9 @@
 """The JSON API, ``/api/v1``: JSON or CBOR, API keys or HTTP Basic, errors as objects.
 
-Each resource kind is a module with ``install(api)``; a new kind is one more module in
-RESOURCES, with its paths added to openapi.py, which tests check against what the modules
-answer.
+Each resource kind is a module with ``install(api)`` and the Structs its operations read
+and answer with (fields.py has their bases); a new kind is one more module in RESOURCES,
+with its paths added to openapi.py, which takes the schemas from those Structs and which
+tests check against what the modules answer.
 """
 
 from __future__ import annotations

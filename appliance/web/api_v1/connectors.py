@@ -3,10 +3,62 @@ in; starting, stopping and reconfiguring it for administrators."""
 
 from __future__ import annotations
 
-from ...config.properties import CONNECTOR, ROUTING, Override, routing_name
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from ...config.file import ConnectorType
+from ...config.file import Role as GatewayRole
+from ...config.properties import (
+    CONNECTOR,
+    CONNECTOR_PROPERTIES,
+    ROUTING,
+    ROUTING_PROPERTIES,
+    WEBHOOK_ONLY,
+    Override,
+    routing_name,
+)
 from ...control.server_control import ServerControl
 from .endpoint import Api, Call
-from .operate import action_of, administrator, changed, checked, control_of, named, run, table, text_table
+from .fields import Input, Output, keyed
+from .operate import RELOAD, Values, action_of, administrator, changed, checked, control_of, listed, named, run
+
+Flag = Literal["0", "1"]
+EVERY_CONNECTORS = [name for name in CONNECTOR_PROPERTIES if name not in WEBHOOK_ONLY]   # webhooks' too
+
+
+class Routing(Output):
+    """How a connector uses one gateway, as set-routing-property takes it."""
+
+    Send: Flag
+    Receive: Flag
+    Role: GatewayRole
+
+
+class Connector(Output):
+    """A connector, whether it runs, whether a change waits for its restart, its
+    properties as set-connector-property takes them (secrets as ***; the webhook keys on
+    webhooks only) and its routing per gateway."""
+
+    name: str
+    type: ConnectorType
+    running: bool
+    pending: bool
+    properties: Annotated[dict[str, str], keyed(CONNECTOR_PROPERTIES, str, required=EVERY_CONNECTORS)]
+    routing: dict[str, Routing]
+
+
+class ConnectorList(Output):
+    connectors: list[Connector]
+
+
+class ConnectorChange(Input, kw_only=True):
+    properties: Annotated[Values, listed(CONNECTOR_PROPERTIES)] = msgspec.field(default_factory=dict)
+    routing: Annotated[dict[str, Annotated[Values, listed(ROUTING_PROPERTIES)]],
+                       Meta(description="per gateway, by its name")] = msgspec.field(default_factory=dict)
+    reload: Annotated[bool, Meta(description=RELOAD)] = True
+
 
 ACTIONS = {
     "start": ServerControl.start_connectors,
@@ -15,23 +67,21 @@ ACTIONS = {
 }
 
 
-def connectors(control: ServerControl) -> list[dict]:
-    """Each connector with its properties (secrets as ***), its routing per gateway, and
-    whether it runs and has a change waiting for its restart."""
-    return run(control, control.configuration)["connectors"]
+def connectors(control: ServerControl) -> list[Connector]:
+    return msgspec.convert(run(control, control.configuration)["connectors"], list[Connector])
 
 
 def install(api: Api) -> None:
     @api.route("GET", "/connectors")
-    def list_connectors(call: Call) -> dict:
-        return {"connectors": connectors(control_of(call))}
+    def list_connectors(call: Call) -> ConnectorList:
+        return ConnectorList(connectors(control_of(call)))
 
     @api.route("GET", "/connectors/<connector>")
-    def get_connector(call: Call, connector: str) -> dict:
+    def get_connector(call: Call, connector: str) -> Connector:
         return named(connectors(control_of(call)), connector, "connector")
 
     @api.route("POST", "/connectors/<connector>/<action>")
-    def act_on_connector(call: Call, connector: str, action: str) -> dict:
+    def act_on_connector(call: Call, connector: str, action: str) -> Connector:
         control = administrator(call)
         act = action_of(ACTIONS, action, "connector")
         run(control, lambda: act(control, [connector]))
@@ -39,13 +89,10 @@ def install(api: Api) -> None:
         return named(connectors(control), connector, "connector")
 
     @api.route("PATCH", "/connectors/<connector>")
-    def change_connector(call: Call, connector: str) -> dict:
+    def change_connector(call: Call, connector: str) -> Connector:
         control = administrator(call)
-        body = call.body(("properties", "routing", "reload"))
-        values = text_table(body.data.get("properties", {}), "properties")
-        routing = {gateway: text_table(entry, f"routing.{gateway}")
-                   for gateway, entry in table(body.data.get("routing", {}), "routing").items()}
-        reload = body.boolean("reload", default=True)
+        body = call.body(ConnectorChange)
+        values, routing, reload = body.properties, body.routing, body.reload
         changes = ([(f"properties.{prop}", Override(CONNECTOR, connector, prop, value))
                     for prop, value in values.items()]
                    + [(f"routing.{gateway}.{prop}", Override(ROUTING, routing_name(connector, gateway), prop, value))

@@ -4,32 +4,65 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import peewee
+from msgspec import Meta
 
 from ...messages import numbers
-from ...store.models import Contact, ContactGroup, GroupMember
+from ...store.models import Contact as ContactRow
+from ...store.models import ContactGroup, GroupMember
 from .auth import require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply
-from .fields import Body, name, row_id
+from .fields import Input, Name, Output, RowId, name, row_id
 from .wire import ApiError, invalid, not_found
 
 MAX_MEMBERS = 10_000
 T = TypeVar("T")
 
 
-def contact_data(contact: Contact) -> dict:
-    return {"id": contact.id, "name": contact.name, "number": contact.number}
+class ContactInput(Input, kw_only=True):
+    name: Name
+    number: Annotated[str, Meta(max_length=64, description="a phone number, like +44 7700 900123")]
 
 
-def group_data(group: ContactGroup) -> dict:
-    members = (Contact.select(Contact.name).join(GroupMember).where(GroupMember.group == group)
-               .order_by(GroupMember.position, Contact.name))
-    return {"id": group.id, "name": group.name, "members": [m.name for m in members]}
+class GroupInput(Input, kw_only=True):
+    name: Name
+    members: Annotated[tuple[str, ...], Meta(max_length=MAX_MEMBERS, description="names of the caller's contacts",
+                                             extra_json_schema={"uniqueItems": True})] = ()
 
 
-def _owned(model: type[Contact] | type[ContactGroup], owner: int, raw_id: str, what: str):
+class Contact(Output):
+    id: RowId
+    name: str
+    number: str
+
+
+class ContactList(Output):
+    contacts: list[Contact]
+
+
+class Group(Output):
+    id: RowId
+    name: str
+    members: list[str]     # its contacts' names, in order
+
+
+class GroupList(Output):
+    groups: list[Group]
+
+
+def contact_data(contact: ContactRow) -> Contact:
+    return Contact(contact.id, contact.name, contact.number)
+
+
+def group_data(group: ContactGroup) -> Group:
+    members = (ContactRow.select(ContactRow.name).join(GroupMember).where(GroupMember.group == group)
+               .order_by(GroupMember.position, ContactRow.name))
+    return Group(group.id, group.name, [m.name for m in members])
+
+
+def _owned(model: type[ContactRow] | type[ContactGroup], owner: int, raw_id: str, what: str):
     row = model.get_or_none((model.id == row_id(raw_id, what)) & (model.user == owner))
     if row is None:  # another user's is as good as absent
         raise not_found(f"{what} {raw_id}")
@@ -39,24 +72,24 @@ def _owned(model: type[Contact] | type[ContactGroup], owner: int, raw_id: str, w
 def _unique(kind: str, new_name: str, write: Callable[[], T]) -> T:
     """Run ``write`` in one transaction; a name the caller already uses for a ``kind`` is 409."""
     try:
-        with Contact._meta.database.atomic():
+        with ContactRow._meta.database.atomic():
             return write()
     except peewee.IntegrityError:
         raise ApiError(409, "name_taken", f"you already have a {kind} named {new_name!r}", "name") from None
 
 
-def _contact_fields(body: Body) -> tuple[str, str]:
-    contact_name = name(body)
+def _contact_fields(body: ContactInput) -> tuple[str, str]:
+    contact_name = name(body.name)
     try:
-        number = numbers.normalize(body.string("number", required=True, max_length=64))
+        number = numbers.normalize(body.number)
     except ValueError as error:
         raise invalid("number", f"number: {error}") from None
     return contact_name, number
 
 
-def _members(owner: int, body: Body) -> list[Contact]:
-    wanted = body.strings("members", max_items=MAX_MEMBERS)
-    found = {c.name: c for c in Contact.select().where((Contact.user == owner) & Contact.name.in_(wanted))} \
+def _members(owner: int, body: GroupInput) -> list[ContactRow]:
+    wanted = body.members
+    found = {c.name: c for c in ContactRow.select().where((ContactRow.user == owner) & ContactRow.name.in_(wanted))} \
         if wanted else {}
     for member in wanted:
         if member not in found:
@@ -66,7 +99,7 @@ def _members(owner: int, body: Body) -> list[Contact]:
     return [found[member] for member in wanted]
 
 
-def _write_group(group: ContactGroup, members: list[Contact]) -> ContactGroup:
+def _write_group(group: ContactGroup, members: list[ContactRow]) -> ContactGroup:
     group.save()
     GroupMember.delete().where(GroupMember.group == group).execute()
     rows = [{"group": group.id, "contact": c.id, "position": position} for position, c in enumerate(members)]
@@ -77,60 +110,60 @@ def _write_group(group: ContactGroup, members: list[Contact]) -> ContactGroup:
 
 def install(api: Api) -> None:
     @api.route("GET", "/contacts")
-    def list_contacts(call: Call) -> dict:
+    def list_contacts(call: Call) -> ContactList:
         owner = require_local(call.principal, "contacts")
-        return {"contacts": [contact_data(c) for c in
-                             Contact.select().where(Contact.user == owner).order_by(Contact.name)]}
+        return ContactList([contact_data(c) for c in
+                            ContactRow.select().where(ContactRow.user == owner).order_by(ContactRow.name)])
 
     @api.route("POST", "/contacts")
     def create_contact(call: Call) -> Reply:
         owner = require_local(call.principal, "contacts")
-        contact_name, number = _contact_fields(call.body(("name", "number")))
-        contact = _unique("contact", contact_name, lambda: Contact.create(user=owner, name=contact_name,
+        contact_name, number = _contact_fields(call.body(ContactInput))
+        contact = _unique("contact", contact_name, lambda: ContactRow.create(user=owner, name=contact_name,
                                                                           number=number))
         return Reply(contact_data(contact), 201)
 
     @api.route("GET", "/contacts/<contact_id>")
-    def get_contact(call: Call, contact_id: str) -> dict:
-        return contact_data(_owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact"))
+    def get_contact(call: Call, contact_id: str) -> Contact:
+        return contact_data(_owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact"))
 
     @api.route("PUT", "/contacts/<contact_id>")
-    def replace_contact(call: Call, contact_id: str) -> dict:
-        contact = _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact")
-        contact.name, contact.number = _contact_fields(call.body(("name", "number")))
+    def replace_contact(call: Call, contact_id: str) -> Contact:
+        contact = _owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact")
+        contact.name, contact.number = _contact_fields(call.body(ContactInput))
         _unique("contact", contact.name, contact.save)
         return contact_data(contact)
 
     @api.route("DELETE", "/contacts/<contact_id>")
     def delete_contact(call: Call, contact_id: str) -> Reply:
-        _owned(Contact, require_local(call.principal, "contacts"), contact_id, "contact").delete_instance()
+        _owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact").delete_instance()
         return NO_CONTENT
 
     @api.route("GET", "/groups")
-    def list_groups(call: Call) -> dict:
+    def list_groups(call: Call) -> GroupList:
         owner = require_local(call.principal, "groups")
-        return {"groups": [group_data(g) for g in
-                           ContactGroup.select().where(ContactGroup.user == owner).order_by(ContactGroup.name)]}
+        return GroupList([group_data(g) for g in
+                          ContactGroup.select().where(ContactGroup.user == owner).order_by(ContactGroup.name)])
 
     @api.route("POST", "/groups")
     def create_group(call: Call) -> Reply:
         owner = require_local(call.principal, "groups")
-        body = call.body(("name", "members"))
-        group_name, members = name(body), _members(owner, body)
+        body = call.body(GroupInput)
+        group_name, members = name(body.name), _members(owner, body)
         group = _unique("group", group_name,
                         lambda: _write_group(ContactGroup(user=owner, name=group_name), members))
         return Reply(group_data(group), 201)
 
     @api.route("GET", "/groups/<group_id>")
-    def get_group(call: Call, group_id: str) -> dict:
+    def get_group(call: Call, group_id: str) -> Group:
         return group_data(_owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group"))
 
     @api.route("PUT", "/groups/<group_id>")
-    def replace_group(call: Call, group_id: str) -> dict:
+    def replace_group(call: Call, group_id: str) -> Group:
         owner = require_local(call.principal, "groups")
         group = _owned(ContactGroup, owner, group_id, "group")
-        body = call.body(("name", "members"))
-        group.name, members = name(body), _members(owner, body)
+        body = call.body(GroupInput)
+        group.name, members = name(body.name), _members(owner, body)
         _unique("group", group.name, lambda: _write_group(group, members))
         return group_data(group)
 

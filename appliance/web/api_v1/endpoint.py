@@ -5,16 +5,17 @@ refusal into the API's error object."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import bottle
 
 from ...accounts.users import Principal
 from .auth import principal_of
 from .context import ApiV1Context
-from .fields import Body, Query
+from .fields import Input, NoQuery
+from .fields import query as read_query
 from .wire import ApiError, encode, read_body, reply_type
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Reply:
 
 
 NO_CONTENT = Reply(None, 204)
+B = TypeVar("B", bound=Input)
 
 
 @dataclass
@@ -38,7 +40,7 @@ class Call:
 
     context: ApiV1Context
     caller: Principal | None    # None only for the public operations, which do not look
-    query: Query
+    query: Any                  # the operation's declared query Struct
 
     @property
     def principal(self) -> Principal:
@@ -47,8 +49,9 @@ class Call:
             raise RuntimeError("a public operation asked who is calling")
         return self.caller
 
-    def body(self, allowed: Sequence[str]) -> Body:
-        return Body(read_body(), allowed)
+    def body(self, kind: type[B]) -> B:
+        """The body, read as ``kind`` declares it."""
+        return read_body(kind)
 
 
 Handler = Callable[..., Any]
@@ -66,9 +69,10 @@ class Api:
         self.app = app
         self.context = context
 
-    def route(self, method: str, path: str, *, query: Sequence[str] = (), public: bool = False
+    def route(self, method: str, path: str, *, query: type[Input] = NoQuery, public: bool = False
               ) -> Callable[[Handler], Handler]:
-        """Register ``handler(call, **path_args)``; it returns data (200) or a Reply."""
+        """Register ``handler(call, **path_args)``; it returns data (200) or a Reply.
+        ``query``: the Struct its query parameters are read as."""
         def decorate(handler: Handler) -> Handler:
             def serve(**path_args: Any) -> bytes:
                 return self.serve(handler, query, public, path_args)
@@ -76,15 +80,14 @@ class Api:
             return handler
         return decorate
 
-    def serve(self, handler: Handler, allowed_query: Sequence[str], public: bool, path_args: dict) -> bytes:
+    def serve(self, handler: Handler, query_kind: type[Input], public: bool, path_args: dict) -> bytes:
         media_type = reply_type(bottle.request.get_header("Accept"))
         try:
             # the socket's peer for the login throttle, never a header a client can forge
             principal = None if public else principal_of(bottle.request.get_header("Authorization"),
                                                           self.context.http.authenticator,
                                                           bottle.request.environ.get("REMOTE_ADDR"))
-            query = Query(_query_parameters(), allowed_query)
-            result = handler(Call(self.context, principal, query), **path_args)
+            result = handler(Call(self.context, principal, read_query(_query_parameters(), query_kind)), **path_args)
             reply = result if isinstance(result, Reply) else Reply(result)
         except ApiError as error:
             reply = Reply(error.body(), error.status, error.headers)

@@ -3,11 +3,36 @@ logs in; starting, stopping, pausing and reconfiguring it for administrators."""
 
 from __future__ import annotations
 
-from ...config.properties import GATEWAY, Override
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from ...config.properties import GATEWAY, GATEWAY_PROPERTIES, Override
 from ...control.server_control import ServerControl
 from .endpoint import Api, Call
-from .operate import action_of, administrator, changed, checked, control_of, named, run, text_table
-from .status import gateway_status
+from .fields import Input, Output, keyed
+from .operate import RELOAD, Values, action_of, administrator, changed, checked, control_of, listed, named, run
+from .status import GatewayStatus, gateway_fields
+
+
+class Gateway(GatewayStatus):
+    """A gateway's status, whether it runs, whether a change waits for its restart, and
+    its properties as set-gateway-property takes them (secrets as ***)."""
+
+    running: bool
+    pending: bool
+    properties: Annotated[dict[str, str], keyed(GATEWAY_PROPERTIES, str, required=GATEWAY_PROPERTIES)]
+
+
+class GatewayList(Output):
+    gateways: list[Gateway]
+
+
+class GatewayChange(Input, kw_only=True):
+    properties: Annotated[Values, listed(GATEWAY_PROPERTIES)] = msgspec.field(default_factory=dict)
+    reload: Annotated[bool, Meta(description=RELOAD)] = True
+
 
 ACTIONS = {
     "start": ServerControl.start_gateways,
@@ -19,29 +44,27 @@ ACTIONS = {
 }
 
 
-def gateways(call: Call, control: ServerControl) -> list[dict]:
-    """The status of each gateway with its properties (secrets as ***) and whether it runs
-    and has a change waiting for its restart."""
+def gateways(call: Call, control: ServerControl) -> list[Gateway]:
     configured = {g["name"]: g for g in run(control, control.configuration)["gateways"]}
     result = []
     for collected in call.context.http.server_status()["gateways"]:
         settings = configured[collected["name"]]
-        result.append({**gateway_status(collected), "running": settings["running"],
-                       "pending": settings["pending"], "properties": settings["properties"]})
+        result.append(Gateway(**gateway_fields(collected), running=settings["running"],
+                              pending=settings["pending"], properties=settings["properties"]))
     return result
 
 
 def install(api: Api) -> None:
     @api.route("GET", "/gateways")
-    def list_gateways(call: Call) -> dict:
-        return {"gateways": gateways(call, control_of(call))}
+    def list_gateways(call: Call) -> GatewayList:
+        return GatewayList(gateways(call, control_of(call)))
 
     @api.route("GET", "/gateways/<gateway>")
-    def get_gateway(call: Call, gateway: str) -> dict:
+    def get_gateway(call: Call, gateway: str) -> Gateway:
         return named(gateways(call, control_of(call)), gateway, "gateway")
 
     @api.route("POST", "/gateways/<gateway>/<action>")
-    def act_on_gateway(call: Call, gateway: str, action: str) -> dict:
+    def act_on_gateway(call: Call, gateway: str, action: str) -> Gateway:
         control = administrator(call)
         act = action_of(ACTIONS, action, "gateway")
         run(control, lambda: act(control, [gateway]))
@@ -49,11 +72,10 @@ def install(api: Api) -> None:
         return named(gateways(call, control), gateway, "gateway")
 
     @api.route("PATCH", "/gateways/<gateway>")
-    def change_gateway(call: Call, gateway: str) -> dict:
+    def change_gateway(call: Call, gateway: str) -> Gateway:
         control = administrator(call)
-        body = call.body(("properties", "reload"))
-        values = text_table(body.data.get("properties", {}), "properties")
-        reload = body.boolean("reload", default=True)
+        body = call.body(GatewayChange)
+        values, reload = body.properties, body.reload
         changes = [(f"properties.{prop}", Override(GATEWAY, gateway, prop, value)) for prop, value in values.items()]
 
         def change() -> None:

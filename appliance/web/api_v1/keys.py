@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from msgspec import Meta
+
 from ...accounts import api_keys
 from ...accounts.users import Principal
-from ...store.models import ApiKey, User
+from ...store.models import ApiKey as KeyRow
+from ...store.models import User
 from .auth import require_admin, require_local
 from .endpoint import NO_CONTENT, Api, Call, Reply
-from .fields import row_id, timestamp
+from .fields import Input, Output, RowId, Time, row_id, timestamp
 from .wire import invalid, not_found
 
 
-def key_data(key: ApiKey) -> dict:
+class KeysQuery(Input, kw_only=True):
+    user: Annotated[str, Meta(description="only this user's")] | None = None
+
+
+class ApiKeyInput(Input, kw_only=True):
+    name: Annotated[str, Meta(max_length=api_keys.MAX_NAME)] = ""
+    user: str | None = None
+
+
+class ApiKey(Output):
+    id: RowId
+    user: str
+    name: str
+    prefix: str              # the token's first characters, to tell keys apart
+    created_at: Time
+    last_used_at: Time | None
+
+
+class NewApiKey(ApiKey):
+    token: str               # in this reply only, never again
+
+
+class ApiKeyList(Output):
+    keys: list[ApiKey]
+
+
+def _key_fields(key: KeyRow) -> dict:
     return {"id": key.id, "user": key.user.name, "name": key.name, "prefix": key.prefix,
-            "created_at": timestamp(key.created_at), "last_used_at": timestamp(key.last_used_at)}
+                "created_at": timestamp(key.created_at), "last_used_at": timestamp(key.last_used_at)}
 
 
 def _owner(principal: Principal, name: str | None) -> User:
@@ -30,27 +61,27 @@ def _owner(principal: Principal, name: str | None) -> User:
 
 
 def install(api: Api) -> None:
-    @api.route("GET", "/keys", query=("user",))
-    def list_keys(call: Call) -> dict:
-        name = call.query.string("user")
+    @api.route("GET", "/keys", query=KeysQuery)
+    def list_keys(call: Call) -> ApiKeyList:
+        name = call.query.user
         if name is None and call.principal.is_admin and not call.principal.external:
-            return {"keys": [key_data(k) for k in api_keys.listed()]}
-        return {"keys": [key_data(k) for k in api_keys.listed(_owner(call.principal, name))]}
+            return ApiKeyList([ApiKey(**_key_fields(k)) for k in api_keys.listed()])
+        return ApiKeyList([ApiKey(**_key_fields(k)) for k in api_keys.listed(_owner(call.principal, name))])
 
     @api.route("POST", "/keys")
     def create_key(call: Call) -> Reply:
-        body = call.body(("name", "user"))
-        owner = _owner(call.principal, body.optional_string("user"))
+        body = call.body(ApiKeyInput)
+        owner = _owner(call.principal, body.user)
         try:
-            key, token = api_keys.create(owner, body.string("name", max_length=api_keys.MAX_NAME))
+            key, token = api_keys.create(owner, body.name)
         except ValueError as error:
             raise invalid("name", str(error)) from None
-        return Reply({**key_data(key), "token": token}, 201)
+        return Reply(NewApiKey(**_key_fields(key), token=token), 201)
 
     @api.route("DELETE", "/keys/<key_id>")
     def revoke_key(call: Call, key_id: str) -> Reply:
         require_local(call.principal, "API keys")
-        key = ApiKey.select(ApiKey, User).join(User).where(ApiKey.id == row_id(key_id, "API key")).first()
+        key = KeyRow.select(KeyRow, User).join(User).where(KeyRow.id == row_id(key_id, "API key")).first()
         # another user's key is as good as absent, unless the caller administers them all
         if key is None or (key.user.id != call.principal.id and not call.principal.is_admin):
             raise not_found(f"API key {key_id}")

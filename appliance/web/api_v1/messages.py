@@ -6,26 +6,66 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
+from typing import Annotated, Literal, cast
 
+import msgspec
 import peewee
+from msgspec import Meta
 
 from ...accounts.users import Principal
+from ...config import schema
 from ...messages import numbers
 from ...messages import status as message_status
-from ...store.models import MessagePart, MessageState, OutboundMessage
+from ...messages.types import MESSAGE_TYPES
+from ...store.models import MessagePart, OutboundMessage
 from ...store.reports import outcome, report_status_text
 from .. import submission
 from ..submission import GuidTaken, SubmissionError
 from .auth import require_local
 from .endpoint import Api, Call, Reply
-from .fields import timestamp
+from .fields import Input, Output, Time, timestamp
 from .wire import ApiError, invalid, not_found
 
-SEND_FIELDS = ("to", "contact_names", "message", "message_type", "from", "guid", "info", "gateways",
-               "priority", "validity_period", "scheduled")
-STATES = (MessageState.QUEUED, MessageState.SENDING, MessageState.SENT, MessageState.DELIVERED,
-          MessageState.FAILED, MessageState.EXPIRED, MessageState.REMOVED)
+# MessageState's values, as a type the API's declarations can name (tests check they agree)
+State = Literal["queued", "sending", "sent", "delivered", "failed", "expired", "removed"]
+STATES: tuple[str, ...] = schema.choices(State)
 MAX_PAGE = 1000
+Recipients = Annotated[tuple[str, ...], Meta(max_length=submission.MAX_RECIPIENTS)]
+LOCAL = "an RFC 3339 date and time (without an offset: the appliance's local time)"
+Limit = Annotated[int, Meta(ge=1, le=MAX_PAGE, description="how many at most")]
+
+
+class SendRequest(Input, kw_only=True):
+    """POST /messages. The wire's types and sizes are checked here; what a message may
+    say (a number, a known type, a time) is :mod:`..submission`'s, shared with the
+    Diafaan API; its ranges are documented here."""
+
+    to: Recipients = ()
+    contact_names: Recipients = ()
+    message: Annotated[str, Meta(max_length=100_000)]
+    message_type: Annotated[str, Meta(max_length=64, extra_json_schema={"enum": list(MESSAGE_TYPES)})] = ""
+    sender: Annotated[str, Meta(max_length=64, extra_json_schema={"maxLength": submission.MAX_SENDER})
+                      ] = msgspec.field(default="", name="from")
+    guid: Annotated[str, Meta(max_length=128)] = ""
+    info: Annotated[str, Meta(max_length=10_000)] = ""
+    gateways: Annotated[tuple[str, ...], Meta(max_length=100)] = ()
+    priority: Annotated[int, Meta(extra_json_schema={"minimum": submission.PRIORITY_RANGE[0],
+                                                     "maximum": submission.PRIORITY_RANGE[1]})] | None = None
+    validity_period: Annotated[int, Meta(extra_json_schema={"minimum": 1, "maximum": submission.MAX_VALIDITY})
+                               ] | None = None
+    scheduled: Annotated[str, Meta(extra_json_schema={"format": "date-time"})] | None = None
+
+
+class MessagesQuery(Input, kw_only=True):
+    state: Annotated[State, Meta(description="only in this state")] | None = None
+    since: Annotated[datetime, Meta(description=f"created at or after; {LOCAL}")] | None = None
+    until: Annotated[datetime, Meta(description=f"created before; {LOCAL}")] | None = None
+    recipient: Annotated[str, Meta(description="only to this number")] | None = None
+    limit: Limit = 100
+    cursor: Annotated[str, Meta(description="next_cursor of the page before")] | None = None
+    offset: Annotated[int, Meta(ge=0, le=1_000_000_000, description="skip this many (instead of cursor)")
+                      ] | None = None
 
 # Diafaan's refusal codes as the JSON API answers them
 _REFUSALS = {
@@ -35,33 +75,119 @@ _REFUSALS = {
 }
 
 
-def message_data(message: OutboundMessage, now: float) -> dict:
+class Accepted(Output):
+    id: str
+    recipient: str
+    contact_name: str
+
+
+class AcceptedList(Output):
+    messages: list[Accepted]
+
+
+class StatusCode(Output):
+    """Diafaan's status of a message (200 Sent, 201 Delivered, ...)."""
+
+    code: int
+    text: str
+
+
+class Failure(Output):
+    code: int | None
+    text: str
+
+
+class Message(Output):
+    id: str
+    recipient: str
+    contact_name: str
+    sender: str = msgspec.field(name="from")
+    message: str
+    message_type: str
+    guid: str
+    info: str
+    gateways: list[str]
+    priority: int
+    validity_period: int | None
+    scheduled: Time | None
+    expires_at: Time | None
+    state: State
+    status: StatusCode
+    gateway: str
+    attempts: int
+    error: Failure | None
+    parts_total: int
+    created_at: Time
+    updated_at: Time
+    sent_at: Time | None
+
+
+class Part(Output):
+    sequence: int
+    state: Literal["pending", "sent", "delivered", "failed"]
+    reference: int | None
+    gateway: str
+    sent_at: Time | None
+    tp_status: int | None
+
+
+class PartDetail(Part):
+    reported_at: Time | None
+
+
+class MessageDetail(Message):
+    parts: list[PartDetail]
+
+
+class MessageList(Output):
+    messages: list[Message]
+    next_cursor: str | None
+
+
+Outcome = Literal["delivered", "pending", "failed"]   # store/reports.py's outcome()
+
+
+class PartReport(Part):
+    tp_status_text: str | None
+    outcome: Outcome | None
+    reported_at: Time | None
+
+
+class Reports(Output):
+    message_id: str
+    state: State
+    parts: list[PartReport]
+
+
+def _message_fields(message: OutboundMessage, now: float) -> dict:
     code, text = message_status.status_of(message, now)
     failed = message.error_code is not None or message.error_text
     return {
         "id": message.id, "recipient": message.recipient, "contact_name": message.contact_name,
-        "from": message.sender, "message": message.text, "message_type": message.message_type,
+        "sender": message.sender, "message": message.text, "message_type": message.message_type,
         "guid": message.message_guid, "info": message.message_info,
         "gateways": [name for name in message.gateways.split(";") if name],
         "priority": message.priority, "validity_period": message.validity_period,
         "scheduled": timestamp(message.scheduled_at), "expires_at": timestamp(message.expires_at),
-        "state": message.state, "status": {"code": code, "text": text},
-        "gateway": message.gateway, "attempts": message.attempts,
-        "error": {"code": message.error_code, "text": message.error_text} if failed else None,
+        "state": message.state, "status": StatusCode(code, text), "gateway": message.gateway,
+        "attempts": message.attempts,
+        "error": Failure(message.error_code, message.error_text) if failed else None,
         "parts_total": message.parts_total, "created_at": timestamp(message.created_at),
-        "updated_at": timestamp(message.updated_at), "sent_at": timestamp(message.sent_at),
-    }
+        "updated_at": timestamp(message.updated_at), "sent_at": timestamp(message.sent_at)}
+
+
+def _part_fields(part: MessagePart) -> dict:
+    return {"sequence": part.sequence, "state": part.state, "reference": part.reference, "gateway": part.gateway,
+                "sent_at": timestamp(part.sent_at), "tp_status": part.status}
 
 
 def _parts(message: OutboundMessage) -> list[MessagePart]:
     return list(MessagePart.select().where(MessagePart.message == message.id).order_by(MessagePart.sequence))
 
 
-def detail(message: OutboundMessage, now: float) -> dict:
-    return {**message_data(message, now), "parts": [
-        {"sequence": p.sequence, "state": p.state, "reference": p.reference, "gateway": p.gateway,
-         "sent_at": timestamp(p.sent_at), "tp_status": p.status, "reported_at": timestamp(p.reported_at)}
-        for p in _parts(message)]}
+def detail(message: OutboundMessage, now: float) -> MessageDetail:
+    return MessageDetail(**_message_fields(message, now), parts=[
+        PartDetail(**_part_fields(p), reported_at=timestamp(p.reported_at)) for p in _parts(message)])
 
 
 def _visible(principal: Principal) -> peewee.ColumnBase:
@@ -98,24 +224,18 @@ def _after(cursor: str) -> peewee.Expression:
             | ((OutboundMessage.created_at == created_at) & (OutboundMessage.id < message_id)))
 
 
-def _fields(call: Call) -> submission.Fields:
-    body = call.body(SEND_FIELDS)
+def _fields(body: SendRequest) -> submission.Fields:
     return submission.Fields(
-        to=body.strings("to", max_items=submission.MAX_RECIPIENTS),
-        contact_names=body.strings("contact_names", max_items=submission.MAX_RECIPIENTS),
-        message=body.string("message", required=True, max_length=100_000),
-        message_type=body.string("message_type", max_length=64),
-        sender=body.string("from", max_length=64), guid=body.string("guid", max_length=128),
-        info=body.string("info"), gateways=body.strings("gateways", max_items=100),
-        priority=body.integer("priority"), validity_period=body.integer("validity_period"),
-        scheduled=body.optional_string("scheduled"))
+        to=body.to, contact_names=body.contact_names, message=body.message, message_type=body.message_type,
+        sender=body.sender, guid=body.guid, info=body.info, gateways=body.gateways, priority=body.priority,
+        validity_period=body.validity_period, scheduled=body.scheduled)
 
 
 def install(api: Api) -> None:
     @api.route("POST", "/messages")
     def send(call: Call) -> Reply:
         http = call.context.http
-        fields = _fields(call)
+        fields = _fields(call.body(SendRequest))
         names = submission.JSON_NAMES
         try:
             messages = submission.build(fields, call.principal, names=names,
@@ -128,19 +248,15 @@ def install(api: Api) -> None:
             raise ApiError(status, code, error.text, error.field) from None
         if new:
             http.on_accepted()
-        accepted = [{"id": message_id, "recipient": m.recipient, "contact_name": m.contact_name}
+        accepted = [Accepted(message_id, m.recipient, m.contact_name)
                     for message_id, m in zip(ids, messages, strict=True)]
-        return Reply({"messages": accepted}, 201 if new else 200)
+        return Reply(AcceptedList(accepted), 201 if new else 200)
 
-    @api.route("GET", "/messages", query=("state", "since", "until", "recipient", "limit", "cursor", "offset"))
-    def list_messages(call: Call) -> dict:
-        q = call.query
-        state = q.choice("state", STATES)
-        since, until = q.time("since"), q.time("until")
-        recipient = q.string("recipient")
-        limit = q.integer("limit", 1, MAX_PAGE, 100)
-        offset = q.integer("offset", 0, 1_000_000_000)
-        cursor = q.string("cursor")
+    @api.route("GET", "/messages", query=MessagesQuery)
+    def list_messages(call: Call) -> MessageList:
+        q: MessagesQuery = call.query
+        state, recipient, limit, offset, cursor = q.state, q.recipient, q.limit, q.offset, q.cursor
+        since, until = (None if t is None else t.timestamp() for t in (q.since, q.until))
         if cursor is not None and offset is not None:
             raise ApiError(400, "conflicting_parameters", "give cursor or offset, not both", "offset")
         where = _visible(call.principal)
@@ -163,15 +279,14 @@ def install(api: Api) -> None:
         found = list(query)
         page, more = found[:limit], len(found) > limit
         now = call.context.clock()
-        return {"messages": [message_data(m, now) for m in page],
-                "next_cursor": _cursor(page[-1]) if more else None}
+        return MessageList([Message(**_message_fields(m, now)) for m in page], _cursor(page[-1]) if more else None)
 
     @api.route("GET", "/messages/<message_id>")
-    def get_message(call: Call, message_id: str) -> dict:
+    def get_message(call: Call, message_id: str) -> MessageDetail:
         return detail(_find(call, message_id), call.context.clock())
 
     @api.route("DELETE", "/messages/<message_id>")
-    def cancel(call: Call, message_id: str) -> dict:
+    def cancel(call: Call, message_id: str) -> MessageDetail:
         message = _find(call, message_id)
         if not call.context.http.queue.remove(message.id):
             current = _find(call, message_id)
@@ -180,12 +295,10 @@ def install(api: Api) -> None:
         return detail(_find(call, message_id), call.context.clock())
 
     @api.route("GET", "/messages/<message_id>/reports")
-    def reports(call: Call, message_id: str) -> dict:
+    def reports(call: Call, message_id: str) -> Reports:
         message = _find(call, message_id)
-        return {"message_id": message.id, "state": message.state, "parts": [
-            {"sequence": p.sequence, "state": p.state, "reference": p.reference, "gateway": p.gateway,
-             "sent_at": timestamp(p.sent_at), "tp_status": p.status,
-             "tp_status_text": None if p.status is None else report_status_text(p.status),
-             "outcome": None if p.status is None else outcome(p.status),
-             "reported_at": timestamp(p.reported_at)}
-            for p in _parts(message)]}
+        return Reports(message.id, cast(State, message.state), [
+            PartReport(**_part_fields(p), tp_status_text=None if p.status is None else report_status_text(p.status),
+                       outcome=None if p.status is None else cast(Outcome, outcome(p.status)),
+                       reported_at=timestamp(p.reported_at))
+            for p in _parts(message)])

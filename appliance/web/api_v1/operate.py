@@ -12,19 +12,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
+
+from msgspec import Meta
 
 from ...config import properties
 from ...config.file import ConfigError
-from ...config.properties import Override, UnknownName
+from ...config.properties import Override, Property, UnknownName
 from ...control.server_control import ServerControl, on_reactor
 from .auth import require_admin
 from .endpoint import Call
+from .fields import keyed
 from .wire import ApiError, invalid, not_found
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+E = TypeVar("E")
 MAX_VALUE = 10_000
+Value = Annotated[str, Meta(max_length=MAX_VALUE, description='a string, like "20" or "1"')]
+RELOAD = "restart it at once (true) or let the change wait for its next restart (false)"
+
+
+Values = dict[str, Value]     # property values, as set-*-property takes them ("20", "1", "")
+
+
+def listed(table: Mapping[str, Property]) -> Meta:
+    """For :data:`Values`: the document lists the table's names, each with how its value
+    is written. Any name is read, and an unknown one is 422 (unknown_name), as a value that
+    cannot be set is."""
+    return keyed(table, Value, descriptions={name: properties.written(prop) for name, prop in table.items()})
 
 
 def control_of(call: Call) -> ServerControl:
@@ -64,11 +80,16 @@ def changed(call: Call, what: str, name: str, done: str | Sequence[Change]) -> N
     log.info("api/v1: %s %r: %s by %s", what, name, done, call.principal.name)
 
 
-def named(entries: Sequence[dict], name: str, what: str) -> dict:
-    found = next((entry for entry in entries if entry["name"] == name), None)
+def named(entries: Sequence[E], name: str, what: str) -> E:
+    """The entry (a reply's Struct or the control's dict) of the gateway or connector ``name``."""
+    found = next((entry for entry in entries if _name_of(entry) == name), None)
     if found is None:
         raise not_found(f"{what} {name!r}")
     return found
+
+
+def _name_of(entry: Any) -> str:
+    return entry["name"] if isinstance(entry, dict) else entry.name
 
 
 def action_of(actions: Mapping[str, Callable[[ServerControl, list[str]], object]], name: str,
@@ -76,27 +97,6 @@ def action_of(actions: Mapping[str, Callable[[ServerControl, list[str]], object]
     if name not in actions:
         raise ApiError(404, "not_found", f"{name!r} is not an action on a {what} (there are: {', '.join(actions)})")
     return actions[name]
-
-
-def table(value: object, field: str) -> dict:
-    """``value``, the body's ``field``, which must be an object (CBOR's keys, too, strings)."""
-    if not isinstance(value, dict):
-        raise invalid(field, f"{field} must be an object")
-    for key in value:
-        if not isinstance(key, str):
-            raise invalid(field, f"{field} must name each entry with a string, not {key!r}")
-    return value
-
-
-def text_table(value: object, field: str) -> dict[str, str]:
-    """An object of names to text values, as set-*-property takes them ("20", "1", "")."""
-    values = table(value, field)
-    for key, text in values.items():
-        if not isinstance(text, str):
-            raise invalid(f"{field}.{key}", f"{field}.{key} must be a string, like \"20\" or \"1\"")
-        if len(text) > MAX_VALUE:
-            raise invalid(f"{field}.{key}", f"{field}.{key} is longer than {MAX_VALUE} characters")
-    return values
 
 
 def checked(control: ServerControl, changes: Sequence[Change]) -> None:

@@ -3,39 +3,64 @@ optionally taken out of the inbox as they are read."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+import msgspec
 import peewee
+from msgspec import Meta
 
 from ...store.models import InboundMessage
 from .auth import require_local
 from .endpoint import Api, Call
-from .fields import timestamp
+from .fields import Input, Output, Time, timestamp
 from .wire import not_found
 
 MAX_PAGE = 1000
 
 
-def received_data(message: InboundMessage) -> dict:
-    return {
-        "id": message.id, "gateway": message.gateway, "from": message.originator, "to": message.recipient,
-        "message": message.text, "message_type": message.message_type, "smsc": message.smsc,
-        "parts_received": message.parts_received, "parts_total": message.parts_total,
-        "sent_at": timestamp(message.sent_at), "received_at": timestamp(message.received_at),
-    }
+class ReceivedQuery(Input, kw_only=True):
+    limit: Annotated[int, Meta(ge=1, le=MAX_PAGE, description="how many at most")] = 100
+    order: Annotated[Literal["oldest", "newest"], Meta(description="which first")] = "oldest"
+    remove: Annotated[bool, Meta(description="take them out of the inbox")] = False
+
+
+class Received(Output):
+    id: str
+    gateway: str
+    sender: str = msgspec.field(name="from")
+    to: str
+    message: str
+    message_type: str
+    smsc: str
+    parts_received: int
+    parts_total: int
+    sent_at: Time | None       # the time stamp of the service centre
+    received_at: Time
+
+
+class ReceivedList(Output):
+    messages: list[Received]
+
+
+def received_data(message: InboundMessage) -> Received:
+    return Received(
+        id=message.id, gateway=message.gateway, sender=message.originator, to=message.recipient,
+        message=message.text, message_type=message.message_type, smsc=message.smsc,
+        parts_received=message.parts_received, parts_total=message.parts_total,
+        sent_at=timestamp(message.sent_at), received_at=timestamp(message.received_at))
 
 
 def install(api: Api) -> None:
-    @api.route("GET", "/received", query=("limit", "order", "remove"))
-    def list_received(call: Call) -> dict:
+    @api.route("GET", "/received", query=ReceivedQuery)
+    def list_received(call: Call) -> ReceivedList:
         require_local(call.principal, "received messages")
-        limit = call.query.integer("limit", 1, MAX_PAGE, 100)
-        newest_first = call.query.choice("order", ("oldest", "newest"), "oldest") == "newest"
-        remove = call.query.boolean("remove")
-        messages = call.context.http.inbox.received(call.context.http.connector, limit=limit,
-                                               newest_first=newest_first, remove=remove)
-        return {"messages": [received_data(m) for m in messages]}
+        q: ReceivedQuery = call.query
+        messages = call.context.http.inbox.received(call.context.http.connector, limit=q.limit,
+                                                    newest_first=q.order == "newest", remove=q.remove)
+        return ReceivedList([received_data(m) for m in messages])
 
     @api.route("GET", "/received/<message_id>")
-    def get_received(call: Call, message_id: str) -> dict:
+    def get_received(call: Call, message_id: str) -> Received:
         require_local(call.principal, "received messages")
         listed = ";" + InboundMessage.connectors + ";"
         message = InboundMessage.get_or_none(

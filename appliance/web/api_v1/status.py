@@ -8,28 +8,84 @@ gateway's own particulars under ``device``). /api/v1/gateways shows the same gat
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from ...config.file import ConnectorType, GatewayUse
 from .endpoint import Api, Call
-from .fields import timestamp
-
-GATEWAY_FIELDS = ("name", "state", "detail", "in_service", "paused", "sent", "failed", "received",
-                  "send_limit_day", "send_limit_month", "send_rate_per_minute")
+from .fields import Count, Output, Time, keyed, timestamp
+from .messages import STATES
 
 
-def gateway_status(collected: dict) -> dict:
-    """One gateway of ``collect``'s answer; what its kind tells besides (a modem's signal,
-    operator, ...) goes under ``device``."""
-    return {**{key: collected[key] for key in GATEWAY_FIELDS}, "device": collected["properties"]}
+class Device(Output):
+    """What a gateway's kind tells besides its state; a modem tells all of it, another
+    kind of gateway may tell none."""
+
+    model: str | UnsetType = UNSET
+    dialect: str | UnsetType = UNSET
+    port: str | UnsetType = UNSET
+    signal_dbm: int | UnsetType | None = UNSET
+    registration: str | UnsetType = UNSET
+    operator: str | UnsetType | None = UNSET
+    storage: str | UnsetType | None = UNSET        # used/total SMS slots
+    network_time: str | UnsetType | None = UNSET
+    smsc: str | UnsetType | None = UNSET
+
+
+class GatewayStatus(Output):
+    name: str
+    state: str
+    detail: str
+    in_service: bool
+    paused: bool
+    sent: Count
+    failed: Count
+    received: Count
+    send_limit_day: int | None
+    send_limit_month: int | None
+    send_rate_per_minute: int | None
+    device: Device
+
+
+class ConnectorStatus(Output):
+    name: str
+    type: ConnectorType
+    max_send_attempts: int
+    gateways: list[GatewayUse]
+
+
+class Status(Output):
+    version: str
+    uptime: Annotated[float, msgspec.Meta(ge=0)]     # seconds
+    started_at: Time
+    messages: Annotated[dict[str, Count], keyed(STATES, Count, required=STATES)]   # by state
+    received: Count
+    gateways: list[GatewayStatus]
+    connectors: list[ConnectorStatus]
+
+
+_DEVICE = frozenset(Device.__struct_fields__)
+
+
+def gateway_fields(collected: dict) -> dict:
+    """One gateway of ``collect``'s answer as the fields of a :class:`GatewayStatus`; what
+    its kind tells besides (a modem's signal, operator, ...) goes under ``device``."""
+    fields = {key: collected[key] for key in GatewayStatus.__struct_fields__ if key != "device"}
+    device = {key: value for key, value in collected["properties"].items() if key in _DEVICE}
+    return {**fields, "device": msgspec.convert(device, Device)}
 
 
 def install(api: Api) -> None:
     @api.route("GET", "/status")
-    def status(call: Call) -> dict:
+    def status(call: Call) -> Status:
         context = call.context
         collected = context.http.server_status()
-        return {"version": context.version,
-                "uptime": round(max(0.0, context.uptime_clock() - context.started_at), 3),
-                "started_at": timestamp(collected["started_at"]),
-                "messages": collected["messages"],
-                "received": collected["received"],
-                "gateways": [gateway_status(g) for g in collected["gateways"]],
-                "connectors": collected["connectors"]}
+        return Status(version=context.version,
+                      uptime=round(max(0.0, context.uptime_clock() - context.started_at), 3),
+                      started_at=timestamp(collected["started_at"]),
+                      messages=collected["messages"],
+                      received=collected["received"],
+                      gateways=[GatewayStatus(**gateway_fields(g)) for g in collected["gateways"]],
+                      connectors=msgspec.convert(collected["connectors"], list[ConnectorStatus]))

@@ -7,15 +7,32 @@ body is CBOR when its Content-Type says so. Both carry the same data model.
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import re
+from typing import Any, TypeVar
 
 import bottle
 import cbor2
+import msgspec
+
+from ...config import schema
 
 JSON = "application/json"
 CBOR = "application/cbor"
 MAX_BODY = 1024 * 1024        # 10,000 recipients and a long text fit well within
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class ErrorDetail(msgspec.Struct, forbid_unknown_fields=True):
+    code: str                 # stable, for programs: invalid_value, not_found, ...
+    field: str | None         # the field at fault (properties.Pin), if one is
+    message: str              # for a person
+
+
+class Error(msgspec.Struct, forbid_unknown_fields=True):
+    """Every refusal."""
+
+    error: ErrorDetail
 
 
 class ApiError(Exception):
@@ -31,8 +48,8 @@ class ApiError(Exception):
         self.field = field
         self.headers = headers or {}
 
-    def body(self) -> dict:
-        return {"error": {"code": self.code, "field": self.field, "message": self.message}}
+    def body(self) -> Error:
+        return Error(ErrorDetail(self.code, self.field, self.message))
 
 
 def not_found(what: str) -> ApiError:
@@ -42,6 +59,20 @@ def not_found(what: str) -> ApiError:
 def invalid(field: str, message: str) -> ApiError:
     """A well-formed request whose value cannot be used."""
     return ApiError(422, "invalid_value", message, field)
+
+
+def refusal(refused: schema.Refusal, kind: type[msgspec.Struct], *, where: str = "field") -> ApiError:
+    """A declaration's refusal as the API's error: the field (``properties.Pin``) and why."""
+    field = refused.key(schema.JSON)
+    if refused.kind == schema.UNKNOWN and len(refused.path) == 1:
+        names = ", ".join(schema.fields(kind))
+        return ApiError(400, f"unknown_{where}", f"{field!r} is not a {where} of this request"
+                                                 + (f" (there are: {names})" if names else ""), field)
+    if refused.kind == schema.MISSING:
+        return ApiError(422, "missing_field", f"{field} is required", field)
+    if not refused.path:
+        return ApiError(400, "malformed_body", f"the body {refused.problem}")
+    return invalid(field, f"{field}: {refused.problem}")
 
 
 def _quality(media_range: str) -> tuple[str, float]:
@@ -65,13 +96,43 @@ def reply_type(accept: str | None) -> str:
 
 
 def encode(payload: Any, media_type: str) -> bytes:
+    """A reply (Structs, lists, dicts of them) as JSON or CBOR."""
     if media_type == CBOR:
-        return cbor2.dumps(payload)
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return cbor2.dumps(msgspec.to_builtins(payload))
+    return msgspec.json.encode(payload)
 
 
-def read_body() -> Any:
-    """The request's body as data; refusals say what was wrong with it."""
+def read_body(kind: type[T]) -> T:
+    """The request's body as ``kind`` declares it; refusals say what was wrong with it.
+    JSON is decoded straight into the Struct: no dict in between on the hot path."""
+    raw, media_type = _read()
+    try:
+        if media_type == CBOR:
+            return msgspec.convert(_data(raw, media_type), kind)
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as error:
+        # msgspec checks while it parses: ``[`` is refused as not an object before it is
+        # found to be cut short, so the body is read again, untyped, to tell which it is
+        raise refusal(schema.explain(error, kind, _data(raw, media_type), schema.JSON), kind) from None
+    except msgspec.DecodeError as error:
+        raise _malformed(error, raw, media_type) from None
+
+
+def _data(raw: bytes, media_type: str) -> Any:
+    try:
+        return cbor2.loads(raw) if media_type == CBOR else msgspec.json.decode(raw)
+    except (msgspec.DecodeError, cbor2.CBORDecodeError, ValueError, RecursionError) as error:
+        raise _malformed(error, raw, media_type) from None
+
+
+def _malformed(error: Exception, raw: bytes, media_type: str) -> ApiError:
+    reason = str(error)
+    if media_type == JSON and _SURROGATE_ESCAPE.search(raw):
+        reason = "it escapes half of a UTF-16 surrogate pair (\\ud800 alone is not text)"
+    return ApiError(400, "malformed_body", f"the body is not valid {media_type}: {reason}")
+
+
+def _read() -> tuple[bytes, str]:
     length = bottle.request.content_length
     if length > MAX_BODY:
         raise ApiError(413, "body_too_large", f"the body is {length} bytes; at most {MAX_BODY} are accepted")
@@ -84,12 +145,4 @@ def read_body() -> Any:
                        f"send the body as {JSON} or {CBOR}, not {media_type or 'without a Content-Type'}")
     if not raw:
         raise ApiError(400, "malformed_body", "the body is empty")
-    try:
-        if media_type == CBOR:
-            return cbor2.loads(raw)
-        data = json.loads(raw.decode("utf-8"))
-        # JSON can escape half a UTF-16 pair ("\ud800"): not text, and the store cannot keep it
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return data
-    except (ValueError, UnicodeError, cbor2.CBORDecodeError, RecursionError) as error:
-        raise ApiError(400, "malformed_body", f"the body is not valid {media_type}: {error}") from None
+    return raw, media_type
