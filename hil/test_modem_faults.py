@@ -32,6 +32,7 @@ def test_every_family_initialises_sends_and_receives(tmp_path, model):
             ready(rig)
             driver = rig.gateways[0].driver
             assert driver.dialect.name == model  # detected from AT+CGMM
+            wait_for(lambda: "AT+CCLK?" in modem.commands, what="the first health check")
             assert ("AT+CEREG?" in modem.commands) == (model in ("sim7600", "ec25"))
             assert driver.status()["smsc"] == "+15555550100"  # read from the SIM
             (message_id,) = rig.send(NewMessage("+447700900123", f"hello from {model}"))
@@ -204,7 +205,7 @@ def test_alone_without_an_smsc_messages_wait_until_one_is_configured(tmp_path):
                 driver.stop()
                 driver.smsc = "+447785016005"
                 driver.start()
-            rig.reactor.call_soon_threadsafe(configure)
+            rig.loop.call_soon_threadsafe(configure)
             wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent once configured")
             assert 'AT+CSCA="+447785016005",145' in modem.commands and len(modem.sent) == 1
         finally:
@@ -281,7 +282,7 @@ def test_ussd_balance_through_the_driver(tmp_path):
             ready(rig)
             answers = []
             driver = rig.gateways[0].driver
-            rig.reactor.call_soon_threadsafe(driver.ussd, "*100#", lambda text, error: answers.append((text, error)))
+            rig.loop.call_soon_threadsafe(driver.ussd, "*100#", lambda text, error: answers.append((text, error)))
             wait_for(lambda: answers, what="the USSD answer")
             assert answers == [("Balance 12.34 GBP", "")]
         finally:

@@ -5,12 +5,13 @@ leave only when the URL answered 2xx. Until then they are retried with growing p
 (:data:`BACKOFF`), across restarts, until ``give_up_after`` seconds after the event: the
 last attempt is made at that moment. Delivery is at least once (an answer lost on its way
 back means the event is sent again), so every event carries an ``event_id`` a receiver
-can drop duplicates by. The POSTs run on a worker thread (they block); the reactor only
+can drop duplicates by. The POSTs run on a worker thread (they block); the event loop only
 schedules them and records what happened. docs/webhooks.md is the receiver's side.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -24,7 +25,6 @@ from datetime import UTC, datetime
 
 import peewee
 
-from ..reactor import Reactor, Timer
 from ..store.models import InboundMessage, OutboundMessage, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,11 @@ def enqueue(connectors: list[str], event: dict, now: float | None = None) -> Non
 class WebhookSender:
     """Sends due deliveries, at most ``parallel`` at a time, and sleeps until the next one."""
 
-    def __init__(self, reactor: Reactor, database: peewee.Database, targets: list[WebhookTarget], *,
+    def __init__(self, loop: asyncio.AbstractEventLoop, database: peewee.Database, targets: list[WebhookTarget], *,
                  parallel: int = 2, clock: Callable[[], float] = time.time,
                  executor: Executor | None = None) -> None:
         """``clock`` is the store's time (epoch seconds); ``executor`` runs the POSTs."""
-        self.reactor = reactor
+        self.loop = loop
         self.database = database
         self.targets = {t.connector: t for t in targets}
         self.held: set[str] = set()   # stopped connectors: their events wait, none is lost
@@ -93,17 +93,21 @@ class WebhookSender:
         self.clock = clock
         self._pool = executor or ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="webhook")
         self._in_flight: set[int] = set()
-        self._timer: Timer | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._kicked = False
 
     def kick(self) -> None:
-        """Look for due deliveries soon (reactor thread)."""
+        """Look for due deliveries soon (on the loop)."""
         if self.targets and not self._kicked:
             self._kicked = True
-            self.reactor.call_soon(self._dispatch)
+            self.loop.call_soon(self._dispatch)
+
+    def kick_threadsafe(self) -> None:
+        """For the HTTP threads, right after they committed an event."""
+        self.loop.call_soon_threadsafe(self.kick)
 
     def hold(self, connector: str) -> None:
-        """Send nothing more to ``connector`` (stopped) until :meth:`release`; reactor thread."""
+        """Send nothing more to ``connector`` (stopped) until :meth:`release`; on the loop."""
         self.held.add(connector)
 
     def release(self, connector: str) -> None:
@@ -133,7 +137,7 @@ class WebhookSender:
                 target = self.targets[delivery.connector]
                 future = self._pool.submit(self._post, target, delivery.payload)
                 future.add_done_callback(
-                    lambda f, d=delivery: self.reactor.call_soon_threadsafe(self._finished, d, f.result()))
+                    lambda f, d=delivery: self.loop.call_soon_threadsafe(self._finished, d, f.result()))
         self._arm(now)
 
     def _arm(self, now: float) -> None:
@@ -147,7 +151,7 @@ class WebhookSender:
                         & (WebhookDelivery.connector.in_(self._active())))
                  .scalar())
         if later is not None:
-            self._timer = self.reactor.call_later(later - now, self.kick)
+            self._timer = self.loop.call_later(later - now, self.kick)
 
     @staticmethod
     def _post(target: WebhookTarget, payload: str) -> str:

@@ -1,6 +1,6 @@
 """The AT channel: framing, one command at a time, unsolicited codes, timeouts.
 
-A non-blocking state machine fed by bytes from the reactor. It never blocks and never
+A non-blocking state machine fed by bytes from the event loop. It never blocks and never
 sleeps: a command is written, its reply lines are collected until a final result code,
 and its callback is called with a :class:`Response`. Lines that belong to no command —
 or that carry a registered unsolicited prefix the pending command does not own — go to
@@ -9,13 +9,13 @@ the URC handlers, wherever in the stream they arrive.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..reactor import Reactor, Timer
 from .transport import Transport, TransportClosed
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class _Command:
     timeout: float
     body: str | None = None          # a PDU to write after the "> " prompt
     response: Response | None = None
-    timer: Timer | None = None
+    timer: asyncio.TimerHandle | None = None
     awaiting_prompt: bool = False
 
 
@@ -101,13 +101,13 @@ class _Urc:
 
 
 class ATChannel:
-    """One modem's command queue and line parser on the reactor."""
+    """One modem's command queue and line parser on the event loop."""
 
-    def __init__(self, reactor: Reactor, transport: Transport, *, name: str = "modem",
+    def __init__(self, loop: asyncio.AbstractEventLoop, transport: Transport, *, name: str = "modem",
                  on_close: Callable[[str], None] | None = None,
                  on_unsolicited: UrcHandler | None = None,
                  on_echo: Callable[[str], None] | None = None) -> None:
-        self.reactor = reactor
+        self.loop = loop
         self.transport = transport
         self.name = name
         self.on_close = on_close
@@ -122,9 +122,9 @@ class ATChannel:
         self._urc_prefixes: tuple[str, ...] = ()  # one C call rules out most lines: every line is checked
         self._urc_waiting_for_pdu: tuple[_Urc, str] | None = None
         self._closed = False
-        self._held: Timer | None = None  # after an ESC, the next command waits for this
+        self._held: asyncio.TimerHandle | None = None  # after an ESC, the next command waits for this
         self._fd = transport.fileno()
-        reactor.add_reader(self._fd, self._on_readable)
+        loop.add_reader(self._fd, self._on_readable)
 
     # -- public ----------------------------------------------------------------------------
 
@@ -137,7 +137,7 @@ class ATChannel:
                 body: str | None = None) -> None:
         """Queue ``text`` (without the trailing CR); with ``body``, write it after the prompt."""
         if self._closed:
-            self.reactor.call_soon(callback, Response(text, result=CLOSED))
+            self.loop.call_soon(callback, Response(text, result=CLOSED))
             return
         self._queue.append(_Command(text, callback, timeout, body))
         if self._current is None:
@@ -154,8 +154,8 @@ class ATChannel:
         self._closed = True
         if self._held is not None:
             self._held.cancel()
-        self.reactor.remove_reader(self._fd)
-        self.reactor.remove_writer(self._fd)
+        self.loop.remove_reader(self._fd)
+        self.loop.remove_writer(self._fd)
         try:
             self.transport.close()
         except OSError:
@@ -173,7 +173,7 @@ class ATChannel:
         self._write(ESC)
         if self._held is not None:
             self._held.cancel()
-        self._held = self.reactor.call_later(settle, self._settled)
+        self._held = self.loop.call_later(settle, self._settled)
 
     def _settled(self) -> None:
         self._held = None
@@ -210,7 +210,7 @@ class ATChannel:
         cmd = self._queue.popleft()
         cmd.response = Response(cmd.text)
         cmd.awaiting_prompt = cmd.body is not None
-        cmd.timer = self.reactor.call_later(cmd.timeout, self._on_timeout, cmd)
+        cmd.timer = self.loop.call_later(cmd.timeout, self._on_timeout, cmd)
         self._current = cmd
         log.debug("%s > %s", self.name, cmd.text)
         self._write(cmd.text.encode("ascii") + b"\r")
@@ -230,9 +230,9 @@ class ATChannel:
             self.close(f"write failed: {error}")
             return
         if self._out:
-            self.reactor.add_writer(self._fd, self._flush)
+            self.loop.add_writer(self._fd, self._flush)
         else:
-            self.reactor.remove_writer(self._fd)
+            self.loop.remove_writer(self._fd)
 
     def _on_timeout(self, cmd: _Command) -> None:
         if self._current is not cmd:

@@ -1,6 +1,6 @@
 """One modem's life: open the port, initialise, send, receive, watch, and start over.
 
-Every step is a callback on the reactor; the driver never waits. A failure anywhere
+Every step is a callback on the event loop; the driver never waits. A failure anywhere
 (no answer, the port vanishing, an ERROR during initialisation, a reboot) leads to a fresh
 start; a modem that stays silent is reset through its RESET line, then power-cycled
 through its PWRKEY line, as far as they are configured. So a modem that comes back is
@@ -18,13 +18,13 @@ sent again — a rare duplicate beats a lost alert. Every other part is sent exa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..platform.modem_power import RESET, ModemPower
-from ..reactor import Reactor, Timer
 from . import dialects, errors, health
 from .at import CANCELLED, CLOSED, NO_ANSWER, TIMEOUT, ATChannel, Response
 from .dialects import Dialect
@@ -86,7 +86,7 @@ _NOISE = tuple(sorted({prefix for d in dialects.DIALECTS.values() for prefix in 
 class ModemDriver:
     """Initialises one AT modem, sends PDUs on it one at a time, and takes in what arrives."""
 
-    def __init__(self, reactor: Reactor, *, name: str, port: str, baudrate: int = 115200,
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, name: str, port: str, baudrate: int = 115200,
                  model: str = "auto", pin: str | None = None, smsc: str | None = None,
                  handlers: ModemHandlers = ModemHandlers(),
                  open_transport: Callable[[str, int], Transport] = open_serial,
@@ -96,7 +96,7 @@ class ModemDriver:
                  send_timeout: float = 120.0, sync_attempts: int = 10,
                  health_interval: float = 60.0, unregistered_interval: float = 10.0,
                  sweep_interval: float = 300.0) -> None:
-        self.reactor = reactor
+        self.loop = loop
         self.name = name
         self.port = port
         self.baudrate = baudrate
@@ -121,7 +121,7 @@ class ModemDriver:
         self.health = health.Health()
         self.channel: ATChannel | None = None
         self.receiver: Receiver | None = None
-        self._timers: dict[str, Timer] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sending = False
         self._last_failure = ""
         self._has_failed = False
@@ -141,7 +141,7 @@ class ModemDriver:
         except OSError as error:
             self._fail(f"cannot open {self.port}: {error}")
             return
-        self.channel = ATChannel(self.reactor, transport, name=self.name, on_close=self._on_closed,
+        self.channel = ATChannel(self.loop, transport, name=self.name, on_close=self._on_closed,
                                  on_echo=self._on_echo)
         self._listen(self.channel)
         self._sync(1)
@@ -178,7 +178,7 @@ class ModemDriver:
 
     def _later(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel(name)
-        self._timers[name] = self.reactor.call_later(delay, callback)
+        self._timers[name] = self.loop.call_later(delay, callback)
 
     def _cancel(self, name: str) -> None:
         timer = self._timers.pop(name, None)
@@ -212,7 +212,7 @@ class ModemDriver:
         """Queue a command; one that gets no answer at all means the modem is not there any
         more, whatever the command was, and starts it over."""
         if self.channel is None:
-            self.reactor.call_soon(then, Response(text, result=CLOSED))
+            self.loop.call_soon(then, Response(text, result=CLOSED))
             return
 
         def answered(response: Response) -> None:
@@ -527,7 +527,7 @@ class ModemDriver:
     def ussd(self, code: str, callback: Callable[[str | None, str], None], timeout: float = 30.0) -> None:
         """Ask the network (e.g. ``*100#`` for the balance); ``callback(text, error)``."""
         if self.state != ModemState.READY or self._ussd_waiting is not None:
-            self.reactor.call_soon(callback, None, f"modem {self.state}" if self.state != ModemState.READY
+            self.loop.call_soon(callback, None, f"modem {self.state}" if self.state != ModemState.READY
                                    else "another USSD request is running")
             return
         self._ussd_waiting = callback
@@ -558,7 +558,7 @@ class ModemDriver:
     def send(self, pdu: str, tpdu_length: int, callback: Callable[[SendResult], None]) -> None:
         """Send one PDU with AT+CMGS; ``callback`` always gets exactly one result."""
         if not self.ready or self.channel is None:
-            self.reactor.call_soon(callback, SendResult(False, error_text=f"modem {self.state}"))
+            self.loop.call_soon(callback, SendResult(False, error_text=f"modem {self.state}"))
             return
         self._sending = True
 

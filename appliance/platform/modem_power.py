@@ -1,4 +1,4 @@
-"""Bringing back a modem that stays silent, by its RESET and PWRKEY lines, on the reactor's timers.
+"""Bringing back a modem that stays silent, by its RESET and PWRKEY lines, on the event loop's timers.
 
 RESET restarts the modem's firmware without cutting its power: held for a moment, it is
 the gentler cure, so it is tried first. PWRKEY is a toggle: holding it for the off time
@@ -10,10 +10,10 @@ Waveshare SIM7600 HAT drives BCM6 high to press PWRKEY): ``pressed_high`` and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
-from ..reactor import Reactor
 from .gpio import Pin
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,9 @@ PWRKEY = "PWRKEY"
 
 
 class ModemPower:
-    def __init__(self, reactor: Reactor, pwrkey: Pin | None = None, *, pressed_high: bool = False,
+    def __init__(self, loop: asyncio.AbstractEventLoop, pwrkey: Pin | None = None, *, pressed_high: bool = False,
                  reset: Pin | None = None, reset_active_high: bool = False) -> None:
-        self.reactor = reactor
+        self.loop = loop
         self.pwrkey = pwrkey
         self.pressed_high = pressed_high
         self.reset_pin = reset
@@ -50,7 +50,7 @@ class ModemPower:
         def release() -> None:
             pin.write(not active)
             then()
-        self.reactor.call_later(seconds, release)
+        self.loop.call_later(seconds, release)
 
     def _start(self, line: str, pin: Pin | None) -> Pin | None:
         """The pin to pulse, or None while another pulse runs (it ends in its own ``done``)."""
@@ -80,5 +80,7 @@ class ModemPower:
         if pin is None:
             return
         pressed = self.pressed_high
-        self._press(pin, pressed, off_seconds, lambda: self.reactor.call_later(
-            OFF_PAUSE, self._press, pin, pressed, on_seconds, self._finished(done)))
+
+        def switch_on() -> None:
+            self.loop.call_later(OFF_PAUSE, self._press, pin, pressed, on_seconds, self._finished(done))
+        self._press(pin, pressed, off_seconds, switch_on)
