@@ -101,7 +101,7 @@ def test_a_hung_modem_is_reset_then_power_cycled_and_nothing_is_lost(tmp_path, m
 
         rig = Rig(tmp_path, [modem], sync_attempts=1, restart_delay=0.05)
         driver = rig.gateways[0].driver
-        driver.power = ModemPower(rig.loop, line(PWRKEY), reset=line(RESET))
+        driver.power = ModemPower(line(PWRKEY), reset=line(RESET))
         assert pulses == [(PWRKEY, True), (RESET, True)]  # released when opened
         pulses.clear()
         driver.dialect = dataclasses.replace(dialects.GENERIC, boot_seconds=0.05, pwrkey_on_seconds=0.05,

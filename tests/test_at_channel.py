@@ -28,7 +28,10 @@ class Harness:
         self.responses: list[Response] = []
 
     def command(self, text, **kwargs):
-        self.channel.command(text, self.responses.append, **kwargs)
+        """Queue ``text``; its Response joins ``responses`` when it ends (in that order)."""
+        answer = self.channel.command(text, **kwargs)
+        answer.add_done_callback(lambda done: self.responses.append(done.result()))
+        return answer
 
     async def turn(self, seconds=0.02):
         """Let the loop run for a little while."""
@@ -93,11 +96,11 @@ async def test_an_echoed_command_line_is_reported_and_its_reply_still_completes_
 
 
 async def test_cancelling_the_queue_leaves_the_command_in_progress_to_its_reply(h):
-    h.command("AT+CSQ")
-    h.command("AT+CREG?")
+    first = h.command("AT+CSQ")
+    second = h.command("AT+CREG?")
     await h.turn()
     h.channel.cancel_queued()
-    assert [(r.command, r.result) for r in h.responses] == [("AT+CREG?", "CANCELLED")]
+    assert second.result().result == "CANCELLED" and not first.done()
     await h.reply(b"\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
     assert [(r.command, r.result) for r in h.responses][1:] == [("AT+CSQ", "OK")]
     assert h.responses[1].lines == ["+CSQ: 21,0"]
@@ -216,6 +219,27 @@ async def test_after_escape_the_next_command_waits_so_the_aborts_own_ok_is_not_i
     assert h.written() == b"AT+CPIN?\r"
     await h.reply(b"\r\n+CPIN: READY\r\n\r\nOK\r\n")
     assert [(r.result, r.lines) for r in h.responses] == [("OK", []), ("OK", ["+CPIN: READY"])]
+
+
+async def test_a_command_whose_caller_gave_up_before_it_was_written_is_never_written(h):
+    h.command("AT+CSQ")
+    dropped = h.command("AT+CREG?")
+    await h.turn()
+    dropped.cancel()  # its caller was cancelled: the modem restarted, say
+    await h.reply(b"\r\n+CSQ: 21,0\r\n\r\nOK\r\n")
+    h.command("ATI")
+    await h.turn()
+    assert h.written() == b"AT+CSQ\rATI\r"
+    assert [r.command for r in h.responses] == ["AT+CSQ"]
+
+
+async def test_silence_is_told_before_the_next_command_is_written(h):
+    told = []
+    h.command("AT", timeout=0.05, on_silence=lambda: told.append(h.written()))
+    h.command("ATI")
+    await h.turn(0.1)
+    assert told == [b"AT\r"]  # while only the silent command was out: its owner may close the port
+    assert h.written() == b"ATI\r"
 
 
 async def test_port_closing_fails_pending_commands_and_reports_the_close(h):

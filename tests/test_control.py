@@ -199,16 +199,17 @@ def test_a_modem_gateway_restarts_with_the_new_pin_and_smsc(control_rig):
         raise OSError("no modem in this test")
 
     def modem_gateways(loop, database):
-        driver = ModemDriver(loop, name="GSM1", port="/dev/ttyUSB0", pin="1234", open_transport=no_port)
+        driver = ModemDriver(loop, ModemConfig("GSM1", "/dev/ttyUSB0", pin="1234"), open_transport=no_port)
         return [ModemGateway(driver, inbox=Inbox(database), reports=Reports(Queue(database)))]
     rig = control_rig(config=Config(modems=(ModemConfig("GSM1", "/dev/ttyUSB0", pin="1234"),)),
                       make_gateways=modem_gateways)
     (gateway,) = rig.gateways
     rig.call(rig.control.set_gateway_property, ["GSM1"], "Pin", "4321", False)
     rig.call(rig.control.set_gateway_property, ["GSM1"], "DeliveryReports", "0", False)
-    assert (gateway.driver.pin, gateway.delivery_reports) == ("1234", True)   # not before its restart
+    assert (gateway.driver.config.pin, gateway.delivery_reports) == ("1234", True)   # not before its restart
     rig.call(rig.control.set_gateway_property, ["GSM1"], "Smsc", "+447785016005")
-    assert (gateway.driver.pin, gateway.driver.smsc, gateway.delivery_reports) == ("4321", "+447785016005", False)
+    assert (gateway.driver.config.pin, gateway.driver.config.smsc, gateway.delivery_reports) == (
+        "4321", "+447785016005", False)
     rig.call(gateway.stop)
 
 

@@ -9,12 +9,29 @@ import socket
 
 import pytest
 
-from appliance.modem.driver import ModemDriver, ModemHandlers, ModemState
+from appliance.config.file import ModemConfig
+from appliance.modem.driver import ModemDriver, ModemHandlers, ModemState, Timings, UssdError
 from appliance.modem.transport import FdTransport
 from appliance.platform.gpio import FakePin
 from appliance.platform.modem_power import ModemPower
 
 pytestmark = pytest.mark.looptime
+
+DRIVERS = []  # every driver a test made, stopped when the test ends
+
+
+@pytest.fixture(autouse=True)
+async def stopped_at_the_end():
+    """Stop the test's drivers while its loop still runs: their timers are on the loop's
+    virtual time, and the loop's clock jumps to the real one once the test is over."""
+    yield
+    while DRIVERS:
+        DRIVERS.pop().stop()
+
+
+def made(driver):
+    DRIVERS.append(driver)
+    return driver
 
 
 class ScriptedModem:
@@ -128,15 +145,16 @@ class ScriptedModem:
         return "\r\nOK\r\n"
 
 
-def start(modem_kwargs=None, **driver_kwargs):
+def start(modem_kwargs=None, *, handlers=None, model="auto", pin=None, smsc=None, **timings):
+    """A driver on a scripted modem, started; ``timings`` are Timings fields."""
     loop = asyncio.get_running_loop()
     modem = ScriptedModem(loop, **(modem_kwargs or {}))
     states = []
     details = []
-    driver_kwargs.setdefault("handlers", ModemHandlers())
-    driver = ModemDriver(loop, name="GSM", port="/dev/fake", open_transport=modem.open,
-                         on_state=lambda state: (states.append(state), details.append(driver.detail)),
-                         restart_delay=0.05, **driver_kwargs)
+    driver = made(ModemDriver(loop, ModemConfig("GSM", "/dev/fake", model=model, pin=pin, smsc=smsc),
+                              handlers=handlers or ModemHandlers(), open_transport=modem.open,
+                              on_state=lambda state: (states.append(state), details.append(driver.detail)),
+                              timings=Timings(**{"restart_delay": 0.05, **timings})))
     modem.details = details
     loop.call_soon(driver.start)
     return modem, driver, states
@@ -145,6 +163,12 @@ def start(modem_kwargs=None, **driver_kwargs):
 async def run_for(seconds):
     """Let the loop run for ``seconds`` of its (virtual) time."""
     await asyncio.sleep(seconds)
+
+
+def send(driver, pdu, tpdu_length, results):
+    """Start sending ``pdu``; its SendResult goes to ``results`` when the send ends."""
+    sending = asyncio.ensure_future(driver.send(pdu, tpdu_length))
+    sending.add_done_callback(lambda done: results.append(done.result()))
 
 
 async def test_ready_sim_initialises_in_order():
@@ -210,7 +234,7 @@ async def test_a_sim_without_an_smsc_receives_but_does_not_send_and_says_why(ans
     assert driver.detail == "the SIM has no SMS centre number: set `smsc` for this modem"
     assert not driver.in_service and not driver.ready
     results = []
-    driver.send("0011", 1, results.append)
+    send(driver, "0011", 1, results)
     modem.slots[3] = DELIVER
     modem.push(b'\r\n+CMTI: "SM",3\r\n')
     await run_for(0.2)
@@ -229,13 +253,13 @@ async def test_a_send_refused_for_want_of_an_smsc_stops_sending_through_the_mode
     assert driver.ready
     modem.cmgs_answer = "\r\n+CMS ERROR: 330\r\n"  # e.g. a stick that needs AT+CSCA written once
     results = []
-    driver.send("0011", 1, results.append)
+    send(driver, "0011", 1, results)
     await run_for(0.2)
     assert (results[0].ok, results[0].error_code, results[0].permanent) == (False, 330, False)
     assert driver.state == ModemState.NO_SMSC and not driver.in_service  # a backup stands in
     assert driver.detail == ("the modem refused to send without an SMS centre (+CMS ERROR: 330; "
                              "it has +447785016005): set `smsc` for this modem")
-    driver.send("0011", 1, results.append)
+    send(driver, "0011", 1, results)
     await run_for(0.1)
     assert not results[1].ok and sum(c.startswith("AT+CMGS") for c in modem.commands) == 1
 
@@ -261,10 +285,8 @@ async def test_error_during_initialisation_fails_and_retries():
 @pytest.mark.parametrize("state", [ModemState.CLOSED, ModemState.PIN_WRONG])
 async def test_send_on_a_modem_that_is_not_ready_fails_at_once_and_never_writes(state):
     modem, driver, _ = start()
-    results = []
     driver.state = state
-    driver.send("0011", 1, results.append)
-    await asyncio.sleep(0)
+    results = [await driver.send("0011", 1)]
     assert len(results) == 1 and not results[0].ok
     assert not any(c.startswith("AT+CMGS") for c in modem.commands)
 
@@ -275,7 +297,8 @@ async def test_a_modem_that_stays_away_is_reported_once_not_every_retry(caplog):
     def missing(port, baudrate):
         raise FileNotFoundError(2, "No such file or directory", port)
 
-    driver = ModemDriver(loop, name="GSM", port="/dev/gone", open_transport=missing, restart_delay=0.01)
+    driver = made(ModemDriver(loop, ModemConfig("GSM", "/dev/gone"), open_transport=missing,
+                              timings=Timings(restart_delay=0.01)))
     loop.call_soon(driver.start)
     with caplog.at_level("WARNING"):
         await run_for(0.2)
@@ -383,7 +406,7 @@ async def test_lost_registration_pauses_sending_and_regaining_it_resumes():
     await run_for(0.1)
     assert driver.state == ModemState.NOT_REGISTERED and not driver.ready
     results = []
-    driver.send("0011", 1, results.append)
+    send(driver, "0011", 1, results)
     await run_for(0.1)
     assert not results[0].ok and not any(c.startswith("AT+CMGS") for c in modem.commands)
     modem.push(b"\r\n+CREG: 1\r\n")
@@ -441,7 +464,7 @@ async def test_a_reboot_noticed_from_its_banner_reinitialises_and_the_send_in_fl
     await run_for(0.2)
     modem.cmgs_answer = ""  # the modem reboots instead of answering the send
     results = []
-    driver.send("0011000B916407281553F80000AA0AE8329BFD4697D9EC37", 23, results.append)
+    send(driver, "0011000B916407281553F80000AA0AE8329BFD4697D9EC37", 23, results)
     await run_for(0.1)
     modem.push(b"\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n")
     await run_for(0.3)
@@ -455,7 +478,7 @@ async def test_a_quiet_reboot_shows_by_echo_and_the_echoed_send_still_completes(
     await run_for(0.2)
     modem.reboot_quietly()
     results = []
-    driver.send("0011000B916407281553F80000AA0AE8329BFD4697D9EC37", 23, results.append)
+    send(driver, "0011000B916407281553F80000AA0AE8329BFD4697D9EC37", 23, results)
     await run_for(0.3)
     assert [r.ok for r in results] == [True]  # the modem answered it: sent once, not resent
     assert [c for c in modem.commands if c.startswith("AT+CMGS")] == ["AT+CMGS=23"]
@@ -467,11 +490,11 @@ async def test_commands_queued_behind_an_echoed_one_are_cancelled_and_a_send_amo
     modem, driver, _ = start()
     await run_for(0.2)
     modem.reboot_quietly()
-    answers, results = [], []
-    driver.channel.command("AT+CSQ", answers.append)  # written at once, echoed ...
-    driver.send("0011", 1, results.append)             # ... while this one waits behind it
+    results = []
+    answer = driver.channel.command("AT+CSQ")  # written at once, echoed ...
+    send(driver, "0011", 1, results)            # ... while this one waits behind it
     await run_for(0.3)
-    assert [a.result for a in answers] == ["OK"]  # the echoed command keeps its real reply
+    assert answer.result().result == "OK"  # the echoed command keeps its real reply
     assert len(results) == 1 and not results[0].ok and results[0].unknown_fate
     assert not any(c.startswith("AT+CMGS") for c in modem.commands)
     assert modem.commands.count("ATE0") == 2 and driver.state == ModemState.READY
@@ -502,8 +525,9 @@ async def test_a_silent_modem_is_power_cycled_through_pwrkey_then_started_again(
     modem = ScriptedModem(loop, silent_to={"AT"})
     pin_times = []
     pin = FakePin(6, on_write=lambda high: pin_times.append(loop.time()))
-    driver = ModemDriver(loop, name="GSM", port="/dev/fake", open_transport=modem.open, sync_attempts=1,
-                         power=ModemPower(loop, pin, pressed_high=True), restart_delay=0.05)
+    driver = made(ModemDriver(loop, ModemConfig("GSM", "/dev/fake"), open_transport=modem.open,
+                              power=ModemPower(pin, pressed_high=True),
+                              timings=Timings(sync_attempts=1, restart_delay=0.05)))
     driver.dialect = driver.dialect.__class__("test", pwrkey_on_seconds=0.05, pwrkey_off_seconds=0.1,
                                               boot_seconds=0.05)
     loop.call_soon(driver.start)
@@ -517,13 +541,25 @@ async def test_a_silent_modem_is_power_cycled_through_pwrkey_then_started_again(
 async def test_ussd_balance_request_returns_the_networks_answer():
     modem, driver, _ = start()
     await run_for(0.2)
-    answers = []
-    driver.ussd("*100#", lambda text, error: answers.append((text, error)))
+    asking = asyncio.ensure_future(driver.ussd("*100#"))
     await run_for(0.05)
     assert modem.commands[-1] == 'AT+CUSD=1,"*100#",15'
     modem.push(b'\r\n+CUSD: 0,"Balance 12.34 GBP",15\r\n')
     await run_for(0.05)
-    assert answers == [("Balance 12.34 GBP", "")]
+    assert asking.result() == "Balance 12.34 GBP"
+
+
+async def test_a_ussd_request_the_network_never_answers_ends_with_the_reason():
+    modem, driver, _ = start()
+    await run_for(0.2)
+    with pytest.raises(UssdError, match="no USSD answer"):
+        await driver.ussd("*100#", timeout=5.0)
+    assert modem.commands[-1] == 'AT+CUSD=1,"*100#",15'
+    with pytest.raises(UssdError, match="USSD failed"):
+        asking = asyncio.ensure_future(driver.ussd("*100#"))
+        await run_for(0.05)
+        modem.push(b'\r\n+CUSD: 4\r\n')
+        await asking
 
 
 async def test_a_modem_left_waiting_for_a_pdu_is_brought_back_with_escape():

@@ -8,11 +8,11 @@ import threading
 import types
 
 import pytest
-from test_modem_driver import DELIVER, ScriptedModem, collecting, run_for, start
+from test_modem_driver import DELIVER, ScriptedModem, collecting, made, run_for, send, start, stopped_at_the_end  # noqa: F401
 
 from appliance.app.service import Service
 from appliance.config import file as config
-from appliance.modem.driver import ModemDriver, ModemState
+from appliance.modem.driver import ModemDriver, ModemState, Timings
 from appliance.platform import gpio, modem_power
 from appliance.platform.gpio import FakeInputPin, FakePin
 from appliance.platform.modem_power import PWRKEY, RESET, ModemPower
@@ -77,12 +77,10 @@ async def test_reset_is_held_then_released_in_its_polarity_and_tried_before_pwrk
     loop = asyncio.get_running_loop()
     written_at = []
     low, high = FakePin(5, on_write=lambda level: written_at.append(loop.time())), FakePin(4)
-    assert ModemPower(loop, FakePin(6), reset=low).lines == (RESET, PWRKEY)
-    assert ModemPower(loop, reset=high, reset_active_high=True).lines == (RESET,)
-    power = ModemPower(loop, reset=low)
-    done = []
-    power.reset(lambda: done.append(True))
-    await run_until(lambda: done)
+    assert ModemPower(FakePin(6), reset=low).lines == (RESET, PWRKEY)
+    assert ModemPower(reset=high, reset_active_high=True).lines == (RESET,)
+    power = ModemPower(reset=low)
+    await power.reset()
     assert [level for _, level in low.writes] == [True, True, False, True]  # released x2, held, released
     held_at, released_at = written_at[2:]
     assert released_at - held_at >= 0.05
@@ -140,11 +138,12 @@ def silent_modem_with_lines(monkeypatch, answers_after, **modem_kwargs):
             modem.silent_to = set()
     def line(name):
         return FakePin(on_write=lambda high: (log.append((name, high)), maybe_answer()))
-    power = ModemPower(loop, line(PWRKEY), reset=line(RESET))
+    power = ModemPower(line(PWRKEY), reset=line(RESET))
     del log[:]  # the releases when the lines are opened
     handlers, received, _ = collecting()
-    driver = ModemDriver(loop, name="GSM", port="/dev/fake", open_transport=modem.open, handlers=handlers,
-                         power=power, sync_attempts=1, restart_delay=0.05, send_timeout=0.2)
+    driver = made(ModemDriver(loop, config.ModemConfig("GSM", "/dev/fake"), open_transport=modem.open,
+                              handlers=handlers, power=power,
+                              timings=Timings(sync_attempts=1, restart_delay=0.05, send_timeout=0.2)))
     driver.dialect = driver.dialect.__class__("test", pwrkey_on_seconds=0.02, pwrkey_off_seconds=0.02,
                                               boot_seconds=0.02)
     loop.call_soon(driver.start)
@@ -170,7 +169,7 @@ async def test_a_modem_that_a_reset_brings_back_is_not_power_cycled_and_gets_res
     assert log == PRESS
     modem.silent_to = Everything()  # it hangs again, in a send
     results = []
-    driver.send(DELIVER, 20, results.append)
+    send(driver, DELIVER, 20, results)
     await run_until(lambda: len(log) > 2)
     assert log[2:] == [(RESET, False)]  # RESET again, not PWRKEY: it was ready in between
     assert results[0].unknown_fate  # the part is sent again, not lost

@@ -3,6 +3,7 @@
 The tests run on the loop's virtual time (looptime), and the store's clock follows it."""
 
 import asyncio
+import threading
 
 import pytest
 from fake_gateway import FakeGateway
@@ -20,14 +21,12 @@ pytestmark = pytest.mark.looptime
 EPOCH = 1_800_000_000.0  # the store's time when the loop's is 0
 
 
-def now():
-    return EPOCH + asyncio.get_running_loop().time()
-
-
 @pytest.fixture
-def queue(tmp_path):
+async def queue(tmp_path):
+    """The store, on a clock that follows the loop's time (from any thread)."""
+    loop = asyncio.get_running_loop()
     database = store_db.open_database(tmp_path)
-    yield Queue(database, clock=now)
+    yield Queue(database, clock=lambda: EPOCH + loop.time())
     database.close()
 
 
@@ -35,7 +34,7 @@ def rig(queue, *gateways_outcomes, limits=None, connector=None):
     loop = asyncio.get_running_loop()
     gateways = [FakeGateway(name, loop=loop, outcomes=outcomes, up=True) for name, outcomes in gateways_outcomes]
     connector = connector or Connector("HTTP API", "http", tuple(Assignment(g.name) for g in gateways))
-    router = Router(loop, queue, gateways, Routing([connector]), limits=LimitTracker(limits or {}, clock=now),
+    router = Router(loop, queue, gateways, Routing([connector]), limits=LimitTracker(limits or {}, clock=queue.clock),
                     retry_delays=(0.05, 0.05, 0.05))
     return router, gateways
 
@@ -163,9 +162,32 @@ async def test_permanent_failure_is_not_retried(queue):
 
 
 async def test_a_scheduled_message_is_sent_by_a_timer_not_a_poll(queue):
-    (message_id,) = queue.accept([NewMessage("+441", "x", scheduled_at=now() + 0.15)])
+    (message_id,) = queue.accept([NewMessage("+441", "x", scheduled_at=queue.clock() + 0.15)])
     router, (gsm,) = rig(queue, ("GSM", []))
     await run(router, 0.1)
     assert gsm.sent == []
     await asyncio.sleep(0.2)  # no kick: only the router's own timer can send it now
     assert gsm.sent == [message_id]
+
+
+@pytest.mark.looptime(False)
+async def test_a_message_committed_on_another_thread_wakes_the_idle_loop_at_once(queue):
+    """As the HTTP threads do: commit, then kick_threadsafe. The loop sleeps with no timer
+    at all, so only the wake-up can bring the message to the gateway."""
+    router, (gsm,) = rig(queue, ("GSM", []))
+    await run(router, 0.05)
+    loop = asyncio.get_running_loop()
+    handed_over = loop.create_future()
+    send = gsm.send
+    gsm.send = lambda message, *rest: (handed_over.set_result(loop.time()), send(message, *rest))
+    assert router._timer is None  # nothing due, nothing armed: the loop waits in select()
+
+    def http_thread():
+        committed.append(loop.time())
+        queue.accept([NewMessage("+441", "x")])
+        router.kick_threadsafe()
+    committed = []
+    threading.Thread(target=http_thread).start()
+    async with asyncio.timeout(10):
+        arrived = await handed_over
+    assert arrived - committed[0] < 1.0  # milliseconds, not a poll's period (there is none)

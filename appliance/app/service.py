@@ -108,9 +108,7 @@ class Service:
                            receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
                            fanout=self._queue_sms_webhooks)
         for modem in modems:
-            driver = ModemDriver(loop, name=modem.name, port=modem.port, baudrate=modem.baudrate,
-                                 model=modem.model, pin=modem.pin, smsc=modem.smsc,
-                                 power=self._power(modem), on_state=self._on_modem_state)
+            driver = ModemDriver(loop, modem, power=self._power(modem), on_state=self._on_modem_state)
             self._watch_ring(modem, driver)
             self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=reports,
                                               delivery_reports=modem.delivery_reports,
@@ -171,7 +169,7 @@ class Service:
 
         def output(number: int | None, active_high: bool) -> RpiPin | None:
             return None if number is None else RpiPin(number, initial=not active_high)  # released
-        return ModemPower(self.loop, output(modem.pwrkey_gpio, modem.pwrkey_pressed_high),
+        return ModemPower(output(modem.pwrkey_gpio, modem.pwrkey_pressed_high),
                           pressed_high=modem.pwrkey_pressed_high,
                           reset=output(modem.reset_gpio, modem.reset_active_high),
                           reset_active_high=modem.reset_active_high)

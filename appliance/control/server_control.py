@@ -201,9 +201,7 @@ class ServerControl:
                                                          modem.send_rate_per_minute)
         if isinstance(gateway, ModemGateway):
             gateway.delivery_reports = modem.delivery_reports
-            driver = gateway.driver
-            driver.port, driver.baudrate, driver.model_setting = modem.port, modem.baudrate, modem.model
-            driver.pin, driver.smsc = modem.pin, modem.smsc
+            gateway.driver.config = modem  # its port, model, PIN and SMS centre from its next start
         self.pending.discard((GATEWAY, gateway.name))
 
     def _gateways(self, names: Sequence[str]) -> list[Gateway]:

@@ -33,6 +33,7 @@ class Router:
         self.retry_delays = tuple(retry_delays)
         self.paused: set[str] = set()
         self._kicked = False
+        self._woken = False  # an HTTP thread's kick is on its way to the loop
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
 
@@ -43,8 +44,17 @@ class Router:
             self.loop.call_soon(self._dispatch)
 
     def kick_threadsafe(self) -> None:
-        """For the HTTP threads, right after they committed a message."""
-        self.loop.call_soon_threadsafe(self.kick)
+        """For the HTTP threads, right after they committed a message. While one thread's
+        kick is on its way, the others need not wake the loop (each wake-up is a write
+        to its pipe and a turn of the loop): the dispatch it brings comes after their
+        commits too."""
+        if not self._woken:
+            self._woken = True
+            self.loop.call_soon_threadsafe(self._kicked_from_a_thread)
+
+    def _kicked_from_a_thread(self) -> None:
+        self._woken = False  # before the dispatch, which so sees every commit made until now
+        self.kick()
 
     # -- what an administrator can do while it runs (send-server-command) -------------------
 
