@@ -5,13 +5,19 @@ leave only when the URL answered 2xx. Until then they are retried with growing p
 (:data:`BACKOFF`), across restarts, until ``give_up_after`` seconds after the event: the
 last attempt is made at that moment. Delivery is at least once (an answer lost on its way
 back means the event is sent again), so every event carries an ``event_id`` a receiver
-can drop duplicates by. The POSTs run on a worker thread (they block); the event loop only
-schedules them and records what happened. docs/webhooks.md is the receiver's side.
+can drop duplicates by. docs/webhooks.md is the receiver's side.
+
+The POSTs are urllib's, on a small thread pool through ``loop.run_in_executor``: their
+results come back to the loop, which schedules them and records what happened. An asyncio
+HTTP client was measured against that and lost: httpx adds 4.7 MB to the idle process
+(aiohttp 11 MB; the appliance must stay under 40 MB) and took 2.0-3.5 ms of CPU per POST
+where urllib took 1.2-1.3 ms (500 POSTs to a local endpoint, two at a time).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -135,9 +141,8 @@ class WebhookSender:
             for delivery in due:
                 self._in_flight.add(delivery.id)
                 target = self.targets[delivery.connector]
-                future = self._pool.submit(self._post, target, delivery.payload)
-                future.add_done_callback(
-                    lambda f, d=delivery: self.loop.call_soon_threadsafe(self._finished, d, f.result()))
+                posted = self.loop.run_in_executor(self._pool, self._post, target, delivery.payload)
+                posted.add_done_callback(functools.partial(self._finished, delivery))
         self._arm(now)
 
     def _arm(self, now: float) -> None:
@@ -169,7 +174,11 @@ class WebhookSender:
         except (OSError, ValueError) as error:
             return str(getattr(error, "reason", error))
 
-    def _finished(self, delivery: WebhookDelivery, error: str) -> None:
+    def _finished(self, delivery: WebhookDelivery, posted: asyncio.Future[str]) -> None:
+        """The POST is over (on the loop): record how, and what comes next."""
+        if posted.cancelled():
+            return  # stopped: it stays pending, for the next start
+        error = posted.result()
         self._in_flight.discard(delivery.id)
         attempts = delivery.attempts + 1
         now = self.clock()
