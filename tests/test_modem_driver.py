@@ -69,7 +69,10 @@ class ScriptedModem:
         return FdTransport(theirs.fileno(), owner=theirs)
 
     def _on_data(self):
-        data = self._ours.recv(4096)
+        try:
+            data = self._ours.recv(4096)
+        except ConnectionResetError:  # the driver closed its end with our answer unread
+            data = b""
         if not data:
             self.loop.remove_reader(self._ours.fileno())
             return
@@ -567,3 +570,15 @@ async def test_a_modem_left_waiting_for_a_pdu_is_brought_back_with_escape():
     await run_for(1.5)
     assert driver.state == ModemState.READY
     assert modem.commands[0] == "AT"  # the first AT went into the PDU; ESC freed the modem
+
+
+async def test_a_procedure_that_breaks_is_reported_at_once_and_the_modem_starts_over(monkeypatch, caplog):
+    from appliance.modem import health
+    modem, _, states = start(health_interval=0.5)
+    await run_for(0.2)
+    monkeypatch.setattr(health, "parse_csq", lambda value: 1 / 0)  # a bug in the health check
+    await run_for(0.5)
+    assert "ZeroDivisionError" in caplog.text  # with its traceback, at once
+    assert modem.details[2] == "internal error: ZeroDivisionError('division by zero')"
+    assert states[:5] == [ModemState.INITIALISING, ModemState.READY, ModemState.FAILED,
+                          ModemState.INITIALISING, ModemState.READY] and modem.opened >= 2

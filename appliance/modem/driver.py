@@ -33,6 +33,7 @@ from ..platform.modem_power import RESET, ModemPower
 from . import dialects, errors, health
 from .at import CLOSED, NO_ANSWER, TIMEOUT, ATChannel, Response
 from .dialects import Dialect
+from .procedures import Procedures
 from .receiver import Receiver
 from .transport import Transport, open_serial
 from .ussd import decode_cusd
@@ -145,7 +146,8 @@ class ModemDriver:
         self.channel: ATChannel | None = None
         self.receiver: Receiver | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}   # when the next health check, sweep, restart
-        self._procedures: set[asyncio.Task[None]] = set()   # initialising, checking health, recovering
+        # initialising, checking health, recovering: a procedure that breaks starts the modem over
+        self._procedures = Procedures(loop, self.name, lambda error: self._fail(f"internal error: {error!r}"))
         self._sending = False
         self._last_failure = ""
         self._has_failed = False
@@ -191,8 +193,7 @@ class ModemDriver:
         """Nothing asked and nothing about to be asked: no command pending or queued, and no
         procedure (initialising, a health check, a read, a sweep) half-way through."""
         return ((self.channel is None or self.channel.idle)
-                and all(task.done() for task in self._procedures)
-                and not (self.receiver is not None and self.receiver.busy))
+                and not self._procedures.busy and not (self.receiver is not None and self.receiver.busy))
 
     def status(self) -> dict:
         return {"state": self.state, "detail": self.detail, "model": self.model,
@@ -215,26 +216,12 @@ class ModemDriver:
         if timer is not None:
             timer.cancel()
 
-    def _spawn(self, procedure: Coroutine[Any, Any, None]) -> None:
-        """Run ``procedure`` until it ends or the modem fails, reboots or stops."""
-        task = self.loop.create_task(procedure)
-        self._procedures.add(task)
-        task.add_done_callback(self._procedure_ended)
-
-    def _procedure_ended(self, task: asyncio.Task[None]) -> None:
-        self._procedures.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s: a procedure failed", self.name, exc_info=task.exception())
-            self._fail(f"internal error: {task.exception()!r}")
-
     def _halt(self) -> None:
         """Cancel every timer and procedure: what they were doing is moot now."""
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        for task in self._procedures:
-            task.cancel()
-        self._procedures.clear()
+        self._procedures.cancel()
         if self.receiver is not None:
             self.receiver.cancel()
 
@@ -353,7 +340,7 @@ class ModemDriver:
         self._set_state(ModemState.INITIALISING, "waiting for the modem to answer AT")
         self._echo_expected = True
         self._cnmi = None
-        self._spawn(self._initialise())
+        self._procedures.start(self._initialise())
 
     async def _initialise(self) -> None:
         """From a modem that may still be booting, or waiting for the PDU of a send whose
@@ -487,7 +474,7 @@ class ModemDriver:
         self._recoveries += 1
         self._fail(f"{tries}: " + ("resetting" if line == RESET else "power-cycling"),
                    retry=False, state=ModemState.POWER_CYCLING)
-        self._spawn(self._recover(line))
+        self._procedures.start(self._recover(line))
 
     async def _recover(self, line: str) -> None:
         """Pulse ``line``, give the modem its time to boot, and start again."""
@@ -514,7 +501,7 @@ class ModemDriver:
             self.receiver.sweep_new()  # while initialising, the sweep when ready finds it
 
     def _check_health(self) -> None:
-        self._spawn(self._health_check())
+        self._procedures.start(self._health_check())
 
     async def _health_check(self) -> None:
         """Signal, registration, operator, storage, indications and the network's time,

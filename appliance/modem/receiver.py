@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from .at import Response
+from .procedures import Procedures
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +52,20 @@ class Receiver:
         self._selected = storage      # the storage AT+CPMS last selected for reading
         self._sweeping = False
         self._again = False           # something arrived during the sweep: one more after it
-        self._tasks: set[asyncio.Task[None]] = set()
+        # reads and sweeps; one that fails (the store did not take an SMS) leaves its slot
+        self._reading = Procedures(loop, name)
 
     @property
     def busy(self) -> bool:
         """A read or a sweep is under way: it has more to ask the modem."""
-        return any(not task.done() for task in self._tasks)
+        return self._reading.busy
 
     def cancel(self) -> None:
         """Give up every read and sweep (the port closed, or the modem rebooted): what they
         had not deleted stays on the SIM for the next sweep."""
-        for task in self._tasks:
-            task.cancel()
-        self._tasks.clear()
+        self._reading.cancel()
         self._sweeping = self._again = False
         self._deleting.clear()
-
-    def _start(self, procedure: Coroutine[Any, Any, None]) -> None:
-        task = self.loop.create_task(procedure)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s: reading the modem failed", self.name, exc_info=task.exception())
 
     # -- URC handlers (registered on the channel by the driver) ----------------------------
 
@@ -90,7 +79,7 @@ class Receiver:
         report = line.upper().startswith("+CDSI")
         if report and storage != "SR":
             storage = "SR"  # EC25 announces reports stored in SR as "SM"
-        self._start(self._read(storage, int(match.group(2)), report))
+        self._reading.start(self._read(storage, int(match.group(2)), report))
 
     def on_direct(self, line: str, pdu_line: str | None) -> None:
         """+CMT / +CDS: the PDU came with the indication; nothing to delete."""
@@ -161,7 +150,7 @@ class Receiver:
         """List every message in the storage (AT+CMGL=4) and take each one, in order."""
         if not self._sweeping:
             self._sweeping = True
-            self._start(self._sweep())
+            self._reading.start(self._sweep())
 
     async def _sweep(self) -> None:
         again = True
