@@ -191,3 +191,24 @@ async def test_a_message_committed_on_another_thread_wakes_the_idle_loop_at_once
     async with asyncio.timeout(10):
         arrived = await handed_over
     assert arrived - committed[0] < 1.0  # milliseconds, not a poll's period (there is none)
+
+
+@pytest.mark.looptime(False)
+async def test_kicks_from_many_threads_at_once_leave_no_message_behind(queue):
+    """While one thread's wake-up is on its way the others do not send theirs: each
+    commit must still be seen by a dispatch that comes after it."""
+    router, (gsm,) = rig(queue, ("GSM", []))
+    await run(router, 0.05)
+    ids = []
+
+    def http_thread(n):
+        for i in range(25):
+            ids.extend(queue.accept([NewMessage(f"+44{n}{i:02d}", "x")]))
+            router.kick_threadsafe()
+    threads = [threading.Thread(target=http_thread, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    async with asyncio.timeout(30):
+        while len(gsm.sent) < 200:
+            await asyncio.sleep(0.01)
+    assert sorted(gsm.sent) == sorted(ids) and router._timer is None
