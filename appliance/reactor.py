@@ -1,4 +1,5 @@
-"""The event loop every modem, timer and cross-thread hand-off runs on.
+"""The event loop the simulated modem (hil/io_loop.py) runs on; the appliance runs on
+asyncio's, and no module of it imports this one. It goes once the simulator moves too.
 
 One thread owns the reactor. It sleeps in ``selector.select()`` until a file descriptor is
 ready, the earliest timer is due, or another thread calls :meth:`Reactor.wake` — so a message

@@ -1,10 +1,10 @@
-"""The appliance's ModemDriver on its own reactor thread, watched from the caller's thread.
+"""The appliance's ModemDriver on an event loop of its own thread, watched from the caller's.
 
 A :class:`DriverSession` runs one :class:`~appliance.modem.driver.ModemDriver` on a port
 (a simulator, a replay, a real modem) with handlers that keep what it handed over, and
 lets a script wait for what the driver did (:meth:`DriverSession.until`) and ask it to
-send. Everything the script looks at is read on the reactor thread, between two of the
-driver's callbacks, so a wait never sees the driver half-way through one.
+send. Everything the script looks at is read on the loop, between two of the driver's
+steps, so a wait never sees the driver half-way through one.
 
 The driver's timers are long by default (:data:`QUIET`): in a recorded session only the
 modem's bytes and the script move the driver, so a replay of it takes the same course.
@@ -12,17 +12,18 @@ modem's bytes and the script move the driver, so a replay of it takes the same c
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from appliance import pdu
-from appliance.modem.driver import ModemDriver, ModemHandlers, SendResult
+from appliance.config.file import ModemConfig
+from appliance.modem.driver import ModemDriver, ModemHandlers, SendResult, Timings
 from appliance.modem.transport import Transport, open_serial
-from appliance.reactor import Reactor
+from hil.loop_thread import LoopThread
 
-__all__ = ["QUIET", "DriverSession"]
+__all__ = ["QUIET", "DriverSession", "Tap"]
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ QUIET: dict[str, float] = {"health_interval": 3600.0, "unregistered_interval": 3
                            "sweep_interval": 3600.0}
 
 
-class _Tap:
+class Tap:
     """A transport that keeps a copy of every byte the driver read and wrote."""
 
     def __init__(self, inner: Transport, read: bytearray, written: bytearray) -> None:
@@ -57,13 +58,14 @@ class _Tap:
 
 
 class DriverSession:
-    """One driver on ``port``; ``driver_options`` are ModemDriver's keyword arguments.
-    ``watch`` is checked while waiting: an error it returns (a replay that stopped
-    matching) is raised at once instead of waiting for the timeout."""
+    """One driver on ``port``, with the SIM's ``pin`` if it wants one; ``timings`` are
+    :class:`~appliance.modem.driver.Timings` fields, over :data:`QUIET`. ``watch`` is
+    checked while waiting: an error it returns (a replay that stopped matching) is raised
+    at once instead of waiting for the timeout."""
 
     def __init__(self, port: str, *, watch: Callable[[], BaseException | None] = lambda: None,
-                 **driver_options: Any) -> None:
-        self.reactor = Reactor()
+                 pin: str | None = None, **timings: Any) -> None:
+        self._loop_thread = LoopThread("hil-driver")
         self._watch = watch  # an error it returns ends every wait at once
         self.sms: list[str] = []  # PDUs handed to on_sms, in order
         self.reports: list[str] = []  # PDUs handed to on_report, in order
@@ -71,27 +73,26 @@ class DriverSession:
         self.read = bytearray()  # every byte the driver read, on any port it opened
         self.written = bytearray()  # every byte the driver wrote
         self.driver = ModemDriver(
-            self.reactor, name="GSM1", port=port,
+            self._loop_thread.loop, ModemConfig("GSM1", port, pin=pin),
             handlers=ModemHandlers(on_sms=self.sms.append,
                                    on_report=lambda report, _smsc: self.reports.append(report)),
-            open_transport=lambda path, baud: _Tap(open_serial(path, baud), self.read, self.written),
+            open_transport=lambda path, baud: Tap(open_serial(path, baud), self.read, self.written),
             on_state=self.states.append,
-            **{**QUIET, **driver_options},
+            timings=Timings(**{**QUIET, **timings}),
         )
-        self._thread = threading.Thread(target=self.reactor.run, name="hil-driver", daemon=True)
+        self._started = False
 
     def start(self) -> DriverSession:
-        self.reactor.call_soon(self.driver.start)
-        self._thread.start()
+        self._loop_thread.loop.call_soon(self.driver.start)
+        self._loop_thread.start()
+        self._started = True
         return self
 
     def stop(self) -> None:
-        """Stop the driver (it closes its port, writing nothing) and the reactor."""
-        if self._thread.is_alive():
+        """Stop the driver (it closes its port, writing nothing) and the loop."""
+        if self._started:
             self.call(self.driver.stop)
-            self.reactor.call_soon_threadsafe(self.reactor.stop)
-            self._thread.join(5)
-        self.reactor.close()
+        self._loop_thread.stop()
 
     def __enter__(self) -> DriverSession:
         return self  # started by the script: it may set the modem up first
@@ -100,27 +101,20 @@ class DriverSession:
         self.stop()
 
     def call(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` on the reactor thread; its result or exception comes back."""
-        done = threading.Event()
-        outcome: list[tuple[bool, Any]] = []
+        """``function(*args)`` on the loop; its result or exception comes back."""
+        return self._loop_thread.call(function, *args)
 
-        def run() -> None:
-            try:
-                outcome.append((True, function(*args)))
-            except BaseException as error:
-                outcome.append((False, error))
-            done.set()
+    def begin(self, function: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> asyncio.Task[T]:
+        """Start ``function(*args)`` (a send, a USSD request) on the loop; wait for it with
+        :meth:`until` and read its ``result()`` once it is ``done()``."""
+        return self.call(lambda: self._loop_thread.loop.create_task(function(*args)))
 
-        self.reactor.call_soon_threadsafe(run)
-        if not done.wait(10):
-            raise TimeoutError("the driver's reactor did not answer")
-        ok, value = outcome[0]
-        if not ok:
-            raise value
-        return value
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the loop and wait for its result."""
+        return self._loop_thread.run(coroutine)
 
     def until(self, predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-        """Wait until ``predicate()``, evaluated on the reactor thread, is true."""
+        """Wait until ``predicate()``, evaluated on the loop, is true."""
         deadline = time.monotonic() + timeout
         while not self.call(predicate):
             error = self._watch()
@@ -134,9 +128,8 @@ class DriverSession:
     # ----------------------------------------------------------------- what scripts wait for
 
     def idle(self) -> bool:
-        """No command pending or queued (or no port open)."""
-        channel = self.driver.channel
-        return channel is None or channel.idle
+        """Nothing asked of the modem and nothing about to be (or no port open)."""
+        return self.driver.idle
 
     def reached(self, state: str, times: int = 1, what: str = "") -> None:
         """Wait until the driver has entered ``state`` ``times`` times in all and has
@@ -156,10 +149,9 @@ class DriverSession:
 
     def send_part(self, part: pdu.Part) -> SendResult:
         """Hand one part to the driver and wait for its result."""
-        box: list[SendResult] = []
-        self.call(self.driver.send, part.pdu, part.tpdu_length, box.append)
-        self.until(lambda: box, "a send result")
-        return box[0]
+        sending = self.begin(self.driver.send, part.pdu, part.tpdu_length)
+        self.until(sending.done, "a send result")
+        return sending.result()
 
     def texts(self) -> list[str]:
         """The SMS handed over so far, as texts, multipart ones joined in order."""

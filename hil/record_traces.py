@@ -1,7 +1,7 @@
 """Record the appliance's ModemDriver against the simulator, one CBOR trace per scenario.
 
 ``python -m hil.record_traces [--out DIR] [NAME ...]`` runs each scenario's script: a
-:class:`~hil.driver_session.DriverSession` (the real driver on its own reactor) talks to
+:class:`~hil.driver_session.DriverSession` (the real driver on its own event loop) talks to
 a :class:`~hil.simulator.SimulatedModem` that records every byte (:mod:`hil.trace`), while
 the script plays the network and the faults through the simulator's API and waits for
 what the driver must do. ``hil/test_driver_replay.py`` runs the same scripts against
@@ -89,7 +89,7 @@ Script = Callable[[DriverSession, Any], None]  # (session, simulator or Replayed
 class Scenario:
     script: Script
     modem: dict[str, Any] = field(default_factory=lambda: dict(LATENCY))  # SimulatedModem's
-    driver: dict[str, Any] = field(default_factory=dict)  # ModemDriver's keyword arguments
+    driver: dict[str, Any] = field(default_factory=dict)  # DriverSession's: the PIN, the timings
 
 
 def _ready(session: DriverSession) -> None:
@@ -153,11 +153,12 @@ def init_pdu_input_left(s: DriverSession, modem: Any) -> None:
     _ready(s)
     part = pdu.encode_submit(TO, "never written")[0]
 
-    def send_and_stop() -> None:  # one turn of the reactor: stopped before the prompt
-        s.driver.send(part.pdu, part.tpdu_length, lambda result: None)
+    async def send_and_stop() -> None:  # one turn of the loop: stopped before the prompt
+        sending = s.driver.send(part.pdu, part.tpdu_length)  # AT+CMGS written at once
         s.driver.stop()
+        assert (await sending).unknown_fate
 
-    s.call(send_and_stop)
+    s.run(send_and_stop())
     assert s.written.endswith(b"AT+CMGS=%d\r" % part.tpdu_length)
     s.call(s.driver.start)
     s.reached(ModemState.READY, 2, "ready again, with the modem out of PDU input")
@@ -351,13 +352,12 @@ def reboot(s: DriverSession, modem: Any) -> None:
     """The modem resets while a send waits for its result: the part's fate is unknown,
     the driver notices the boot banners, initialises again, and the part goes out."""
     _ready(s)
-    results: list[Any] = []
     part = pdu.encode_submit(TO, "in flight")[0]
-    s.call(s.driver.send, part.pdu, part.tpdu_length, results.append)
+    sending = s.begin(s.driver.send, part.pdu, part.tpdu_length)
     s.until(lambda: s.written.endswith(b"\x1a"), "the PDU written")
     modem.reboot(boot_delay=0.3, sim_busy=0.0)
-    s.until(lambda: results, "the send's result")
-    assert results[0].unknown_fate
+    s.until(sending.done, "the send's result")
+    assert sending.result().unknown_fate
     s.reached(ModemState.READY, 2, "ready after the reboot")
     assert s.written.count(b"ATE0\r") == 2
     assert _sent(s, "in flight") == [0]
@@ -382,10 +382,9 @@ def ussd(s: DriverSession, modem: Any) -> None:
     """A balance request: AT+CUSD answered OK, the text comes later as +CUSD."""
     _ready(s)
     modem.set_ussd_reply("Balance: 5.00 EUR")
-    answers: list[tuple[str | None, str]] = []
-    s.call(s.driver.ussd, "*100#", lambda text, error: answers.append((text, error)))
-    s.until(lambda: answers and s.idle(), "the USSD answer")
-    assert answers == [("Balance: 5.00 EUR", "")]
+    asking = s.begin(s.driver.ussd, "*100#")
+    s.until(lambda: asking.done() and s.idle(), "the USSD answer")
+    assert asking.result() == "Balance: 5.00 EUR"
 
 
 # ------------------------------------------------------------------------ dialects

@@ -18,8 +18,8 @@ GATEWAY = "GSM Modem Gateway"
 def notifications_read(appliance):
     """Read the service's systemd notifications as they come, as systemd does. The harness
     reads them only at start; the queue of its socket is short (net.unix.max_dgram_qlen, often
-    10), and once it is full the service's next watchdog pet or STATUS= blocks its reactor —
-    and every request that waits on the reactor with it."""
+    10), and once it is full the service's next watchdog pet or STATUS= blocks its event
+    loop — and every request that waits on the loop with it."""
     done = threading.Event()
 
     def read():
@@ -65,7 +65,7 @@ def send(appliance, text):
 
 
 def after_the_router_had_its_turn(appliance):
-    """Each read of the gateways runs on the reactor, in order: after two, the dispatch that a
+    """Each read of the gateways runs on the event loop, in order: after two, the dispatch that a
     message accepted before them asked for has run."""
     for _ in range(2):
         assert call(appliance, "GET", "/gateways").status_code == 200

@@ -48,7 +48,7 @@ def test_with_its_indications_lost_an_sms_is_read_at_once_because_ri_rings(tmp_p
     with SimulatedModem(ring=ri.pulse) as modem:
         rig = Rig(tmp_path, [modem])
         driver = rig.gateways[0].driver
-        ri.watch(rig.reactor, driver.on_ring)
+        ri.watch(rig.loop, driver.on_ring)
         rig.start()
         try:
             working(rig, [modem])  # the start-up sweep is over
@@ -76,7 +76,7 @@ def test_without_ri_an_sms_whose_indication_is_lost_waits_for_the_sweep_timer(tm
             wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="a send after the arrival")
             assert rig.received == [] and len(modem.messages(driver.dialect.storage)) == 1
             assert modem.commands.count("AT+CMGL=4") == 1  # only the sweep at start
-            rig.reactor.call_soon_threadsafe(driver.receiver.sweep)  # what the timer does, 300 s on
+            rig.loop.call_soon_threadsafe(driver.receiver.sweep)  # what the timer does, 300 s on
             wait_for(lambda: rig.received, what="the SMS read by the sweep")
             assert texts(rig) == ["no +CMTI for this one"]
         finally:
@@ -101,7 +101,7 @@ def test_a_hung_modem_is_reset_then_power_cycled_and_nothing_is_lost(tmp_path, m
 
         rig = Rig(tmp_path, [modem], sync_attempts=1, restart_delay=0.05)
         driver = rig.gateways[0].driver
-        driver.power = ModemPower(rig.reactor, line(PWRKEY), reset=line(RESET))
+        driver.power = ModemPower(line(PWRKEY), reset=line(RESET))
         assert pulses == [(PWRKEY, True), (RESET, True)]  # released when opened
         pulses.clear()
         driver.dialect = dataclasses.replace(dialects.GENERIC, boot_seconds=0.05, pwrkey_on_seconds=0.05,
@@ -128,7 +128,7 @@ def test_the_service_watches_the_configured_ri_pin(tmp_path, monkeypatch):
         service = Service(Config(http=HttpConfig(listen="127.0.0.1:0"), storage=StorageConfig(str(tmp_path)),
                                  modems=(ModemConfig("GSM", modem.path, ri_gpio=17),)))
         service.start()
-        thread = threading.Thread(target=service.reactor.run)
+        thread = threading.Thread(target=service.loop.run_forever)
         thread.start()
         try:
             for n, text in enumerate(("first", "second"), start=1):
@@ -136,7 +136,7 @@ def test_the_service_watches_the_configured_ri_pin(tmp_path, monkeypatch):
                 modem.deliver_sms("+447700900555", text)
                 wait_for(lambda: InboundMessage.select().count() == n, what=f"the {text} SMS stored")
         finally:
-            service.reactor.call_soon_threadsafe(service.reactor.stop)
+            service.loop.call_soon_threadsafe(service.loop.stop)
             thread.join(10)
             service.stop()
         assert [pin.number for pin in pins] == [17] and pins[0].falls == 2

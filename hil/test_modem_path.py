@@ -1,25 +1,27 @@
 """Hardware-in-loop: driver, modem gateway and router against the simulated modem.
 
-The modem is a real pty speaking AT; the reactor runs in a thread as in the service.
+The modem is a real pty speaking AT; the event loop runs in a thread of its own, the test
+(like the service's HTTP threads) hands it work with ``call_soon_threadsafe``.
 """
 
-import threading
 import time
 
 import pytest
 
 from appliance import pdu
 from appliance.app.service import build_routing
-from appliance.config.file import ConnectorConfig, GatewayUse
+from appliance.config.file import ConnectorConfig, GatewayUse, ModemConfig
 from appliance.gateways.modem import ModemGateway
 from appliance.gateways.router import Router
-from appliance.modem.driver import ModemDriver, ModemState
-from appliance.reactor import Reactor
+from appliance.modem.driver import ModemDriver, ModemState, Timings
+from appliance.modem.transport import open_serial
 from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
 from appliance.store.models import MessagePart, MessageState, OutboundMessage
 from appliance.store.queue import NewMessage, Queue
 from appliance.store.reports import Reports
+from hil.driver_session import Tap
+from hil.loop_thread import LoopThread
 from hil.simulator import SimulatedModem
 
 
@@ -33,34 +35,42 @@ def wait_for(predicate, timeout=10.0, what="condition"):
 
 
 class Rig:
-    """A store, a reactor thread, and one modem gateway per simulator."""
+    """A store, a loop on a thread, and one modem gateway per simulator; ``timings`` are
+    the drivers' (:class:`~appliance.modem.driver.Timings` fields)."""
 
-    def __init__(self, tmp_path, simulators, connectors=(), **driver_options):
+    def __init__(self, tmp_path, simulators, connectors=(), *, model="auto", pin=None, **timings):
         self.database = store_db.open_database(tmp_path)
         self.queue = Queue(self.database)
         self.inbox = Inbox(self.database)
         self.reports = Reports(self.queue)
         self.received = []
-        self.reactor = Reactor()
+        self.written = []  # every byte each driver wrote, on any port it opened
+        self.loop_thread = LoopThread("rig")
+        self.loop = self.loop_thread.loop
         self.states = []
         self.gateways = []
         for n, simulator in enumerate(simulators, start=1):
-            driver = ModemDriver(self.reactor, name=f"GSM{n}", port=simulator.path,
+            self.written.append(bytearray())
+            driver = ModemDriver(self.loop, ModemConfig(f"GSM{n}", simulator.path, model=model, pin=pin),
                                  on_state=lambda s: (self.states.append(s), self._kick()),
-                                 **driver_options)
+                                 open_transport=self._tapped(self.written[-1]), timings=Timings(**timings))
             self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=self.reports,
                                               on_received=self.received.extend))
         self.routing = build_routing(connectors, tuple(g.name for g in self.gateways))
-        self.router = Router(self.reactor, self.queue, self.gateways, self.routing, retry_delays=(0.2, 0.2, 0.2))
-        self.thread = threading.Thread(target=self.reactor.run, daemon=True)
+        self.router = Router(self.loop, self.queue, self.gateways, self.routing, retry_delays=(0.2, 0.2, 0.2))
+
+    @staticmethod
+    def _tapped(written):
+        """Opens the port, keeping a copy of what is written to it in ``written``."""
+        return lambda path, baudrate: Tap(open_serial(path, baudrate), bytearray(), written)
 
     def _kick(self):
         self.router.kick()
 
     def start(self):
         for gateway in self.gateways:
-            self.reactor.call_soon(gateway.start)
-        self.thread.start()
+            self.loop.call_soon(gateway.start)
+        self.loop_thread.start()
         return self
 
     def send(self, *messages):
@@ -73,10 +83,8 @@ class Rig:
 
     def stop(self):
         for gateway in self.gateways:
-            self.reactor.call_soon_threadsafe(gateway.stop)
-        self.reactor.call_soon_threadsafe(self.reactor.stop)
-        self.thread.join(5)
-        self.reactor.close()
+            self.loop.call_soon_threadsafe(gateway.stop)
+        self.loop_thread.stop()
         self.database.close()
 
 

@@ -39,7 +39,7 @@ def configuration(appliance):
 
 
 def after_the_router_had_its_turn(appliance):
-    """Each command runs on the reactor, in order: after two, the dispatch that a message
+    """Each command runs on the event loop, in order: after two, the dispatch that a message
     accepted before them asked for has run."""
     configuration(appliance)
     configuration(appliance)

@@ -174,7 +174,7 @@ def test_sms_sent_through_the_http_api_reaches_the_modem_and_turns_sent(workdir)
         numbers = {pdu.decode(entry["pdu"]).number for entry in simulator.sent()}
         assert texts == ["Disk full on db1 (GET)", "Disk full on db1 (POST)"]
         assert numbers == {"+447700900123"}
-        # systemd heard READY=1, then watchdog pets while the reactor is healthy
+        # systemd heard READY=1, then watchdog pets while the event loop is healthy
         wait_for(lambda: appliance.read_notifications().count("WATCHDOG=1") >= 3, what="WATCHDOG=1")
         output = appliance.stop()
         assert "STOPPING=1" in appliance.read_notifications()

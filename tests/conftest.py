@@ -40,20 +40,18 @@ def env(tmp_path):
 
 # -- a running ServerControl (tests/test_control.py, tests/test_server_command.py) -------------
 
-import threading  # noqa: E402
-
 from fake_gateway import FakeGateway  # noqa: E402
 
 from appliance.app.service import build_routing  # noqa: E402
 from appliance.config.file import Config, ConnectorConfig, ModemConfig  # noqa: E402
 from appliance.connectors.webhook import WebhookSender  # noqa: E402
-from appliance.control.server_control import ServerControl, effective_config, on_reactor, webhook_targets  # noqa: E402
+from appliance.control.server_control import ServerControl, effective_config, webhook_targets  # noqa: E402
 from appliance.gateways.limits import LimitTracker  # noqa: E402
 from appliance.gateways.router import Router  # noqa: E402
-from appliance.reactor import Reactor  # noqa: E402
 from appliance.store import db as store_db  # noqa: E402
 from appliance.store.inbox import Inbox  # noqa: E402
 from appliance.store.queue import NewMessage, Queue  # noqa: E402
+from hil.loop_thread import LoopThread  # noqa: E402
 
 CONTROL_FILE = Config(
     modems=(ModemConfig("GSM1", "/dev/ttyUSB0", send_limit_day=100, pin="1234"),
@@ -64,35 +62,35 @@ CONTROL_FILE = Config(
 
 
 class ControlRig:
-    """A store, a router over fake gateways (or ``make_gateways(reactor, database)``), a
-    webhook sender and a ServerControl, with the reactor running in its own thread."""
+    """A store, a router over fake gateways (or ``make_gateways(loop, database)``), a
+    webhook sender and a ServerControl, with their event loop running in its own thread."""
 
     def __init__(self, data_dir, config=CONTROL_FILE, make_gateways=None):
         self.file = config
         self.database = store_db.open_database(data_dir)
         self.queue = Queue(self.database)
-        self.reactor = Reactor()
+        self.loop_thread = LoopThread("control")
+        self.loop = loop = self.loop_thread.loop
         self.config = effective_config(config)
-        self.gateways = (make_gateways(self.reactor, self.database) if make_gateways
+        self.gateways = (make_gateways(loop, self.database) if make_gateways
                          else [FakeGateway(m.name) for m in self.config.modems])
         names = tuple(m.name for m in self.config.modems)
-        self.router = Router(self.reactor, self.queue, self.gateways, build_routing(self.config.connectors, names),
+        self.router = Router(loop, self.queue, self.gateways, build_routing(self.config.connectors, names),
                              limits=LimitTracker({}))
-        self.webhooks = WebhookSender(self.reactor, self.database, webhook_targets(self.config.connectors))
+        self.webhooks = WebhookSender(loop, self.database, webhook_targets(self.config.connectors))
         self.inbox = Inbox(self.database)
         self.settings_loaded = []
-        self.control = ServerControl(self.reactor, self.database, self.config, router=self.router,
+        self.control = ServerControl(loop, self.database, self.config, router=self.router,
                                      webhooks=self.webhooks, inbox=self.inbox,
                                      on_settings=lambda: self.settings_loaded.append(1))
-        self.thread = threading.Thread(target=self.reactor.run, daemon=True)
-        self.thread.start()
+        self.loop_thread.start()
         self.call(self.control.start_gateways)
 
     def call(self, function, *args):
-        return on_reactor(self.reactor, function, *args)
+        return self.loop_thread.call(function, *args)
 
     def settle(self):
-        """Every callback the reactor had queued has run (its queue is FIFO)."""
+        """Every callback the loop had queued has run (its queue is FIFO)."""
         self.call(lambda: None)
 
     def send(self, text="hello"):
@@ -102,9 +100,7 @@ class ControlRig:
 
     def close(self):
         self.webhooks.stop()
-        self.reactor.call_soon_threadsafe(self.reactor.stop)
-        self.thread.join(5)
-        self.reactor.close()
+        self.loop_thread.stop()
         self.database.close()
 
 

@@ -9,13 +9,13 @@ class FakeGateway(Gateway):
     """Sends with scripted outcomes (success once they run out), and says so through an
     event, so tests wait for it instead of sleeping.
 
-    With a ``reactor`` an attempt ends on the next loop turn and the gateway is busy until
+    With a ``loop`` an attempt ends on the next loop turn and the gateway is busy until
     then, as a real one is; without, it ends inside ``send``.
     """
 
-    def __init__(self, name, *, reactor=None, outcomes=(), up=False):
+    def __init__(self, name, *, loop=None, outcomes=(), up=False):
         self.name = name
-        self.reactor = reactor
+        self.loop = loop
         self.outcomes = list(outcomes)
         self.up = up
         self.calls = []
@@ -52,7 +52,7 @@ class FakeGateway(Gateway):
                 self.sent.append(message.id)
             done(outcome)
             self.sent_event.set()
-        if self.reactor is None:
+        if self.loop is None:
             finish()
         else:
-            self.reactor.call_soon(finish)
+            self.loop.call_soon(finish)

@@ -1,4 +1,4 @@
-"""ServerControl on a running reactor thread, with fake gateways and a real store
+"""ServerControl on an event loop running in its own thread, with fake gateways and a real store
 (the control_rig fixture, tests/conftest.py): what send-server-command (and later the
 JSON API) drives."""
 
@@ -13,14 +13,14 @@ from appliance.config.file import Config, ConfigError, ModemConfig
 from appliance.config.properties import UnknownName
 from appliance.connectors import webhook
 from appliance.connectors.webhook import WebhookSender
-from appliance.control.server_control import effective_config, on_reactor
+from appliance.control.server_control import effective_config, on_loop
 from appliance.gateways.modem import ModemGateway
 from appliance.modem.driver import ModemDriver
-from appliance.reactor import Reactor
 from appliance.store.inbox import Inbox
 from appliance.store.models import ConfigOverride, MessageState, OutboundMessage, WebhookDelivery
 from appliance.store.queue import Queue
 from appliance.store.reports import Reports
+from hil.loop_thread import LoopThread
 
 
 @pytest.fixture
@@ -28,50 +28,43 @@ def rig(control_rig):
     return control_rig()
 
 
-# -- on_reactor -------------------------------------------------------------------------------
+# -- on_loop ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def reactor_thread():
-    reactor = Reactor()
-    thread = threading.Thread(target=reactor.run, daemon=True)
-    thread.start()
-    yield reactor, thread
-    reactor.call_soon_threadsafe(reactor.stop)
-    thread.join(5)
-    reactor.close()
+def loop_thread():
+    running = LoopThread().start()
+    yield running.loop, running._thread
+    running.stop()
 
 
-def test_on_reactor_runs_the_function_on_the_reactor_thread_and_returns_its_result(reactor_thread):
-    reactor, thread = reactor_thread
-    assert on_reactor(reactor, lambda a, b: (threading.current_thread(), a + b), 2, 3) == (thread, 5)
+def test_on_loop_runs_the_function_on_the_loops_thread_and_returns_its_result(loop_thread):
+    loop, thread = loop_thread
+    assert on_loop(loop, lambda a, b: (threading.current_thread(), a + b), 2, 3) == (thread, 5)
 
 
-def test_on_reactor_raises_what_the_function_raised(reactor_thread):
-    reactor, _ = reactor_thread
+def test_on_loop_raises_what_the_function_raised(loop_thread):
+    loop, _ = loop_thread
 
     def fails():
         raise ValueError("no such thing")
     with pytest.raises(ValueError, match="no such thing"):
-        on_reactor(reactor, fails)
+        on_loop(loop, fails)
 
 
-def test_on_reactor_called_on_the_reactor_thread_runs_at_once_instead_of_waiting_for_itself(reactor_thread):
-    reactor, _ = reactor_thread
-    assert on_reactor(reactor, lambda: on_reactor(reactor, lambda: "inner")) == "inner"
+def test_on_loop_called_on_the_loop_runs_at_once_instead_of_waiting_for_itself(loop_thread):
+    loop, _ = loop_thread
+    assert on_loop(loop, lambda: on_loop(loop, lambda: "inner")) == "inner"
 
 
-def test_on_reactor_gives_up_on_a_reactor_that_does_not_run_and_the_work_never_runs_later():
-    reactor = Reactor()
+def test_on_loop_gives_up_on_a_loop_that_does_not_run_and_the_work_never_runs_later():
+    waiting = LoopThread()
     ran = []
     with pytest.raises(TimeoutError, match="nothing was done"):
-        on_reactor(reactor, lambda: ran.append(1), timeout=0.01)
-    thread = threading.Thread(target=reactor.run, daemon=True)
-    thread.start()
-    assert on_reactor(reactor, lambda: "later") == "later"   # the reactor has run what was queued before
+        on_loop(waiting.loop, lambda: ran.append(1), timeout=0.01)
+    waiting.start()
+    assert on_loop(waiting.loop, lambda: "later") == "later"   # the loop has run what was queued before
     assert ran == []
-    reactor.call_soon_threadsafe(reactor.stop)
-    thread.join(5)
-    reactor.close()
+    waiting.stop()
 
 
 # -- gateways ---------------------------------------------------------------------------------
@@ -205,17 +198,18 @@ def test_a_modem_gateway_restarts_with_the_new_pin_and_smsc(control_rig):
     def no_port(port, baudrate):
         raise OSError("no modem in this test")
 
-    def modem_gateways(reactor, database):
-        driver = ModemDriver(reactor, name="GSM1", port="/dev/ttyUSB0", pin="1234", open_transport=no_port)
+    def modem_gateways(loop, database):
+        driver = ModemDriver(loop, ModemConfig("GSM1", "/dev/ttyUSB0", pin="1234"), open_transport=no_port)
         return [ModemGateway(driver, inbox=Inbox(database), reports=Reports(Queue(database)))]
     rig = control_rig(config=Config(modems=(ModemConfig("GSM1", "/dev/ttyUSB0", pin="1234"),)),
                       make_gateways=modem_gateways)
     (gateway,) = rig.gateways
     rig.call(rig.control.set_gateway_property, ["GSM1"], "Pin", "4321", False)
     rig.call(rig.control.set_gateway_property, ["GSM1"], "DeliveryReports", "0", False)
-    assert (gateway.driver.pin, gateway.delivery_reports) == ("1234", True)   # not before its restart
+    assert (gateway.driver.config.pin, gateway.delivery_reports) == ("1234", True)   # not before its restart
     rig.call(rig.control.set_gateway_property, ["GSM1"], "Smsc", "+447785016005")
-    assert (gateway.driver.pin, gateway.driver.smsc, gateway.delivery_reports) == ("4321", "+447785016005", False)
+    assert (gateway.driver.config.pin, gateway.driver.config.smsc, gateway.delivery_reports) == (
+        "4321", "+447785016005", False)
     rig.call(gateway.stop)
 
 

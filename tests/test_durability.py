@@ -90,7 +90,7 @@ def grow_the_log(database, messages=300):
     Queue(database).accept([NewMessage("+1", "x" * 500) for _ in range(messages)])  # HTTP commits, not relaxed
 
 
-def test_commits_never_checkpoint_so_the_reactor_never_copies_the_log(database):
+def test_commits_never_checkpoint_so_the_event_loop_never_copies_the_log(database):
     before = os.path.getsize(database.database)
     grow_the_log(database)
     assert os.path.getsize(database.database) == before  # all of it still in the log

@@ -1,5 +1,6 @@
 """request-server-status: the server, every gateway and connector, and the store's counts."""
 
+import asyncio
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -10,7 +11,6 @@ from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Gateway
 from appliance.gateways.limits import Limits, LimitTracker
 from appliance.gateways.router import Router
-from appliance.reactor import Reactor
 from appliance.store import db as store_db
 from appliance.store.models import InboundMessage, MessageState, OutboundMessage
 from appliance.store.queue import Queue
@@ -45,7 +45,7 @@ class StatusGateway(Gateway):
 @pytest.fixture
 def router(tmp_path):
     database = store_db.open_database(tmp_path)
-    reactor = Reactor()
+    loop = asyncio.new_event_loop()
     gateways = [
         StatusGateway("GSM Modem Gateway", {"state": "ready", "detail": "", "model": "SIM800", "signal_dbm": -71}),
         StatusGateway("Backup <&> Modem", {"state": "failed", "detail": "no answer to AT", "model": None},
@@ -57,10 +57,10 @@ def router(tmp_path):
         Connector("Helpdesk", "webhook", (Assignment("GSM Modem Gateway", "receive"),)),
     ])
     limits = LimitTracker({"GSM Modem Gateway": Limits(per_day=200, per_minute=10)})
-    router = Router(reactor, Queue(database), gateways, routing, limits=limits)
+    router = Router(loop, Queue(database), gateways, routing, limits=limits)
     router.pause("Backup <&> Modem")
     yield router
-    reactor.close()
+    loop.close()
     database.close()
 
 

@@ -197,8 +197,8 @@ def test_the_service_serves_https_with_a_guest_and_a_receive_connector_feeding_a
                     connectors=(ConnectorConfig("Hook", "webhook", url=f"http://127.0.0.1:{hook.server_port}/"),))
     service = Service(config, simulate=1)
     service.start()
-    reactor = threading.Thread(target=service.reactor.run)
-    reactor.start()
+    loop = threading.Thread(target=service.loop.run_forever)
+    loop.start()
     try:
         assert service.url.startswith("https://127.0.0.1:")
         connection = connect(service.http, certificate)
@@ -215,8 +215,8 @@ def test_the_service_serves_https_with_a_guest_and_a_receive_connector_feeding_a
         assert (events[0]["id"], events[0]["text"], events[0]["receive_connector"]) == (stored["id"], "<b>", "provider")
         connection.close()
     finally:
-        service.reactor.call_soon_threadsafe(service.reactor.stop)
-        reactor.join(10)
+        service.loop.call_soon_threadsafe(service.loop.stop)
+        loop.join(10)
         service.stop()
         hook.shutdown()
         hook.server_close()

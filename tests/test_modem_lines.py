@@ -1,46 +1,44 @@
-"""The modem's RI and RESET lines: pins, pulses, the driver's use of them, the service's wiring."""
+"""The modem's RI and RESET lines: pins, pulses, the driver's use of them, the service's wiring.
 
+On the loop's virtual time (looptime): pulses and boot times pass at once."""
+
+import asyncio
 import sys
 import threading
 import types
 
-from test_modem_driver import DELIVER, ScriptedModem, collecting, run_for, start
+import pytest
+from test_modem_driver import DELIVER, ScriptedModem, collecting, made, run_for, send, start, stopped_at_the_end  # noqa: F401
 
 from appliance.app.service import Service
 from appliance.config import file as config
-from appliance.modem.driver import ModemDriver, ModemState
+from appliance.modem.driver import ModemDriver, ModemState, Timings
 from appliance.platform import gpio, modem_power
 from appliance.platform.modem_power import PWRKEY, RESET, ModemPower
-from appliance.reactor import Reactor
 from hil.pins import FakeInputPin, FakePin
 
+pytestmark = pytest.mark.looptime
 
-def run_until(reactor, predicate, limit=5.0):
-    """Run the reactor until ``predicate()`` holds (checked every 10 ms) or ``limit`` s pass."""
-    def check():
-        if predicate():
-            reactor.stop()
-        else:
-            reactor.call_later(0.01, check)
-    reactor.call_soon(check)
-    reactor.call_later(limit, reactor.stop)
-    reactor.run()
-    assert predicate(), "the reactor stopped before the condition held"
+
+async def run_until(predicate, limit=5.0):
+    """Let the loop run until ``predicate()`` holds (looked at every 10 ms of loop time)."""
+    async with asyncio.timeout(limit):
+        while not predicate():
+            await asyncio.sleep(0.01)
 
 
 # -- pins ----------------------------------------------------------------------------------
 
-def test_a_fake_input_pin_hands_each_fall_to_the_reactor_from_any_thread():
-    reactor = Reactor()
+async def test_a_fake_input_pin_hands_each_fall_to_the_loop_from_any_thread():
     pin = FakeInputPin(17)
     ran_on = []
-    pin.watch(reactor, lambda: ran_on.append(threading.current_thread()))
+    pin.watch(asyncio.get_running_loop(), lambda: ran_on.append(threading.current_thread()))
     thread = threading.Thread(target=pin.pulse)
     thread.start()
     thread.join()
-    assert ran_on == [] and pin.falls == 1 and pin.read()  # back high; the reactor has not run yet
-    run_until(reactor, lambda: ran_on)
-    assert ran_on == [threading.current_thread()]  # the reactor's thread, not the pulser's
+    assert ran_on == [] and pin.falls == 1 and pin.read()  # back high; the loop has not run yet
+    await run_until(lambda: ran_on)
+    assert ran_on == [threading.current_thread()]  # the loop's thread, not the pulser's
 
 
 def fake_rpi_gpio(monkeypatch):
@@ -57,46 +55,44 @@ def fake_rpi_gpio(monkeypatch):
     return module, calls
 
 
-def test_the_pi_input_pin_detects_falling_edges_and_hands_them_over(monkeypatch):
+async def test_the_pi_input_pin_detects_falling_edges_and_hands_them_over(monkeypatch):
     module, calls = fake_rpi_gpio(monkeypatch)
-    reactor = Reactor()
     rang = []
     pin = gpio.RpiInputPin(17)
-    pin.watch(reactor, lambda: rang.append(threading.current_thread()))
+    pin.watch(asyncio.get_running_loop(), lambda: rang.append(threading.current_thread()))
     assert ("setup", (17, module.IN), {"pull_up_down": module.PUD_UP}) in calls
     ((name, (number, edge), options),) = [c for c in calls if c[0] == "add_event_detect"]
     assert (number, edge, options["bouncetime"]) == (17, module.FALLING, gpio.BOUNCE_MS)
     edge_thread = threading.Thread(target=options["callback"], args=(17,))  # RPi.GPIO's own thread
     edge_thread.start()
     edge_thread.join()
-    run_until(reactor, lambda: rang)
+    await run_until(lambda: rang)
     assert rang == [threading.current_thread()]
     pin.close()
     assert [c[0] for c in calls[-2:]] == ["remove_event_detect", "cleanup"]
 
 
-def test_reset_is_held_then_released_in_its_polarity_and_tried_before_pwrkey(monkeypatch):
+async def test_reset_is_held_then_released_in_its_polarity_and_tried_before_pwrkey(monkeypatch):
     monkeypatch.setattr(modem_power, "RESET_HOLD", 0.05)
-    reactor = Reactor()
-    low, high = FakePin(5), FakePin(4)
-    assert ModemPower(reactor, FakePin(6), reset=low).lines == (RESET, PWRKEY)
-    assert ModemPower(reactor, reset=high, reset_active_high=True).lines == (RESET,)
-    power = ModemPower(reactor, reset=low)
-    done = []
-    power.reset(lambda: done.append(True))
-    run_until(reactor, lambda: done)
+    loop = asyncio.get_running_loop()
+    written_at = []
+    low, high = FakePin(5, on_write=lambda level: written_at.append(loop.time())), FakePin(4)
+    assert ModemPower(FakePin(6), reset=low).lines == (RESET, PWRKEY)
+    assert ModemPower(reset=high, reset_active_high=True).lines == (RESET,)
+    power = ModemPower(reset=low)
+    await power.reset()
     assert [level for _, level in low.writes] == [True, True, False, True]  # released x2, held, released
-    (held_at, _), (released_at, _) = low.writes[2:]
+    held_at, released_at = written_at[2:]
     assert released_at - held_at >= 0.05
     assert [level for _, level in high.writes] == [False]  # released, the other way round
 
 
 # -- the driver ----------------------------------------------------------------------------
 
-def test_a_ring_sweeps_at_once_and_a_ring_during_that_sweep_gets_one_more():
+async def test_a_ring_sweeps_at_once_and_a_ring_during_that_sweep_gets_one_more():
     handlers, received, _ = collecting()
-    reactor, modem, driver, _ = start(handlers=handlers)
-    run_for(reactor, 0.2)
+    modem, driver, _ = start(handlers=handlers)
+    await run_for(0.2)
     assert driver.state == ModemState.READY
     sweeps = modem.commands.count("AT+CMGL=4")  # the one at start
     listed = modem.answer
@@ -109,17 +105,17 @@ def test_a_ring_sweeps_at_once_and_a_ring_during_that_sweep_gets_one_more():
     modem.answer = answer
     for _ in range(3):  # a burst of rings while the first sweep runs
         driver.on_ring()
-    run_for(reactor, 0.2)
+    await run_for(0.2)
     assert modem.commands.count("AT+CMGL=4") == sweeps + 2  # one for the burst, one after it
     assert received == [DELIVER] and modem.slots == {}
 
 
-def test_a_ring_while_the_modem_is_not_ready_sends_nothing():
-    reactor, modem, driver, _ = start({"silent_to": {"AT"}})
-    run_for(reactor, 0.1)
+async def test_a_ring_while_the_modem_is_not_ready_sends_nothing():
+    modem, driver, _ = start({"silent_to": {"AT"}})
+    await run_for(0.1)
     assert driver.state == ModemState.INITIALISING
     driver.on_ring()  # the sweep when it is ready finds what rang
-    run_for(reactor, 0.1)
+    await run_for(0.1)
     assert set(modem.commands) == {"AT"}
 
 
@@ -133,8 +129,8 @@ def silent_modem_with_lines(monkeypatch, answers_after, **modem_kwargs):
     ``answers_after(log)`` holds for the levels written so far."""
     monkeypatch.setattr(modem_power, "RESET_HOLD", 0.02)
     monkeypatch.setattr(modem_power, "OFF_PAUSE", 0.02)
-    reactor = Reactor()
-    modem = ScriptedModem(reactor, silent_to={"AT"}, **modem_kwargs)
+    loop = asyncio.get_running_loop()
+    modem = ScriptedModem(loop, silent_to={"AT"}, **modem_kwargs)
     log = []
 
     def maybe_answer():
@@ -142,38 +138,39 @@ def silent_modem_with_lines(monkeypatch, answers_after, **modem_kwargs):
             modem.silent_to = set()
     def line(name):
         return FakePin(on_write=lambda high: (log.append((name, high)), maybe_answer()))
-    power = ModemPower(reactor, line(PWRKEY), reset=line(RESET))
+    power = ModemPower(line(PWRKEY), reset=line(RESET))
     del log[:]  # the releases when the lines are opened
     handlers, received, _ = collecting()
-    driver = ModemDriver(reactor, name="GSM", port="/dev/fake", open_transport=modem.open, handlers=handlers,
-                         power=power, sync_attempts=1, restart_delay=0.05, send_timeout=0.2)
+    driver = made(ModemDriver(loop, config.ModemConfig("GSM", "/dev/fake"), open_transport=modem.open,
+                              handlers=handlers, power=power,
+                              timings=Timings(sync_attempts=1, restart_delay=0.05, send_timeout=0.2)))
     driver.dialect = driver.dialect.__class__("test", pwrkey_on_seconds=0.02, pwrkey_off_seconds=0.02,
                                               boot_seconds=0.02)
-    reactor.call_soon(driver.start)
-    return reactor, modem, driver, log, received
+    loop.call_soon(driver.start)
+    return modem, driver, log, received
 
 
 PRESS = [(RESET, False), (RESET, True)]
 CYCLE = [(PWRKEY, False), (PWRKEY, True), (PWRKEY, False), (PWRKEY, True)]
 
 
-def test_a_silent_modem_gets_reset_then_power_cycled_and_is_used_again_with_nothing_lost(monkeypatch):
-    reactor, modem, driver, log, received = silent_modem_with_lines(
+async def test_a_silent_modem_gets_reset_then_power_cycled_and_is_used_again_with_nothing_lost(monkeypatch):
+    modem, driver, log, received = silent_modem_with_lines(
         monkeypatch, lambda log: log == PRESS + CYCLE, slots={1: DELIVER})
-    run_until(reactor, lambda: received)
+    await run_until(lambda: received)
     assert log == PRESS + CYCLE  # RESET first; still silent, then PWRKEY off and on
     assert modem.opened == 3 and driver.state == ModemState.READY
     assert received == [DELIVER] and modem.slots == {}  # what waited on the SIM is read after all
 
 
-def test_a_modem_that_a_reset_brings_back_is_not_power_cycled_and_gets_reset_first_next_time(monkeypatch):
-    reactor, modem, driver, log, received = silent_modem_with_lines(monkeypatch, lambda log: log == PRESS)
-    run_until(reactor, lambda: driver.state == ModemState.READY)
+async def test_a_modem_that_a_reset_brings_back_is_not_power_cycled_and_gets_reset_first_next_time(monkeypatch):
+    modem, driver, log, received = silent_modem_with_lines(monkeypatch, lambda log: log == PRESS)
+    await run_until(lambda: driver.state == ModemState.READY)
     assert log == PRESS
     modem.silent_to = Everything()  # it hangs again, in a send
     results = []
-    driver.send(DELIVER, 20, results.append)
-    run_until(reactor, lambda: len(log) > 2)
+    send(driver, DELIVER, 20, results)
+    await run_until(lambda: len(log) > 2)
     assert log[2:] == [(RESET, False)]  # RESET again, not PWRKEY: it was ready in between
     assert results[0].unknown_fate  # the part is sent again, not lost
 

@@ -1,6 +1,9 @@
-"""The router with fake gateways: limits, pause and resume, stop, retries and failure."""
+"""The router with fake gateways: limits, pause and resume, stop, retries and failure.
 
-import time
+The tests run on the loop's virtual time (looptime), and the store's clock follows it."""
+
+import asyncio
+import threading
 
 import pytest
 from fake_gateway import FakeGateway
@@ -9,68 +12,71 @@ from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Outcome
 from appliance.gateways.limits import Limits, LimitTracker
 from appliance.gateways.router import Router
-from appliance.reactor import Reactor
 from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import NewMessage, Queue
 
+pytestmark = pytest.mark.looptime
+
+EPOCH = 1_800_000_000.0  # the store's time when the loop's is 0
+
 
 @pytest.fixture
-def queue(tmp_path):
+async def queue(tmp_path):
+    """The store, on a clock that follows the loop's time (from any thread)."""
+    loop = asyncio.get_running_loop()
     database = store_db.open_database(tmp_path)
-    yield Queue(database)
+    yield Queue(database, clock=lambda: EPOCH + loop.time())
     database.close()
 
 
 def rig(queue, *gateways_outcomes, limits=None, connector=None):
-    reactor = Reactor()
-    gateways = [FakeGateway(name, reactor=reactor, outcomes=outcomes, up=True)
-                for name, outcomes in gateways_outcomes]
+    loop = asyncio.get_running_loop()
+    gateways = [FakeGateway(name, loop=loop, outcomes=outcomes, up=True) for name, outcomes in gateways_outcomes]
     connector = connector or Connector("HTTP API", "http", tuple(Assignment(g.name) for g in gateways))
-    router = Router(reactor, queue, gateways, Routing([connector]), limits=LimitTracker(limits or {}),
+    router = Router(loop, queue, gateways, Routing([connector]), limits=LimitTracker(limits or {}, clock=queue.clock),
                     retry_delays=(0.05, 0.05, 0.05))
-    return reactor, router, gateways
+    return router, gateways
 
 
-def run(reactor, router, seconds=0.2):
+async def run(router, seconds=0.2):
     router.kick()
-    reactor.call_later(seconds, reactor.stop)
-    reactor.run()
+    await asyncio.sleep(seconds)
 
 
 def states(ids):
     return [OutboundMessage.get_by_id(i).state for i in ids]
 
 
-def test_a_daily_limit_stops_a_gateway_and_the_count_survives_a_restart(queue):
+async def test_a_daily_limit_stops_a_gateway_and_the_count_survives_a_restart(queue):
     ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(5)])
-    reactor, router, (gsm,) = rig(queue, ("GSM", []), limits={"GSM": Limits(per_day=3)})
-    run(reactor, router)
+    router, (gsm,) = rig(queue, ("GSM", []), limits={"GSM": Limits(per_day=3)})
+    await run(router)
     assert len(gsm.sent) == 3 and states(ids).count(MessageState.QUEUED) == 2
-    reactor, router, (gsm,) = rig(queue, ("GSM", []), limits={"GSM": Limits(per_day=3)})
-    run(reactor, router)  # a new process: the day's count is in the store
+    router, (gsm,) = rig(queue, ("GSM", []), limits={"GSM": Limits(per_day=3)})
+    await run(router)  # a new process: the day's count is in the store
     assert gsm.sent == []
     router.reset_send_limit("GSM")
-    run(reactor, router)
+    await run(router)
     assert len(gsm.sent) == 2 and states(ids) == [MessageState.SENT] * 5
 
 
-def test_rate_per_minute_holds_back_the_rest_and_another_gateway_takes_them(queue):
+async def test_rate_per_minute_holds_back_the_rest_and_another_gateway_takes_them(queue):
     ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(6)])
-    reactor, router, (slow, fast) = rig(queue, ("SLOW", []), ("FAST", []), limits={"SLOW": Limits(per_minute=2)})
-    run(reactor, router)
+    router, (slow, fast) = rig(queue, ("SLOW", []), ("FAST", []), limits={"SLOW": Limits(per_minute=2)})
+    await run(router)
     assert len(slow.sent) == 2 and len(fast.sent) == 4
     assert states(ids) == [MessageState.SENT] * 6
 
 
-def test_paused_gateway_takes_nothing_until_resumed(queue):
+async def test_paused_gateway_takes_nothing_until_resumed(queue):
     ids = queue.accept([NewMessage("+441", "x")])
-    reactor, router, (gsm,) = rig(queue, ("GSM", []))
+    router, (gsm,) = rig(queue, ("GSM", []))
     router.pause("GSM")
-    run(reactor, router)
+    await run(router)
     assert gsm.sent == [] and states(ids) == [MessageState.QUEUED]
     router.resume("GSM")
-    run(reactor, router)
+    await run(router)
     assert gsm.sent == ids
 
 
@@ -82,84 +88,126 @@ def primary_and_backup(queue, limits=None, primary_outcomes=()):
 BARRED = Outcome(False, 8, "operator determined barring", refused=True)
 
 
-def test_a_gateway_whose_sim_may_not_send_hands_the_message_on_at_once(queue):
+async def test_a_gateway_whose_sim_may_not_send_hands_the_message_on_at_once(queue):
     ids = queue.accept([NewMessage("+441", "x")])
-    reactor, router, (primary, backup) = primary_and_backup(queue, primary_outcomes=[BARRED])
-    run(reactor, router)
+    router, (primary, backup) = primary_and_backup(queue, primary_outcomes=[BARRED])
+    await run(router)
     # the primary would have sent a second attempt: it is not asked again
     assert backup.sent == ids and primary.sent == []
     assert OutboundMessage.get_by_id(ids[0]).gateway == "B"
 
 
-def test_a_message_refused_by_its_only_gateway_fails_at_once_naming_the_attempt(queue):
+async def test_a_message_refused_by_its_only_gateway_fails_at_once_naming_the_attempt(queue):
     ids = queue.accept([NewMessage("+441", "x")])
-    reactor, router, (gsm,) = rig(queue, ("GSM", [BARRED]))
-    run(reactor, router)
+    router, (gsm,) = rig(queue, ("GSM", [BARRED]))
+    await run(router)
     message = OutboundMessage.get_by_id(ids[0])
     assert (message.state, message.error_code) == (MessageState.FAILED, 8)
     assert message.error_text == "operator determined barring (after 1× GSM)" and gsm.sent == []
 
 
-def test_a_paused_primary_lets_the_backup_send_until_it_is_resumed(queue):
+async def test_a_paused_primary_lets_the_backup_send_until_it_is_resumed(queue):
     first = queue.accept([NewMessage("+441", "x")])
-    reactor, router, (primary, backup) = primary_and_backup(queue)
+    router, (primary, backup) = primary_and_backup(queue)
     router.pause("P")
-    run(reactor, router)
+    await run(router)
     assert backup.sent == first and primary.sent == []
     router.resume("P")
     second = queue.accept([NewMessage("+442", "x")])
-    run(reactor, router)
+    await run(router)
     assert primary.sent == second and backup.sent == first
 
 
-def test_a_primary_at_its_send_limit_lets_the_backup_take_the_rest(queue):
+async def test_a_primary_at_its_send_limit_lets_the_backup_take_the_rest(queue):
     ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(5)])
-    reactor, router, (primary, backup) = primary_and_backup(queue, limits={"P": Limits(per_day=2)})
-    run(reactor, router)
+    router, (primary, backup) = primary_and_backup(queue, limits={"P": Limits(per_day=2)})
+    await run(router)
     assert len(primary.sent) == 2 and len(backup.sent) == 3
     assert states(ids) == [MessageState.SENT] * 5
 
 
-def test_a_busy_primary_keeps_its_messages_from_the_backup(queue):
+async def test_a_busy_primary_keeps_its_messages_from_the_backup(queue):
     ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(3)])
-    reactor, router, (primary, backup) = primary_and_backup(queue)
-    run(reactor, router)
+    router, (primary, backup) = primary_and_backup(queue)
+    await run(router)
     assert primary.sent == ids and backup.sent == []
 
 
-def test_stopping_the_primary_hands_its_work_to_the_backup(queue):
+async def test_stopping_the_primary_hands_its_work_to_the_backup(queue):
     ids = queue.accept([NewMessage("+441", "x")])
-    reactor, router, (primary, backup) = primary_and_backup(queue)
+    router, (primary, backup) = primary_and_backup(queue)
     router.stop_gateway("P")
-    run(reactor, router)
+    await run(router)
     assert backup.sent == ids and primary.sent == []
     with pytest.raises(KeyError):
         router.pause("No such gateway")
 
 
-def test_transient_failures_are_retried_then_the_message_fails_with_every_attempt_named(queue):
+async def test_transient_failures_are_retried_then_the_message_fails_with_every_attempt_named(queue):
     (message_id,) = queue.accept([NewMessage("+441", "x")])
     congestion = Outcome(False, 42, "congestion")
-    reactor, router, (gsm,) = rig(queue, ("GSM", [congestion] * 3))
-    run(reactor, router, 0.5)
+    router, (gsm,) = rig(queue, ("GSM", [congestion] * 3))
+    await run(router, 0.5)
     message = OutboundMessage.get_by_id(message_id)
     assert message.state == MessageState.FAILED
     assert message.error_text == "congestion (after 3× GSM)" and message.error_code == 42
 
 
-def test_permanent_failure_is_not_retried(queue):
+async def test_permanent_failure_is_not_retried(queue):
     (message_id,) = queue.accept([NewMessage("+441", "x")])
-    reactor, router, (gsm,) = rig(queue, ("GSM", [Outcome(False, 28, "unidentified subscriber", permanent=True)]))
-    run(reactor, router)
+    router, (gsm,) = rig(queue, ("GSM", [Outcome(False, 28, "unidentified subscriber", permanent=True)]))
+    await run(router)
     assert OutboundMessage.get_by_id(message_id).attempts == 1
     assert states([message_id]) == [MessageState.FAILED]
 
 
-def test_a_scheduled_message_is_sent_by_a_timer_not_a_poll(queue):
-    (message_id,) = queue.accept([NewMessage("+441", "x", scheduled_at=time.time() + 0.15)])
-    reactor, router, (gsm,) = rig(queue, ("GSM", []))
-    run(reactor, router, 0.1)
+async def test_a_scheduled_message_is_sent_by_a_timer_not_a_poll(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x", scheduled_at=queue.clock() + 0.15)])
+    router, (gsm,) = rig(queue, ("GSM", []))
+    await run(router, 0.1)
     assert gsm.sent == []
-    reactor.call_later(0.2, reactor.stop)
-    reactor.run()  # no kick: only the router's own timer can send it now
+    await asyncio.sleep(0.2)  # no kick: only the router's own timer can send it now
     assert gsm.sent == [message_id]
+
+
+@pytest.mark.looptime(False)
+async def test_a_message_committed_on_another_thread_wakes_the_idle_loop_at_once(queue):
+    """As the HTTP threads do: commit, then kick_threadsafe. The loop sleeps with no timer
+    at all, so only the wake-up can bring the message to the gateway."""
+    router, (gsm,) = rig(queue, ("GSM", []))
+    await run(router, 0.05)
+    loop = asyncio.get_running_loop()
+    handed_over = loop.create_future()
+    send = gsm.send
+    gsm.send = lambda message, *rest: (handed_over.set_result(loop.time()), send(message, *rest))
+    assert router._timer is None  # nothing due, nothing armed: the loop waits in select()
+
+    def http_thread():
+        committed.append(loop.time())
+        queue.accept([NewMessage("+441", "x")])
+        router.kick_threadsafe()
+    committed = []
+    threading.Thread(target=http_thread).start()
+    async with asyncio.timeout(10):
+        arrived = await handed_over
+    assert arrived - committed[0] < 1.0  # milliseconds, not a poll's period (there is none)
+
+
+@pytest.mark.looptime(False)
+async def test_kicks_from_many_threads_at_once_leave_no_message_behind(queue):
+    """Each commit is seen by a dispatch that comes after it, whichever thread made it."""
+    router, (gsm,) = rig(queue, ("GSM", []))
+    await run(router, 0.05)
+    ids = []
+
+    def http_thread(n):
+        for i in range(25):
+            ids.extend(queue.accept([NewMessage(f"+44{n}{i:02d}", "x")]))
+            router.kick_threadsafe()
+    threads = [threading.Thread(target=http_thread, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    async with asyncio.timeout(30):
+        while len(gsm.sent) < 200:
+            await asyncio.sleep(0.01)
+    assert sorted(gsm.sent) == sorted(ids) and router._timer is None

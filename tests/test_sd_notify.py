@@ -65,7 +65,7 @@ def test_a_vanished_socket_is_survived(tmp_path):
 
 
 def test_a_listener_that_stopped_reading_never_blocks_the_sender(systemd):
-    # the reactor thread notifies: a full socket must cost a dropped message, not a stall
+    # the event loop notifies: a full socket must cost a dropped message, not a stall
     listener, path = systemd
     notifier = Notifier({"NOTIFY_SOCKET": path})
     done = threading.Event()

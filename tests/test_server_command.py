@@ -1,4 +1,4 @@
-"""send-server-command through the WSGI app, driving a real ServerControl on its reactor
+"""send-server-command through the WSGI app, driving a real ServerControl on its event loop
 thread with fake gateways (the control_rig fixture): every command, its replies, its errors."""
 
 import io
@@ -243,10 +243,10 @@ def test_a_caller_vouched_for_by_the_authentication_callback_gets_310(make_api):
     assert api.rig.gateways[0].calls == ["start"]
 
 
-def test_a_reactor_that_does_not_take_the_command_in_time_gets_300_and_nothing_is_done(api, monkeypatch):
-    def too_late(reactor, work, timeout=10.0):
+def test_a_loop_that_does_not_take_the_command_in_time_gets_300_and_nothing_is_done(api, monkeypatch):
+    def too_late(loop, work, timeout=10.0):
         raise TimeoutError("the appliance did not get to it within 10 s; nothing was done")
-    monkeypatch.setattr(server_command, "on_reactor", too_late)
+    monkeypatch.setattr(server_command, "on_loop", too_late)
     assert api.command("stop-gateway") == [
         "ERROR:300 Unknown error: the appliance did not get to it within 10 s; nothing was done"]
     assert api.rig.gateways[0].calls == ["start"]

@@ -1,5 +1,9 @@
-"""The webhook connector: events POSTed as JSON with the token, retried, kept across restarts."""
+"""The webhook connector: events POSTed as JSON with the token, retried, kept across restarts.
 
+The retry schedule is followed on the loop's virtual time (looptime), with the store's clock
+following it; the other tests POST to a local endpoint in real time and wait for it."""
+
+import asyncio
 import json
 import threading
 import time
@@ -7,9 +11,10 @@ import uuid
 from concurrent.futures import Executor, Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 from appliance.connectors import webhook
 from appliance.connectors.webhook import WebhookSender, WebhookTarget
-from appliance.reactor import Reactor, Timer
 from appliance.store.models import WebhookDelivery
 
 
@@ -59,26 +64,21 @@ class Receiver:
         self.server.server_close()
 
 
-def run_until(reactor, predicate, timeout=5.0):
+async def run_until(predicate, timeout=5.0):
+    """Let the loop run until ``predicate()`` holds: the POSTs take real time."""
     deadline = time.monotonic() + timeout
-
-    def check():
-        if predicate() or time.monotonic() > deadline:
-            reactor.stop()
-        else:
-            reactor.call_later(0.02, check)
-    reactor.call_soon(check)
-    reactor.run()
+    while not predicate() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
 
 
-def test_events_are_posted_with_the_token_in_order(database):
+async def test_events_are_posted_with_the_token_in_order(database):
     receiver = Receiver()
-    reactor = Reactor()
-    sender = WebhookSender(reactor, database, [WebhookTarget("Hook", receiver.url, "s3cret")], parallel=1)
+    loop = asyncio.get_running_loop()
+    sender = WebhookSender(loop, database, [WebhookTarget("Hook", receiver.url, "s3cret")], parallel=1)
     webhook.enqueue(["Hook"], {"event": "sms-received", "text": "first"})
     webhook.enqueue(["Hook"], {"event": "sms-received", "text": "second"})
     sender.kick()
-    run_until(reactor, lambda: len(receiver.received) == 2)
+    await run_until(lambda: len(receiver.received) == 2)
     sender.stop()
     receiver.close()
     assert [(auth, body["text"]) for auth, body in receiver.received] == [
@@ -86,63 +86,42 @@ def test_events_are_posted_with_the_token_in_order(database):
     assert {d.state for d in WebhookDelivery.select()} == {"done"}
 
 
-class ManualReactor:
-    """The reactor's scheduling, run by the test: timers are only recorded, never waited for."""
+EPOCH = 1_800_000_000.0  # the store's time when the loop's is 0
 
-    def __init__(self, clock):
-        self.clock = clock
-        self.ready = []
-        self.timers = []
 
-    def call_soon(self, callback, *args):
-        self.ready.append((callback, args))
-
-    call_soon_threadsafe = call_soon
-
-    def call_later(self, delay, callback, *args):
-        timer = Timer(self.clock() + delay, callback, args)
-        self.timers.append(timer)
-        return timer
-
-    def settle(self):
-        while self.ready:
-            callback, args = self.ready.pop(0)
-            callback(*args)
-
-    def armed(self):
-        return [t for t in self.timers if not t.cancelled]
-
-    def fire_next(self):
-        """Move the clock to the one armed timer and run it."""
-        (timer,) = self.armed()
-        timer.cancel()
-        self.clock.now = timer.when
-        timer.callback(*timer.args)
-        self.settle()
+def loop_clock():
+    """The store's time, moving with the loop's virtual time."""
+    loop = asyncio.get_running_loop()
+    return lambda: EPOCH + loop.time()
 
 
 class Inline(Executor):
-    """Runs each POST at once on the caller's thread: the test decides when time passes."""
+    """Runs each POST at once on the loop's thread, so the loop's time stands still during
+    it; ``times`` holds the store's time of each."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.times = []
 
     def submit(self, fn, /, *args, **kwargs):
+        self.times.append(self.clock())
         future = Future()
         future.set_result(fn(*args, **kwargs))
         return future
 
 
-def test_a_failing_endpoint_is_retried_with_growing_pauses_until_it_is_given_up(database, clock):
+@pytest.mark.looptime
+async def test_a_failing_endpoint_is_retried_with_growing_pauses_until_it_is_given_up(database):
     receiver = Receiver(failures=1000)
-    reactor = ManualReactor(clock)
-    sender = WebhookSender(reactor, database, [WebhookTarget("Hook", receiver.url, give_up_after=2 * 3600)],
-                           clock=clock, executor=Inline())
-    created = clock.now
+    clock = loop_clock()
+    posts = Inline(clock)
+    sender = WebhookSender(asyncio.get_running_loop(), database,
+                           [WebhookTarget("Hook", receiver.url, give_up_after=2 * 3600)], clock=clock, executor=posts)
+    created = clock()
     webhook.enqueue(["Hook"], {"event": "delivery-report", "status_code": 201}, now=created)
     sender.kick()
-    reactor.settle()
-    attempts = [clock.now]
-    while reactor.armed():
-        reactor.fire_next()
-        attempts.append(clock.now)
+    await asyncio.sleep(3 * 3600)  # past the give-up time: every retry has come
+    attempts = posts.times
     sender.stop()
     receiver.close()
     pauses = [round(b - a, 6) for a, b in zip(attempts, attempts[1:])]
@@ -154,16 +133,17 @@ def test_a_failing_endpoint_is_retried_with_growing_pauses_until_it_is_given_up(
     assert receiver.failures == 1000 - 8   # one POST per attempt, none in between
 
 
-def test_an_endpoint_that_recovers_gets_the_event_at_its_next_attempt(database, clock):
+@pytest.mark.looptime
+async def test_an_endpoint_that_recovers_gets_the_event_at_its_next_attempt(database):
     receiver = Receiver(failures=2)
-    reactor = ManualReactor(clock)
-    sender = WebhookSender(reactor, database, [WebhookTarget("Hook", receiver.url)], clock=clock, executor=Inline())
-    webhook.enqueue(["Hook"], {"event": "delivery-report", "status_code": 201}, now=clock.now)
+    clock = loop_clock()
+    posts = Inline(clock)
+    sender = WebhookSender(asyncio.get_running_loop(), database, [WebhookTarget("Hook", receiver.url)],
+                           clock=clock, executor=posts)
+    webhook.enqueue(["Hook"], {"event": "delivery-report", "status_code": 201}, now=clock())
     sender.kick()
-    reactor.settle()
-    reactor.fire_next()
-    reactor.fire_next()
-    assert reactor.armed() == []
+    await asyncio.sleep(24 * 3600)  # a day: long enough for every retry there is
+    assert [round(t - posts.times[0], 6) for t in posts.times] == [0, 5, 35]  # then no more
     sender.stop()
     receiver.close()
     (delivery,) = WebhookDelivery.select()
@@ -171,17 +151,17 @@ def test_an_endpoint_that_recovers_gets_the_event_at_its_next_attempt(database, 
     assert receiver.received[0][1]["status_code"] == 201
 
 
-def test_every_event_has_an_id_that_its_retries_repeat(database, clock):
+@pytest.mark.looptime
+async def test_every_event_has_an_id_that_its_retries_repeat(database):
     receiver = Receiver(failures=1)
-    reactor = ManualReactor(clock)
+    clock = loop_clock()
     targets = [WebhookTarget("Hook", receiver.url), WebhookTarget("Other", receiver.url)]
-    sender = WebhookSender(reactor, database, targets, clock=clock, executor=Inline())
-    webhook.enqueue(["Hook"], {"event": "sms-received", "text": "one"}, now=clock.now)
-    webhook.enqueue(["Hook", "Other"], {"event": "sms-received", "text": "two"}, now=clock.now)
+    sender = WebhookSender(asyncio.get_running_loop(), database, targets, clock=clock, executor=Inline(clock))
+    webhook.enqueue(["Hook"], {"event": "sms-received", "text": "one"}, now=clock())
+    webhook.enqueue(["Hook", "Other"], {"event": "sms-received", "text": "two"}, now=clock())
     stored = {d.id: json.loads(d.payload)["event_id"] for d in WebhookDelivery.select()}
     sender.kick()
-    reactor.settle()
-    reactor.fire_next()   # the first POST failed: its retry
+    await asyncio.sleep(10)   # the first POST failed: its retry comes 5 s later
     sender.stop()
     receiver.close()
     assert sorted(body["event_id"] for _, body in receiver.received) == sorted(stored.values())
@@ -193,31 +173,29 @@ def test_every_event_has_an_id_that_its_retries_repeat(database, clock):
     assert all(str(uuid.UUID(i)) == i for i in stored.values())
 
 
-def test_events_owed_when_the_process_stopped_are_sent_after_a_restart(database):
-    reactor = Reactor()
-    down = WebhookSender(reactor, database, [WebhookTarget("Hook", "http://127.0.0.1:9/unreachable", timeout=0.5)])
+async def test_events_owed_when_the_process_stopped_are_sent_after_a_restart(database):
+    loop = asyncio.get_running_loop()
+    down = WebhookSender(loop, database, [WebhookTarget("Hook", "http://127.0.0.1:9/unreachable", timeout=0.5)])
     webhook.enqueue(["Hook"], {"event": "sms-received", "text": "kept"})
     down.kick()
-    run_until(reactor, lambda: WebhookDelivery.get().attempts == 1)
+    await run_until(lambda: WebhookDelivery.get().attempts == 1)
     down.stop()  # the process ends with the event still owed
     assert WebhookDelivery.get().state == "pending"
     receiver = Receiver()
     WebhookDelivery.update(next_attempt_at=0).execute()  # as if its pause had passed
-    reactor = Reactor()
-    up = WebhookSender(reactor, database, [WebhookTarget("Hook", receiver.url)])
+    up = WebhookSender(loop, database, [WebhookTarget("Hook", receiver.url)])
     up.kick()
-    run_until(reactor, lambda: receiver.received)
+    await run_until(lambda: receiver.received)
     up.stop()
     receiver.close()
     assert receiver.received[0][1]["text"] == "kept"
 
 
-def test_an_event_that_never_gets_through_is_given_up_after_its_time(database):
-    reactor = Reactor()
-    sender = WebhookSender(reactor, database, [WebhookTarget("Hook", "http://127.0.0.1:9/", timeout=0.5,
-                                                             give_up_after=0)])
+async def test_an_event_that_never_gets_through_is_given_up_after_its_time(database):
+    target = WebhookTarget("Hook", "http://127.0.0.1:9/", timeout=0.5, give_up_after=0)
+    sender = WebhookSender(asyncio.get_running_loop(), database, [target])
     webhook.enqueue(["Hook"], {"event": "sms-received"})
     sender.kick()
-    run_until(reactor, lambda: WebhookDelivery.get().state == "failed")
+    await run_until(lambda: WebhookDelivery.get().state == "failed")
     sender.stop()
     assert "refused" in WebhookDelivery.get().last_error.lower()

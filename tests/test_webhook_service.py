@@ -52,12 +52,12 @@ def configured(tmp_path, modems, hook, other):
 
 
 class Running:
-    """The service with its reactor on a thread of its own (tests own the main thread)."""
+    """The service with its event loop on a thread of its own (tests own the main thread)."""
 
     def __init__(self, config):
         self.service = Service(config)
         self.service.start()
-        self.thread = threading.Thread(target=self.service.reactor.run)
+        self.thread = threading.Thread(target=self.service.loop.run_forever)
         self.thread.start()
 
     def send(self, to, text, gateway):
@@ -68,7 +68,7 @@ class Running:
         return line[4:]
 
     def stop(self):
-        self.service.reactor.call_soon_threadsafe(self.service.reactor.stop)
+        self.service.loop.call_soon_threadsafe(self.service.loop.stop)
         self.thread.join(10)
         self.service.stop()
 

@@ -1,15 +1,18 @@
 """Builds the running appliance from its config, runs it, and takes it down cleanly.
 
-Threads: the main thread runs the reactor (modems, router, timers, watchdog); the HTTP
-server runs its own worker threads and hands work to the reactor only through
-``call_soon_threadsafe``; simulated modems, when asked for, run in their own threads.
+Threads: the main thread runs asyncio's event loop (modems, router, webhooks, timers,
+the watchdog); the HTTP server runs its own worker threads and hands work to the loop only
+through ``call_soon_threadsafe``; the store's write-ahead log is synced on a thread of its
+own; simulated modems, when asked for, run in their own threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import signal
+import threading
 import time
 
 from msgspec.structs import replace
@@ -31,7 +34,6 @@ from ..modem.driver import ModemDriver
 from ..platform.gpio import InputPin
 from ..platform.modem_power import ModemPower
 from ..platform.sd_notify import Notifier
-from ..reactor import Reactor, Timer
 from ..store import db as store_db
 from ..store.durability import Durability
 from ..store.inbox import Inbox
@@ -66,7 +68,9 @@ class Service:
         self.config = config
         self.simulate = simulate  # modems simulated on ptys, only when asked for (--simulate N)
         self.notifier = notifier or Notifier()
-        self.reactor = Reactor()
+        # the loop everything but the HTTP server runs on (closed by stop())
+        self._runner = asyncio.Runner()
+        self.loop = self._runner.get_loop()
         self.simulators: list = []
         self.gateways: list[ModemGateway] = []
         self.admin_password: str | None = None
@@ -77,7 +81,9 @@ class Service:
         self.inbox: Inbox | None = None
         self.webhooks: WebhookSender | None = None
         self.control: ServerControl | None = None
-        self._flush_timer: Timer | None = None
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._beginning: asyncio.Handle | None = None
+        self._watchdog_timer: asyncio.TimerHandle | None = None
         self.ring_pins: list[InputPin] = []
         self.http: HttpServer | None = None
 
@@ -97,6 +103,7 @@ class Service:
 
     def start(self) -> None:
         """Open the store, bind the port, start the modems; raise if any of that fails."""
+        loop = self.loop
         self.database = store_db.open_database(self.config.storage.path)
         self.durability = Durability(self.database)
         self.queue = Queue(self.database, durability=self.durability)
@@ -109,15 +116,13 @@ class Service:
                                                + tuple(self._simulated_modems())))
         modems = self.config.modems
         self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
-        self.webhooks = WebhookSender(self.reactor, self.database, webhook_targets(self.config.connectors))
+        self.webhooks = WebhookSender(loop, self.database, webhook_targets(self.config.connectors))
         reports = Reports(self.queue, on_report=self._queue_report_webhooks)
         self.inbox = Inbox(self.database, incomplete_after=self.config.receive.incomplete_after,
                            receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
                            fanout=self._queue_sms_webhooks)
         for modem in modems:
-            driver = ModemDriver(self.reactor, name=modem.name, port=modem.port, baudrate=modem.baudrate,
-                                 model=modem.model, pin=modem.pin, smsc=modem.smsc,
-                                 power=self._power(modem), on_state=self._on_modem_state)
+            driver = ModemDriver(loop, modem, power=self._power(modem), on_state=self._on_modem_state)
             self._watch_ring(modem, driver)
             self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=reports,
                                               delivery_reports=modem.delivery_reports,
@@ -126,9 +131,9 @@ class Service:
         names = tuple(g.name for g in self.gateways)
         limits = LimitTracker({m.name: Limits(m.send_limit_day, m.send_limit_month, m.send_rate_per_minute)
                                for m in modems}, durability=self.durability)
-        self.router = Router(self.reactor, self.queue, self.gateways, self.routing, limits=limits,
+        self.router = Router(loop, self.queue, self.gateways, self.routing, limits=limits,
                              retry_delays=self.config.routing.retry_delays)
-        self.control = ServerControl(self.reactor, self.database, self.config, router=self.router,
+        self.control = ServerControl(loop, self.database, self.config, router=self.router,
                                      webhooks=self.webhooks, inbox=self.inbox, on_settings=self._flush_incomplete)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         started_at = time.time()
@@ -140,7 +145,7 @@ class Service:
                                  send_server_command_enabled=self.config.http.send_server_command)
         kinds = {c.name: c.kind for c in self.routing.connectors.values()}
         receiving = ReceiveContext(self.database, connectors=lambda: kinds,
-                                   on_stored=lambda: self.reactor.call_soon_threadsafe(self.webhooks.kick))
+                                   on_stored=self.webhooks.kick_threadsafe)
         http = self.config.http
         tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert else None
         v1 = ApiV1Context(http=context)
@@ -150,11 +155,16 @@ class Service:
         # only once the port is ours: a start that fails must not swallow the one showing
         self.admin_password = users.ensure_admin()
 
-        self.reactor.call_soon(self.control.start_gateways)  # every enabled one
-        self.reactor.call_soon(self.router.kick)  # whatever was queued before a restart
-        self.reactor.call_soon(self._flush_incomplete)
-        self.reactor.call_soon(self.webhooks.kick)  # events still owed from before a restart
-        self.reactor.call_soon(self._announce_ready)
+        self._beginning = loop.call_soon(self._begin)
+
+    def _begin(self) -> None:
+        """What waits for the loop's first turn."""
+        assert self.control is not None and self.router is not None and self.webhooks is not None  # started
+        self.control.start_gateways()  # every enabled one
+        self.router.kick()  # whatever was queued before a restart
+        self._flush_incomplete()
+        self.webhooks.kick()  # events still owed from before a restart
+        self._announce_ready()
 
     def _authenticator(self) -> Authenticator:
         http = self.config.http
@@ -173,7 +183,7 @@ class Service:
 
         def output(number: int | None, active_high: bool) -> RpiPin | None:
             return None if number is None else RpiPin(number, initial=not active_high)  # released
-        return ModemPower(self.reactor, output(modem.pwrkey_gpio, modem.pwrkey_pressed_high),
+        return ModemPower(output(modem.pwrkey_gpio, modem.pwrkey_pressed_high),
                           pressed_high=modem.pwrkey_pressed_high,
                           reset=output(modem.reset_gpio, modem.reset_active_high),
                           reset_active_high=modem.reset_active_high)
@@ -186,7 +196,7 @@ class Service:
         from ..platform.gpio import RpiInputPin
 
         pin = RpiInputPin(modem.ri_gpio)
-        pin.watch(self.reactor, driver.on_ring)
+        pin.watch(self.loop, driver.on_ring)
         self.ring_pins.append(pin)
 
     def _on_received(self, message_ids: list[str]) -> None:
@@ -218,7 +228,7 @@ class Service:
         due = self.inbox.next_flush()
         if self._flush_timer is not None:
             self._flush_timer.cancel()
-        self._flush_timer = None if due is None else self.reactor.call_later(
+        self._flush_timer = None if due is None else self.loop.call_later(
             max(0.0, due - time.time()), self._flush_incomplete)
 
     def _on_modem_state(self, state: str) -> None:
@@ -230,14 +240,14 @@ class Service:
     # -- systemd ---------------------------------------------------------------------------
 
     def _announce_ready(self) -> None:
-        """READY=1 once the reactor turns: the port is bound and the loop is alive."""
+        """READY=1 once the loop turns: the port is bound and the loop is alive."""
         self.notifier.ready(self._status_line())
         interval = self.notifier.watchdog_interval
         if interval:
             self._watchdog(interval / 2)
 
     def healthy(self) -> bool:
-        """Checked on the reactor thread, so a stuck loop cannot pet the watchdog at all."""
+        """Checked on the loop, so a stuck loop cannot pet the watchdog at all."""
         if self.http is None or not self.http.alive:
             return False
         try:
@@ -252,7 +262,7 @@ class Service:
             self.notifier.watchdog()
         else:
             log.error("unhealthy: not petting the watchdog; systemd will restart the service")
-        self.reactor.call_later(period, self._watchdog, period)
+        self._watchdog_timer = self.loop.call_later(period, self._watchdog, period)
 
     def _status_line(self) -> str:
         states = ", ".join(f"{g.name}: {g.driver.state}" for g in self.gateways)
@@ -270,19 +280,32 @@ class Service:
     # -- running ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Run the reactor in this (the main) thread until SIGTERM or SIGINT."""
-        def on_signal(signum, frame):
-            log.info("signal %d: stopping", signum)
-            self.reactor.stop()
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        """Run the loop in this thread (the main one) until SIGTERM or SIGINT, then stop."""
         try:
-            self.reactor.run()
+            self._runner.run(self._until_signalled())
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
             self.stop()
 
+    async def _until_signalled(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+
+        def on_signal(signum: int) -> None:
+            log.info("signal %d: stopping", signum)
+            stopping.set()
+        signals = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, on_signal, sig)
+        try:
+            await stopping.wait()
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
     def stop(self) -> None:
+        for pending in (self._beginning, self._flush_timer, self._watchdog_timer):
+            if pending is not None:
+                pending.cancel()  # none of it is wanted any more, if the loop still had it
         self.notifier.stopping()
         if self.http is not None:
             self.http.stop()
@@ -290,18 +313,19 @@ class Service:
         if self.webhooks is not None:
             self.webhooks.stop()
         for pin in self.ring_pins:
-            pin.close()  # no more hand-overs to a reactor that is closing
+            pin.close()  # no more hand-overs to a loop that is closing
         self.ring_pins.clear()
         for gateway in self.gateways:
             gateway.stop()
         for simulator in self.simulators:
             simulator.stop()
         self.simulators.clear()
+        # what the loop still has to do (the stopped modems' tasks ending) needs the store
+        self._runner.close()
         if self.durability is not None:
             self.durability.close()
         if self.database is not None:
             self.database.close()
-        self.reactor.close()
         self.notifier.close()
 
 

@@ -2,8 +2,8 @@
 connectors, pause sending, reset send limits, read the configuration and change it.
 
 send-server-command uses it, and the JSON API will. Every :class:`ServerControl` method
-runs on the reactor thread, like the router and the modems it drives; other threads call
-it through :func:`on_reactor`. A property changed at run time is kept in the store
+runs on the event loop, like the router and the modems it drives; other threads call it
+through :func:`on_loop`. A property changed at run time is kept in the store
 (``config_override``) and applied over the config file at every start
 (:func:`effective_config`), so it survives a restart.
 
@@ -14,6 +14,7 @@ action that is not allowed. Either way nothing has changed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -32,7 +33,6 @@ from ..gateways.base import Gateway
 from ..gateways.limits import Limits
 from ..gateways.modem import ModemGateway
 from ..gateways.router import Router
-from ..reactor import Reactor
 from ..store.inbox import Inbox
 from ..store.models import ConfigOverride
 
@@ -43,12 +43,17 @@ Named = TypeVar("Named", Gateway, ConnectorConfig)
 DEFAULT_TIMEOUT = 10.0
 
 
-def on_reactor(reactor: Reactor, function: Callable[..., T], *args: object,
-               timeout: float = DEFAULT_TIMEOUT) -> T:
-    """Run ``function(*args)`` on the reactor thread and return its result or raise what it
-    raised. A call the reactor has not begun within ``timeout`` seconds never runs, and
-    raises TimeoutError; one it has begun is waited for."""
-    if reactor.in_reactor_thread():
+def on_loop(loop: asyncio.AbstractEventLoop, function: Callable[..., T], *args: object,
+            timeout: float = DEFAULT_TIMEOUT) -> T:
+    """Run ``function(*args)`` on ``loop`` and return its result or raise what it raised,
+    from any thread. A call the loop has not begun within ``timeout`` seconds never runs,
+    and raises TimeoutError; one it has begun is waited for. (A call made on the loop
+    itself runs at once: waiting for itself, it would wait forever.)"""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
         return function(*args)
     future: Future = Future()
 
@@ -60,7 +65,7 @@ def on_reactor(reactor: Reactor, function: Callable[..., T], *args: object,
         except BaseException as error:
             future.set_exception(error)
 
-    reactor.call_soon_threadsafe(run)
+    loop.call_soon_threadsafe(run)
     try:
         return future.result(timeout)
     except TimeoutError:
@@ -109,11 +114,11 @@ def _chosen(what: str, items: Sequence[Named], names: Sequence[str]) -> list[Nam
 class ServerControl:
     """The running gateways and connectors, and the effective config they were built from."""
 
-    def __init__(self, reactor: Reactor, database: peewee.Database, config: Config, *, router: Router,
+    def __init__(self, loop: asyncio.AbstractEventLoop, database: peewee.Database, config: Config, *, router: Router,
                  webhooks: WebhookSender, inbox: Inbox, on_settings: Callable[[], None] = lambda: None) -> None:
         """``config`` is the :func:`effective_config` the service built everything from;
         ``on_settings`` runs after settings were reloaded (the service re-arms its timers)."""
-        self.reactor = reactor
+        self.loop = loop
         self.database = database
         self.config = config          # includes changes made with reload=0 that wait for a restart
         self.router = router
@@ -196,9 +201,7 @@ class ServerControl:
                                                          modem.send_rate_per_minute)
         if isinstance(gateway, ModemGateway):
             gateway.delivery_reports = modem.delivery_reports
-            driver = gateway.driver
-            driver.port, driver.baudrate, driver.model_setting = modem.port, modem.baudrate, modem.model
-            driver.pin, driver.smsc = modem.pin, modem.smsc
+            gateway.driver.config = modem  # its port, model, PIN and SMS centre from its next start
         self.pending.discard((GATEWAY, gateway.name))
 
     def _gateways(self, names: Sequence[str]) -> list[Gateway]:

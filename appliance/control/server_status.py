@@ -3,7 +3,7 @@ shows (and what a status page can show), gathered from the router and the store.
 
 Called from HTTP worker threads. It only reads: each gateway's ``status()`` and
 ``in_service`` are built from plain attribute reads, ``paused`` is asked by membership,
-and the send limits are the configured (frozen) values — nothing the reactor thread
+and the send limits are the configured (frozen) values — nothing the event loop
 changes is iterated or modified here. Message counts are whole-store totals, since the
 store was created, not since the last start.
 """

@@ -46,7 +46,8 @@ class Gateway(ABC):
     def send(self, message: OutboundMessage, queue: Queue, done: Done) -> None:
         """Send every pending part of ``message``, recording each in ``queue``; then ``done``.
 
-        Called on the reactor thread; must not block. ``done`` is called exactly once.
+        Called on the event loop; must not block (a gateway that waits for a device or a
+        peer does so in a task of its own). ``done`` is called exactly once.
         """
 
     def start(self) -> None:  # noqa: B027 (an optional hook: a gateway may have nothing to start)

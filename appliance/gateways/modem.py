@@ -1,12 +1,14 @@
-"""A modem as a gateway: a message becomes PDUs, each sent with AT+CMGS in turn; what the
-modem receives goes into the store (SMS into the inbox, delivery reports onto their parts)."""
+"""A modem as a gateway: a message becomes PDUs, each sent with AT+CMGS in turn (a task on
+the event loop per message); what the modem receives goes into the store (SMS into the
+inbox, delivery reports onto their parts)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from .. import pdu
@@ -58,6 +60,7 @@ class ModemGateway(Gateway):
         self.on_received = on_received
         self.on_reported = on_reported
         self._busy = False
+        self._sending: asyncio.Task[None] | None = None  # the message being sent
         driver.handlers = ModemHandlers(on_sms=self._on_sms, on_report=self._on_report)
 
     @property
@@ -98,31 +101,44 @@ class ModemGateway(Gateway):
 
     def send(self, message: OutboundMessage, queue: Queue, done: Done) -> None:
         try:
-            parts = queue.parts(message.id, lambda: build_pdus(message, self.driver.smsc, self.delivery_reports))
+            parts = queue.parts(message.id, lambda: build_pdus(message, self.driver.config.smsc,
+                                                               self.delivery_reports))
         except pdu.PDUError as error:
             done(Outcome(False, error_text=str(error), permanent=True))
             return
-        self._busy = True
-
-        def finish(outcome: Outcome) -> None:
-            self._busy = False
-            done(outcome)
-        self._send_parts(message, parts, queue, finish)
-
-    def _send_parts(self, message: OutboundMessage, parts: list[PartToSend], queue: Queue,
-                    done: Callable[[Outcome], None], sent_count: int = 0) -> None:
         if not parts:
-            done(Outcome(True, parts=sent_count))
+            done(Outcome(True))  # every part went out before a restart
             return
-        part, rest = parts[0], parts[1:]
+        self._busy = True
+        first = self.driver.send(parts[0].pdu, parts[0].tpdu_length)  # out in this turn of the loop
+        self._sending = self.driver.loop.create_task(self._send_parts(first, parts, queue, done))
 
-        def sent(result: SendResult) -> None:
-            if not result.ok:
-                # a part of unknown fate counts: it may have cost an SMS
-                done(Outcome(False, result.error_code, result.error_text, result.permanent,
-                             parts=sent_count + result.unknown_fate, refused=result.refused))
-                return
-            with bookkeeping(queue.durability):  # the reference and, after the last part, the outcome
-                queue.part_sent(part.id, result.reference if result.reference is not None else -1, self.name)
-                self._send_parts(message, rest, queue, done, sent_count + 1)
-        self.driver.send(part.pdu, part.tpdu_length, sent)
+    async def _send_parts(self, first: Awaitable[SendResult], parts: list[PartToSend], queue: Queue,
+                          done: Done) -> None:
+        """Each part in turn (the ``first`` one already handed to the modem), once the one
+        before it has its reference; then ``done``, once."""
+        outcome = Outcome(True, parts=len(parts))
+        last: tuple[int, int] | None = None  # the last part's id and reference, kept with the outcome
+        try:
+            for number, part in enumerate(parts, start=1):
+                result = await (first if number == 1 else self.driver.send(part.pdu, part.tpdu_length))
+                if not result.ok:
+                    # a part of unknown fate counts: it may have cost an SMS
+                    outcome = Outcome(False, result.error_code, result.error_text, result.permanent,
+                                      parts=number - 1 + result.unknown_fate, refused=result.refused)
+                    break
+                reference = result.reference if result.reference is not None else -1
+                if number < len(parts):
+                    with bookkeeping(queue.durability):
+                        queue.part_sent(part.id, reference, self.name)
+                else:
+                    last = (part.id, reference)
+        except Exception as error:  # a broken store, say: the router tries again, a part may go twice
+            log.exception("%s: sending failed", self.name)
+            outcome = Outcome(False, error_text=f"internal error: {error}")
+        finally:
+            self._busy = False
+        with bookkeeping(queue.durability):  # the last reference and the outcome: one relaxed commit
+            if last is not None:
+                queue.part_sent(*last, self.name)
+            done(outcome)

@@ -1,21 +1,28 @@
 """The AT channel: framing, one command at a time, unsolicited codes, timeouts.
 
-A non-blocking state machine fed by bytes from the reactor. It never blocks and never
-sleeps: a command is written, its reply lines are collected until a final result code,
-and its callback is called with a :class:`Response`. Lines that belong to no command —
-or that carry a registered unsolicited prefix the pending command does not own — go to
-the URC handlers, wherever in the stream they arrive.
+A non-blocking state machine fed by bytes from the event loop's reader on the port. It
+never blocks and never sleeps: a command is written, its reply lines are collected until a
+final result code, and the future :meth:`ATChannel.command` returned ends with its
+:class:`Response`, so a procedure reads ``response = await channel.command("AT+CSQ")``.
+Lines that belong to no command — or that carry a registered unsolicited prefix the
+pending command does not own — go to the URC handlers, wherever in the stream they arrive.
+
+A command's time limit runs from the moment it is written, not from when it was queued:
+the modem owes an answer only to what it was sent, and a command waiting behind six others
+(a health check queues them together) must not time out for their sake. That is why the
+channel keeps the limit itself, on the loop's timers, rather than its callers with
+``asyncio.timeout``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..reactor import Reactor, Timer
 from .transport import Transport, TransportClosed
 
 log = logging.getLogger(__name__)
@@ -78,18 +85,18 @@ class Response:
         return [line[len(wanted):].strip() for line in self.lines if line.upper().startswith(wanted)]
 
 
-Callback = Callable[[Response], None]
 UrcHandler = Callable[[str, "str | None"], None]
 
 
 @dataclass
 class _Command:
     text: str
-    callback: Callback
+    answer: asyncio.Future[Response]  # ends with the Response; cancelled: nobody waits any more
     timeout: float
     body: str | None = None          # a PDU to write after the "> " prompt
+    on_silence: Callable[[], None] | None = None
     response: Response | None = None
-    timer: Timer | None = None
+    timer: asyncio.TimerHandle | None = None
     awaiting_prompt: bool = False
 
 
@@ -101,13 +108,13 @@ class _Urc:
 
 
 class ATChannel:
-    """One modem's command queue and line parser on the reactor."""
+    """One modem's command queue and line parser on the event loop."""
 
-    def __init__(self, reactor: Reactor, transport: Transport, *, name: str = "modem",
+    def __init__(self, loop: asyncio.AbstractEventLoop, transport: Transport, *, name: str = "modem",
                  on_close: Callable[[str], None] | None = None,
                  on_unsolicited: UrcHandler | None = None,
                  on_echo: Callable[[str], None] | None = None) -> None:
-        self.reactor = reactor
+        self.loop = loop
         self.transport = transport
         self.name = name
         self.on_close = on_close
@@ -122,9 +129,9 @@ class ATChannel:
         self._urc_prefixes: tuple[str, ...] = ()  # one C call rules out most lines: every line is checked
         self._urc_waiting_for_pdu: tuple[_Urc, str] | None = None
         self._closed = False
-        self._held: Timer | None = None  # after an ESC, the next command waits for this
+        self._held: asyncio.TimerHandle | None = None  # after an ESC, the next command waits for this
         self._fd = transport.fileno()
-        reactor.add_reader(self._fd, self._on_readable)
+        loop.add_reader(self._fd, self._on_readable)
 
     # -- public ----------------------------------------------------------------------------
 
@@ -133,15 +140,26 @@ class ATChannel:
         self._urcs.append(_Urc(prefix.upper(), handler, lines))
         self._urc_prefixes = tuple(urc.prefix for urc in self._urcs)
 
-    def command(self, text: str, callback: Callback, *, timeout: float = 5.0,
-                body: str | None = None) -> None:
-        """Queue ``text`` (without the trailing CR); with ``body``, write it after the prompt."""
+    def command(self, text: str, *, timeout: float = 5.0, body: str | None = None,
+                on_silence: Callable[[], None] | None = None) -> asyncio.Future[Response]:
+        """Queue ``text`` (without the trailing CR) now; with ``body``, write it after the prompt.
+
+        The future always ends with a Response, never an exception: TIMEOUT when the modem
+        did not answer in ``timeout`` seconds from the write, CLOSED or CANCELLED when the
+        channel gave the command up. Commands go out in the order they were queued, so a
+        procedure that queues several at once gets them written back to back. Cancelling
+        the future (its caller was cancelled) drops a command not written yet.
+
+        ``on_silence`` is called when the command times out, before the next command is
+        written: the owner may decide the modem is gone and close the channel."""
+        answer: asyncio.Future[Response] = self.loop.create_future()
         if self._closed:
-            self.reactor.call_soon(callback, Response(text, result=CLOSED))
-            return
-        self._queue.append(_Command(text, callback, timeout, body))
+            answer.set_result(Response(text, result=CLOSED))
+            return answer
+        self._queue.append(_Command(text, answer, timeout, body, on_silence))
         if self._current is None:
             self._start_next()
+        return answer
 
     @property
     def idle(self) -> bool:
@@ -154,8 +172,8 @@ class ATChannel:
         self._closed = True
         if self._held is not None:
             self._held.cancel()
-        self.reactor.remove_reader(self._fd)
-        self.reactor.remove_writer(self._fd)
+        self.loop.remove_reader(self._fd)
+        self.loop.remove_writer(self._fd)
         try:
             self.transport.close()
         except OSError:
@@ -173,7 +191,7 @@ class ATChannel:
         self._write(ESC)
         if self._held is not None:
             self._held.cancel()
-        self._held = self.reactor.call_later(settle, self._settled)
+        self._held = self.loop.call_later(settle, self._settled)
 
     def _settled(self) -> None:
         self._held = None
@@ -205,12 +223,14 @@ class ATChannel:
     # -- writing ---------------------------------------------------------------------------
 
     def _start_next(self) -> None:
+        while self._queue and self._queue[0].answer.cancelled():
+            self._queue.popleft()  # its caller gave up before it was written: never write it
         if self._current is not None or not self._queue or self._closed or self._held is not None:
             return
         cmd = self._queue.popleft()
         cmd.response = Response(cmd.text)
         cmd.awaiting_prompt = cmd.body is not None
-        cmd.timer = self.reactor.call_later(cmd.timeout, self._on_timeout, cmd)
+        cmd.timer = self.loop.call_later(cmd.timeout, self._on_timeout, cmd)
         self._current = cmd
         log.debug("%s > %s", self.name, cmd.text)
         self._write(cmd.text.encode("ascii") + b"\r")
@@ -230,9 +250,9 @@ class ATChannel:
             self.close(f"write failed: {error}")
             return
         if self._out:
-            self.reactor.add_writer(self._fd, self._flush)
+            self.loop.add_writer(self._fd, self._flush)
         else:
-            self.reactor.remove_writer(self._fd)
+            self.loop.remove_writer(self._fd)
 
     def _on_timeout(self, cmd: _Command) -> None:
         if self._current is not cmd:
@@ -240,9 +260,17 @@ class ATChannel:
         log.warning("%s: no answer to %s within %.1f s", self.name, cmd.text, cmd.timeout)
         if cmd.awaiting_prompt or cmd.body is not None:
             self.leave_pdu_input()  # whatever state the modem is in
-        self._finish(TIMEOUT)
+        self._end(TIMEOUT)
+        if cmd.on_silence is not None:
+            cmd.on_silence()
+        self._start_next()
 
     def _finish(self, result: str) -> None:
+        self._end(result)
+        self._start_next()
+
+    def _end(self, result: str) -> None:
+        """The current command is over: its answer goes to whoever waits for it."""
         cmd = self._current
         assert cmd is not None and cmd.response is not None
         if cmd.timer:
@@ -250,13 +278,11 @@ class ATChannel:
         cmd.response.result = result
         self._current = None
         self._deliver(cmd, cmd.response)
-        self._start_next()
 
-    def _deliver(self, cmd: _Command, response: Response) -> None:
-        try:
-            cmd.callback(response)
-        except Exception:
-            log.exception("%s: handler for %s failed", self.name, cmd.text)
+    @staticmethod
+    def _deliver(cmd: _Command, response: Response) -> None:
+        if not cmd.answer.done():  # a cancelled one: its caller is gone, the reply with it
+            cmd.answer.set_result(response)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -4,24 +4,31 @@ The rule that keeps messages safe: a slot is deleted only after its content was 
 to ``on_sms`` / ``on_report`` and they returned — which means it is committed. If the
 process dies in between, the next sweep reads the slot again and the store ignores the
 duplicate.
+
+Each read and each sweep is a task of its own, started by what the modem said (an
+indication, the RI line, the driver's timer); the channel puts their commands in order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
 
-from .at import CLOSED, Response
+from .at import Response
+from .procedures import Procedures
 
 log = logging.getLogger(__name__)
 
-Command = Callable[..., None]          # ATChannel.command(text, callback, timeout=...)
+# the driver's command: queues ``text`` on the channel now, answered by the awaitable
+Command = Callable[..., "asyncio.Future[Response]"]
 
 _INDICATION = re.compile(r'^\+C(?:MTI|DSI):\s*"?([A-Z_]*)"?\s*,\s*(-?\d+)', re.IGNORECASE)
 _LISTED = re.compile(r"^\+CMGL:\s*(\d+)\s*,\s*(\d*)\s*,[^,]*,\s*(\d+)", re.IGNORECASE)
 _LENGTH = re.compile(r"(\d+)\s*$")
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
+SWEEP_TIMEOUT = 30.0  # AT+CMGL lists a whole storage: a full one takes a while
 
 
 def has_smsc(pdu_hex: str, tpdu_length: int | None) -> bool:
@@ -30,8 +37,9 @@ def has_smsc(pdu_hex: str, tpdu_length: int | None) -> bool:
 
 
 class Receiver:
-    def __init__(self, command: Command, *, name: str, storage: str,
+    def __init__(self, loop: asyncio.AbstractEventLoop, command: Command, *, name: str, storage: str,
                  on_sms: Callable[[str], None], on_report: Callable[[str, bool], None]) -> None:
+        self.loop = loop
         self._command = command
         self.name = name
         self.storage = storage
@@ -44,6 +52,20 @@ class Receiver:
         self._selected = storage      # the storage AT+CPMS last selected for reading
         self._sweeping = False
         self._again = False           # something arrived during the sweep: one more after it
+        # reads and sweeps; one that fails (the store did not take an SMS) leaves its slot
+        self._reading = Procedures(loop, name)
+
+    @property
+    def busy(self) -> bool:
+        """A read or a sweep is under way: it has more to ask the modem."""
+        return self._reading.busy
+
+    def cancel(self) -> None:
+        """Give up every read and sweep (the port closed, or the modem rebooted): what they
+        had not deleted stays on the SIM for the next sweep."""
+        self._reading.cancel()
+        self._sweeping = self._again = False
+        self._deleting.clear()
 
     # -- URC handlers (registered on the channel by the driver) ----------------------------
 
@@ -57,7 +79,7 @@ class Receiver:
         report = line.upper().startswith("+CDSI")
         if report and storage != "SR":
             storage = "SR"  # EC25 announces reports stored in SR as "SM"
-        self._read(storage, int(match.group(2)), report)
+        self._reading.start(self._read(storage, int(match.group(2)), report))
 
     def on_direct(self, line: str, pdu_line: str | None) -> None:
         """+CMT / +CDS: the PDU came with the indication; nothing to delete."""
@@ -74,32 +96,27 @@ class Receiver:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _select(self, storage: str, then: Callable[[], None],
-                failed: Callable[[], None] = lambda: None) -> None:
+    async def _select(self, storage: str) -> bool:
+        """Make ``storage`` the one AT+CMGR, AT+CMGL and AT+CMGD work on; False if refused."""
         if storage == self._selected:
-            then()
+            return True
+        response = await self._command(f'AT+CPMS="{storage}"')
+        if response.ok:
+            self._selected = storage
+            return True
+        log.warning("%s: cannot select storage %s: %s", self.name, storage, response.result)
+        return False
+
+    async def _read(self, storage: str, index: int, report: bool) -> None:
+        """One slot an indication named: read it, hand it over, delete it."""
+        if not await self._select(storage):
             return
+        response = await self._command(f"AT+CMGR={index}")
+        # an empty slot answers +CMS ERROR 321 or 500, or a bare OK, by family
+        if response.ok and len(response.lines) >= 2:
+            await self._hand_over(response.lines[1].strip(), report, storage, index)
 
-        def selected(response: Response) -> None:
-            if response.ok:
-                self._selected = storage
-                then()
-                return
-            if response.result != CLOSED:
-                log.warning("%s: cannot select storage %s: %s", self.name, storage, response.result)
-            failed()
-        self._command(f'AT+CPMS="{storage}"', selected)
-
-    def _read(self, storage: str, index: int, report: bool) -> None:
-        def read(response: Response) -> None:
-            # an empty slot answers +CMS ERROR 321 or 500, or a bare OK, by family
-            if not response.ok or len(response.lines) < 2:
-                return
-            self._hand_over(response.lines[1].strip(), report, storage, index)
-
-        self._select(storage, lambda: self._command(f"AT+CMGR={index}", read))
-
-    def _hand_over(self, pdu_hex: str, report: bool, storage: str, index: int) -> None:
+    async def _hand_over(self, pdu_hex: str, report: bool, storage: str, index: int) -> None:
         slot = (storage, index)
         if slot in self._deleting:
             return  # handed over already; its delete is on the way
@@ -110,13 +127,16 @@ class Receiver:
         else:
             self._on_sms(pdu_hex)  # raises if it could not be kept: then the slot stays
         self._deleting.add(slot)
-
-        def deleted(response: Response) -> None:
+        try:
+            await self._delete(storage, index)
+        finally:
             self._deleting.discard(slot)
-            if not response.ok and response.result != CLOSED:
+
+    async def _delete(self, storage: str, index: int) -> None:
+        if await self._select(storage):
+            response = await self._command(f"AT+CMGD={index}")
+            if not response.ok:
                 log.warning("%s: delete failed: %s", self.name, response.result)
-        self._select(storage, lambda: self._command(f"AT+CMGD={index}", deleted),
-                     lambda: self._deleting.discard(slot))
 
     def sweep_new(self) -> None:
         """Something arrived that no indication may announce (the RI line fell): sweep now,
@@ -128,20 +148,29 @@ class Receiver:
 
     def sweep(self) -> None:
         """List every message in the storage (AT+CMGL=4) and take each one, in order."""
-        if self._sweeping:
-            return
-        self._sweeping = True
+        if not self._sweeping:
+            self._sweeping = True
+            self._reading.start(self._sweep())
 
-        def listed(response: Response) -> None:
+    async def _sweep(self) -> None:
+        again = True
+        try:
+            while again:
+                listing = await self._list()
+                again, self._again = self._again, False
+                # every slot's delete is queued before the next listing: nothing is read twice
+                await asyncio.gather(*(self._hand_over(pdu_hex, False, self.storage, index)
+                                       for index, pdu_hex in listing))
+        finally:
             self._sweeping = False
-            again, self._again = self._again, False
-            if response.ok:
-                lines = response.lines
-                for i, line in enumerate(lines):
-                    match = _LISTED.match(line)
-                    if match and i + 1 < len(lines):
-                        self._hand_over(lines[i + 1].strip(), False, self.storage, int(match.group(1)))
-            if again and response.result != CLOSED:
-                self.sweep()  # after the deletes just queued: nothing is read twice
 
-        self._select(self.storage, lambda: self._command("AT+CMGL=4", listed, timeout=30.0))
+    async def _list(self) -> list[tuple[int, str]]:
+        """The (slot, PDU) of every message in the storage, in the modem's order."""
+        if not await self._select(self.storage):
+            return []
+        response = await self._command("AT+CMGL=4", timeout=SWEEP_TIMEOUT)
+        if not response.ok:
+            return []
+        lines = response.lines
+        return [(int(match.group(1)), lines[i + 1].strip()) for i, line in enumerate(lines)
+                if (match := _LISTED.match(line)) and i + 1 < len(lines)]

@@ -4,16 +4,16 @@ On a Raspberry Pi the real pin uses RPi.GPIO (or rpi-lgpio, the same import on a
 imported only when a pin is opened, so other machines never need it. The tests' stand-ins
 for both kinds of line are in ``hil/pins.py``.
 
-An input pin reports falling edges to a callback on the reactor: RPi.GPIO calls back on a
-thread of its own, and the reactor is the only thread that may touch a modem.
+An input pin reports falling edges to a callback on the event loop: RPi.GPIO calls back on
+a thread of its own, and the loop's thread is the only one that may touch a modem, so the
+edge is handed over with ``call_soon_threadsafe``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Protocol
-
-from ..reactor import Reactor
 
 BOUNCE_MS = 50  # edges this close after one are contact bounce, not news (RI pulses last ~120 ms)
 
@@ -47,7 +47,7 @@ class RpiPin:
 
 
 class InputPin(Protocol):
-    def watch(self, reactor: Reactor, on_fall: Callable[[], None]) -> None: ...
+    def watch(self, loop: asyncio.AbstractEventLoop, on_fall: Callable[[], None]) -> None: ...
     def read(self) -> bool: ...
     def close(self) -> None: ...
 
@@ -64,9 +64,9 @@ class RpiInputPin:
         GPIO.setmode(GPIO.BCM)
         GPIO.setup(number, GPIO.IN, pull_up_down=GPIO.PUD_UP)
 
-    def watch(self, reactor: Reactor, on_fall: Callable[[], None]) -> None:
+    def watch(self, loop: asyncio.AbstractEventLoop, on_fall: Callable[[], None]) -> None:
         self._gpio.add_event_detect(self.number, self._gpio.FALLING,
-                                    callback=lambda channel: reactor.call_soon_threadsafe(on_fall),
+                                    callback=lambda channel: loop.call_soon_threadsafe(on_fall),
                                     bouncetime=BOUNCE_MS)
 
     def read(self) -> bool:

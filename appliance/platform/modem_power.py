@@ -1,4 +1,4 @@
-"""Bringing back a modem that stays silent, by its RESET and PWRKEY lines, on the reactor's timers.
+"""Bringing back a modem that stays silent, by its RESET and PWRKEY lines.
 
 RESET restarts the modem's firmware without cutting its power: held for a moment, it is
 the gentler cure, so it is tried first. PWRKEY is a toggle: holding it for the off time
@@ -6,14 +6,17 @@ switches a running modem off, holding it for the on time switches it on. Either 
 be missing on a board. Some HATs put an inverting transistor in front of a line (the
 Waveshare SIM7600 HAT drives BCM6 high to press PWRKEY): ``pressed_high`` and
 ``reset_active_high`` say which.
+
+The pulses are coroutines on the event loop: the loop goes on serving the other modems
+while a line is held, and a pulse that is cancelled (the modem was stopped) releases its
+line at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
 
-from ..reactor import Reactor
 from .gpio import Pin
 
 log = logging.getLogger(__name__)
@@ -26,9 +29,8 @@ PWRKEY = "PWRKEY"
 
 
 class ModemPower:
-    def __init__(self, reactor: Reactor, pwrkey: Pin | None = None, *, pressed_high: bool = False,
+    def __init__(self, pwrkey: Pin | None = None, *, pressed_high: bool = False,
                  reset: Pin | None = None, reset_active_high: bool = False) -> None:
-        self.reactor = reactor
         self.pwrkey = pwrkey
         self.pressed_high = pressed_high
         self.reset_pin = reset
@@ -44,16 +46,16 @@ class ModemPower:
         """The lines there are, in the order a silent modem gets them: RESET first."""
         return tuple(name for name, pin in ((RESET, self.reset_pin), (PWRKEY, self.pwrkey)) if pin is not None)
 
-    def _press(self, pin: Pin, active: bool, seconds: float, then: Callable[[], None]) -> None:
+    @staticmethod
+    async def _press(pin: Pin, active: bool, seconds: float) -> None:
         pin.write(active)
-
-        def release() -> None:
+        try:
+            await asyncio.sleep(seconds)
+        finally:
             pin.write(not active)
-            then()
-        self.reactor.call_later(seconds, release)
 
     def _start(self, line: str, pin: Pin | None) -> Pin | None:
-        """The pin to pulse, or None while another pulse runs (it ends in its own ``done``)."""
+        """The pin to pulse, or None while another pulse runs on this modem."""
         if pin is None:
             raise ValueError(f"this modem has no {line} line")
         if self.busy:
@@ -62,23 +64,24 @@ class ModemPower:
         log.warning("pulsing the modem's %s line (GPIO %s)", line, getattr(pin, "number", "?"))
         return pin
 
-    def _finished(self, done: Callable[[], None]) -> Callable[[], None]:
-        def finished() -> None:
-            self.busy = False
-            done()
-        return finished
-
-    def reset(self, done: Callable[[], None]) -> None:
-        """Hold RESET, release it, then ``done`` (the modem still has to boot)."""
+    async def reset(self) -> None:
+        """Hold RESET, release it (the modem still has to boot)."""
         pin = self._start(RESET, self.reset_pin)
-        if pin is not None:
-            self._press(pin, self.reset_active_high, RESET_HOLD, self._finished(done))
+        if pin is None:
+            return
+        try:
+            await self._press(pin, self.reset_active_high, RESET_HOLD)
+        finally:
+            self.busy = False
 
-    def cycle(self, off_seconds: float, on_seconds: float, done: Callable[[], None]) -> None:
-        """Press for off, wait, press for on, then ``done`` (the modem still has to boot)."""
+    async def cycle(self, off_seconds: float, on_seconds: float) -> None:
+        """Press for off, wait, press for on (the modem still has to boot)."""
         pin = self._start(PWRKEY, self.pwrkey)
         if pin is None:
             return
-        pressed = self.pressed_high
-        self._press(pin, pressed, off_seconds, lambda: self.reactor.call_later(
-            OFF_PAUSE, self._press, pin, pressed, on_seconds, self._finished(done)))
+        try:
+            await self._press(pin, self.pressed_high, off_seconds)
+            await asyncio.sleep(OFF_PAUSE)
+            await self._press(pin, self.pressed_high, on_seconds)
+        finally:
+            self.busy = False

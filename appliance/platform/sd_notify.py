@@ -1,7 +1,7 @@
 """systemd's notify protocol over $NOTIFY_SOCKET: READY, STATUS, WATCHDOG, STOPPING.
 
 A plain datagram socket; no dependency. Outside systemd (no NOTIFY_SOCKET) every call is
-a no-op, so the same code runs on a laptop. It never blocks: the reactor thread sends
+a no-op, so the same code runs on a laptop. It never blocks: the event loop sends
 these, and a listener that stopped reading (a full socket) must not stop the modems; a
 message that cannot go at once is dropped, and the next one says the same again.
 """

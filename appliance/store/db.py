@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 DATABASE_FILE = "appliance.sqlite3"
 
-# WAL lets the HTTP threads write while the reactor reads; synchronous=FULL because an
+# WAL lets the HTTP threads write while the event loop reads; synchronous=FULL because an
 # accepted message must survive a power cut the moment its OK has been sent.
 PRAGMAS = {
     "journal_mode": "wal",
@@ -27,7 +27,7 @@ PRAGMAS = {
     "foreign_keys": 1,
     "busy_timeout": 10000,
     "cache_size": -4000,
-    # no checkpoint inside a commit, which may be the reactor's: the store's Durability
+    # no checkpoint inside a commit, which may be the event loop's: the store's Durability
     # thread copies the write-ahead log into the database (durability.py)
     "wal_autocheckpoint": 0,
 }

@@ -2,7 +2,7 @@
 
 Every commit is durable when it returns (``synchronous=FULL``): an accepted message, a
 received SMS before its SIM copy is deleted, a delivery report, a removal a client was
-told about. The exception is the reactor's own bookkeeping of a message it is sending:
+told about. The exception is the sender's own bookkeeping of a message it is sending:
 claimed, its parts stored, each part's ``+CMGS`` reference, sent, failed or put back,
 the event log. Losing the last of those in a power cut costs at most a resend of what
 was in flight, never a message, so they commit inside :meth:`Durability.relaxed` with
@@ -10,10 +10,10 @@ was in flight, never a message, so they commit inside :meth:`Durability.relaxed`
 ``delay`` seconds later, makes all of them durable together. That is what keeps an SD
 card's fsyncs per message low (bench/RESULTS.md, ``make bench-fsync``).
 
-The fsync runs on a thread of its own: the reactor never waits for the card. So does the
+The fsync runs on a thread of its own: the event loop never waits for the card. So does the
 checkpoint that copies the write-ahead log into the database once it holds
 ``checkpoint_pages`` pages (SQLite's automatic one is off, store.db): inside a commit, on
-the reactor's thread, copying megabytes to an SD card would stall the modems, and at
+the event loop's thread, copying megabytes to an SD card would stall the modems, and at
 SQLite's default of every 1,000 pages its fsyncs were a quarter of all those of a
 message sent in bulk (bench/RESULTS.md, ``make bench-fsync``).
 """

@@ -1,5 +1,5 @@
 """What the gateways and connectors resources share: who may change them, running the
-change on the reactor thread through :class:`~appliance.control.server_control.ServerControl`, and reading
+change on the event loop through :class:`~appliance.control.server_control.ServerControl`, and reading
 a PATCH body of properties so that all are checked before any is kept.
 
 Unlike send-server-command, this is not switched off by ``[http] send_server_command``:
@@ -19,7 +19,7 @@ from msgspec import Meta
 from ...config import properties
 from ...config.file import ConfigError
 from ...config.properties import Override, Property, UnknownName
-from ...control.server_control import ServerControl, on_reactor
+from ...control.server_control import ServerControl, on_loop
 from .auth import require_admin
 from .endpoint import Call
 from .fields import keyed
@@ -58,10 +58,10 @@ def administrator(call: Call) -> ServerControl:
 
 
 def run(control: ServerControl, work: Callable[[], T]) -> T:
-    """``work()`` on the reactor thread; an action the control layer refuses (starting a
+    """``work()`` on the event loop; an action the control layer refuses (starting a
     disabled gateway) is 409, and nothing was done."""
     try:
-        return on_reactor(control.reactor, work)
+        return on_loop(control.loop, work)
     except UnknownName as error:
         raise ApiError(404, "not_found", str(error)) from None
     except ConfigError as error:
@@ -101,7 +101,7 @@ def action_of(actions: Mapping[str, Callable[[ServerControl, list[str]], object]
 
 def checked(control: ServerControl, changes: Sequence[Change]) -> None:
     """Refuse the first change (``(field, override)``) that cannot be made on top of those
-    before it, naming its field; run on the reactor thread, which alone replaces the config."""
+    before it, naming its field; run on the event loop, which alone replaces the config."""
     config = control.config
     for field, override in changes:
         try:

@@ -2,7 +2,7 @@
 through the Diafaan HTTP API (basic and full editions; docs/http-api.md, "send-server-command").
 
 Off unless ``[http] send_server_command = true``. The work is done by
-:class:`appliance.control.server_control.ServerControl` on the reactor thread; this module reads the
+:class:`appliance.control.server_control.ServerControl` on the event loop; this module reads the
 parameters, checks who asks, and writes the reply: one ``OK: <name>: <what happened>``
 line per gateway or connector affected, or the XML of the get-* commands.
 """
@@ -18,7 +18,7 @@ import bottle
 
 from ...config.file import ConfigError
 from ...config.properties import UnknownName
-from ...control.server_control import ServerControl, on_reactor
+from ...control.server_control import ServerControl, on_loop
 from .common import (
     CALLBACK_NOT_SUPPORTED,
     NOT_ALLOWED,
@@ -63,7 +63,7 @@ def send_server_command(context: HttpApiContext, params: bottle.MultiDict) -> st
     bind, reply = SERVER_COMMANDS[name]
     work = bind(context.control, params)   # every parameter is read before anything is done
     try:
-        result = on_reactor(context.control.reactor, work)
+        result = on_loop(context.control.loop, work)
     except UnknownName as error:
         raise ApiError(UNKNOWN_COMMAND, str(error)) from None
     except ConfigError as error:
@@ -150,7 +150,7 @@ def settings_xml(settings: dict) -> XmlReply:
 
 # -- the commands ---------------------------------------------------------------------------
 # Each reads its parameters at once (an error there changes nothing) and returns the work
-# to run on the reactor thread; its result becomes the reply on the request's thread.
+# to run on the event loop; its result becomes the reply on the request's thread.
 
 Work = Callable[[], Any]
 Bind = Callable[[ServerControl, bottle.MultiDict], Work]
