@@ -110,6 +110,27 @@ async def test_a_ring_sweeps_at_once_and_a_ring_during_that_sweep_gets_one_more(
     assert received == [DELIVER] and modem.slots == {}
 
 
+async def test_a_ring_while_a_sweep_hands_over_what_it_listed_gets_one_more():
+    handlers, received, _ = collecting()
+    modem, driver, _ = start(handlers=handlers)
+    await run_for(0.2)
+    assert driver.state == ModemState.READY
+    sweeps = modem.commands.count("AT+CMGL=4")  # the one at start
+    modem.slots[1] = DELIVER
+    deleting = modem.answer
+
+    def answer(command):  # a second SMS lands, and rings, while the first is being deleted
+        if command == "AT+CMGD=1":
+            modem.slots[2] = DELIVER
+            driver.on_ring()
+        return deleting(command)
+    modem.answer = answer
+    driver.on_ring()
+    await run_for(0.2)
+    assert modem.commands.count("AT+CMGL=4") == sweeps + 2  # the ring's, and one for the ring during it
+    assert received == [DELIVER, DELIVER] and modem.slots == {}
+
+
 async def test_a_ring_while_the_modem_is_not_ready_sends_nothing():
     modem, driver, _ = start({"silent_to": {"AT"}})
     await run_for(0.1)

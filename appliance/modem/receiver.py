@@ -153,14 +153,17 @@ class Receiver:
             self._reading.start(self._sweep())
 
     async def _sweep(self) -> None:
-        again = True
         try:
-            while again:
+            while True:
                 listing = await self._list()
+                # a ring while the modem listed may be for a message the listing missed
                 again, self._again = self._again, False
                 # every slot's delete is queued before the next listing: nothing is read twice
                 await asyncio.gather(*(self._hand_over(pdu_hex, False, self.storage, index)
                                        for index, pdu_hex in listing))
+                if not (again or self._again):  # nor did one ring while they were handed over
+                    break
+                self._again = False  # the next listing is made after those rings
         finally:
             self._sweeping = False
 
