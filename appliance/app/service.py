@@ -3,7 +3,7 @@
 Threads: the main thread runs asyncio's event loop (modems, router, webhooks, timers,
 the watchdog); the HTTP server runs its own worker threads and hands work to the loop only
 through ``call_soon_threadsafe``; the store's write-ahead log is synced on a thread of its
-own; simulated modems, when asked for, run in their own threads.
+own; simulated modems, when asked for, serve their ptys on the same loop as the drivers.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class Service:
 
         modems = []
         for n in range(1, self.simulate + 1):
-            simulator = SimulatedModem().start()
+            simulator = SimulatedModem(loop=self.loop).start()
             self.simulators.append(simulator)
             modems.append(ModemConfig(name=f"Simulated Modem {n}", port=simulator.path))
         return modems
