@@ -50,11 +50,12 @@ bench-http: $(STAMP)
 	command -v wrk >/dev/null && command -v strace >/dev/null || apt-get install -y wrk strace
 	$(BIN)/python bench/http_load.py
 
-# The HTTP server: ours against waitress and cheroot under wrk (Debian's wrk package)
+# The HTTP server: cheroot as configured against waitress, under wrk (Debian's wrk package);
+# WSGI_ARGS e.g. "--servers cheroot cheroot:linger=0 waitress --before ../before"
 bench-wsgi: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python bench/wsgi_servers.py compare
+	$(BIN)/python bench/wsgi_servers.py compare $(WSGI_ARGS)
 
 # End to end, submission to PDU at simulated modems: the appliance against gammu-smsd and
 # smstools (Debian packages, configured as bench/PEERS.md says) and a bare

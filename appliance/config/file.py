@@ -98,12 +98,15 @@ class ReceiveConfig:
 @dataclass(frozen=True)
 class HttpConfig:
     listen: str = DEFAULT_LISTEN
-    connections: int = 64                 # served at once, each by a thread of its own
+    connections: int = 64                 # kept-alive connections held open, and connections waiting for a thread
     guest: str | None = None              # the local user a request without username acts as
     auth_callback_url: str | None = None  # vouches for user names that are not local users
     tls_cert: str | None = None           # both set: HTTPS only (PEM files)
     tls_key: str | None = None
     send_server_command: bool = False     # the administrators' send-server-command HTTP command
+    threads: int = 16                     # requests answered at once, each by a thread of the pool
+    timeout: int = 10                     # seconds a client may stay silent within a request or between two
+    max_body: int = 2 * 1024 * 1024       # bytes in a request's body, at most (else 413)
 
     @property
     def scheme(self) -> str:
@@ -159,8 +162,8 @@ def load(path: str | Path | None) -> Config:
 def parse(raw: dict[str, Any]) -> Config:
     _only(raw, {"http", "storage", "receive", "routing", "modem", "connector"}, "")
     http = _table(raw, "http")
-    _only(http, {"listen", "connections", "send_server_command", "guest", "auth_callback_url", "tls_cert", "tls_key"},
-          "http")
+    _only(http, {"listen", "connections", "send_server_command", "guest", "auth_callback_url", "tls_cert", "tls_key",
+                 "threads", "timeout", "max_body"}, "http")
     storage = _table(raw, "storage")
     _only(storage, {"path"}, "storage")
     receive = _table(raw, "receive")
@@ -200,11 +203,16 @@ def _http(raw: dict[str, Any]) -> HttpConfig:
         missing = "http.tls_key" if key is None else "http.tls_cert"
         raise ConfigError(missing, "is required with " + ("http.tls_cert" if key is None else "http.tls_key")
                           + ": HTTPS needs both the certificate and its private key")
+    default = HttpConfig()
     return HttpConfig(listen=_listen(raw.get("listen", DEFAULT_LISTEN), "http.listen"),
                       connections=_integer(raw.get("connections", 64), "http.connections", 1, 1024),
                       guest=guest, auth_callback_url=callback, tls_cert=cert, tls_key=key,
                       send_server_command=_boolean(raw.get("send_server_command", False),
-                                                   "http.send_server_command"))
+                                                   "http.send_server_command"),
+                      threads=_integer(raw.get("threads", default.threads), "http.threads", 1, 128),
+                      timeout=_integer(raw.get("timeout", default.timeout), "http.timeout", 1, 300),
+                      max_body=_integer(raw.get("max_body", default.max_body), "http.max_body",
+                                        64 * 1024, 64 * 1024 * 1024))
 
 
 def _callback_url(url: str, key: str) -> None:
