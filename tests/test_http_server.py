@@ -1,7 +1,8 @@
 """The HTTP/1.1 server as the appliance configures cheroot: framing, keep-alive, refusals
-that close the connection, the bounds on bodies, heads, slow and idle clients, and a
-clean stop. A small WSGI app stands in
-for the API, so what is tested is the server alone.
+that close the connection, the bounds on bodies, heads, slow and idle clients, the
+client's address behind a trusted proxy, and a clean stop. A small WSGI app stands in
+for the API, so what is tested is the server alone (tests/test_nginx.py: with nginx in
+front, and the framing cheroot alone accepts).
 """
 
 import http.client
@@ -42,10 +43,10 @@ def server():
     http.stop()
 
 
-def raw(server, data: bytes, *, wait_close: bool = True) -> bytes:
+def raw(server, data: bytes, *, wait_close: bool = True, source: str = "127.0.0.1") -> bytes:
     """What the server answers to ``data`` on a fresh connection, until it closes it (a
     connection left open fails the test: recv times out)."""
-    with socket.create_connection(server.address, timeout=5) as sock:
+    with socket.create_connection(server.address, timeout=5, source_address=(source, 0)) as sock:
         sock.sendall(data)
         if not wait_close:
             return sock.recv(65536)
@@ -163,7 +164,7 @@ def test_a_malformed_or_ambiguous_request_gets_its_reason_and_the_connection_clo
 
 def test_what_cheroot_alone_accepts_it_reads_as_nginx_does(server):
     """A chunk size followed by spaces, or by a bare LF: cheroot reads the size nginx
-    reads (as a proxy in front it passes on that body re-framed), so the two
+    reads (tests/test_nginx.py shows nginx passing on that body re-framed), so the two
     never disagree on where the request ends."""
     for size_line in (b"5 ", b"5\t", b"5;ext"):
         answer = raw(server, b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
@@ -334,12 +335,36 @@ def test_a_port_in_use_fails_at_construction(server):
         HttpServer(app, "127.0.0.1", server.address[1])
 
 
+def test_the_client_address_comes_from_a_trusted_proxy_only():
+    http = HttpServer(app, "127.0.0.1", 0, threads=2, trusted_proxies=["127.0.0.2", "10.0.0.0/8"])
+    http.start()
+    try:
+        forwarded = b"GET /a HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: %s\r\nConnection: close\r\n\r\n"
+
+        def seen(header: bytes, source: str) -> str:
+            answer = raw(http, forwarded % header, source=source)
+            return json.loads(answer.split(b"\r\n\r\n", 1)[1])["REMOTE_ADDR"]
+
+        assert seen(b"192.0.2.7", "127.0.0.2") == "192.0.2.7"  # the proxy says who
+        assert seen(b"192.0.2.7", "127.0.0.3") == "127.0.0.3"  # anyone else: their own address
+        assert seen(b"203.0.113.9, 192.0.2.7, 10.1.2.3", "127.0.0.2") == "192.0.2.7"  # trusted hops passed over
+        assert seen(b"not an address", "127.0.0.2") == "127.0.0.2"
+        answer = raw(http, b"GET /a HTTP/1.1\r\nHost: x\r\nX_Forwarded_For: 192.0.2.7\r\nConnection: close\r\n\r\n",
+                     source="127.0.0.2")
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["REMOTE_ADDR"] == "127.0.0.2"
+    finally:
+        http.stop()
+
+
 def test_the_http_settings_default_and_are_read():
     assert parse({}).http == HttpConfig()
     http = HttpConfig()
-    assert (http.threads, http.connections, http.timeout, http.max_body) == (16, 64, 10, 2 * 1024 * 1024)
-    http = parse({"http": {"threads": 4, "connections": 8, "timeout": 30, "max_body": 1 << 20}}).http
-    assert (http.threads, http.connections, http.timeout, http.max_body) == (4, 8, 30, 1 << 20)
+    assert (http.threads, http.connections, http.timeout, http.max_body, http.trusted_proxies) == \
+        (16, 64, 10, 2 * 1024 * 1024, ())
+    http = parse({"http": {"threads": 4, "connections": 8, "timeout": 30, "max_body": 1 << 20,
+                           "trusted_proxies": ["127.0.0.1", "fd00::/8"]}}).http
+    assert (http.threads, http.connections, http.timeout, http.max_body, http.trusted_proxies) == \
+        (4, 8, 30, 1 << 20, ("127.0.0.1", "fd00::/8"))
 
 
 @pytest.mark.parametrize("settings, key, words", [
@@ -347,6 +372,9 @@ def test_the_http_settings_default_and_are_read():
     ({"threads": "8"}, "threads", "integer"),
     ({"timeout": 0}, "timeout", "between 1 and 300"),
     ({"max_body": 1000}, "max_body", "between 65536"),
+    ({"trusted_proxies": "127.0.0.1"}, "trusted_proxies", "list"),
+    ({"trusted_proxies": ["127.0.0.1", "proxy.lan"]}, "trusted_proxies", "'proxy.lan' is not an IP address"),
+    ({"trusted_proxies": [1]}, "trusted_proxies", "1 is not an IP address"),
 ])
 def test_a_wrong_http_setting_is_an_error_naming_it(settings, key, words):
     with pytest.raises(ConfigError) as caught:

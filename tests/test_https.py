@@ -1,6 +1,7 @@
 """HTTPS without a proxy (a config with ``[http] tls_cert`` and ``tls_key``): TLS on every
 accepted connection, a self-signed certificate made by openssl, and clear start-up errors
-for every problem with the certificate and key files."""
+for every problem with the certificate and key files. (On the appliance nginx terminates
+TLS: tests/test_nginx.py.)"""
 
 import http.client
 import json
@@ -224,7 +225,7 @@ def test_the_service_serves_https_with_a_guest_and_a_receive_connector_feeding_a
 
 def test_stalled_handshakes_hold_every_thread_only_until_the_timeout(tmp_path, certificate):
     """With every thread held by a client that stays silent in its handshake, a newcomer
-    waits for the timeout, no longer."""
+    waits for the timeout, no longer (on the appliance nginx holds such clients instead)."""
     http = storeless_server(certificate, threads=2, timeout=1)
     try:
         stalled = [socket.create_connection(http.address, timeout=10) for _ in range(2)]  # say nothing

@@ -133,7 +133,7 @@ class Service:
         v1 = ApiV1Context(http=context)
         self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port, threads=http.threads,
                                connections=http.connections, timeout=http.timeout, max_body=http.max_body,
-                               tls=tls)
+                               tls=tls, trusted_proxies=http.trusted_proxies)
         self.http.start()
         # only once the port is ours: a start that fails must not swallow the one showing
         self.admin_password = users.ensure_admin()

@@ -6,6 +6,7 @@ before anything starts: a box nobody watches must not half-start on a typo.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -107,6 +108,7 @@ class HttpConfig:
     threads: int = 16                     # requests answered at once, each by a thread of the pool
     timeout: int = 10                     # seconds a client may stay silent within a request or between two
     max_body: int = 2 * 1024 * 1024       # bytes in a request's body, at most (else 413)
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For names the client
 
     @property
     def scheme(self) -> str:
@@ -163,7 +165,7 @@ def parse(raw: dict[str, Any]) -> Config:
     _only(raw, {"http", "storage", "receive", "routing", "modem", "connector"}, "")
     http = _table(raw, "http")
     _only(http, {"listen", "connections", "send_server_command", "guest", "auth_callback_url", "tls_cert", "tls_key",
-                 "threads", "timeout", "max_body"}, "http")
+                 "threads", "timeout", "max_body", "trusted_proxies"}, "http")
     storage = _table(raw, "storage")
     _only(storage, {"path"}, "storage")
     receive = _table(raw, "receive")
@@ -212,7 +214,23 @@ def _http(raw: dict[str, Any]) -> HttpConfig:
                       threads=_integer(raw.get("threads", default.threads), "http.threads", 1, 128),
                       timeout=_integer(raw.get("timeout", default.timeout), "http.timeout", 1, 300),
                       max_body=_integer(raw.get("max_body", default.max_body), "http.max_body",
-                                        64 * 1024, 64 * 1024 * 1024))
+                                        64 * 1024, 64 * 1024 * 1024),
+                      trusted_proxies=_proxies(raw.get("trusted_proxies", []), "http.trusted_proxies"))
+
+
+def _proxies(value: Any, key: str) -> tuple[str, ...]:
+    """Addresses (``127.0.0.1``, ``::1``) or networks (``10.0.0.0/8``) of reverse proxies."""
+    if not isinstance(value, list):
+        raise ConfigError(key, f"must be a list of addresses or networks like [\"127.0.0.1\"], not {value!r}")
+    for entry in value:
+        try:
+            if not isinstance(entry, str):
+                raise ValueError
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(key, f"{entry!r} is not an IP address or network (like 127.0.0.1 or 10.0.0.0/8)") \
+                from None
+    return tuple(value)
 
 
 def _callback_url(url: str, key: str) -> None:

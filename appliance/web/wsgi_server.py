@@ -3,15 +3,17 @@
 Why cheroot (bench/RESULTS.md, ``make bench-wsgi``): it speaks TLS itself, so a config
 with ``[http] tls_cert`` and ``tls_key`` keeps serving HTTPS without a proxy, and its
 throughput with the group commit behind it is well above the goal; waitress has no TLS.
-Slow clients each hold one of the ``threads`` here for ``timeout`` seconds
-(docs/http-api.md says how connections are treated).
+On the appliance nginx stands in front (image/nginx/): it terminates TLS, refuses
+ambiguous framing, and holds slow clients, which would otherwise each hold one of the
+``threads`` here for ``timeout`` seconds (docs/http-api.md says how connections are treated).
 
 How it runs: one thread accepts connections and watches the kept-alive ones; a pool of
 ``threads`` reads each request, runs the app and writes the answer. What is ours here is
-configuration and four small adaptations, each said where it is: the framing checks
+configuration and five small adaptations, each said where it is: the framing checks
 RFC 9112 asks for on top of cheroot's header parser, TLS handshakes in the pool instead of
 the accepting thread, a kept-alive connection's next request read by the thread that
-answered the last one, and a chunked body read whole before bottle sees it.
+answered the last one, a chunked body read whole before bottle sees it, and the client's
+address taken from a trusted proxy.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 import select
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from cheroot import errors, server, wsgi
@@ -31,6 +33,7 @@ from cheroot.makefile import MakeFile, StreamReader, StreamWriter
 from cheroot.ssl import Adapter
 
 from ..config.file import HttpConfig
+from .forwarded import Network, client_address, networks
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +169,14 @@ class _Gateway(wsgi.Gateway_10):
     start a request.
     """
 
+    def get_environ(self) -> Any:  # a dict; cheroot's stub says None
+        environ = super().get_environ()
+        trusted = self.req.server.trusted_proxies
+        if trusted:
+            environ["REMOTE_ADDR"] = client_address(environ["REMOTE_ADDR"], environ.get("HTTP_X_FORWARDED_FOR"),
+                                                    trusted)
+        return environ
+
     def respond(self) -> None:
         request = self.req
         if request.chunked_read:
@@ -200,6 +211,7 @@ class _Server(wsgi.Server):
     """cheroot's WSGI server, logging through ``logging`` rather than onto stderr."""
 
     ConnectionClass = _Connection
+    trusted_proxies: tuple[Network, ...] = ()
     linger = LINGER
 
     def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
@@ -214,13 +226,14 @@ class HttpServer:
     closes the connection), and connections waiting for a thread (more: 503 at once);
     ``timeout``: seconds a connection may stay silent, in a request or between two;
     ``max_body``: bytes (more: 413); ``tls``: speak HTTPS only, with this context;
+    ``trusted_proxies``: addresses or networks whose X-Forwarded-For names the client;
     ``linger``: see _Connection.
     """
 
     def __init__(self, app: Callable, host: str, port: int, *, threads: int = _DEFAULT.threads,
                  connections: int = _DEFAULT.connections, timeout: float = _DEFAULT.timeout,
                  max_body: int = _DEFAULT.max_body, tls: ssl.SSLContext | None = None,
-                 linger: float = LINGER) -> None:
+                 trusted_proxies: Iterable[str] = _DEFAULT.trusted_proxies, linger: float = LINGER) -> None:
         if os.environ.get("LISTEN_PID", str(os.getpid())) != str(os.getpid()):
             # cheroot would take fd 3 for its socket, as if systemd had passed one to us
             del os.environ["LISTEN_PID"]
@@ -232,6 +245,7 @@ class HttpServer:
         self._server.keep_alive_conn_limit = connections
         self._server.max_request_header_size = MAX_HEAD
         self._server.max_request_body_size = max_body
+        self._server.trusted_proxies = networks(trusted_proxies)
         self._server.linger = linger
         if tls is not None:
             self._server.ssl_adapter = _LazyTls(tls)
