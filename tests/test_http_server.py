@@ -368,7 +368,8 @@ def test_the_http_settings_default_and_are_read():
 
 
 @pytest.mark.parametrize("settings, key, words", [
-    ({"threads": 0}, "threads", "between 1 and 128"),
+    ({"threads": 0}, "threads", "between 1 and 256"),  # as in the release that had threads before
+    ({"threads": 257}, "threads", "between 1 and 256"),
     ({"threads": "8"}, "threads", "integer"),
     ({"timeout": 0}, "timeout", "between 1 and 300"),
     ({"max_body": 1000}, "max_body", "between 65536"),

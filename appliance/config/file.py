@@ -211,7 +211,7 @@ def _http(raw: dict[str, Any]) -> HttpConfig:
                       guest=guest, auth_callback_url=callback, tls_cert=cert, tls_key=key,
                       send_server_command=_boolean(raw.get("send_server_command", False),
                                                    "http.send_server_command"),
-                      threads=_integer(raw.get("threads", default.threads), "http.threads", 1, 128),
+                      threads=_integer(raw.get("threads", default.threads), "http.threads", 1, 256),
                       timeout=_integer(raw.get("timeout", default.timeout), "http.timeout", 1, 300),
                       max_body=_integer(raw.get("max_body", default.max_body), "http.max_body",
                                         64 * 1024, 64 * 1024 * 1024),
