@@ -155,9 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
     specs = [*args.servers, *([BEFORE] if args.before else [])]
+    # the ratio of the first server to waitress as configured (or to the second, without it)
+    other = "waitress" if "waitress" in specs[1:] else specs[1]
     print(f"requests per second, {args.seconds} s per run, best of {args.rounds} (servers alternate); "
           f"started {time.strftime('%Y-%m-%d %H:%M %Z')}")
-    print("| request | clients | " + " | ".join(specs) + f" | {specs[0]} / {specs[1]} |")
+    print("| request | clients | " + " | ".join(specs) + f" | {specs[0]} / {other} |")
     print("|---|---:|" + "---:|" * (len(specs) + 1))
     for path in args.paths:
         for connections in args.connections:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 for spec in specs:
                     best[spec] = max(best[spec], measure(spec, connections, args.seconds, path, args.before))
             cells = " | ".join(f"{best[spec]:,.0f}" for spec in specs)
-            print(f"| {path} | {connections} | {cells} | {best[specs[0]] / best[specs[1]]:.2f} |", flush=True)
+            print(f"| {path} | {connections} | {cells} | {best[specs[0]] / best[other]:.2f} |", flush=True)
     print(f"finished {time.strftime('%Y-%m-%d %H:%M %Z')}")
     return 0
 
