@@ -132,7 +132,9 @@ class _Connection(server.HTTPConnection):
             return False
         if isinstance(self.socket, ssl.SSLSocket) and self.socket.pending():
             return True
-        return bool(select.select([self.socket], [], [], server.linger)[0])
+        waiting = select.poll()  # not select(), which fails for descriptors above 1023
+        waiting.register(self.socket, select.POLLIN)
+        return bool(waiting.poll(server.linger * 1000))
 
 
 class _LazyTls(Adapter):
