@@ -22,11 +22,11 @@ run: $(STAMP)
 
 # Debian packages the suite runs: systemd-analyze checks the unit file; gammu and
 # gammu-smsd, real third-party software, talk to the simulated modem; openssl makes the
-# HTTPS tests' certificates
-TEST_DEBS := systemd gammu gammu-smsd openssl
+# HTTPS tests' certificates; nginx runs in front of the service as on the appliance
+TEST_DEBS := systemd gammu gammu-smsd openssl nginx
 test: $(STAMP)
 	command -v systemd-analyze >/dev/null && command -v gammu >/dev/null && command -v gammu-smsd >/dev/null \
-	  && command -v openssl >/dev/null \
+	  && command -v openssl >/dev/null && PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -52,11 +52,12 @@ bench-http: $(STAMP)
 	command -v wrk >/dev/null && command -v strace >/dev/null || apt-get install -y wrk strace
 	$(BIN)/python bench/http_load.py
 
-# The HTTP server: ours against waitress and cheroot under wrk (Debian's wrk package)
+# The HTTP server: cheroot as configured against waitress, under wrk (Debian's wrk package);
+# WSGI_ARGS e.g. "--servers cheroot cheroot:linger=0 waitress --before ../before"
 bench-wsgi: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python bench/wsgi_servers.py compare
+	$(BIN)/python bench/wsgi_servers.py compare $(WSGI_ARGS)
 
 # The schema libraries: msgspec (what the appliance declares its schemas with) against
 # pydantic, cattrs and marshmallow: import cost, memory, time to check one config table

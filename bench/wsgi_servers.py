@@ -1,10 +1,12 @@
-"""Which HTTP server carries the API: the appliance's own (appliance/web/server.py)
-against waitress and cheroot, same app, same load.
+"""Which maintained WSGI server carries the API: cheroot as the appliance configures it
+(appliance/web/wsgi_server.py) against waitress with the same bounds, same app, same load;
+tuning variants as ``cheroot:threads=8``; and, with ``--before DIR``, the server of a
+checkout from before (its own venv and bench, ``DIR/.venv/bin/python``) in the same run.
 
 Each server runs the real bottle app on a fresh store (every send-message commits a row
 with synchronous=FULL) in its own process; wrk drives it with keep-alive connections.
-waitress and cheroot are bench-only dependencies (``pip install -e '.[bench]'``).
-Reproduce with ``make bench-wsgi`` (needs Debian's wrk); figures go to bench/RESULTS.md.
+waitress is a bench-only dependency (``pip install -e '.[bench]'``). Reproduce with
+``make bench-wsgi`` (needs Debian's wrk); figures go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -27,10 +29,23 @@ sys.path.insert(0, str(ROOT))
 from bench.service_runner import free_port  # noqa: E402
 
 PASSWORD = "bench-password"
-SERVERS = ("appliance", "waitress", "cheroot")
+KINDS = ("cheroot", "waitress")
+BEFORE = "before"
 
 
-def serve(server: str, port: int, data: str, threads: int) -> None:
+def parse_spec(spec: str) -> tuple[str, dict[str, float]]:
+    """``cheroot:threads=8,linger=0`` -> ("cheroot", {"threads": 8, "linger": 0})."""
+    kind, _, options = spec.partition(":")
+    if kind not in KINDS:
+        raise argparse.ArgumentTypeError(f"{spec}: a server is one of {', '.join(KINDS)}, with :name=value,...")
+    settings: dict[str, float] = {}
+    for option in filter(None, options.split(",")):
+        name, _, value = option.partition("=")
+        settings[name] = float(value) if "." in value else int(value)
+    return kind, settings
+
+
+def serve(spec: str, port: int, data: str) -> None:
     """Run the app as the service builds it, minus the modems (nothing consumes the queue)."""
     from appliance.accounts import users
     from appliance.accounts.authenticator import Authenticator
@@ -46,17 +61,23 @@ def serve(server: str, port: int, data: str, threads: int) -> None:
                              gateway_names=lambda: ("GSM",), on_accepted=lambda: None,
                              inbox=Inbox(database), server_status=dict)
     app = create_app(context)
-    if server == "appliance":
-        from appliance.web.server import HttpServer
-        http = HttpServer(app, "127.0.0.1", port)  # a thread per connection: no pool to size
+    kind, settings = parse_spec(spec)
+    if kind == "cheroot":
+        from appliance.web.wsgi_server import HttpServer
+        http = HttpServer(app, "127.0.0.1", port, **settings)  # type: ignore[arg-type]  # the [http] defaults unless given
         http.start()
         threading.Event().wait()
-    elif server == "cheroot":
-        from cheroot import wsgi
-        wsgi.Server(("127.0.0.1", port), app, numthreads=threads).safe_start()
     else:
         import waitress
-        waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
+
+        from appliance.config.file import HttpConfig
+
+        # the bounds the appliance gives cheroot by default, in waitress's words
+        default = HttpConfig()
+        options: dict[str, float] = {"threads": default.threads, "connection_limit": default.connections,
+                   "channel_timeout": default.timeout, "max_request_body_size": default.max_body}
+        options.update(settings)  # waitress's own keywords
+        waitress.serve(app, host="127.0.0.1", port=port, _quiet=True, **options)
 
 
 def wait_listening(port: int, timeout: float = 20.0) -> None:
@@ -76,13 +97,25 @@ def run_wrk(url: str, connections: int, seconds: int) -> float:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{errors.group(1)} failed requests:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if rate is None:
+        raise RuntimeError(f"wrk said no rate:\n{out}")
+    return float(rate.group(1))
 
 
-def measure(server: str, connections: int, seconds: int, threads: int, path: str) -> float:
+def server_command(spec: str, port: int, data: str, before: Path | None) -> list[str]:
+    if spec == BEFORE:
+        assert before is not None
+        # the home-made server of that checkout: a thread per connection, no pool to size
+        return [str(before / ".venv" / "bin" / "python"), str(before / "bench" / "wsgi_servers.py"), "serve",
+                "appliance", str(port), data, "16"]
+    return [sys.executable, __file__, "serve", spec, str(port), data]
+
+
+def measure(spec: str, connections: int, seconds: int, path: str, before: Path | None) -> float:
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        process = subprocess.Popen([sys.executable, __file__, "serve", server, str(port), data, str(threads)],
+        process = subprocess.Popen(server_command(spec, port, data, before),
                                    stderr=subprocess.DEVNULL)  # waitress logs its queue depth
         try:
             wait_listening(port)
@@ -101,36 +134,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve")
-    s.add_argument("server", choices=SERVERS)
+    s.add_argument("spec")
     s.add_argument("port", type=int)
     s.add_argument("data")
-    s.add_argument("threads", type=int)
     b = sub.add_parser("compare")
     b.add_argument("--seconds", type=int, default=10)
     b.add_argument("--rounds", type=int, default=3)
     b.add_argument("--connections", type=int, nargs="+", default=[1, 8, 32])
-    b.add_argument("--threads", type=int, default=16)
+    b.add_argument("--servers", nargs="+", default=["cheroot", "waitress"],
+                   help="cheroot or waitress, each with :name=value,... (HttpServer's keywords; waitress's own)")
+    b.add_argument("--before", type=Path, help="a checkout from before, with its .venv, whose server runs too")
+    b.add_argument("--paths", nargs="+", default=["send-message", "health"], choices=["send-message", "health"])
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.server, args.port, args.data, args.threads)
+        serve(args.spec, args.port, args.data)
         return 0
+    for spec in args.servers:
+        parse_spec(spec)
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
-    print(f"requests per second, {args.threads} worker threads for waitress and cheroot, "
-          f"{args.seconds} s per run, best of {args.rounds} (servers alternate)")
-    print("| request | clients | appliance | waitress | cheroot | appliance / waitress |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for path in ("send-message", "health"):
+    specs = [*args.servers, *([BEFORE] if args.before else [])]
+    # the ratio of the first server to waitress as configured (or to the second, without it)
+    other = "waitress" if "waitress" in specs[1:] else specs[1]
+    print(f"requests per second, {args.seconds} s per run, best of {args.rounds} (servers alternate); "
+          f"started {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    print("| request | clients | " + " | ".join(specs) + f" | {specs[0]} / {other} |")
+    print("|---|---:|" + "---:|" * (len(specs) + 1))
+    for path in args.paths:
         for connections in args.connections:
-            best = dict.fromkeys(SERVERS, 0.0)
+            best = dict.fromkeys(specs, 0.0)
             for _ in range(args.rounds):
-                for server in SERVERS:
-                    rate = measure(server, connections, args.seconds, args.threads, path)
-                    best[server] = max(best[server], rate)
-            ratio = best["appliance"] / best["waitress"]
-            print(f"| {path} | {connections} | {best['appliance']:.0f} | {best['waitress']:.0f} | "
-                  f"{best['cheroot']:.0f} | {ratio:.2f} |", flush=True)
+                for spec in specs:
+                    best[spec] = max(best[spec], measure(spec, connections, args.seconds, path, args.before))
+            cells = " | ".join(f"{best[spec]:,.0f}" for spec in specs)
+            print(f"| {path} | {connections} | {cells} | {best[specs[0]] / best[other]:.2f} |", flush=True)
+    print(f"finished {time.strftime('%Y-%m-%d %H:%M %Z')}")
     return 0
 
 

@@ -74,14 +74,15 @@ class Simulator:
 
 
 class Appliance:
-    """``sms-appliance run`` with a config file, under a fake systemd notify socket."""
+    """``sms-appliance run`` with a config file, under a fake systemd notify socket;
+    ``http_settings``: more lines for its ``[http]`` table."""
 
-    def __init__(self, workdir: Path, modem_port: str, watchdog_usec: int = 200_000):
+    def __init__(self, workdir: Path, modem_port: str, watchdog_usec: int = 200_000, http_settings: str = ""):
         self.workdir = workdir
         self.port = free_port()
         self.config = workdir / "config.toml"
         self.config.write_text(
-            f'[http]\nlisten = "127.0.0.1:{self.port}"\n'
+            f'[http]\nlisten = "127.0.0.1:{self.port}"\n{http_settings}'
             f'[storage]\npath = "{workdir / "data"}"\n'
             f'[[modem]]\nname = "GSM Modem Gateway"\nport = "{modem_port}"\n')
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

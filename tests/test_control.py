@@ -325,6 +325,7 @@ def test_settings_are_loaded_at_once_or_wait(rig):
     assert rig.router.retry_delays == (5.0, 30.0, 120.0)
     assert rig.call(rig.control.settings) == {"pending": True, "properties": {
         "RetryDelays": "1;2;3", "IncompleteAfter": "3600", "Listen": "127.0.0.1:9710", "Connections": "64",
+        "Threads": "16", "Timeout": "10", "MaxBody": "2097152", "TrustedProxies": "",
         "SendServerCommandEnabled": "0", "DataDirectory": "./data"}}
     assert rig.call(rig.control.set_settings_property, "IncompleteAfter", "600") == {
         "IncompleteAfter": "changed and loaded"}

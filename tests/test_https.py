@@ -1,5 +1,7 @@
-"""HTTPS: TLS on every accepted connection, a self-signed certificate made by openssl, and
-clear start-up errors for every problem with the certificate and key files."""
+"""HTTPS without a proxy (a config with ``[http] tls_cert`` and ``tls_key``): TLS on every
+accepted connection, a self-signed certificate made by openssl, and clear start-up errors
+for every problem with the certificate and key files. (On the appliance nginx terminates
+TLS: tests/test_nginx.py.)"""
 
 import http.client
 import json
@@ -13,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
+from certificates import make_certificate
 
 from appliance.accounts import users
 from appliance.accounts.authenticator import Authenticator
@@ -25,17 +28,10 @@ from appliance.store.models import OutboundMessage
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
 from appliance.web.diafaan.commands import HttpApiContext
-from appliance.web.server import HttpServer, tls_context
+from appliance.web.tls import tls_context
+from appliance.web.wsgi_server import HttpServer
 
 PASSWORD = "correct horse"
-
-
-def make_certificate(directory, name="server"):
-    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +46,7 @@ def server(tmp_path, certificate):
     context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(), connector="HTTP API",
                              gateway_names=lambda: (), on_accepted=lambda: None, inbox=Inbox(database),
                              server_status=dict)
-    http = HttpServer(create_app(context), "127.0.0.1", 0, connections=4, tls=tls_context(*map(str, certificate)))
+    http = HttpServer(create_app(context), "127.0.0.1", 0, threads=4, tls=tls_context(*map(str, certificate)))
     http.start()
     yield http
     http.stop()
@@ -88,7 +84,9 @@ def test_send_message_over_https_on_one_kept_alive_connection(server, certificat
 
 
 def test_plain_http_gets_no_answer_and_a_stalled_handshake_holds_nobody_up(server, certificate):
-    with socket.create_connection(server.address, timeout=10) as stalled:  # connects, says nothing
+    # the handshake is made by the thread serving the connection, not the one accepting:
+    # a client that connects and says nothing holds up only that one thread
+    with socket.create_connection(server.address, timeout=10):  # connects, says nothing
         with socket.create_connection(server.address, timeout=10) as plain:
             plain.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             try:
@@ -102,32 +100,35 @@ def test_plain_http_gets_no_answer_and_a_stalled_handshake_holds_nobody_up(serve
         connection.close()
 
 
-def test_a_stalled_handshake_is_dropped_after_the_request_timeout(server, certificate):
-    server.request_timeout = 0.5  # read when a connection is accepted
-    with socket.create_connection(server.address, timeout=10) as stalled:
-        stalled.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and then nothing
-        later = connect(server, certificate)
-        later.request("GET", "/health")
-        assert later.getresponse().status == 200  # the stalled one holds up nobody
-        later.close()
-        started = time.monotonic()
-        assert stalled.recv(1024) == b""  # closed by the server (recv would time out otherwise)
-        assert time.monotonic() - started < 5
+def test_a_stalled_handshake_is_dropped_after_the_timeout(certificate):
+    server = storeless_server(certificate, threads=2, timeout=0.5)
+    try:
+        with socket.create_connection(server.address, timeout=10) as stalled:
+            stalled.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and then nothing
+            later = connect(server, certificate)
+            later.request("GET", "/health")
+            assert later.getresponse().status == 200  # the stalled one holds up nobody
+            later.close()
+            started = time.monotonic()
+            assert stalled.recv(1024) == b""  # closed by the server (recv would time out otherwise)
+            assert time.monotonic() - started < 5
+    finally:
+        server.stop()
 
 
-def storeless_server(certificate):
-    """An HTTPS server with two places, answering /health, started."""
+def storeless_server(certificate, **options):
+    """An HTTPS server answering /health, started (``options``: HttpServer's)."""
     app = create_app(HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
                                     gateway_names=lambda: (), on_accepted=lambda: None, inbox=None,
                                     server_status=dict))
-    http = HttpServer(app, "127.0.0.1", 0, connections=2, tls=tls_context(*map(str, certificate)))
+    http = HttpServer(app, "127.0.0.1", 0, tls=tls_context(*map(str, certificate)), **options)
     http.start()
     return http
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_stop_closes_open_connections_and_ends_the_server_thread_cleanly(tmp_path, certificate):
-    http = storeless_server(certificate)
+    http = storeless_server(certificate, threads=2)
     connection = connect(http, certificate)
     connection.request("GET", "/health")
     assert connection.getresponse().read() == b"OK\r\n"  # and the connection stays open
@@ -142,7 +143,7 @@ def test_only_tls_1_2_and_later(certificate):
 
 def test_every_problem_with_the_files_is_a_config_error_naming_the_setting(tmp_path, certificate):
     cert, key = map(str, certificate)
-    other_cert, other_key = make_certificate(tmp_path, "other")
+    _, other_key = make_certificate(tmp_path, "other")
     encrypted = tmp_path / "encrypted.key"
     subprocess.run(["openssl", "pkey", "-in", key, "-aes256", "-passout", "pass:secret", "-out", str(encrypted)],
                    check=True, capture_output=True)
@@ -166,7 +167,7 @@ def test_an_unreadable_key_is_a_config_error(tmp_path, certificate):
     key = tmp_path / "locked.key"
     key.write_bytes(certificate[1].read_bytes())
     key.chmod(0)
-    with pytest.raises(ConfigError, match="http.tls_key: cannot read .*Permission denied"):
+    with pytest.raises(ConfigError, match=r"http\.tls_key: cannot read .*Permission denied"):
         tls_context(str(certificate[0]), str(key))
 
 
@@ -222,17 +223,20 @@ def test_the_service_serves_https_with_a_guest_and_a_receive_connector_feeding_a
         hook.server_close()
 
 
-def test_stalled_handshakes_make_room_when_every_place_is_taken(tmp_path, certificate):
-    http = storeless_server(certificate)
+def test_stalled_handshakes_hold_every_thread_only_until_the_timeout(tmp_path, certificate):
+    """With every thread held by a client that stays silent in its handshake, a newcomer
+    waits for the timeout, no longer (on the appliance nginx holds such clients instead)."""
+    http = storeless_server(certificate, threads=2, timeout=1)
     try:
         stalled = [socket.create_connection(http.address, timeout=10) for _ in range(2)]  # say nothing
-        time.sleep(0.2)
+        started = time.monotonic()
         connection = connect(http, certificate)
         connection.request("GET", "/health")
         assert connection.getresponse().status == 200
-        assert stalled[0].recv(1) == b""  # the longest stalled one was closed for it
-        connection.close()
+        assert time.monotonic() - started < 1 + 5
         for sock in stalled:
+            assert sock.recv(1) == b""  # dropped after the timeout
             sock.close()
+        connection.close()
     finally:
         http.stop()

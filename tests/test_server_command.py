@@ -145,6 +145,7 @@ def test_get_server_settings(api):
     assert root.tag == "ServerSettings" and root.get("Pending") == "0"
     assert {e.tag: e.text for e in root} == {
         "RetryDelays": "5;30;120", "IncompleteAfter": "3600", "Listen": "127.0.0.1:9710", "Connections": "64",
+        "Threads": "16", "Timeout": "10", "MaxBody": "2097152", "TrustedProxies": None,
         "SendServerCommandEnabled": "0", "DataDirectory": "./data"}
 
 

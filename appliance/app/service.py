@@ -44,7 +44,8 @@ from ..web.api_v1 import ApiV1Context
 from ..web.app import create_app
 from ..web.diafaan.commands import HttpApiContext
 from ..web.receive import ReceiveContext
-from ..web.server import HttpServer, tls_context
+from ..web.tls import tls_context
+from ..web.wsgi_server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,9 @@ class Service:
         http = self.config.http
         tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert else None
         v1 = ApiV1Context(http=context)
-        self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port,
-                               connections=http.connections, tls=tls)
+        self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port, threads=http.threads,
+                               connections=http.connections, timeout=http.timeout, max_body=http.max_body,
+                               tls=tls, trusted_proxies=http.trusted_proxies)
         self.http.start()
         # only once the port is ours: a start that fails must not swallow the one showing
         self.admin_password = users.ensure_admin()

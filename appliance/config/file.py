@@ -14,6 +14,7 @@ that names the new key.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import tomllib
@@ -143,14 +144,22 @@ class ReceiveConfig(Table, frozen=True):
 
 class HttpConfig(Table, frozen=True):
     listen: Listen = DEFAULT_LISTEN
-    # served at once, each by a thread of its own
-    connections: Annotated[int, Meta(ge=1, le=1024, extra={"renamed_from": ("threads",)})] = 64
+    # kept-alive connections held open, and connections waiting for a thread
+    connections: Annotated[int, Meta(ge=1, le=1024)] = 64
     # the local user a request without username acts as
     guest: UserName | None = None
     auth_callback_url: Text | None = None   # vouches for user names that are not local users
     tls_cert: Text | None = None            # both set: HTTPS only (PEM files)
     tls_key: Text | None = None
     send_server_command: bool = False       # the administrators' send-server-command HTTP command
+    # requests answered at once, each by a thread of the pool
+    threads: Annotated[int, Meta(ge=1, le=256)] = 16
+    # seconds a client may stay silent within a request or between two
+    timeout: Annotated[int, Meta(ge=1, le=300)] = 10
+    # bytes in a request's body, at most (else 413)
+    max_body: Annotated[int, Meta(ge=64 * 1024, le=64 * 1024 * 1024)] = 2 * 1024 * 1024
+    # addresses or networks of reverse proxies whose X-Forwarded-For names the client
+    trusted_proxies: tuple[Text, ...] = ()
 
     @property
     def scheme(self) -> str:
@@ -241,6 +250,12 @@ def _check_http(http: HttpConfig) -> None:
         missing, given = ("http.tls_key", "http.tls_cert") if http.tls_key is None else \
             ("http.tls_cert", "http.tls_key")
         raise ConfigError(missing, f"is required with {given}: HTTPS needs both the certificate and its private key")
+    for entry in http.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError("http.trusted_proxies", f"{entry!r} is not an IP address or network "
+                                                      "(like 127.0.0.1 or 10.0.0.0/8)") from None
 
 
 def _callback_url(url: str, key: str) -> None:

@@ -20,7 +20,7 @@ What a declaration may say besides types and ranges, in ``Meta``:
   <description>, not <value>". Other kinds (flags, integers, choices, tables) are
   explained from their type and range alone, so their description may just document.
 - ``extra={"secret": True}``: the value is never repeated in a message (a PIN, a token).
-- ``extra={"renamed_from": ("threads",)}``: older names of the key, still read, with a
+- ``extra={"renamed_from": ("old_name",)}``: older names of the key, still read, with a
   warning naming the new one (see :func:`renamed`).
 """
 
