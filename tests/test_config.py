@@ -130,17 +130,6 @@ def test_security_settings_are_read():
     assert config.parse({"http": {"auth_callback_url": "http://127.0.0.1:8080/check"}}).http.auth_callback_url
 
 
-def test_the_http_servers_threads_timeout_body_and_proxies_are_settings():
-    http = config.parse({"http": {"threads": 8, "timeout": 30, "max_body": 65536,
-                                  "trusted_proxies": ["127.0.0.1", "10.0.0.0/8"]}}).http
-    assert (http.threads, http.timeout, http.max_body, http.trusted_proxies) == (
-        8, 30, 65536, ("127.0.0.1", "10.0.0.0/8"))
-    with pytest.raises(ConfigError, match=r"^http\.threads: must be between 1 and 256, not 0$"):
-        config.parse({"http": {"threads": 0}})
-    with pytest.raises(ConfigError, match=r"^http\.trusted_proxies: 'nginx' is not an IP address or network"):
-        config.parse({"http": {"trusted_proxies": ["nginx"]}})
-
-
 def test_a_renamed_key_is_read_with_a_warning_that_names_the_new_key(caplog):
     with caplog.at_level(logging.WARNING, logger="appliance.config"):
         config._renamed(("http", "connections"), "conns")

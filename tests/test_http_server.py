@@ -375,7 +375,7 @@ def test_the_http_settings_default_and_are_read():
     ({"max_body": 1000}, "max_body", "between 65536"),
     ({"trusted_proxies": "127.0.0.1"}, "trusted_proxies", "list"),
     ({"trusted_proxies": ["127.0.0.1", "proxy.lan"]}, "trusted_proxies", "'proxy.lan' is not an IP address"),
-    ({"trusted_proxies": [1]}, "trusted_proxies", "1 is not an IP address"),
+    ({"trusted_proxies": [1]}, "trusted_proxies", "must be a list of strings, not [1]"),
 ])
 def test_a_wrong_http_setting_is_an_error_naming_it(settings, key, words):
     with pytest.raises(ConfigError) as caught:
