@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test lint install clean bench bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http fuzz fuzz-build check-simd
+.PHONY: run test lint install clean bench bench-compare bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 bench: bench-codec bench-wsgi bench-fsync bench-e2e bench-http
+
+# The appliance against an earlier version of itself (BASE, a git revision), taking turns
+# in one run: end to end, idle latency, the HTTP load, memory and fsyncs (bench/compare.py).
+# The earlier version is unpacked into build/base with a .venv of its own.
+BASE ?= HEAD~1
+bench-compare: $(STAMP)
+	command -v wrk >/dev/null && command -v strace >/dev/null || apt-get install -y wrk strace
+	rm -rf build/base && mkdir -p build/base && git archive $(BASE) | tar -x -C build/base
+	$(MAKE) -C build/base install
+	$(BIN)/python bench/compare.py --base build/base $(COMPARE_ARGS)
 
 # PDU codec against python-gsmmodem-new's pure-Python codec, same inputs, same run
 bench-codec: $(STAMP)

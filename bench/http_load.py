@@ -61,7 +61,8 @@ def run(clients_list: list[int], seconds: int, traced: bool, sending: bool) -> d
         workdir = Path(tmp)
         simulator = Simulator(workdir)
         trace = workdir / "strace.txt"
-        wrapper = ["strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace)] if traced else []
+        wrapper = (["strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace)]
+                   if traced else [])
         service = Appliance(workdir, [simulator.link if sending else workdir / "no-such-port"], wrapper)
         try:
             connection = service.connection()

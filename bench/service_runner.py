@@ -25,6 +25,18 @@ PASSWORD = "bench-password"
 NUMBER = "+447700900123"
 # what the systemd unit sets for the service (systemd/sms-appliance.service says why)
 SERVICE_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+# The appliance measured is this checkout's, or another's with a .venv of its own
+# (bench/compare.py measures an earlier version beside this one); the simulated modems and
+# the clients are always this checkout's, so that only the appliance differs.
+APPLIANCE_TREE = "APPLIANCE_TREE"
+
+
+def appliance_tree() -> tuple[str, Path]:
+    """The Python and the source folder of the appliance to measure."""
+    tree = os.environ.get(APPLIANCE_TREE)
+    if not tree:
+        return sys.executable, ROOT
+    return str(Path(tree) / ".venv" / "bin" / "python"), Path(tree)
 
 
 def free_port() -> int:
@@ -121,10 +133,11 @@ class Appliance:
         self.port = free_port()
         self.config = appliance_config(workdir, modems, self.port)
         self.database = workdir / "data" / "appliance.sqlite3"
-        subprocess.run([sys.executable, "-m", "appliance", "user", "set", USER, "--password", PASSWORD,
-                        "--config", str(self.config)], cwd=ROOT, check=True, capture_output=True)
-        self.process = subprocess.Popen([*wrapper, sys.executable, "-m", "appliance", "run", "--config",
-                                         str(self.config)], cwd=ROOT, env={**os.environ, **SERVICE_ENVIRONMENT},
+        python, tree = appliance_tree()
+        subprocess.run([python, "-m", "appliance", "user", "set", USER, "--password", PASSWORD,
+                        "--config", str(self.config)], cwd=tree, check=True, capture_output=True)
+        self.process = subprocess.Popen([*wrapper, python, "-m", "appliance", "run", "--config",
+                                         str(self.config)], cwd=tree, env={**os.environ, **SERVICE_ENVIRONMENT},
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait(self._listening, 30, "the service", interval=0.05)
         self.pid = self.process.pid
