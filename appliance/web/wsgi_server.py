@@ -9,15 +9,18 @@ ambiguous framing, and holds slow clients, which would otherwise each hold one o
 
 How it runs: one thread accepts connections and watches the kept-alive ones; a pool of
 ``threads`` reads each request, runs the app and writes the answer. What is ours here is
-configuration and five small adaptations, each said where it is: the framing checks
+configuration and six small adaptations, each said where it is: the framing checks
 RFC 9112 asks for on top of cheroot's header parser, TLS handshakes in the pool instead of
 the accepting thread, a kept-alive connection's next request read by the thread that
-answered the last one, a chunked body read whole before bottle sees it, and the client's
-address taken from a trusted proxy.
+answered the last one, a chunked body read whole before bottle sees it, the client's
+address taken from a trusted proxy, and socket files in C with an answer's head sent with
+its body (web/socket_files.py).
 """
 
 from __future__ import annotations
 
+import email.utils
+import functools
 import io
 import logging
 import os
@@ -25,15 +28,16 @@ import re
 import select
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from cheroot import errors, server, wsgi
-from cheroot.makefile import MakeFile, StreamReader, StreamWriter
 from cheroot.ssl import Adapter
 
 from ..config.file import HttpConfig
 from .forwarded import Network, client_address, networks
+from .socket_files import open_file
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +94,30 @@ class _StrictHeaders(server.HeaderReader):
         return b"_" not in key_name
 
 
+@functools.lru_cache(maxsize=1)
+def _http_date(second: int) -> bytes:
+    return email.utils.formatdate(second, usegmt=True).encode("ascii")
+
+
 class _Request(server.HTTPRequest):
     header_reader = _StrictHeaders()
+
+    def send_headers(self) -> None:
+        """The head waits for the body's first bytes, so that both leave in one write
+        (web/socket_files.py); its Date is made once a second, not for every answer."""
+        self.outheaders.append((b"Date", _http_date(int(time.time()))))
+        writer = self.conn.wfile
+        writer.hold = True
+        try:
+            super().send_headers()
+        finally:
+            writer.hold = False
+
+    def respond(self) -> None:
+        try:
+            super().respond()
+        finally:
+            self.conn.wfile.flush()  # a head that had no body after it
 
 
 class _Connection(server.HTTPConnection):
@@ -101,8 +127,8 @@ class _Connection(server.HTTPConnection):
 
     RequestHandlerClass = _Request
 
-    def __init__(self, http: server.HTTPServer, sock: Any, makefile: Callable = MakeFile) -> None:
-        super().__init__(http, sock, makefile)
+    def __init__(self, http: server.HTTPServer, sock: Any, makefile: Callable = open_file) -> None:
+        super().__init__(http, sock, open_file)  # plain or TLS, the same files (web/socket_files.py)
         self._handshake_due = isinstance(sock, ssl.SSLSocket)
 
     def communicate(self) -> bool:
@@ -158,7 +184,7 @@ class _LazyTls(Adapter):
         return dict(_TLS_ENVIRON)
 
     def makefile(self, sock: Any, mode: str = "r", bufsize: int = io.DEFAULT_BUFFER_SIZE) -> Any:
-        return (StreamReader if "r" in mode else StreamWriter)(sock, mode, bufsize)
+        return open_file(sock, mode, bufsize)
 
 
 class _Gateway(wsgi.Gateway_10):
