@@ -85,20 +85,22 @@ class Router:
     # -- dispatching -----------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        # one relaxed block for all of it: every write here is the sender's bookkeeping
-        # (store.durability), and switching the safety level per write costs two statements
-        with bookkeeping(self.queue.durability):
-            self._claim_and_send()
-
-    def _claim_and_send(self) -> None:
         self._kicked = False
         now = self.queue.clock()
         self.queue.expire_due(now)
         held: list[float] = []  # when gateways held back by a send limit may send again
+        free = [g for g in self.gateways if g.name not in self.paused and g.available]
+        if free:
+            # one relaxed block for every claim: each write is the sender's bookkeeping
+            # (store.durability), and switching the safety level per write costs two
+            # statements; with no gateway free (all busy, or down) nothing is written
+            with bookkeeping(self.queue.durability):
+                self._claim_and_send(free, now, held)
+        self._arm_timer(now, held)
+
+    def _claim_and_send(self, free: list[Gateway], now: float, held: list[float]) -> None:
         can_send = self._can_send(now)
-        for gateway in self.gateways:
-            if gateway.name in self.paused:
-                continue
+        for gateway in free:
             while gateway.available:
                 allowed_at = self.limits.next_allowed(gateway.name, now)
                 if allowed_at is not None:
@@ -111,7 +113,6 @@ class Router:
                 log.debug("%s: sending %s to %s", gateway.name, message.id, message.recipient)
                 gateway.send(message, self.queue,
                              lambda outcome, g=gateway, m=message: self._done(g, m, outcome))
-        self._arm_timer(now, held)
 
     def _can_send(self, now: float) -> dict[str, bool]:
         """Which gateways could take a message in this dispatch: a primary that cannot
