@@ -379,6 +379,7 @@ def test_cli_reads_fault_commands_from_stdin(tmp_path):
         [sys.executable, "-m", "hil.simulator", "--commands", "--link", str(tmp_path / "m")],
         cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None  # all PIPE
     try:
         path = proc.stdout.readline().decode().strip()
         with open_port(path) as port:

@@ -12,7 +12,7 @@ from appliance.store.models import InboundMessage, MessageState, OutboundMessage
 from appliance.store.queue import NewMessage
 from hil.simulator import SimulatedModem
 
-from .test_modem_path import Rig, wait_for, working
+from .test_modem_path import Rig, sorted_texts, wait_for, working
 
 MODELS = ["sim800", "sim7600", "ec25", "huawei"]
 
@@ -118,7 +118,7 @@ def test_a_send_that_hangs_until_the_modem_reboots_is_sent_again(tmp_path, model
             wait_for(lambda: rig.written[0].endswith(b"\x1a"), what="the send's PDU written")
             modem.reboot()
             wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent after the reboot")
-            assert sorted(pdu.decode(s.pdu).text for s in modem.sent) == [f"queued at the reboot {n}" for n in range(3)]
+            assert sorted_texts(modem.sent) == [f"queued at the reboot {n}" for n in range(3)]
         finally:
             rig.stop()
 
@@ -132,7 +132,7 @@ def test_a_quiet_reboot_just_before_a_send_shows_in_its_echo_and_each_message_go
             ids = rig.send(*[NewMessage("+441", f"right after the reboot {n}") for n in range(3)])
             wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
             assert modem.commands.count("ATE0") == 2 and rig.gateways[0].driver.state == ModemState.READY
-            assert sorted(pdu.decode(s.pdu).text for s in modem.sent[1:]) == [
+            assert sorted_texts(modem.sent[1:]) == [
                 f"right after the reboot {n}" for n in range(3)]
         finally:
             rig.stop()
@@ -272,7 +272,7 @@ def test_noise_garbage_and_urcs_in_the_middle_of_a_send_do_not_disturb_it(tmp_pa
             modem.inject_garbage(b"\x00\xff#!")
             ids = rig.send(*[NewMessage(f"+44{n}", f"noisy {n}") for n in range(5)])
             wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
-            assert sorted(pdu.decode(s.pdu).text for s in modem.sent) == [f"noisy {n}" for n in range(5)]
+            assert sorted_texts(modem.sent) == [f"noisy {n}" for n in range(5)]
         finally:
             rig.stop()
 

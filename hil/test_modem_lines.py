@@ -121,9 +121,18 @@ def test_a_hung_modem_is_reset_then_power_cycled_and_nothing_is_lost(tmp_path, m
 
 
 def test_the_service_watches_the_configured_ri_pin(tmp_path, monkeypatch):
-    pins = []
-    monkeypatch.setattr(gpio, "RpiInputPin", lambda number: pins.append(FakeInputPin(number)) or pins[-1])
-    with SimulatedModem(ring=lambda: [pin.pulse() for pin in pins]) as modem:
+    pins: list[FakeInputPin] = []
+
+    def watched_pin(number: int) -> FakeInputPin:
+        pins.append(FakeInputPin(number))
+        return pins[-1]
+
+    def ring() -> None:
+        for pin in pins:
+            pin.pulse()
+
+    monkeypatch.setattr(gpio, "RpiInputPin", watched_pin)
+    with SimulatedModem(ring=ring) as modem:
         modem.lose_urcs(True)
         service = Service(Config(http=HttpConfig(listen="127.0.0.1:0"), storage=StorageConfig(str(tmp_path)),
                                  modems=(ModemConfig("GSM", modem.path, ri_gpio=17),)))
@@ -134,7 +143,7 @@ def test_the_service_watches_the_configured_ri_pin(tmp_path, monkeypatch):
             for n, text in enumerate(("first", "second"), start=1):
                 # the second one comes after the sweep at start, whatever the first met
                 modem.deliver_sms("+447700900555", text)
-                wait_for(lambda: InboundMessage.select().count() == n, what=f"the {text} SMS stored")
+                wait_for(lambda n=n: InboundMessage.select().count() == n, what=f"the {text} SMS stored")
         finally:
             service.loop.call_soon_threadsafe(service.loop.stop)
             thread.join(10)

@@ -373,6 +373,7 @@ def test_cli_serves_until_signal(tmp_path, sig):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    assert proc.stdout is not None and proc.stderr is not None  # both PIPE
     try:
         assert select.select([proc.stdout], [], [], 10)[0], "no path printed"
         path = proc.stdout.readline().decode().rstrip("\n")

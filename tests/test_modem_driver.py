@@ -251,7 +251,7 @@ async def test_a_sim_without_an_smsc_receives_but_does_not_send_and_says_why(ans
 
 
 async def test_a_send_refused_for_want_of_an_smsc_stops_sending_through_the_modem_until_it_is_set():
-    modem, driver, states = start()
+    modem, driver, _ = start()
     await run_for(0.2)
     assert driver.ready
     modem.cmgs_answer = "\r\n+CMS ERROR: 330\r\n"  # e.g. a stick that needs AT+CSCA written once
@@ -268,7 +268,7 @@ async def test_a_send_refused_for_want_of_an_smsc_stops_sending_through_the_mode
 
 
 async def test_modem_that_never_answers_at_is_given_up_and_reopened_later():
-    modem, driver, states = start({"silent_to": {"AT"}}, sync_attempts=2)
+    modem, _, states = start({"silent_to": {"AT"}}, sync_attempts=2)
     await run_for(2.4)  # two 1 s tries, a 0.05 s pause, then a fresh start
     assert modem.commands[:2] == ["AT", "AT"]
     assert ModemState.FAILED in states
@@ -276,7 +276,7 @@ async def test_modem_that_never_answers_at_is_given_up_and_reopened_later():
 
 
 async def test_error_during_initialisation_fails_and_retries():
-    modem, driver, states = start({"silent_to": set()})
+    modem, _, states = start({"silent_to": set()})
     modem.answer = lambda command: "\r\nERROR\r\n" if command == "ATE0" else "\r\nOK\r\n"
     await run_for(0.3)
     assert ModemState.FAILED in states
@@ -326,7 +326,7 @@ def collecting(store_fails=False):
 
 async def test_messages_waiting_on_the_sim_are_swept_at_start_and_deleted_after_they_are_kept():
     handlers, received, _ = collecting()
-    modem, driver, _ = start({"slots": {1: DELIVER, 4: DELIVER.replace("F6", "F7")}}, handlers=handlers)
+    modem, _, _ = start({"slots": {1: DELIVER, 4: DELIVER.replace("F6", "F7")}}, handlers=handlers)
     await run_for(0.3)
     assert received == [DELIVER, DELIVER.replace("F6", "F7")]
     assert modem.slots == {}
@@ -335,7 +335,7 @@ async def test_messages_waiting_on_the_sim_are_swept_at_start_and_deleted_after_
 
 async def test_cmti_reads_stores_then_deletes_that_slot():
     handlers, received, _ = collecting()
-    modem, driver, _ = start(handlers=handlers)
+    modem, _, _ = start(handlers=handlers)
     await run_for(0.2)
     modem.slots[7] = DELIVER
     modem.push(b'\r\n+CMTI: "SM",7\r\n')
@@ -346,7 +346,7 @@ async def test_cmti_reads_stores_then_deletes_that_slot():
 
 async def test_a_message_that_could_not_be_kept_stays_on_the_sim():
     handlers, _, _ = collecting(store_fails=True)
-    modem, driver, _ = start({"slots": {2: DELIVER}}, handlers=handlers)
+    modem, _, _ = start({"slots": {2: DELIVER}}, handlers=handlers)
     await run_for(0.3)
     assert modem.slots == {2: DELIVER}
     assert not any(c.startswith("AT+CMGD") for c in modem.commands)
@@ -354,7 +354,7 @@ async def test_a_message_that_could_not_be_kept_stays_on_the_sim():
 
 async def test_cmti_for_another_storage_selects_it_first():
     handlers, received, _ = collecting()
-    modem, driver, _ = start(handlers=handlers)
+    modem, _, _ = start(handlers=handlers)
     await run_for(0.2)
     modem.slots[0] = DELIVER
     modem.push(b'\r\n+CMTI: "ME",0\r\n')
@@ -391,7 +391,7 @@ async def test_a_slot_taken_twice_is_deleted_once_so_an_sms_stored_in_it_meanwhi
 
 async def test_direct_deliveries_and_status_reports_are_handed_over_with_their_smsc_flag():
     handlers, received, reports = collecting()
-    modem, driver, _ = start(handlers=handlers)
+    modem, _, _ = start(handlers=handlers)
     await run_for(0.2)
     modem.push(f"\r\n+CDS: 25\r\n{REPORT}\r\n".encode())            # 26 octets: an SMSC part
     modem.push(f"\r\n+CDS: 25\r\n{REPORT[2:]}\r\n".encode())        # 25 octets: none
@@ -402,7 +402,7 @@ async def test_direct_deliveries_and_status_reports_are_handed_over_with_their_s
 
 
 async def test_lost_registration_pauses_sending_and_regaining_it_resumes():
-    modem, driver, states = start()
+    modem, driver, _ = start()
     await run_for(0.2)
     assert driver.ready
     modem.push(b"\r\n+CREG: 2\r\n")
@@ -419,7 +419,7 @@ async def test_lost_registration_pauses_sending_and_regaining_it_resumes():
 
 async def test_a_registration_lost_while_the_modem_answers_at_creg_is_not_missed():
     # the notice lands inside the reply, after the answer: it is the newer of the two
-    modem, driver, _ = start({"creg": 1, "creg_notice_after": 2})
+    _, driver, _ = start({"creg": 1, "creg_notice_after": 2})
     await run_for(0.3)
     assert driver.state == ModemState.NOT_REGISTERED and driver.detail == "searching"
 
@@ -456,7 +456,7 @@ async def test_an_lte_model_that_refuses_cereg_is_judged_by_creg_alone():
 
 
 async def test_unregistered_at_start_is_noticed_by_the_health_check():
-    modem, driver, _ = start({"creg": 3})
+    _, driver, _ = start({"creg": 3})
     await run_for(0.3)
     assert driver.state == ModemState.NOT_REGISTERED
     assert driver.detail == "registration denied"
@@ -477,7 +477,7 @@ async def test_a_reboot_noticed_from_its_banner_reinitialises_and_the_send_in_fl
 
 
 async def test_a_quiet_reboot_shows_by_echo_and_the_echoed_send_still_completes():
-    modem, driver, states = start()
+    modem, driver, _ = start()
     await run_for(0.2)
     modem.reboot_quietly()
     results = []

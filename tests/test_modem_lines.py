@@ -61,7 +61,7 @@ async def test_the_pi_input_pin_detects_falling_edges_and_hands_them_over(monkey
     pin = gpio.RpiInputPin(17)
     pin.watch(asyncio.get_running_loop(), lambda: rang.append(threading.current_thread()))
     assert ("setup", (17, module.IN), {"pull_up_down": module.PUD_UP}) in calls
-    ((name, (number, edge), options),) = [c for c in calls if c[0] == "add_event_detect"]
+    ((_, (number, edge), options),) = [c for c in calls if c[0] == "add_event_detect"]
     assert (number, edge, options["bouncetime"]) == (17, module.FALLING, gpio.BOUNCE_MS)
     edge_thread = threading.Thread(target=options["callback"], args=(17,))  # RPi.GPIO's own thread
     edge_thread.start()
@@ -185,7 +185,7 @@ async def test_a_silent_modem_gets_reset_then_power_cycled_and_is_used_again_wit
 
 
 async def test_a_modem_that_a_reset_brings_back_is_not_power_cycled_and_gets_reset_first_next_time(monkeypatch):
-    modem, driver, log, received = silent_modem_with_lines(monkeypatch, lambda log: log == PRESS)
+    modem, driver, log, _ = silent_modem_with_lines(monkeypatch, lambda log: log == PRESS)
     await run_until(lambda: driver.state == ModemState.READY)
     assert log == PRESS
     modem.silent_to = Everything()  # it hangs again, in a send

@@ -146,7 +146,7 @@ async def test_stopping_the_primary_hands_its_work_to_the_backup(queue):
 async def test_transient_failures_are_retried_then_the_message_fails_with_every_attempt_named(queue):
     (message_id,) = queue.accept([NewMessage("+441", "x")])
     congestion = Outcome(False, 42, "congestion")
-    router, (gsm,) = rig(queue, ("GSM", [congestion] * 3))
+    router, (_,) = rig(queue, ("GSM", [congestion] * 3))
     await run(router, 0.5)
     message = OutboundMessage.get_by_id(message_id)
     assert message.state == MessageState.FAILED
@@ -155,7 +155,7 @@ async def test_transient_failures_are_retried_then_the_message_fails_with_every_
 
 async def test_permanent_failure_is_not_retried(queue):
     (message_id,) = queue.accept([NewMessage("+441", "x")])
-    router, (gsm,) = rig(queue, ("GSM", [Outcome(False, 28, "unidentified subscriber", permanent=True)]))
+    router, (_,) = rig(queue, ("GSM", [Outcome(False, 28, "unidentified subscriber", permanent=True)]))
     await run(router)
     assert OutboundMessage.get_by_id(message_id).attempts == 1
     assert states([message_id]) == [MessageState.FAILED]

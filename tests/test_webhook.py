@@ -10,6 +10,7 @@ import time
 import uuid
 from concurrent.futures import Executor, Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 
 import pytest
 
@@ -124,7 +125,7 @@ async def test_a_failing_endpoint_is_retried_with_growing_pauses_until_it_is_giv
     attempts = posts.times
     sender.stop()
     receiver.close()
-    pauses = [round(b - a, 6) for a, b in zip(attempts, attempts[1:])]
+    pauses = [round(b - a, 6) for a, b in pairwise(attempts)]
     # the schedule, then the last attempt exactly at the give-up time, then none
     assert pauses == [5, 30, 120, 600, 1800, 3600, 7200 - 6155]
     assert attempts[-1] == created + 2 * 3600

@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 
+import peewee
 from msgspec.structs import replace
 
 from ..accounts import users
@@ -75,7 +76,7 @@ class Service:
         self.simulators: list = []
         self.gateways: list[ModemGateway] = []
         self.admin_password: str | None = None
-        self.database = None
+        self.database: peewee.SqliteDatabase | None = None
         self.durability: Durability | None = None
         self.queue: Queue | None = None
         self.router: Router | None = None
@@ -105,10 +106,10 @@ class Service:
     def start(self) -> None:
         """Open the store, bind the port, start the modems; raise if any of that fails."""
         loop = self.loop
-        self.database = store_db.open_database(self.config.storage.path)
-        self.durability = Durability(self.database)
-        self.queue = Queue(self.database, durability=self.durability)
-        recovered = self.queue.recover()
+        database = self.database = store_db.open_database(self.config.storage.path)
+        durability = self.durability = Durability(database)
+        queue = self.queue = Queue(database, durability=durability)
+        recovered = queue.recover()
         if recovered:
             log.warning("%d message(s) were being sent when the service stopped; "
                         "they are queued again", recovered)
@@ -117,38 +118,38 @@ class Service:
                                                + tuple(self._simulated_modems())))
         modems = self.config.modems
         self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
-        self.webhooks = WebhookSender(loop, self.database, webhook_targets(self.config.connectors))
-        reports = Reports(self.queue, on_report=self._queue_report_webhooks)
-        self.inbox = Inbox(self.database, incomplete_after=self.config.receive.incomplete_after,
-                           receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
-                           fanout=self._queue_sms_webhooks)
+        webhooks = self.webhooks = WebhookSender(loop, database, webhook_targets(self.config.connectors))
+        reports = Reports(queue, on_report=self._queue_report_webhooks)
+        inbox = self.inbox = Inbox(database, incomplete_after=self.config.receive.incomplete_after,
+                                   receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
+                                   fanout=self._queue_sms_webhooks)
         for modem in modems:
             driver = ModemDriver(loop, modem, power=self._power(modem), on_state=self._on_modem_state)
             self._watch_ring(modem, driver)
-            self.gateways.append(ModemGateway(driver, inbox=self.inbox, reports=reports,
+            self.gateways.append(ModemGateway(driver, inbox=inbox, reports=reports,
                                               delivery_reports=modem.delivery_reports,
                                               on_received=self._on_received,
-                                              on_reported=lambda result: self.webhooks.kick()))
+                                              on_reported=lambda result: webhooks.kick()))
         names = tuple(g.name for g in self.gateways)
         limits = LimitTracker({m.name: Limits(m.send_limit_day, m.send_limit_month, m.send_rate_per_minute)
-                               for m in modems}, durability=self.durability)
-        self.router = Router(loop, self.queue, self.gateways, self.routing, limits=limits,
-                             retry_delays=self.config.routing.retry_delays)
-        self.control = ServerControl(loop, self.database, self.config, router=self.router,
-                                     webhooks=self.webhooks, inbox=self.inbox, on_settings=self._flush_incomplete)
+                               for m in modems}, durability=durability)
+        router = self.router = Router(loop, queue, self.gateways, self.routing, limits=limits,
+                                      retry_delays=self.config.routing.retry_delays)
+        control = self.control = ServerControl(loop, database, self.config, router=router,
+                                               webhooks=webhooks, inbox=inbox, on_settings=self._flush_incomplete)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         started_at = time.time()
-        context = HttpApiContext(queue=self.queue, authenticator=self._authenticator(), connector=http_connector,
-                                 gateway_names=lambda: names, on_accepted=self.router.kick_threadsafe,
-                                 inbox=self.inbox,
-                                 server_status=lambda: server_status.collect(self.router, started_at=started_at),
-                                 control=self.control,
+        context = HttpApiContext(queue=queue, authenticator=self._authenticator(), connector=http_connector,
+                                 gateway_names=lambda: names, on_accepted=router.kick_threadsafe,
+                                 inbox=inbox,
+                                 server_status=lambda: server_status.collect(router, started_at=started_at),
+                                 control=control,
                                  send_server_command_enabled=self.config.http.send_server_command)
         kinds = {c.name: c.kind for c in self.routing.connectors.values()}
-        receiving = ReceiveContext(self.database, connectors=lambda: kinds,
-                                   on_stored=self.webhooks.kick_threadsafe)
+        receiving = ReceiveContext(database, connectors=lambda: kinds, on_stored=webhooks.kick_threadsafe)
         http = self.config.http
-        tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert else None
+        # the config has both or neither (config.file refuses one alone)
+        tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert and http.tls_key else None
         v1 = ApiV1Context(http=context)
         self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port, threads=http.threads,
                                connections=http.connections, timeout=http.timeout, max_body=http.max_body,
@@ -204,11 +205,13 @@ class Service:
     def _on_received(self, message_ids: list[str]) -> None:
         if message_ids:
             log.info("received %d message(s)", len(message_ids))
+            assert self.webhooks is not None  # started: only a started modem receives
             self.webhooks.kick()
         self._arm_flush()  # a part that waits for its siblings has a deadline now
 
     def _queue_sms_webhooks(self, message: InboundMessage) -> None:
         """A received SMS goes to every connector that receives from its gateway."""
+        assert self.webhooks is not None  # started: the inbox is built after the sender
         hooks = [c.name for c in self.routing.receivers(message.gateway) if c.name in self.webhooks.targets]
         webhook.enqueue(hooks, webhook.sms_event(message))
 
@@ -216,17 +219,20 @@ class Service:
         """A delivery report goes back to the connector the message came in by, whatever
         gateway sent it and whoever receives from that gateway: to the webhooks that
         carry that connector's reports (``reports_for``)."""
+        assert self.webhooks is not None  # started: the reports are built after the sender
         hooks = [t.connector for t in self.webhooks.targets.values() if message.connector in t.reports_for]
         code, text = message_status.status_of(message)
         webhook.enqueue(hooks, webhook.report_event(message, code, text, report_status_text(tp_status)))
 
     def _flush_incomplete(self) -> None:
         """Multipart SMS that waited too long for a part are delivered as they are."""
+        assert self.inbox is not None  # started: called from the loop, which start() set going
         for message_id in self.inbox.flush_incomplete():
             log.warning("message %s delivered incomplete: a part never came", message_id)
         self._arm_flush()
 
     def _arm_flush(self) -> None:
+        assert self.inbox is not None  # started, as for _flush_incomplete
         due = self.inbox.next_flush()
         if self._flush_timer is not None:
             self._flush_timer.cancel()
@@ -234,7 +240,7 @@ class Service:
             max(0.0, due - time.time()), self._flush_incomplete)
 
     def _on_modem_state(self, state: str) -> None:
-        if self.http is None:
+        if self.http is None or self.router is None:  # the router comes before the HTTP server
             return  # stopping: modems going down is expected, not news for systemd
         self.router.kick()  # ready: it can take work; down: its backups may have to
         self._notify_status()
@@ -250,7 +256,7 @@ class Service:
 
     def healthy(self) -> bool:
         """Checked on the loop, so a stuck loop cannot pet the watchdog at all."""
-        if self.http is None or not self.http.alive:
+        if self.http is None or self.database is None or not self.http.alive:  # the store opens first
             return False
         try:
             self.database.execute_sql("SELECT 1").fetchone()

@@ -8,8 +8,9 @@ scheduled message — and then claims due messages for every free gateway at onc
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..store.durability import bookkeeping
 from ..store.models import OutboundMessage
@@ -111,8 +112,7 @@ class Router:
                 if message is None:
                     break
                 log.debug("%s: sending %s to %s", gateway.name, message.id, message.recipient)
-                gateway.send(message, self.queue,
-                             lambda outcome, g=gateway, m=message: self._done(g, m, outcome))
+                gateway.send(message, self.queue, functools.partial(self._done, gateway, message))
 
     def _can_send(self, now: float) -> dict[str, bool]:
         """Which gateways could take a message in this dispatch: a primary that cannot
@@ -120,7 +120,7 @@ class Router:
         return {g.name: g.in_service and g.name not in self.paused
                 and self.limits.next_allowed(g.name, now) is None for g in self.gateways}
 
-    def _may_send(self, gateway: str, can_send: dict[str, bool]):
+    def _may_send(self, gateway: str, can_send: dict[str, bool]) -> Callable[[OutboundMessage], bool]:
         return lambda m: self.routing.may_send(m.connector, m.gateways, parse_tried(m.tried), gateway,
                                                lambda name: can_send.get(name, False))
 

@@ -309,7 +309,7 @@ class ATChannel:
 
     def _take_prompt(self) -> bool:
         cmd = self._current
-        if cmd is None or not cmd.awaiting_prompt:
+        if cmd is None or cmd.body is None or not cmd.awaiting_prompt:  # only a command with a body awaits one
             return False
         stripped = self._buffer.lstrip(b"\r\n")
         if not stripped.startswith(b"> "):
@@ -329,9 +329,9 @@ class ATChannel:
 
     def _on_line(self, line: str) -> None:
         if self._urc_waiting_for_pdu is not None:
-            urc, first = self._urc_waiting_for_pdu
+            waiting, first = self._urc_waiting_for_pdu
             self._urc_waiting_for_pdu = None
-            self._dispatch_urc(urc, first, line)
+            self._dispatch_urc(waiting, first, line)
             return
         cmd = self._current
         upper = line.upper()

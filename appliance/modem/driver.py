@@ -326,8 +326,7 @@ class ModemDriver:
         if not settle:
             return
         if self.state == ModemState.READY and not self.health.registered:
-            stat = self.health.registration_stat
-            self._set_state(ModemState.NOT_REGISTERED, health.REGISTRATION_TEXT.get(stat, "unknown"))
+            self._set_state(ModemState.NOT_REGISTERED, self.health.registration_text)
             self._later("health", self.timings.unregistered_interval, self._check_health)
         elif self.state == ModemState.NOT_REGISTERED and self.health.registered:
             self._set_state(ModemState.READY, self.model)

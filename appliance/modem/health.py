@@ -47,10 +47,16 @@ class Health:
     @property
     def registration_stat(self) -> int | None:
         """The <stat> that tells most: a registered one if either is, else LTE's if known."""
-        stats = (self.eps_registration, self.registration)
-        registered = [stat for stat in stats if stat in REGISTERED]
-        known = [stat for stat in stats if stat is not None]
-        return (registered or known or [None])[0]
+        known = [stat for stat in (self.eps_registration, self.registration) if stat is not None]
+        registered = [stat for stat in known if stat in REGISTERED]
+        preferred = registered or known
+        return preferred[0] if preferred else None
+
+    @property
+    def registration_text(self) -> str:
+        """What :attr:`registration_stat` means, for people; "unknown" when it is not known."""
+        stat = self.registration_stat
+        return "unknown" if stat is None else REGISTRATION_TEXT.get(stat, "unknown")
 
     @property
     def signal_dbm(self) -> int | None:
@@ -64,7 +70,7 @@ class Health:
     def as_dict(self) -> dict:
         return {
             "signal_dbm": self.signal_dbm,
-            "registration": REGISTRATION_TEXT.get(self.registration_stat, "unknown"),
+            "registration": self.registration_text,
             "operator": self.operator,
             "storage": None if self.storage_total is None else f"{self.storage_used}/{self.storage_total}",
             "network_time": self.network_time.isoformat() if self.network_time else None,
