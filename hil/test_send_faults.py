@@ -4,7 +4,6 @@ A modem that answers every 7th send with ``+CMS ERROR: 500``, reboots on every 2
 hangs on the 60th used to end a run of 100 messages with one Failed: its attempts ran into
 the periodic faults. Temporary faults cost no attempts now (docs/send-errors.md)."""
 
-from appliance import pdu
 from appliance.modem.driver import ModemState
 from appliance.platform import modem_power
 from appliance.platform.modem_power import ModemPower
@@ -13,7 +12,7 @@ from appliance.store.queue import NewMessage
 from hil.pins import FakePin
 from hil.simulator import HANG, REBOOT, SimulatedModem
 
-from .test_modem_path import Rig, wait_for
+from .test_modem_path import Rig, sorted_texts, wait_for
 
 
 def test_a_modem_with_periodic_errors_reboots_and_a_hang_sends_all_of_100_messages(tmp_path, monkeypatch):
@@ -22,8 +21,12 @@ def test_a_modem_with_periodic_errors_reboots_and_a_hang_sends_all_of_100_messag
         modem.fault_sends(7, 500)
         modem.fault_sends(23, REBOOT)
         modem.fault_sends(60, HANG, once=True)
-        # the hung modem answers nothing until the driver pulses its RESET line
-        reset = FakePin(on_write=lambda released: released or modem.reboot())
+        def reset_line(high: bool) -> None:
+            """The hung modem answers nothing until the driver pulses its RESET line."""
+            if not high:  # pressed (active low)
+                modem.reboot()
+
+        reset = FakePin(on_write=reset_line)
         rig = Rig(tmp_path, [modem], send_timeout=1.0, command_timeout=0.5, restart_delay=0.05,
                   sync_attempts=1)
         driver = rig.gateways[0].driver
@@ -35,7 +38,7 @@ def test_a_modem_with_periodic_errors_reboots_and_a_hang_sends_all_of_100_messag
             wait_for(lambda: all(rig.state(i) != MessageState.QUEUED and rig.state(i) != MessageState.SENDING
                                  for i in ids), timeout=180, what="every message ended")
             assert {rig.state(i) for i in ids} == {MessageState.SENT}
-            assert sorted(pdu.decode(s.pdu).text for s in modem.sent) == texts  # each once
+            assert sorted_texts(modem.sent) == texts  # each once
             sends = sum(command.startswith("AT+CMGS=") for command in modem.commands)
             assert sends >= 100 + 100 // 7 + 100 // 23 + 1  # every fault was met
             assert ModemState.POWER_CYCLING in rig.states  # the hang needed the RESET line

@@ -233,7 +233,7 @@ class Queue:
 
     @_bookkeeping
     def retry(self, message_id: str, at: float, code: int | None, text: str,
-              tried: dict[str, int] | None = None, expires_at: float | None = None) -> bool:
+              tried: dict[str, int] | None = None, *, expires_at: float | None = None) -> bool:
         """Put a claimed message back; parts already sent stay sent and are not sent again.
 
         ``tried`` replaces the attempts per gateway (a gateway that refused the message has
