@@ -84,12 +84,14 @@ class Device:
         call_later: Callable[[float, Callable[[], None]], TimerHandle],
         on_sent: Callable[[SentPDU], None],
         request_reboot: Callable[[], None],
+        reset: Callable[[], None],
     ) -> None:
         self.profile = profile
         self.options = options
         self.urc = urc
         self.call_later = call_later
         self.restart = request_reboot  # AT+CFUN=1,1: reboot once the OK is out
+        self.reset = reset  # a spontaneous reboot, now, whatever is in progress
         self.settings = ModemSettings.power_up(profile)
         self.store = MessageStore(profile.storages, profile.first_index)
         self.sim = SimCard(options.pin, options.puk)

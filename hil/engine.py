@@ -132,6 +132,7 @@ class ModemEngine:
             call_later=call_later,
             on_sent=on_sent or (lambda sent: None),
             request_reboot=self._reboot_after_reply,
+            reset=self.reboot,
         )
         self._commands = ModemCommands(self.device, COMMAND_GROUPS)
         self._emit = emit

@@ -33,7 +33,28 @@ if TYPE_CHECKING:
 
     from hil.device import Device, TimerHandle
 
-__all__ = ["Messaging", "SentPDU", "tpdu_length"]
+__all__ = ["HANG", "REBOOT", "Messaging", "SendFault", "SentPDU", "tpdu_length"]
+
+# what a planned send meets: a +CMS ERROR code, no answer ever (until a reboot), or a reboot
+# of the modem once the PDU is in
+HANG, REBOOT = "hang", "reboot"
+SendFault = int | str
+_SEVERITY = {HANG: 0, REBOOT: 1}  # when two plans meet one send, the worse fault wins
+
+
+@dataclass(frozen=True)
+class _SendPlan:
+    """A flaw the modem keeps, reboots included: ``fault`` on the ``every``-th send counted
+    from ``start`` sends (on that one only, if ``once``)."""
+
+    start: int
+    every: int
+    fault: SendFault
+    once: bool
+
+    def hits(self, sends: int) -> bool:
+        n = sends - self.start
+        return n > 0 and n % self.every == 0 and (not self.once or n == self.every)
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,8 @@ class Messaging:
         self.next_reference = device.options.first_reference
         self._on_sent = on_sent
         self._send_outcomes: collections.deque[int | None] = collections.deque()  # None: hang
+        self._send_plans: list[_SendPlan] = []
+        self.sends = 0  # PDUs submitted since the modem was made, across reboots
         self._report_plans: collections.deque[tuple[int, float | None]] = collections.deque()
         self._network_queue: list[_Incoming] = []  # what the network still has to deliver
         self._buffered: list[list[str]] = []  # CNMI <mode> 0: indications kept in the TA
@@ -94,6 +117,15 @@ class Messaging:
     def hang_next_send(self) -> None:
         self._send_outcomes.append(None)
 
+    def fault_sends(self, every: int, fault: SendFault, *, once: bool = False) -> None:
+        """Every ``every``-th send from now on (only the ``every``-th, with ``once``) meets
+        ``fault``: a modem that is flawed, not one that failed once."""
+        self._send_plans.append(_SendPlan(self.sends, every, fault, once))
+
+    def _planned(self) -> SendFault | None:
+        faults = [plan.fault for plan in self._send_plans if plan.hits(self.sends)]
+        return min(faults, key=lambda fault: _SEVERITY.get(str(fault), 2), default=None)
+
     def plan_report(self, status: int, delay: float | None) -> None:
         """The next send that asks for a report gets TP-ST ``status`` after ``delay``."""
         self._report_plans.append((status, delay))
@@ -101,7 +133,16 @@ class Messaging:
     def submit(self, pdu: str, length: int, result: str = "+CMGS") -> Later:
         """The network's answer to a valid PDU: ``<result>: <mr>`` later, or an error."""
         failure: int | None = None
-        if self._send_outcomes:
+        self.sends += 1
+        planned = self._planned()
+        if planned == REBOOT:
+            self.device.call_later(0.0, self.device.reset)  # the PDU is in: its fate unknown
+            return Later(None, list)
+        if planned == HANG:
+            return Later(None, list)
+        if isinstance(planned, int):
+            failure = planned
+        elif self._send_outcomes:
             failure = self._send_outcomes.popleft()
             if failure is None:  # hang_next_send()
                 return Later(None, list)

@@ -60,7 +60,7 @@ from appliance.pdu import encode_deliver
 from hil.device import ModemOptions
 from hil.engine import ModemEngine, Out, frame
 from hil.faults import RandomPacer, UrcInjector, UrcPosition, garbage
-from hil.messaging import SentPDU, tpdu_length
+from hil.messaging import HANG, REBOOT, SendFault, SentPDU, tpdu_length
 from hil.network import DENIED, HOME, NOT_REGISTERED, SEARCHING
 from hil.profiles import PROFILES, ModemProfile, get_profile
 from hil.pty_port import PtyPort
@@ -69,7 +69,7 @@ from hil.storage import Stat, StoredMessage
 from hil.trace import HOST, MODEM, TraceWriter
 
 # SentPDU is what SimulatedModem.sent and wait_sent() return, so it is importable from here.
-__all__ = ["SentPDU", "SimulatedModem", "UrcPosition", "main"]
+__all__ = ["HANG", "REBOOT", "SentPDU", "SimulatedModem", "UrcPosition", "main"]
 
 log = logging.getLogger("hil.simulator")
 
@@ -361,6 +361,17 @@ class SimulatedModem:
         if not isinstance(cms_code, int) or cms_code < 0:
             raise ValueError("cms_code must be a non-negative int")
         self._server.run(lambda: self._engine.device.messaging.fail_next_send(cms_code))
+
+    def fault_sends(self, every: int, fault: SendFault, *, once: bool = False) -> None:
+        """A flawed modem: every ``every``-th send from now on (only the ``every``-th, with
+        ``once``), counted across reboots, meets ``fault``: a ``+CMS ERROR`` code, ``HANG``
+        (no answer until a reboot or a reset) or ``REBOOT`` (a spontaneous reboot once the
+        PDU is in). Where plans meet one send, a hang beats a reboot beats an error."""
+        if not isinstance(every, int) or every < 1:
+            raise ValueError("every must be a positive int")
+        if fault not in (HANG, REBOOT) and not (isinstance(fault, int) and fault >= 0):
+            raise ValueError("fault must be a non-negative +CMS ERROR code, HANG or REBOOT")
+        self._server.run(lambda: self._engine.device.messaging.fault_sends(every, fault, once=once))
 
     def store_reports(self) -> None:
         """From now on status reports are stored in SR and announced with ``+CDSI``, as

@@ -238,8 +238,8 @@ FAILOVER = (ConnectorConfig("HTTP API", max_send_attempts=2,
 
 def test_failover_to_the_backup_after_the_primarys_attempts_and_status_names_it(tmp_path):
     with SimulatedModem() as primary, SimulatedModem() as backup:
-        primary.fail_next_send(42)
-        primary.fail_next_send(42)  # congestion, twice: the primary's two attempts
+        primary.fail_next_send(255)
+        primary.fail_next_send(255)  # a cause of no known meaning, twice: the primary's two attempts
         rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER).start()
         try:
             (message_id,) = rig.send(NewMessage("+441", "through the backup"))

@@ -30,12 +30,13 @@ async def queue(tmp_path):
     database.close()
 
 
-def rig(queue, *gateways_outcomes, limits=None, connector=None):
+def rig(queue, *gateways_outcomes, limits=None, connector=None, retry_delays=(0.05, 0.05, 0.05), **options):
+    """``options`` are the router's (``default_validity``)."""
     loop = asyncio.get_running_loop()
     gateways = [FakeGateway(name, loop=loop, outcomes=outcomes, up=True) for name, outcomes in gateways_outcomes]
     connector = connector or Connector("HTTP API", "http", tuple(Assignment(g.name) for g in gateways))
     router = Router(loop, queue, gateways, Routing([connector]), limits=LimitTracker(limits or {}, clock=queue.clock),
-                    retry_delays=(0.05, 0.05, 0.05))
+                    retry_delays=retry_delays, **options)
     return router, gateways
 
 
@@ -151,6 +152,76 @@ async def test_transient_failures_are_retried_then_the_message_fails_with_every_
     message = OutboundMessage.get_by_id(message_id)
     assert message.state == MessageState.FAILED
     assert message.error_text == "congestion (after 3× GSM)" and message.error_code == 42
+
+
+UNKNOWN_ERROR = Outcome(False, 500, "unknown error", temporary=True)
+NO_ANSWER = Outcome(False, None, "no answer from the modem (timeout)", temporary=True, parts=1)
+
+
+async def test_temporary_faults_cost_no_attempts_and_the_message_is_sent_in_the_end(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x")])
+    router, (gsm,) = rig(queue, ("GSM", [UNKNOWN_ERROR, NO_ANSWER] * 5))  # ten, with 3 attempts
+    await run(router, 2.0)
+    message = OutboundMessage.get_by_id(message_id)
+    assert message.state == MessageState.SENT and gsm.sent == [message_id]
+    assert message.tried == "GSM:1" and message.attempts == 11  # only the one that went out counts
+
+
+async def test_a_temporary_fault_between_counted_ones_leaves_their_count_alone(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x")])
+    unexplained = Outcome(False, 255, "error 255")  # of no known meaning: it costs an attempt
+    router, _ = rig(queue, ("GSM", [unexplained, UNKNOWN_ERROR, unexplained, UNKNOWN_ERROR, unexplained]))
+    await run(router, 1.0)
+    message = OutboundMessage.get_by_id(message_id)
+    assert message.state == MessageState.FAILED and message.error_text == "error 255 (after 3× GSM)"
+    assert message.attempts == 5
+
+
+async def test_temporary_faults_wait_longer_each_time_up_to_the_last_delay(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x")])
+    router, _ = rig(queue, ("GSM", [UNKNOWN_ERROR] * 5), retry_delays=(1.0, 4.0, 10.0))
+    router.kick()
+    waits = []
+    for _ in range(5):
+        await asyncio.sleep(0.001)  # the failed attempt is recorded on the next loop turn
+        message = OutboundMessage.get_by_id(message_id)
+        waits.append(round(message.retry_at - queue.clock(), 1))
+        await asyncio.sleep(message.retry_at - queue.clock())
+    assert waits == [1.0, 4.0, 10.0, 10.0, 10.0]
+
+
+async def test_temporary_faults_go_on_until_the_default_validity_then_the_message_expires(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x")])
+    router, (gsm,) = rig(queue, ("GSM", [UNKNOWN_ERROR] * 1000), retry_delays=(1.0, 10.0), default_validity=300)
+    await run(router, 299.0)
+    assert states([message_id]) == [MessageState.QUEUED]
+    await asyncio.sleep(2.0)
+    message = OutboundMessage.get_by_id(message_id)
+    assert message.state == MessageState.EXPIRED and message.error_code == 500
+    assert message.expires_at == message.created_at + 300 and len(gsm.outcomes) == 1000 - 31
+
+
+async def test_a_message_s_own_validity_bounds_its_temporary_faults(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x", validity_period=60)])
+    router, (gsm,) = rig(queue, ("GSM", [Outcome(False, 42, "congestion", temporary=True)] * 1000),
+                         retry_delays=(7.0,), default_validity=300)
+    await run(router, 70.0)
+    message = OutboundMessage.get_by_id(message_id)
+    assert (message.state, message.error_code) == (MessageState.EXPIRED, 42)
+    assert message.error_text == "validity period ended before it could be sent"
+    assert len(gsm.outcomes) == 1000 - 9  # at 0, 7, ... 56; the retry at 63 came too late
+
+
+async def test_a_temporary_fault_after_the_default_validity_expires_the_message_at_once(queue):
+    (message_id,) = queue.accept([NewMessage("+441", "x")])
+    router, (gsm,) = rig(queue, ("GSM", [UNKNOWN_ERROR] * 2), default_validity=300)
+    gsm.up = False  # down for longer than the validity: nothing is tried
+    await run(router, 301.0)
+    gsm.up = True
+    await run(router)
+    message = OutboundMessage.get_by_id(message_id)
+    assert (message.state, message.attempts, message.error_code) == (MessageState.EXPIRED, 1, 500)
+    assert message.error_text == "validity period ended before it could be sent (last: unknown error)"
 
 
 async def test_permanent_failure_is_not_retried(queue):

@@ -134,7 +134,8 @@ class Service:
         limits = LimitTracker({m.name: Limits(m.send_limit_day, m.send_limit_month, m.send_rate_per_minute)
                                for m in modems}, durability=durability)
         router = self.router = Router(loop, queue, self.gateways, self.routing, limits=limits,
-                                      retry_delays=self.config.routing.retry_delays)
+                                      retry_delays=self.config.routing.retry_delays,
+                                      default_validity=self.config.routing.default_validity)
         control = self.control = ServerControl(loop, database, self.config, router=router,
                                                webhooks=webhooks, inbox=inbox, on_settings=self._flush_incomplete)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")

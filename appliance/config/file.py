@@ -135,6 +135,11 @@ class RoutingConfig(Table, frozen=True):
     retry_delays: Annotated[tuple[Seconds, ...], Meta(min_length=1, description="a list of seconds (0 to 86400) "
                                                                                 "like [5, 30, 120]")
                             ] = (5.0, 30.0, 120.0)
+    # seconds a message without a validity period of its own is tried through temporary
+    # faults (counted from `scheduled`, or from acceptance) before it ends as Expired
+    default_validity: Annotated[int, Meta(ge=60, le=315_360_000, description="a number of seconds from 60 "
+                                                                              "to 315360000 (ten years)")
+                                ] = 86400
 
 
 class ReceiveConfig(Table, frozen=True):

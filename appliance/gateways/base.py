@@ -19,6 +19,9 @@ class Outcome:
     error_text: str = ""
     permanent: bool = False    # sending it again anywhere would fail the same way
     refused: bool = False      # this gateway will never send it; another one may
+    # the network or the gateway is in trouble for now (modem/errors.py): the attempt says
+    # nothing about the message, so it costs none of its attempts
+    temporary: bool = False
     parts: int = 0             # SMS parts that went out in this attempt (for send limits)
 
 

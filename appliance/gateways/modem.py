@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from .. import pdu
 from ..messages.types import MESSAGE_TYPES
+from ..modem import errors
 from ..modem.driver import ModemDriver, ModemHandlers, SendResult
 from ..store.durability import bookkeeping
 from ..store.inbox import Inbox
@@ -125,7 +126,8 @@ class ModemGateway(Gateway):
                 if not result.ok:
                     # a part of unknown fate counts: it may have cost an SMS
                     outcome = Outcome(False, result.error_code, result.error_text, result.permanent,
-                                      parts=number - 1 + result.unknown_fate, refused=result.refused)
+                                      parts=number - 1 + result.unknown_fate, refused=result.refused,
+                                      temporary=errors.is_temporary(result.error_code))
                     break
                 reference = result.reference if result.reference is not None else -1
                 if number < len(parts):

@@ -25,13 +25,17 @@ log = logging.getLogger(__name__)
 class Router:
     def __init__(self, loop: asyncio.AbstractEventLoop, queue: Queue, gateways: Sequence[Gateway], routing: Routing, *,
                  limits: LimitTracker | None = None,
-                 retry_delays: Sequence[float] = (5.0, 30.0, 120.0)) -> None:
+                 retry_delays: Sequence[float] = (5.0, 30.0, 120.0),
+                 default_validity: float = 86400.0) -> None:
+        """``default_validity``: seconds a message without a validity period of its own is
+        tried through temporary faults before it ends as Expired."""
         self.loop = loop
         self.queue = queue
         self.gateways = list(gateways)
         self.routing = routing
         self.limits = limits or LimitTracker({})
         self.retry_delays = tuple(retry_delays)
+        self.default_validity = default_validity
         self.paused: set[str] = set()
         self._kicked = False
         self._timer: asyncio.TimerHandle | None = None
@@ -157,6 +161,8 @@ class Router:
                            gateway=gateway.name)
         elif outcome.permanent:
             self._fail(gateway, message, outcome.error_code, outcome.error_text)
+        elif outcome.temporary:
+            self._retry_later(gateway, message, outcome)
         else:
             tried = parse_tried(message.tried)
             attempts = ", ".join(f"{count}× {name}" for name, count in tried.items())
@@ -174,3 +180,28 @@ class Router:
                                  tried if outcome.refused else None)
                 self.queue.log("retry", f"{outcome.error_text}; trying again in {delay:.0f} s",
                                message_id=message.id, gateway=gateway.name, level="warning")
+
+    def _retry_later(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
+        """A temporary fault (modem/errors.py) says nothing about the message: it costs none
+        of its attempts, and it is tried again (by whichever of its gateways is free then)
+        after a pause that grows along ``retry_delays`` to their last, until its validity
+        runs out. A message without a validity period of its own gets the default one."""
+        now = self.queue.clock()
+        expires_at = message.expires_at
+        if expires_at is None:
+            starts = message.scheduled_at if message.scheduled_at is not None else message.created_at
+            expires_at = starts + self.default_validity
+        if expires_at <= now:
+            self.queue.expire(message.id, outcome.error_code, outcome.error_text)
+            self.queue.log("expired", f"validity period ended; last: {outcome.error_text}",
+                           message_id=message.id, gateway=gateway.name, level="error")
+            return
+        tried = parse_tried(message.tried)
+        tried[gateway.name] -= 1  # the claim counted this attempt: give it back
+        if not tried[gateway.name]:
+            del tried[gateway.name]
+        delay = self.retry_delays[min(message.attempts, len(self.retry_delays)) - 1]
+        self.queue.retry(message.id, now + delay, outcome.error_code, outcome.error_text, tried,
+                         expires_at=None if message.expires_at is not None else expires_at)
+        self.queue.log("retry", f"{outcome.error_text} (temporary); trying again in {delay:.0f} s",
+                       message_id=message.id, gateway=gateway.name, level="warning")

@@ -225,13 +225,24 @@ class Queue:
         return self.transition(message_id, State.SENDING, State.FAILED, error_code=code, error_text=text)
 
     @_bookkeeping
+    def expire(self, message_id: str, code: int | None, text: str) -> bool:
+        """End a claimed message whose validity ran out while it was being tried; ``text``
+        is the last attempt's error, kept with the reason."""
+        return self.transition(message_id, State.SENDING, State.EXPIRED, error_code=code,
+                               error_text=f"{_EXPIRED_TEXT} (last: {text})")
+
+    @_bookkeeping
     def retry(self, message_id: str, at: float, code: int | None, text: str,
-              tried: dict[str, int] | None = None) -> bool:
+              tried: dict[str, int] | None = None, *, expires_at: float | None = None) -> bool:
         """Put a claimed message back; parts already sent stay sent and are not sent again.
 
         ``tried`` replaces the attempts per gateway (a gateway that refused the message has
-        used all of its attempts)."""
-        fields = {} if tried is None else {"tried": format_tried(tried)}
+        used all of its attempts; a temporary fault gives its attempt back). ``expires_at``
+        sets when it ends as Expired, for a message that had no validity period of its own
+        and is now tried until the default one runs out."""
+        fields: dict[str, object] = {} if tried is None else {"tried": format_tried(tried)}
+        if expires_at is not None:
+            fields["expires_at"] = expires_at
         return self.transition(message_id, State.SENDING, State.QUEUED, retry_at=at, gateway="",
                                error_code=code, error_text=text, **fields)
 
