@@ -7,7 +7,7 @@ must read it, give the same fields as far as they are there, and say what it rep
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -35,7 +35,7 @@ def lenient(pdu: str, *, smsc: bool = True) -> Deliver | StatusReport:
 
 def ucs2_deliver(text: str) -> str:
     (part,) = encode_deliver("+447700900123", text, encoding="ucs2",
-                             timestamp=datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc))
+                             timestamp=datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
     return part.pdu
 
 
@@ -56,7 +56,7 @@ class TestUserData:
 
     def test_user_data_length_longer_than_the_septets_present(self):
         text = "x" * 100
-        (part,) = encode_deliver("123", text, timestamp=datetime(2024, 5, 1, tzinfo=timezone.utc))
+        (part,) = encode_deliver("123", text, timestamp=datetime(2024, 5, 1, tzinfo=UTC))
         udl_at = len(part.pdu) - 2 * 88 - 2  # 100 septets pack into 88 octets
         assert part.pdu[udl_at:udl_at + 2] == "64"
         m = lenient(part.pdu[:udl_at] + "A0" + part.pdu[udl_at + 2:])
@@ -121,7 +121,7 @@ class TestUserData:
 class TestTimestamps:
     def test_a_time_zone_that_is_not_bcd_reads_as_utc_and_the_time_is_kept(self):
         m = lenient(HEAD + "993092516195A0" + HELLO)
-        assert m.timestamp == datetime(1999, 3, 29, 15, 16, 59, tzinfo=timezone.utc)
+        assert m.timestamp == datetime(1999, 3, 29, 15, 16, 59, tzinfo=UTC)
         assert m.repairs == ("TP-SCTS: time zone 0xA0 is not BCD, read as UTC",)
 
     def test_a_digit_that_is_not_bcd_reads_as_zero(self):
@@ -130,9 +130,9 @@ class TestTimestamps:
         assert m.repairs == ("TP-SCTS: 9930925161A5: a digit that is not BCD read as 0",)
 
     def test_an_impossible_date_gives_the_time_of_decoding(self):
-        before = datetime.now(timezone.utc)
+        before = datetime.now(UTC)
         m = lenient(HEAD + "99139251619580" + HELLO)  # month 31
-        after = datetime.now(timezone.utc)
+        after = datetime.now(UTC)
         assert before <= m.timestamp <= after
         assert m.text == "hellohello"
         assert m.repairs == ("TP-SCTS: 99139251619580 is not a valid time (month), "
