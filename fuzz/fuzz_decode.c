@@ -9,6 +9,9 @@
  *   option bit 4: 16-bit concatenation reference when re-encoding
  *   option bits 5-6: the alphabet asked for when encoding the raw octets
  *                    as text (auto, gsm7, ucs2, 8bit)
+ *   option bit 7: parse with PDU_LENIENT too, and hold the two parses to
+ *                 each other: the lenient one reads what the strict one
+ *                 does, and what it refuses only with a repair note
  *
  * For every input:
  *   1. pdu_parse() on an exact-size heap copy (so ASan sees any read past
@@ -88,9 +91,12 @@ check_message(pdu_message *m, const uint8_t *pdu, size_t len)
     check_address(&m->number);
     CHECK(m->encoding == PDU_GSM7 || m->encoding == PDU_8BIT || m->encoding == PDU_UCS2);
     CHECK(m->message_class >= -1 && m->message_class <= 3);
-    if (m->mti != PDU_SUBMIT)
+    CHECK(m->n_repairs <= PDU_MAX_REPAIRS + 1);
+    for (size_t i = 0; i < m->n_repairs && i < PDU_MAX_REPAIRS; i++)
+        CHECK(memchr(m->repairs[i], '\0', PDU_REPAIR_LEN) != NULL && m->repairs[i][0] != '\0');
+    if (m->mti != PDU_SUBMIT && !(m->times_lost & PDU_LOST_SCTS))
         check_time(&m->scts);
-    if (m->mti == PDU_STATUS_REPORT)
+    if (m->mti == PDU_STATUS_REPORT && !(m->times_lost & PDU_LOST_DISCHARGE))
         check_time(&m->discharge);
     if (m->mti == PDU_SUBMIT && m->vp_kind == PDU_VP_ABSOLUTE)
         check_time(&m->vp_time);
@@ -408,7 +414,18 @@ one(const uint8_t *pdu, size_t len, int options)
     CHECK(copy != NULL && m != NULL);
     if (len)
         memcpy(copy, pdu, len);
-    if (pdu_parse(copy, len, options & 1, m, &err) == 0) {
+    int flags = (options & 1) ? PDU_WITH_SMSC : 0;
+    if (options & 0x80) {
+        /* lenient reads all that strict does, and what strict refuses only
+         * with a repair note (a lone surrogate is noted even where strict
+         * keeps it) */
+        int strict_ok = pdu_parse(copy, len, flags, m, &err) == 0;
+        int lenient_ok = pdu_parse(copy, len, flags | PDU_LENIENT, m, &err) == 0;
+        CHECK(!strict_ok || lenient_ok);
+        CHECK(!lenient_ok || strict_ok || m->n_repairs > 0);
+        flags |= PDU_LENIENT;
+    }
+    if (pdu_parse(copy, len, flags, m, &err) == 0) {
         check_message(m, copy, len);
         if (m->has_text && !has_surrogate(m->text, m->n_text)) {
             pdu_text t = {m->text, m->n_text, 4};

@@ -715,7 +715,8 @@ class TestResultTypes:
                   "toa", "mwi")
         assert Deliver._fields[:12] == Submit._fields[:12] == StatusReport._fields[:12] == common
         assert Submit._fields[12:] == ("reference", "validity", "status_report_requested", "reject_duplicates",
-                                       "reply_path")
+                                       "reply_path", "repairs")
+        assert Deliver._fields[-1] == StatusReport._fields[-1] == "repairs"
         assert Count._fields == ("parts", "encoding", "per_part", "remaining", "locking_shift", "single_shift")
         match decode(encode_submit("1", "x")[0].pdu):
             case Submit(number=number, text=text):

@@ -81,7 +81,7 @@ class ModemGateway(Gateway):
 
     def _on_report(self, pdu_hex: str, has_smsc: bool) -> None:
         try:
-            report = pdu.decode(pdu_hex, smsc=has_smsc)
+            report = pdu.decode(pdu_hex, smsc=has_smsc, strict=False)
         except pdu.PDUError as error:
             log.warning("%s: undecodable delivery report %s: %s", self.name, pdu_hex, error)
             return

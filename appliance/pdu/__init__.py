@@ -20,9 +20,10 @@ Layout:
 
 API:
 
-``decode(pdu, *, smsc=True) -> Deliver | Submit | StatusReport``
+``decode(pdu, *, smsc=True, strict=True) -> Deliver | Submit | StatusReport``
     ``pdu`` is hex (str) or octets (bytes-like); ``smsc=False`` for a bare
-    TPDU. Attributes of every result: ``smsc``, ``number``, ``text``,
+    TPDU; ``strict=False`` for what is received (see Lenient decoding
+    below). Attributes of every result: ``smsc``, ``number``, ``text``,
     ``data``, ``encoding`` ("gsm7" / "ucs2" / "8bit"), ``concat``
     (:class:`Concat` or None), ``udh`` (list of ``(iei, bytes)``, unknown
     IEs included), ``message_class``, ``pid``, ``dcs``, ``toa`` (type of
@@ -33,7 +34,9 @@ API:
     relative and enhanced formats, aware datetime for the absolute one, or
     None), ``status_report_requested``, ``reject_duplicates``,
     ``reply_path``; :class:`StatusReport` adds ``reference``, ``status``,
-    ``timestamp``, ``discharge_time``. Each class's ``_fields`` lists its
+    ``timestamp``, ``discharge_time``. Every result ends with ``repairs``:
+    a tuple of notes (str), one per repair, ``()`` from a strict decode.
+    Each class's ``_fields`` lists its
     attributes in order; the objects are immutable, compare and hash by
     value, pickle, and support ``_replace(**changes)``.
 
@@ -56,9 +59,36 @@ recipient's phone is expected to have, in order of preference:
 the text does not fit the default alphabet; then the table (single shift,
 locking shift or both) that gives the fewest parts wins over UCS2.
 
+Lenient decoding (``strict=False``): networks and modems deliver PDUs with
+faults that the mature stacks (Gammu, Android, python-gsmmodem) read
+anyway, and so does this; a message lost to a strict reading is worse than
+one read with a note. Repaired, each with a note in ``repairs``:
+
+- octets after the user data (or after a status report): ignored;
+- a TP-UDL above 160 septets / 140 octets: read as the maximum;
+- a TP-UDL longer than the octets present: what is there is decoded;
+- UCS2 user data of an odd length: the last octet ignored;
+- a lone surrogate in UCS2 text: U+FFFD in ``text`` (``data`` keeps the
+  units as sent, so parts cut inside a pair can still be joined);
+- TP-UDHI over empty user data: no header;
+- a UDH information element overrunning the header: it and the rest of
+  the header ignored (the text after the header is read as usual);
+- a concatenation IE of the wrong length, a national language IE of the
+  wrong length or naming a table not here: ignored (the default tables);
+- a time zone that is not BCD: UTC, the time kept; a digit of the time
+  that is not BCD: read as 0; a time that is then no valid date: the time
+  of decoding (UTC) instead, and an absolute TP-VP left out;
+- a filler nibble F inside an address: the number ends there;
+- a status report ending before a TP-PI extension octet or before the
+  fields its TP-PI announces: the fields before stand; a TP-PI with its
+  reserved bits 3-6 set: it and what follows ignored.
+
 Errors: every malformed or truncated input raises :class:`PDUError` (a
 ``ValueError``) whose message says which octet and why; invalid arguments
-to the encoders raise it naming the argument. Nothing else escapes.
+to the encoders raise it naming the argument. Nothing else escapes. A
+lenient decode raises it too for what it cannot read (a PDU cut short
+before its user data, a header longer than the user data, an address or
+SMSC part too long for the field).
 National language tables other than Turkish, Spanish and Portuguese
 (Annex A's Indian languages and Urdu) are not here: a 7-bit PDU whose UDH
 selects one raises PDUError rather than decode to the wrong text.

@@ -41,12 +41,12 @@ static PyObject *tz_cache[2 * 79 + 1]; /* timezone objects by quarter hours */
 enum {
     KW_PDU, KW_SMSC, KW_NUMBER, KW_TEXT, KW_ENCODING, KW_STATUS_REPORT, KW_VALIDITY,
     KW_REFERENCE, KW_CONCAT_REFERENCE, KW_MESSAGE_CLASS, KW_REJECT_DUPLICATES,
-    KW_NATIONAL_LANGUAGES, KW_TIMESTAMP, KW_COUNT
+    KW_NATIONAL_LANGUAGES, KW_TIMESTAMP, KW_STRICT, KW_COUNT
 };
 static const char *const kw_names[KW_COUNT] = {
     "pdu", "smsc", "number", "text", "encoding", "status_report", "validity",
     "reference", "concat_reference", "message_class", "reject_duplicates",
-    "national_languages", "timestamp",
+    "national_languages", "timestamp", "strict",
 };
 static PyObject *kw_interned[KW_COUNT];
 
@@ -178,6 +178,10 @@ enum { T_PART, T_CONCAT, T_COUNT, T_MWI, T_DELIVER, T_SUBMIT, T_STATUS, N_TYPES 
         "0xD0 alphanumeric, ...)", \
     "Mwi when TP-DCS is in a message waiting indication group (0xC-0xE), else None"
 #define N_COMMON 12
+/* The last field of every decoded TPDU. */
+#define REPAIRS_DOC \
+    "what decode(strict=False) repaired to read the PDU, one note (str) each; () when " \
+    "nothing was"
 
 static const char *const part_fields[] = {"pdu", "tpdu_length"};
 static const char *const part_docs[] = {
@@ -206,31 +210,37 @@ static const char *const mwi_docs[] = {
     "False for coding group 0xC (the message may be discarded), True for 0xD / 0xE",
 };
 static const char *const deliver_fields[] = {
-    DECODED_FIELDS, "timestamp", "reply_path", "status_report_indication", "more_messages"};
+    DECODED_FIELDS, "timestamp", "reply_path", "status_report_indication", "more_messages",
+    "repairs"};
 static const char *const deliver_docs[] = {
     DECODED_DOCS,
-    "TP-SCTS: when the SMSC received the message (aware datetime)",
+    "TP-SCTS: when the SMSC received the message (aware datetime; the time of decoding "
+        "when a lenient decode could not read it)",
     "TP-RP",
     "TP-SRI: the sender asked for a status report",
     "TP-MMS clear: the SMSC has more messages waiting",
+    REPAIRS_DOC,
 };
 static const char *const submit_fields[] = {
     DECODED_FIELDS, "reference", "validity", "status_report_requested", "reject_duplicates",
-    "reply_path"};
+    "reply_path", "repairs"};
 static const char *const submit_docs[] = {
     DECODED_DOCS,
     "TP-MR",
     "TP-VP: timedelta (relative or enhanced format), aware datetime (absolute), or None",
     "TP-SRR", "TP-RD", "TP-RP",
+    REPAIRS_DOC,
 };
 static const char *const status_fields[] = {
-    DECODED_FIELDS, "reference", "status", "timestamp", "discharge_time"};
+    DECODED_FIELDS, "reference", "status", "timestamp", "discharge_time", "repairs"};
 static const char *const status_docs[] = {
     DECODED_DOCS,
     "TP-MR of the SMS-SUBMIT this reports on",
     "TP-ST (0x00..0x1F completed, 0x20..0x3F still trying, 0x40.. failed)",
-    "TP-SCTS: when the SMSC took the message",
-    "TP-DT: when the status was reached",
+    "TP-SCTS: when the SMSC took the message (or, unreadable in a lenient decode, the time "
+        "of decoding)",
+    "TP-DT: when the status was reached (or, as timestamp, the time of decoding)",
+    REPAIRS_DOC,
 };
 
 #define NFIELDS(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -1151,6 +1161,35 @@ mwi_object(const pdu_message *m)
     return (PyObject *)w;
 }
 
+/* A time of the PDU, or the time of decoding (aware, UTC) where a lenient
+ * parse could not read it: the caller gets a datetime either way, and the
+ * repair note says which it is. */
+static PyObject *
+pdu_time_object(const pdu_message *m, int lost_bit, const pdu_time *t)
+{
+    if (!(m->times_lost & lost_bit))
+        return make_datetime(t);
+    return PyObject_CallMethod((PyObject *)PyDateTimeAPI->DateTimeType, "now", "O",
+                               PyDateTime_TimeZone_UTC);
+}
+
+/* The repair notes as a tuple of str (the empty tuple, shared, when none). */
+static PyObject *
+repairs_tuple(const pdu_message *m)
+{
+    size_t n = m->n_repairs < PDU_MAX_REPAIRS ? m->n_repairs : PDU_MAX_REPAIRS;
+    PyObject *t = PyTuple_New((Py_ssize_t)n);
+    for (size_t i = 0; t != NULL && i < n; i++) {
+        PyObject *note = PyUnicode_DecodeASCII(m->repairs[i], (Py_ssize_t)strlen(m->repairs[i]),
+                                               "replace");
+        if (note == NULL)
+            Py_CLEAR(t);
+        else
+            PyTuple_SET_ITEM(t, (Py_ssize_t)i, note);
+    }
+    return t;
+}
+
 /* Fill a decoded record; returns 0 or -1 with an exception set. */
 static int
 fill_message(Record *r, int t, const pdu_message *m, const uint8_t *pdu)
@@ -1186,11 +1225,12 @@ fill_message(Record *r, int t, const pdu_message *m, const uint8_t *pdu)
     PUT(f[10], PyLong_FromLong(m->number.toa));
     PUT(f[11], m->mwi ? mwi_object(m) : Py_NewRef(Py_None));
 
+    PUT(r->f[specs[t].n - 1], repairs_tuple(m));
     f = r->f + N_COMMON;
     uint8_t first = m->first;
     switch (t) {
     case T_DELIVER:
-        PUT(f[0], make_datetime(&m->scts));
+        PUT(f[0], pdu_time_object(m, PDU_LOST_SCTS, &m->scts));
         f[1] = new_bool(first & 0x80);
         f[2] = new_bool(first & 0x20);
         f[3] = new_bool(!(first & 0x04));
@@ -1210,8 +1250,8 @@ fill_message(Record *r, int t, const pdu_message *m, const uint8_t *pdu)
     default:
         PUT(f[0], PyLong_FromLong(m->reference));
         PUT(f[1], PyLong_FromLong(m->status));
-        PUT(f[2], make_datetime(&m->scts));
-        PUT(f[3], make_datetime(&m->discharge));
+        PUT(f[2], pdu_time_object(m, PDU_LOST_SCTS, &m->scts));
+        PUT(f[3], pdu_time_object(m, PDU_LOST_DISCHARGE, &m->discharge));
         break;
     }
     return 0;
@@ -1308,23 +1348,26 @@ pdu_octets(PyObject *obj, uint8_t *small, size_t small_size, uint8_t **heap, Py_
 }
 
 PyDoc_STRVAR(decode_doc,
-"decode(pdu, *, smsc=True)\n--\n\n"
+"decode(pdu, *, smsc=True, strict=True)\n--\n\n"
 "Decode one PDU as read from the modem (AT+CMGR / +CMT / +CDS).\n\n"
 "pdu is hex text (str, either case) or the raw octets (bytes-like).\n"
 "smsc=False for a bare TPDU without the leading SMSC part (some modems'\n"
 "+CDS). The TP-MTI picks the result type: Deliver, Submit or\n"
 "StatusReport; the reserved value 3 is read as SMS-DELIVER, as 23.040\n"
-"9.2.3.1 tells a receiver to. The PDU must end where its user data ends.\n"
-"Raises only PDUError on malformed or truncated input; its message and\n"
-"offset say which octet and why.");
+"9.2.3.1 tells a receiver to. strict=True: the PDU must follow 23.040 to\n"
+"the octet and end where its user data ends. strict=False, for what is\n"
+"received: the faults networks and modems are known to produce are\n"
+"repaired as the mature stacks repair them, and the result's repairs\n"
+"field says what was. Raises only PDUError on input it cannot read; its\n"
+"message and offset say which octet and why.");
 
 static PyObject *
 pdu_decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     (void)module;
-    static const int names[] = {KW_PDU, KW_SMSC};
+    static const int names[] = {KW_PDU, KW_SMSC, KW_STRICT};
     PyObject *a[KW_COUNT] = {NULL};
-    if (parse_args("decode", args, nargs, kwnames, names, 2, 1, a) < 0)
+    if (parse_args("decode", args, nargs, kwnames, names, 3, 1, a) < 0)
         return NULL;
     if (a[KW_PDU] == NULL) {
         PyErr_SetString(PyExc_TypeError, "decode() missing required argument 'pdu'");
@@ -1332,6 +1375,9 @@ pdu_decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
     }
     int with_smsc = a[KW_SMSC] ? PyObject_IsTrue(a[KW_SMSC]) : 1;
     if (with_smsc < 0)
+        return NULL;
+    int strict = a[KW_STRICT] ? PyObject_IsTrue(a[KW_STRICT]) : 1;
+    if (strict < 0)
         return NULL;
 
     uint8_t small[256];
@@ -1346,7 +1392,8 @@ pdu_decode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
     pdu_message m;
     pdu_error err;
     PyObject *out;
-    if (pdu_parse(pdu, len, with_smsc, &m, &err) < 0)
+    int flags = (with_smsc ? PDU_WITH_SMSC : 0) | (strict ? 0 : PDU_LENIENT);
+    if (pdu_parse(pdu, len, flags, &m, &err) < 0)
         out = raise_pdu_error(PyUnicode_FromString(err.msg), (Py_ssize_t)err.offset, err.field);
     else
         out = message_object(&m, pdu);

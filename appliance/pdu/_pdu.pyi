@@ -57,6 +57,7 @@ class Deliver(_Decoded):
     reply_path: bool
     status_report_indication: bool
     more_messages: bool
+    repairs: tuple[str, ...]
 
 class Submit(_Decoded):
     reference: int
@@ -64,17 +65,19 @@ class Submit(_Decoded):
     status_report_requested: bool
     reject_duplicates: bool
     reply_path: bool
+    repairs: tuple[str, ...]
 
 class StatusReport(_Decoded):
     reference: int
     status: int
     timestamp: datetime
     discharge_time: datetime
+    repairs: tuple[str, ...]
 
 LANGUAGES: dict[str, int]
 LOCKING_SHIFT_LANGUAGES: tuple[int, ...]
 
-def decode(pdu: str | Buffer, *, smsc: bool = True) -> Deliver | Submit | StatusReport: ...
+def decode(pdu: str | Buffer, *, smsc: bool = True, strict: bool = True) -> Deliver | Submit | StatusReport: ...
 def encode_submit(
     number: str,
     text: str | Buffer,

@@ -524,6 +524,8 @@ typedef struct {
     size_t len;
     size_t pos;
     pdu_error *err;
+    int lenient;        /* PDU_LENIENT: repair what can be repaired, and note it */
+    pdu_message *m;     /* where the notes go */
 } rd;
 
 #if defined(__GNUC__)
@@ -540,6 +542,28 @@ fail(pdu_error *err, size_t offset, const char *field, const char *fmt, ...)
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+/* Note one repair a lenient parse made; past PDU_MAX_REPAIRS the last note
+ * says that more were left out. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void
+repair(rd *r, const char *fmt, ...)
+{
+    pdu_message *m = r->m;
+    if (m->n_repairs > PDU_MAX_REPAIRS)
+        return;
+    if (m->n_repairs == PDU_MAX_REPAIRS) {
+        snprintf(m->repairs[PDU_MAX_REPAIRS - 1], PDU_REPAIR_LEN, "more repairs not listed");
+        m->n_repairs++;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->repairs[m->n_repairs++], PDU_REPAIR_LEN, fmt, ap);
+    va_end(ap);
 }
 
 static size_t
@@ -578,6 +602,13 @@ parse_digits(rd *r, const uint8_t *body, size_t ndigits, size_t offset, const ch
     for (size_t i = 0; i < ndigits; i++) {
         unsigned octet = body[i / 2];
         unsigned nib = (i % 2) ? (octet >> 4) : (octet & 0x0F);
+        if (nib == 0xF && r->lenient) {
+            /* as python-gsmmodem reads it: the filler ends the number */
+            repair(r, "%s: filler nibble F at digit %zu of %zu ends the number", field, i + 1,
+                   ndigits);
+            ndigits = i;
+            break;
+        }
         if (nib == 0xF)
             return fail(r->err, offset + i / 2, field,
                         "%s: filler nibble F inside the digits (digit %zu of %zu)",
@@ -671,6 +702,14 @@ bcd_swapped(uint8_t octet)
     return (int)(lo * 10 + hi);
 }
 
+/* The same with a nibble that is not a digit read as 0, as Android reads it. */
+static int
+bcd_swapped_lenient(uint8_t octet)
+{
+    unsigned lo = octet & 0x0F, hi = octet >> 4;
+    return (int)((lo > 9 ? 0 : lo) * 10 + (hi > 9 ? 0 : hi));
+}
+
 static int
 days_in_month(int year, int month)
 {
@@ -699,25 +738,37 @@ time_problem(const pdu_time *t)
 
 /* TP-SCTS format (23.040 9.2.3.11): swapped BCD Y M D h m s, then the time
  * zone in quarter hours with the sign in bit 3. Two-digit years 90..99 are
- * the 1990s, 00..89 the 2000s (there was no GSM before 1990). */
+ * the 1990s, 00..89 the 2000s (there was no GSM before 1990).
+ * Lenient: a zone that is not BCD reads as UTC and the time is kept; a digit
+ * that is not BCD reads as 0; a time that is still invalid is zeroed, its
+ * lost bit set in m->times_lost, and `instead` says in the note what stands
+ * in for it. */
 static int
-parse_time(rd *r, const char *field, pdu_time *t)
+parse_time(rd *r, const char *field, int lost_bit, const char *instead, pdu_time *t)
 {
     size_t start = r->pos;
     const uint8_t *raw = NULL;
-    int v[6];
+    int v[6], not_bcd = 0;
     if (rd_take(r, 7, field, &raw) < 0)
         return -1;
     for (int i = 0; i < 6; i++) {
         v[i] = bcd_swapped(raw[i]);
-        if (v[i] < 0)
+        if (v[i] >= 0)
+            continue;
+        if (!r->lenient)
             return fail(r->err, start + (size_t)i, field, "%s: octet 0x%02X is not BCD", field,
                         (unsigned)raw[i]);
+        v[i] = bcd_swapped_lenient(raw[i]);
+        not_bcd = 1;
     }
     int quarters = bcd_swapped(raw[6] & 0xF7);
-    if (quarters < 0)
+    if (quarters < 0 && !r->lenient)
         return fail(r->err, start + 6, field, "%s: time zone 0x%02X is not BCD", field,
                     (unsigned)raw[6]);
+    if (quarters < 0) {
+        repair(r, "%s: time zone 0x%02X is not BCD, read as UTC", field, (unsigned)raw[6]);
+        quarters = 0;
+    }
     t->year = (uint16_t)((v[0] >= 90 ? 1900 : 2000) + v[0]);
     t->month = (uint8_t)v[1];
     t->day = (uint8_t)v[2];
@@ -726,11 +777,23 @@ parse_time(rd *r, const char *field, pdu_time *t)
     t->second = (uint8_t)v[5];
     t->tz_minutes = (int16_t)((raw[6] & 0x08) ? -15 * quarters : 15 * quarters);
     const char *bad = time_problem(t);
+    if (*bad && r->lenient) {
+        repair(r, "%s: %02X%02X%02X%02X%02X%02X%02X is not a valid time (%s), %s", field,
+               (unsigned)raw[0], (unsigned)raw[1], (unsigned)raw[2], (unsigned)raw[3],
+               (unsigned)raw[4], (unsigned)raw[5], (unsigned)raw[6], bad, instead);
+        memset(t, 0, sizeof *t);
+        r->m->times_lost |= lost_bit;
+        return 0;
+    }
     if (*bad)
         return fail(r->err, start, field,
                     "%s: invalid date/time %04u-%02u-%02u %02u:%02u:%02u (%s out of range)", field,
                     (unsigned)t->year, (unsigned)t->month, (unsigned)t->day, (unsigned)t->hour,
                     (unsigned)t->minute, (unsigned)t->second, bad);
+    if (not_bcd)
+        repair(r, "%s: %02X%02X%02X%02X%02X%02X: a digit that is not BCD read as 0", field,
+               (unsigned)raw[0], (unsigned)raw[1], (unsigned)raw[2], (unsigned)raw[3],
+               (unsigned)raw[4], (unsigned)raw[5]);
     return 0;
 }
 
@@ -762,9 +825,9 @@ parse_validity(rd *r, unsigned vpf, pdu_message *m)
         return 0;
     }
     if (vpf == 3) {
-        if (parse_time(r, "TP-VP", &m->vp_time) < 0)
+        if (parse_time(r, "TP-VP", PDU_LOST_VP, "no validity instead", &m->vp_time) < 0)
             return -1;
-        m->vp_kind = PDU_VP_ABSOLUTE;
+        m->vp_kind = (m->times_lost & PDU_LOST_VP) ? PDU_VP_NONE : PDU_VP_ABSOLUTE;
         return 0;
     }
     /* enhanced format (9.2.3.12.3): 7 octets, the functionality indicator
@@ -862,11 +925,13 @@ language_supported(unsigned id, int locking)
  * must end with it. */
 /* UTF-16BE units into m->text, pairs joined; a surrogate without its
  * partner is kept as it is (a sender may cut a pair between parts; `data`
- * lets the caller rejoin them). */
-static void
-utf16_points(const uint8_t *b, size_t n, pdu_message *m)
+ * lets the caller rejoin them), or with `replace` becomes U+FFFD, as
+ * python-gammu shows it. Returns how many were alone; *first is the unit
+ * index of the first. */
+static size_t
+utf16_points(const uint8_t *b, size_t n, pdu_message *m, int replace, size_t *first)
 {
-    size_t j = 0;
+    size_t j = 0, lone = 0;
     uint32_t mx = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t u = ((uint32_t)b[2 * i] << 8) | b[2 * i + 1];
@@ -874,6 +939,11 @@ utf16_points(const uint8_t *b, size_t n, pdu_message *m)
             uint32_t low = ((uint32_t)b[2 * i + 2] << 8) | b[2 * i + 3];
             u = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00);
             i++;
+        } else if ((u & 0xF800) == 0xD800) {
+            if (lone++ == 0)
+                *first = i;
+            if (replace)
+                u = 0xFFFD;
         }
         mx = u > mx ? u : mx;
         m->text[j++] = u;
@@ -881,13 +951,15 @@ utf16_points(const uint8_t *b, size_t n, pdu_message *m)
     m->n_text = j;
     m->text_max = mx;
     m->text_utf16 = 0;
+    return lone;
 }
 
 PDU_API const uint32_t *
 pdu_message_text(pdu_message *m, const uint8_t *pdu)
 {
-    if (m->text_utf16)
-        utf16_points(pdu + m->body_offset, m->body_len / 2, m);
+    size_t first;
+    if (m->text_utf16) /* no surrogates in it: nothing to replace */
+        utf16_points(pdu + m->body_offset, m->body_len / 2, m, 0, &first);
     return m->text;
 }
 
@@ -900,40 +972,60 @@ parse_user_data(rd *r, int udhi, pdu_message *m)
     size_t n_octets;
     if (rd_octet(r, "TP-UDL", &udl) < 0)
         return -1;
-    if (m->encoding == PDU_GSM7) {
-        if (udl > PDU_MAX_UD_SEPTETS)
-            return fail(r->err, udl_offset, "TP-UDL", "TP-UDL %u exceeds %d septets",
-                        (unsigned)udl, PDU_MAX_UD_SEPTETS);
-        n_octets = ((size_t)udl * 7 + 7) / 8;
-    } else {
-        if (udl > PDU_MAX_UD_OCTETS)
-            return fail(r->err, udl_offset, "TP-UDL", "TP-UDL %u exceeds %d octets",
-                        (unsigned)udl, PDU_MAX_UD_OCTETS);
-        n_octets = udl;
+    const int gsm7 = m->encoding == PDU_GSM7;
+    const unsigned max = gsm7 ? PDU_MAX_UD_SEPTETS : PDU_MAX_UD_OCTETS;
+    const char *unit = gsm7 ? "septets" : "octets";
+    if (udl > max && !r->lenient)
+        return fail(r->err, udl_offset, "TP-UDL", "TP-UDL %u exceeds %u %s", (unsigned)udl, max,
+                    unit);
+    if (udl > max) {
+        repair(r, "TP-UDL %u exceeds %u %s, read as %u", (unsigned)udl, max, unit, max);
+        udl = (uint8_t)max;
     }
+    n_octets = gsm7 ? ((size_t)udl * 7 + 7) / 8 : udl;
     size_t ud_offset = r->pos;
-    if (rd_take(r, n_octets, "TP-UD", &ud) < 0)
+    size_t present = n_octets; /* the octets of user data there are */
+    if (n_octets > rd_left(r) && r->lenient)
+        present = rd_left(r); /* the note, in units, once the header is known */
+    if (rd_take(r, present, "TP-UD", &ud) < 0)
         return -1;
-    if (rd_left(r))
+    if (rd_left(r) && !r->lenient)
         return fail(r->err, r->pos, "TP-UD", "%zu unexpected octet(s) after the user data",
                     rd_left(r));
+    if (rd_left(r)) {
+        repair(r, "%zu octet(s) after the user data ignored", rd_left(r));
+        r->pos = r->len;
+    }
     m->has_ud = 1;
 
     size_t header_len = 0;
     int locking_ie = -1, single_ie = -1, concat_ie = -1;
+    if (udhi && present == 0 && r->lenient) {
+        repair(r, "TP-UDHI set but the user data is empty");
+        udhi = 0;
+    }
     if (udhi) {
-        if (n_octets == 0)
+        if (present == 0)
             return fail(r->err, ud_offset, "UDH", "TP-UDHI set but the user data is empty");
         header_len = (size_t)ud[0] + 1;
-        if (header_len > n_octets)
+        if (header_len > present)
             return fail(r->err, ud_offset, "UDH", "UDH length %u overruns the %zu-octet user data",
-                        (unsigned)ud[0], n_octets);
+                        (unsigned)ud[0], present);
         size_t pos = 1;
         while (pos < header_len) {
+            if (pos + 2 > header_len && r->lenient) {
+                repair(r, "UDH: the last information element's header cut off, ignored");
+                break;
+            }
             if (pos + 2 > header_len)
                 return fail(r->err, ud_offset + pos, "UDH",
                             "UDH: information element header cut off");
             uint8_t iei = ud[pos], len = ud[pos + 1];
+            if (pos + 2 + len > header_len && r->lenient) {
+                repair(r, "UDH: IE 0x%02X length %u overruns the header, ignored with the rest",
+                       (unsigned)iei, (unsigned)len);
+                break;
+            }
             if (pos + 2 + len > header_len)
                 return fail(r->err, ud_offset + pos + 1, "UDH",
                             "UDH: IE 0x%02X length %u overruns the header", (unsigned)iei,
@@ -947,11 +1039,15 @@ parse_user_data(rd *r, int udhi, pdu_message *m)
             /* 23.040 9.2.3.24: of a non-repeatable IE the last one counts */
             if (iei == PDU_IEI_CONCAT8 || iei == PDU_IEI_CONCAT16) {
                 unsigned want = iei == PDU_IEI_CONCAT8 ? 3 : 4;
-                if (len != want)
+                if (len != want && r->lenient)
+                    repair(r, "UDH: concatenation IE length %u, must be %u; not read as one",
+                           (unsigned)len, want);
+                else if (len != want)
                     return fail(r->err, ud_offset + pos, "UDH",
                                 "UDH: concatenation IE length %u, must be %u", (unsigned)len,
                                 want);
-                concat_ie = (int)(m->n_ies - 1);
+                else
+                    concat_ie = (int)(m->n_ies - 1);
             } else if (iei == PDU_IEI_SINGLE_SHIFT) {
                 single_ie = (int)(m->n_ies - 1);
             } else if (iei == PDU_IEI_LOCKING_SHIFT) {
@@ -992,11 +1088,22 @@ parse_user_data(rd *r, int udhi, pdu_message *m)
             if (ies[k] < 0)
                 continue;
             const pdu_ie *ie = &m->ies[ies[k]];
+            if (ie->len != 1 && r->lenient) {
+                repair(r, "UDH: national language IE 0x%02X length %u, must be 1; ignored",
+                       (unsigned)ie->iei, (unsigned)ie->len);
+                continue;
+            }
             if (ie->len != 1)
                 return fail(r->err, ie->offset - 2, "UDH",
                             "UDH: national language IE 0x%02X length %u, must be 1",
                             (unsigned)ie->iei, (unsigned)ie->len);
             unsigned id = r->p[ie->offset];
+            if (!language_supported(id, k == 0) && r->lenient) {
+                repair(r, "UDH: national language %u (%s shift table) is not supported; the "
+                       "default table used, the text may be wrong", id,
+                       k == 0 ? "locking" : "single");
+                continue;
+            }
             if (!language_supported(id, k == 0))
                 return fail(r->err, ie->offset, "UDH",
                             "UDH: national language %u (%s shift table) is not supported", id,
@@ -1007,30 +1114,49 @@ parse_user_data(rd *r, int udhi, pdu_message *m)
                 m->single = (int)id;
         }
         size_t hs = header_septets(header_len);
-        if (hs > udl)
+        if (hs > udl && !r->lenient)
             return fail(r->err, udl_offset, "TP-UDL",
                         "TP-UDL %u septets is shorter than the %zu-octet UDH", (unsigned)udl,
                         header_len);
+        if (hs > udl) {
+            repair(r, "TP-UDL %u septets is shorter than the %zu-octet UDH; no text",
+                   (unsigned)udl, header_len);
+            udl = (uint8_t)hs;
+        }
         size_t n = udl - hs;
         unsigned fill = (unsigned)(hs * 7 - header_len * 8);
-        if (pdu_unpack7(ud + header_len, n_octets - header_len, n, fill, m->septets) < 0)
+        if (present < n_octets) { /* lenient: the whole septets there are */
+            size_t bits = (present - header_len) * 8;
+            size_t fit = bits > fill ? (bits - fill) / 7 : 0;
+            repair(r, "user data length %u septets but only %zu present", (unsigned)udl,
+                   hs + fit);
+            n = fit;
+        }
+        if (pdu_unpack7(ud + header_len, present - header_len, n, fill, m->septets) < 0)
             return fail(r->err, body_offset, "TP-UD", "TP-UD: %zu septets do not fit", n);
         m->n_septets = n;
         m->body_offset = body_offset;
-        m->body_len = n_octets - header_len;
+        m->body_len = present - header_len;
         m->n_text = gsm7_decode_max(m->septets, n, m->locking, m->single, m->text, &m->text_max);
         m->has_text = 1;
         return 0;
     }
 
     m->body_offset = body_offset;
-    m->body_len = n_octets - header_len;
+    m->body_len = present - header_len;
+    if (present < n_octets)
+        repair(r, "user data length %u octets but only %zu present", (unsigned)udl, present);
     if (m->encoding == PDU_UCS2) {
         const uint8_t *b = ud + header_len;
         size_t nb = m->body_len;
-        if (nb % 2)
+        if (nb % 2 && !r->lenient)
             return fail(r->err, body_offset, "TP-UD",
                         "UCS2 user data has an odd number of octets (%zu)", nb);
+        if (nb % 2) {
+            repair(r, "UCS2 user data has an odd number of octets (%zu), the last one ignored",
+                   nb);
+            m->body_len = --nb;
+        }
         /* UTF-16BE. Nearly every text is without surrogates: then the str
          * is made straight from the body, and one pass that the compiler
          * turns into vector code finds the width it needs. */
@@ -1046,7 +1172,10 @@ parse_user_data(rd *r, int udhi, pdu_message *m)
             m->text_utf16 = 1;
             m->text_max = any;
         } else {
-            utf16_points(b, n, m);
+            size_t first = 0, lone = utf16_points(b, n, m, r->lenient, &first);
+            if (lone && r->lenient)
+                repair(r, "UCS2 text: %zu lone surrogate(s) replaced by U+FFFD, the first at "
+                       "unit %zu", lone, first);
         }
         m->has_text = 1;
     }
@@ -1058,7 +1187,7 @@ parse_deliver(rd *r, pdu_message *m)
 {
     if (parse_address(r, "TP-OA", "TP-OA length", "TP-OA type", &m->number) < 0
         || rd_octet(r, "TP-PID", &m->pid) < 0 || rd_octet(r, "TP-DCS", &m->dcs) < 0
-        || parse_time(r, "TP-SCTS", &m->scts) < 0)
+        || parse_time(r, "TP-SCTS", PDU_LOST_SCTS, "the time of decoding instead", &m->scts) < 0)
         return -1;
     m->has_pid = m->has_dcs = 1;
     parse_dcs(m->dcs, m);
@@ -1078,12 +1207,23 @@ parse_submit(rd *r, pdu_message *m)
     return parse_user_data(r, m->first & 0x40, m);
 }
 
+/* Lenient: the status report ends before the field TP-PI announced; the
+ * fields before it stand. */
+static int
+cut_short(rd *r, uint8_t pi, const char *field)
+{
+    repair(r, "TP-PI 0x%02X announces %s but the PDU ends before it", (unsigned)pi, field);
+    return 0;
+}
+
 static int
 parse_status_report(rd *r, pdu_message *m)
 {
     if (rd_octet(r, "TP-MR", &m->reference) < 0
         || parse_address(r, "TP-RA", "TP-RA length", "TP-RA type", &m->number) < 0
-        || parse_time(r, "TP-SCTS", &m->scts) < 0 || parse_time(r, "TP-DT", &m->discharge) < 0
+        || parse_time(r, "TP-SCTS", PDU_LOST_SCTS, "the time of decoding instead", &m->scts) < 0
+        || parse_time(r, "TP-DT", PDU_LOST_DISCHARGE, "the time of decoding instead",
+                      &m->discharge) < 0
         || rd_octet(r, "TP-ST", &m->status) < 0)
         return -1;
     parse_dcs(0, m);
@@ -1095,38 +1235,58 @@ parse_status_report(rd *r, pdu_message *m)
         return -1;
     ext = pi;
     while (ext & 0x80) { /* further TP-PI octets: nothing is defined in them */
+        if (!rd_left(r) && r->lenient)
+            return cut_short(r, pi, "a TP-PI extension octet");
         if (rd_octet(r, "TP-PI extension", &ext) < 0)
             return -1;
     }
+    if ((pi & 0x78) && r->lenient) {
+        /* as Android reads it: reserved bits set, the octet is not to be trusted */
+        repair(r, "TP-PI 0x%02X has reserved bits set; it and the %zu octet(s) after it ignored",
+               (unsigned)pi, rd_left(r));
+        r->pos = r->len;
+        return 0;
+    }
+    if ((pi & 0x01) && !rd_left(r) && r->lenient)
+        return cut_short(r, pi, "TP-PID");
     if (pi & 0x01) {
         if (rd_octet(r, "TP-PID", &m->pid) < 0)
             return -1;
         m->has_pid = 1;
     }
+    if ((pi & 0x02) && !rd_left(r) && r->lenient)
+        return cut_short(r, pi, "TP-DCS");
     if (pi & 0x02) {
         if (rd_octet(r, "TP-DCS", &m->dcs) < 0)
             return -1;
         m->has_dcs = 1;
         parse_dcs(m->dcs, m);
     }
+    if ((pi & 0x04) && !rd_left(r) && r->lenient)
+        return cut_short(r, pi, "TP-UDL");
     if (pi & 0x04)
         return parse_user_data(r, m->first & 0x40, m);
+    if (rd_left(r) && r->lenient) {
+        repair(r, "%zu octet(s) after the status report ignored", rd_left(r));
+        r->pos = r->len;
+        return 0;
+    }
     if (rd_left(r))
         return fail(r->err, r->pos, "TP-PI", "%zu unexpected octet(s) at the end", rd_left(r));
     return 0;
 }
 
 PDU_API int
-pdu_parse(const uint8_t *pdu, size_t len, int with_smsc, pdu_message *m, pdu_error *err)
+pdu_parse(const uint8_t *pdu, size_t len, int flags, pdu_message *m, pdu_error *err)
 {
-    rd r = {pdu, len, 0, err};
+    rd r = {pdu, len, 0, err, (flags & PDU_LENIENT) != 0, m};
     if (!rev_ready)
         pdu_core_init();
     memset(m, 0, offsetof(pdu_message, ies)); /* the arrays are filled as far as counted */
     m->message_class = -1;
     err->code = PDU_E_NONE;
     err->msg[0] = '\0';
-    if (with_smsc && parse_smsc(&r, m) < 0)
+    if ((flags & PDU_WITH_SMSC) && parse_smsc(&r, m) < 0)
         return -1;
     if (rd_octet(&r, "first octet", &m->first) < 0)
         return -1;

@@ -50,6 +50,8 @@
 #define PDU_MAX_TPDU 200        /* longest TPDU pdu_build_tpdu writes (164) */
 #define PDU_MAX_SMSC_PART 12    /* length octet + 11 */
 #define PDU_MAX_IES 70          /* a 139-octet UDH holds at most 69 IEs */
+#define PDU_MAX_REPAIRS 8       /* repair notes kept by a lenient parse */
+#define PDU_REPAIR_LEN 112      /* each, NUL included */
 #define PDU_ESC 0x1B
 
 /* TP-MTI as seen by the mobile station (23.040 9.2.3.1) */
@@ -253,16 +255,39 @@ typedef struct {
      * pdu_message_text) */
     int text_utf16;
 
+    /* lenient parse: which times could not be read and stand for the time of
+     * decoding (PDU_LOST_*; the pdu_time is then zero), and how many repair
+     * notes follow */
+    int times_lost;
+    size_t n_repairs;
+
     /* the arrays last: pdu_parse clears the fields above only */
     pdu_ie ies[PDU_MAX_IES];
     uint8_t septets[PDU_MAX_UD_SEPTETS];
     uint32_t text[PDU_MAX_UD_SEPTETS];
+    /* lenient parse: what was repaired, one note each (n_repairs of them,
+     * the later ones dropped past PDU_MAX_REPAIRS) */
+    char repairs[PDU_MAX_REPAIRS][PDU_REPAIR_LEN];
 } pdu_message;
 
-/* Parse one PDU; with_smsc says whether it starts with the SMSC part.
- * Returns 0, or -1 with err filled (code PDU_E_MALFORMED). Never reads
- * pdu[len] or beyond. The PDU must end where its user data ends. */
-PDU_API int pdu_parse(const uint8_t *pdu, size_t len, int with_smsc, pdu_message *m,
+/* pdu_parse flags */
+#define PDU_WITH_SMSC 1 /* the PDU starts with the SMSC part */
+/* Read what received PDUs get wrong in the field the way the mature stacks do
+ * (octets after the user data, a TP-UDL longer than the octets, a time that
+ * is not BCD, a lone surrogate, a status report cut short, ...) and say in
+ * m->repairs what was repaired; without it such a PDU is an error. */
+#define PDU_LENIENT 2
+
+/* times_lost bits: the time was unreadable (lenient parse only) */
+#define PDU_LOST_SCTS 1
+#define PDU_LOST_DISCHARGE 2
+#define PDU_LOST_VP 4
+
+/* Parse one PDU; flags are PDU_WITH_SMSC and PDU_LENIENT (1 alone: the
+ * strict parse of a PDU with its SMSC part). Returns 0, or -1 with err
+ * filled (code PDU_E_MALFORMED). Never reads pdu[len] or beyond. Strict:
+ * the PDU must end where its user data ends. */
+PDU_API int pdu_parse(const uint8_t *pdu, size_t len, int flags, pdu_message *m,
               pdu_error *err);
 
 /* The code points of a parsed message's text: m->text, filled now from the

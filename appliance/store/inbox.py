@@ -32,7 +32,7 @@ def _safe(text: str) -> str:
 def _joined_text(parts: list[InboundPart]) -> str:
     if all(p.encoding == "ucs2" for p in parts):
         # join the UTF-16 code units first: a pair split between two parts is whole again
-        units = b"".join(pdu.decode(p.pdu).data for p in parts)
+        units = b"".join(pdu.decode(p.pdu, strict=False).data for p in parts)
         return units.decode("utf-16-be", "replace")
     return "".join(p.text for p in parts)
 
@@ -59,7 +59,7 @@ class Inbox:
         """
         now = self.clock()
         try:
-            decoded = pdu.decode(pdu_hex)
+            decoded = pdu.decode(pdu_hex, strict=False)
         except pdu.PDUError as error:
             log.warning("%s: undecodable SMS dropped: %s", gateway, error)
             Event.create(time=now, level="warning", kind="malformed-pdu", gateway=gateway,
