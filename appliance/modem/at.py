@@ -383,10 +383,19 @@ class ATChannel:
             if upper.startswith(urc.prefix):
                 # "+CREG: 1,5" answers AT+CREG? when that is the pending command
                 name = urc.prefix.split(":", 1)[0].strip()
-                if cmd is not None and name.startswith("+") and cmd.text.upper().startswith("AT" + name):
+                if cmd is not None and name.startswith("+") and self._asks_for(cmd, name):
                     return None
                 return urc
         return None
+
+    @staticmethod
+    def _asks_for(cmd: _Command, name: str) -> bool:
+        """Whether ``cmd`` is answered with ``<name>:`` lines: its read (``AT+CREG?``),
+        test (``AT+CREG=?``) or plain form. A setting (``AT+CREG=1``, ``AT+CUSD=1,...``)
+        is answered OK alone, so a ``+CREG`` or ``+CUSD`` inside its reply is news for
+        its handler, not part of the reply."""
+        asked = cmd.text.upper()
+        return asked in (f"AT{name}?", f"AT{name}=?", f"AT{name}")
 
     def _dispatch_urc(self, urc: _Urc, line: str, second: str | None) -> None:
         try:
