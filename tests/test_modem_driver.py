@@ -678,7 +678,7 @@ async def test_unsolicited_lines_inside_every_reply_change_nothing():
 
 @pytest.mark.parametrize("answer", ["+CGMM: EC25", '+CGMM: "EC25"', "EC25"])
 async def test_the_model_is_read_from_the_line_that_names_it(answer):
-    modem, driver, _ = start({"chatter": ("PB DONE", "+CPIN: READY"), "model": answer})
+    _, driver, _ = start({"chatter": ("PB DONE", "+CPIN: READY"), "model": answer})
     await run_for(0.3)
     assert driver.model == "EC25" and driver.dialect.name == "ec25"
 
