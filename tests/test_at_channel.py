@@ -172,6 +172,16 @@ async def test_two_line_urc_takes_the_next_line_as_its_pdu(h):
     assert seen == [("+CMT: ,24", "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07")]
 
 
+async def test_unsolicited_lines_between_a_two_line_urc_and_its_pdu_leave_the_pdu_to_it(h):
+    seen = []
+    h.channel.on_urc("+CMT:", lambda line, pdu: seen.append((line, pdu)), lines=2)
+    h.channel.on_urc("+CDS:", lambda line, pdu: seen.append((line, pdu)), lines=2)
+    await h.reply(b'\r\n+CMT: ,24\r\nRING\r\n+CLIP: "+447700900123",145\r\n0791132604\r\n'
+                  b'\r\n+CDS: 25\r\n\r\n+CMT: ,24\r\n0791447758\r\n', chunk=1)
+    assert seen == [("+CMT: ,24", "0791132604"), ("+CDS: 25", None), ("+CMT: ,24", "0791447758")]
+    assert h.unsolicited == ["RING", '+CLIP: "+447700900123",145']
+
+
 async def test_a_urc_prefix_is_an_answer_when_the_pending_command_asked_for_it(h):
     urcs = []
     h.channel.on_urc("+CREG:", lambda line, _: urcs.append(line))

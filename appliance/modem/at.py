@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .replies import is_unsolicited
 from .transport import Transport, TransportClosed
 
 log = logging.getLogger(__name__)
@@ -328,11 +329,13 @@ class ATChannel:
         return "", False
 
     def _on_line(self, line: str) -> None:
-        if self._urc_waiting_for_pdu is not None:
+        if self._urc_waiting_for_pdu is not None and not is_unsolicited(line):
             waiting, first = self._urc_waiting_for_pdu
             self._urc_waiting_for_pdu = None
             self._dispatch_urc(waiting, first, line)
             return
+        # a code between a +CMT header and its PDU (RING, +CLIP ...) is taken as it comes,
+        # and the PDU is still awaited: a PDU is hex, never of an unsolicited shape
         cmd = self._current
         upper = line.upper()
         if cmd is not None and self._is_echo(cmd, line):
@@ -342,6 +345,8 @@ class ATChannel:
         urc = self._urc_for(upper, cmd)
         if urc is not None:
             if urc.lines == 2:
+                if self._urc_waiting_for_pdu is not None:  # the one before never got its PDU
+                    self._dispatch_urc(*self._urc_waiting_for_pdu, None)
                 self._urc_waiting_for_pdu = (urc, line)
             else:
                 self._dispatch_urc(urc, line, None)

@@ -14,8 +14,10 @@ other junk after it. docs/modems.md §1 and §5 list the shapes.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from .at import Response
+if TYPE_CHECKING:  # the channel asks is_unsolicited too: no import of it at run time
+    from .at import Response
 
 # how lines nobody asked for begin: result codes with a prefix ("+CLIP:", "^BOOT:"), the
 # call and readiness words, and the power warnings (boot banners are URCs of the driver's
