@@ -102,6 +102,7 @@ class Device:
         self._ready_timer: TimerHandle | None = None
         self._ussd_timer: TimerHandle | None = None
         self._noise_timer: TimerHandle | None = None
+        self.pdu_junk = ""  # written after each PDU AT+CMGR / AT+CMGL show (a fault)
 
     # ----------------------------------------------------------------- readiness
 

@@ -466,6 +466,12 @@ class SimulatedModem:
         self._server.run(lambda: None if self._silent else self._server.write(noise))
         return noise
 
+    def set_pdu_junk(self, junk: str) -> None:
+        """Write ``junk`` (a stray ``"``, say) right after each PDU that AT+CMGR and
+        AT+CMGL show, on the same line, as some firmware does; ``""`` stops it."""
+        device = self._engine.device
+        self._server.run(lambda: setattr(device, "pdu_junk", junk))
+
     def set_chunked(self, enabled: bool, *, max_chunk: int = 64, max_gap: float = 0.020) -> None:
         """Deliver output in random chunks of 1..``max_chunk`` bytes with pauses of
         0..``max_gap`` s, as a UART/USB stack fragments it."""

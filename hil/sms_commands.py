@@ -205,7 +205,7 @@ class SmsCommands(CommandGroup):
             if self.text_mode:
                 entry = text_mode.list_entry(index, stored, self.settings)
             else:
-                entry = [f"+CMGL: {index},{int(stored.stat)},,{stored.length}", stored.pdu]
+                entry = [f"+CMGL: {index},{int(stored.stat)},,{stored.length}", stored.pdu + self.device.pdu_junk]
             lines += self._shown(stored, keep, entry)
         return lines
 
@@ -224,7 +224,7 @@ class SmsCommands(CommandGroup):
             raise AtError("CMS", int(self.profile.empty_read))
         if self.text_mode:
             return self._shown(stored, keep, text_mode.read_entry(stored, self.settings))
-        lines = [f"+CMGR: {int(stored.stat)},,{stored.length}", stored.pdu]
+        lines = [f"+CMGR: {int(stored.stat)},,{stored.length}", stored.pdu + self.device.pdu_junk]
         return self._shown(stored, keep, lines)
 
     def _deletable(self, command: Command) -> list[str]:

@@ -287,3 +287,32 @@ def test_ussd_balance_through_the_driver(tmp_path):
             assert rig.loop_thread.run(driver.ussd("*100#")) == "Balance 12.34 GBP"
         finally:
             rig.stop()
+
+
+def test_unsolicited_lines_inside_replies_and_junk_after_the_pdu_lose_no_sms(tmp_path):
+    """A call ringing, network notices and readiness codes before and inside the replies to
+    AT+CMGR and AT+CMGL, and a stray quote after every PDU: each SMS is stored, then deleted."""
+    from hil.faults import UrcPosition
+
+    with SimulatedModem(chunked=True, seed=14) as modem:
+        rig = Rig(tmp_path, [modem]).start()
+        driver = rig.gateways[0].driver
+        try:
+            working(rig, [modem])  # the start-up sweep is over: the next replies are the reads'
+            modem.set_pdu_junk('"')
+            for n in range(3):
+                modem.inject_urc("RING", '+CLIP: "+447700900123",145,,,,0', position=UrcPosition.BEFORE_REPLY)
+                modem.inject_urc("+CGREG: 1", "PB DONE", "+CIEV: 2,3", position=UrcPosition.BEFORE_FINAL)
+                modem.deliver_sms("+447700900555", f"read {n}")
+                wait_for(lambda n=n: len(rig.received) == n + 1, what=f"read {n} stored")
+            modem.lose_urcs(True)  # no +CMTI: the next two wait for a sweep
+            modem.deliver_sms("+447700900556", "swept 1")
+            modem.deliver_sms("+447700900557", "swept 2")
+            modem.inject_urc("+CRING: VOICE", "^RSSI:18", position=UrcPosition.BEFORE_REPLY)
+            modem.inject_urc("+CPIN: READY", "RING", position=UrcPosition.BEFORE_FINAL)
+            rig.loop.call_soon_threadsafe(driver.receiver.sweep)
+            wait_for(lambda: len(rig.received) == 5, what="the swept ones stored")
+            assert texts(rig) == ["read 0", "read 1", "read 2", "swept 1", "swept 2"]
+            wait_for(lambda: modem.messages(driver.dialect.storage) == [], what="every slot deleted once kept")
+        finally:
+            rig.stop()

@@ -172,6 +172,16 @@ async def test_two_line_urc_takes_the_next_line_as_its_pdu(h):
     assert seen == [("+CMT: ,24", "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07")]
 
 
+async def test_unsolicited_lines_between_a_two_line_urc_and_its_pdu_leave_the_pdu_to_it(h):
+    seen = []
+    h.channel.on_urc("+CMT:", lambda line, pdu: seen.append((line, pdu)), lines=2)
+    h.channel.on_urc("+CDS:", lambda line, pdu: seen.append((line, pdu)), lines=2)
+    await h.reply(b'\r\n+CMT: ,24\r\nRING\r\n+CLIP: "+447700900123",145\r\n0791132604\r\n'
+                  b'\r\n+CDS: 25\r\n\r\n+CMT: ,24\r\n0791447758\r\n', chunk=1)
+    assert seen == [("+CMT: ,24", "0791132604"), ("+CDS: 25", None), ("+CMT: ,24", "0791447758")]
+    assert h.unsolicited == ["RING", '+CLIP: "+447700900123",145']
+
+
 async def test_a_urc_prefix_is_an_answer_when_the_pending_command_asked_for_it(h):
     urcs = []
     h.channel.on_urc("+CREG:", lambda line, _: urcs.append(line))
@@ -180,6 +190,35 @@ async def test_a_urc_prefix_is_an_answer_when_the_pending_command_asked_for_it(h
     await h.reply(b"\r\n+CREG: 0,1\r\n\r\nOK\r\n\r\n+CREG: 5\r\n")
     assert h.responses[0].lines == ["+CREG: 0,1"]
     assert urcs == ["+CREG: 5"]
+
+
+@pytest.mark.parametrize("setting, urc", [
+    ("AT+CREG=1", b"+CREG: 6"),
+    ('AT+CUSD=1,"*100#",15', b'+CUSD: 0,"Balance 12.34",15'),  # some phones answer before the OK
+])
+async def test_a_urc_inside_the_reply_of_a_setting_goes_to_its_handler(h, setting, urc):
+    """A setting is answered OK alone: a line with its URC's prefix inside that reply is news."""
+    urcs = []
+    for prefix in ("+CREG:", "+CUSD:"):
+        h.channel.on_urc(prefix, lambda line, _: urcs.append(line))
+    h.command(setting)
+    await h.turn()
+    await h.reply(b"\r\n" + urc + b"\r\n\r\nOK\r\n", chunk=1)
+    assert h.responses[0].ok and h.responses[0].lines == []
+    assert urcs == [urc.decode()]
+
+
+async def test_unsolicited_lines_without_a_handler_stay_in_the_reply_whatever_the_fragmentation(h):
+    """Lines nobody registered are kept in the reply, in order, for the reply's reader to
+    pick its own by their shape (modem/replies.py); registered ones still go to theirs."""
+    seen = []
+    h.channel.on_urc("+CMTI:", lambda line, _: seen.append(line))
+    h.command("AT+CMGR=1")
+    await h.turn()
+    await h.reply(b'\r\nRING\r\n\r\n+CMGR: 0,,23\r\n+CMTI: "SM",2\r\n+CLIP: "+44770",145\r\n'
+                  b'0791447758100650040C914477\"\r\n\r\nOK\r\n', chunk=1)
+    assert h.responses[0].lines == ["RING", "+CMGR: 0,,23", '+CLIP: "+44770",145', '0791447758100650040C914477"']
+    assert seen == ['+CMTI: "SM",2']
 
 
 async def test_lines_with_no_command_pending_are_reported_as_unsolicited(h):

@@ -34,6 +34,15 @@ def made(driver):
     return driver
 
 
+def tpdu_length(pdu: str) -> int:
+    """The <length> a modem shows for ``pdu``: its octets without the SMSC part (all of
+    them for a slot holding something else than hex)."""
+    try:
+        return len(pdu) // 2 - 1 - int(pdu[:2], 16)
+    except ValueError:
+        return len(pdu)
+
+
 class ScriptedModem:
     """Answers each command line from a small SIM state machine, on the driver's loop."""
 
@@ -41,7 +50,7 @@ class ScriptedModem:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, *, sim="READY", pin="1234", silent_to=(), slots=None,
                  creg=1, cereg=None, model="SIMCOM_SIM800L", smsc='"+447785016005",145',
-                 echo=False, pdu_input=False, creg_notice_after=None):
+                 echo=False, pdu_input=False, creg_notice_after=None, chatter=(), pdu_junk=""):
         self.loop = loop
         self.sim = sim
         self.pin = pin
@@ -57,6 +66,8 @@ class ScriptedModem:
         self.cnmi = self.CNMI_DEFAULT
         self.pdu_input = pdu_input           # waiting for a PDU body: everything but ESC is eaten
         self.cmgs_answer = "\r\n+CMGS: 42\r\n\r\nOK\r\n"
+        self.chatter = tuple(chatter)        # unsolicited lines written before every line of a reply
+        self.pdu_junk = pdu_junk             # written after each PDU that AT+CMGR / AT+CMGL show
         self.commands = []
         self.opened = 0
         self._buffer = b""
@@ -95,7 +106,15 @@ class ScriptedModem:
             if command == "ATE0" and self.obeys_ate0:
                 self.echo = False
             if command not in self.silent_to:
-                self._ours.send(echo + self.answer(command).encode())
+                self._ours.send(echo + self._chattering(self.answer(command)).encode())
+
+    def _chattering(self, answer: str) -> str:
+        """``answer`` with the chatter lines before each of its lines but the prompt."""
+        if not self.chatter:
+            return answer
+        noise = "".join(f"{line}\r\n" for line in self.chatter)
+        return "\r\n".join(noise + line if line and not line.startswith(">") else line
+                             for line in answer.split("\r\n"))
 
     def reboot_quietly(self, echo=True):
         """A reset with no banner: echo (unless stored off) and CNMI back at their defaults."""
@@ -113,9 +132,12 @@ class ScriptedModem:
             return self.cmgs_answer
         if command.startswith("AT+CMGR="):
             pdu = self.slots.get(int(command.split("=")[1]))
-            return f"\r\n+CMGR: 0,,{len(pdu) // 2 - 1}\r\n{pdu}\r\n\r\nOK\r\n" if pdu else "\r\n+CMS ERROR: 321\r\n"
+            if not pdu:
+                return "\r\n+CMS ERROR: 321\r\n"
+            return f"\r\n+CMGR: 0,,{tpdu_length(pdu)}\r\n{pdu}{self.pdu_junk}\r\n\r\nOK\r\n"
         if command == "AT+CMGL=4":
-            listing = "".join(f"\r\n+CMGL: {i},0,,{len(p) // 2 - 1}\r\n{p}" for i, p in sorted(self.slots.items()))
+            listing = "".join(f"\r\n+CMGL: {i},0,,{tpdu_length(p)}\r\n{p}{self.pdu_junk}"
+                              for i, p in sorted(self.slots.items()))
             return listing + "\r\n\r\nOK\r\n"
         if command.startswith("AT+CMGD="):
             self.slots.pop(int(command.split("=")[1]), None)
@@ -582,3 +604,122 @@ async def test_a_procedure_that_breaks_is_reported_at_once_and_the_modem_starts_
     assert modem.details[2] == "internal error: ZeroDivisionError('division by zero')"
     assert states[:5] == [ModemState.INITIALISING, ModemState.READY, ModemState.FAILED,
                           ModemState.INITIALISING, ModemState.READY] and modem.opened >= 2
+
+
+# -- replies as real modems write them (docs/modems.md §1 and §5) --------------------------
+
+# unsolicited lines the driver has no handler for: a call, network notices, readiness codes
+CHATTER = ("RING", "+CRING: VOICE", '+CLIP: "+447700900123",145,,,,0', "+CGREG: 1", "PB DONE",
+           "+CPIN: READY", "^BOOT:20952832,0,0,0,75", "^RSSI:18", "+CIEV: 2,3")
+
+
+@pytest.mark.parametrize("junk", ['"', ' "', "\x00", ",x", "0", "FF"], ids=repr)
+async def test_a_pdu_read_with_junk_after_it_is_handed_over_whole_and_then_deleted(junk):
+    handlers, received, _ = collecting()
+    modem, _, _ = start({"pdu_junk": junk}, handlers=handlers)
+    await run_for(0.2)
+    modem.slots[1] = DELIVER
+    modem.push(b'\r\n+CMTI: "SM",1\r\n')
+    await run_for(0.2)
+    assert received == [DELIVER]  # hex junk too: the +CMGR header's length cuts it off
+    assert modem.slots == {} and modem.commands[-2:] == ["AT+CMGR=1", "AT+CMGD=1"]
+
+
+@pytest.mark.parametrize("unreadable", ["", '"', "+CMGR: 0,,23"], ids=["nothing", "a quote", "a header"])
+async def test_a_slot_whose_pdu_cannot_be_read_is_left_on_the_sim_and_logged(unreadable, caplog):
+    handlers, received, _ = collecting()
+    modem, driver, _ = start(handlers=handlers)
+    await run_for(0.2)
+    modem.slots[1] = DELIVER
+    answer = modem.answer
+    modem.answer = lambda command: (f"\r\n+CMGR: 0,,23\r\n{unreadable}\r\n\r\nOK\r\n"
+                                    if command.startswith("AT+CMGR=") else answer(command))
+    with caplog.at_level("WARNING"):
+        modem.push(b'\r\n+CMTI: "SM",1\r\n')
+        await run_for(0.2)
+    assert received == [] and modem.slots == {1: DELIVER}
+    assert not any(c.startswith("AT+CMGD") for c in modem.commands)
+    assert "no PDU could be read from slot SM/1: left on the SIM" in caplog.text
+    modem.answer = answer  # read as it should be, the next sweep takes it
+    driver.receiver.sweep()
+    await run_for(0.2)
+    assert received == [DELIVER] and modem.slots == {}
+
+
+async def test_a_sweep_takes_what_it_can_read_and_leaves_the_rest_on_the_sim():
+    handlers, received, _ = collecting()
+    other = DELIVER.replace("F6", "F7")
+    modem, _, _ = start({"slots": {1: DELIVER, 2: "?", 3: other}, "pdu_junk": '"'}, handlers=handlers)
+    await run_for(0.3)
+    assert received == [DELIVER, other]
+    assert modem.slots == {2: "?"}  # the unreadable one stays
+    assert "AT+CMGD=2" not in modem.commands
+
+
+async def test_unsolicited_lines_inside_every_reply_change_nothing():
+    """RING, caller id, network notices and readiness codes before each line of every
+    reply: the model, the registration, a sweep, a read and a send are all as without."""
+    handlers, received, _ = collecting()
+    other = DELIVER.replace("F6", "F7")
+    modem, driver, _ = start({"chatter": CHATTER, "pdu_junk": '"', "slots": {1: DELIVER}}, handlers=handlers)
+    await run_for(0.3)
+    assert driver.state == ModemState.READY
+    assert driver.model == "SIMCOM_SIM800L" and driver.dialect.name == "sim800"
+    assert driver.status()["registration"] == "registered (home)" and driver.status()["smsc"] == "+447785016005"
+    modem.slots[4] = other
+    modem.push(b'\r\n+CMTI: "SM",4\r\n')
+    await run_for(0.2)
+    assert received == [DELIVER, other] and modem.slots == {}
+    results = []
+    send(driver, "0011000B916407281553F80000AA0AE8329BFD4697D9EC37", 23, results)
+    await run_for(0.2)
+    assert results[0].ok and results[0].reference == 42
+
+
+@pytest.mark.parametrize("answer", ["+CGMM: EC25", '+CGMM: "EC25"', "EC25"])
+async def test_the_model_is_read_from_the_line_that_names_it(answer):
+    _, driver, _ = start({"chatter": ("PB DONE", "+CPIN: READY"), "model": answer})
+    await run_for(0.3)
+    assert driver.model == "EC25" and driver.dialect.name == "ec25"
+
+
+@pytest.mark.parametrize("reply, stat", [
+    ('2,6,"7D08","04E23C04",7', "registered for SMS only (home)"),   # a Fibocom L850
+    ("1,7", "registered for SMS only (roaming)"),
+])
+async def test_a_modem_registered_for_sms_only_sends(reply, stat):
+    modem, driver, _ = start()
+    answer = modem.answer
+    modem.answer = lambda command: (f"\r\n+CREG: {reply}\r\n\r\nOK\r\n" if command == "AT+CREG?"
+                                    else answer(command))
+    await run_for(0.3)
+    assert driver.state == ModemState.READY and driver.status()["registration"] == stat
+    results = []
+    send(driver, "0011", 1, results)
+    await run_for(0.2)
+    assert results[0].ok
+
+
+async def test_sms_only_registration_notices_resume_sending_on_both_domains():
+    modem, driver, _ = start({"model": LTE_MODEL, "creg": 0, "cereg": 1})
+    await run_for(0.2)
+    modem.push(b"\r\n+CEREG: 2\r\n")
+    await run_for(0.1)
+    assert driver.state == ModemState.NOT_REGISTERED
+    modem.push(b'\r\n+CEREG: 7,"7D08","04E23C04",7\r\n')
+    await run_for(0.1)
+    assert driver.state == ModemState.READY
+    modem.push(b"\r\n+CEREG: 2\r\n")
+    await run_for(0.1)
+    modem.push(b"\r\n+CREG: 6\r\n")
+    await run_for(0.1)
+    assert driver.state == ModemState.READY
+
+
+async def test_a_ussd_answer_that_comes_before_the_ok_is_not_lost():
+    modem, driver, _ = start()
+    await run_for(0.2)
+    answer = modem.answer
+    modem.answer = lambda command: ('\r\n+CUSD: 0,"Balance 12.34 GBP",15\r\n\r\nOK\r\n'
+                                    if command.startswith("AT+CUSD=") else answer(command))
+    assert await driver.ussd("*100#", timeout=5.0) == "Balance 12.34 GBP"

@@ -27,9 +27,24 @@ def test_creg_answer_and_unsolicited_forms(value, answer, stat):
     (["1,1", "2"], 2),          # the answer, then a notice: the notice is newer
     (["0"], 0),                 # only a notice, the answer lost: still the state now
     (["1,x"], None), ([], None),
+    (['2,6,"7D08","04E23C04",7'], 6),                 # a Fibocom L850: registered for SMS only
+    (['2,1,"7D08","04E23C04",7', '7,"7D08","04E23C04",7'], 7),  # then a notice of AT+CREG=2's form
+    (["2,1, FFFE, 323301, 7", "6,4CA,81DE445"], 6),   # unquoted hex in the notice
 ])
 def test_a_registration_reply_with_a_notice_inside_gives_the_latest_state(values, stat):
     assert health.parse_registration_reply(values) == stat
+
+
+@pytest.mark.parametrize("stat, registered, shown", [
+    (6, True, "registered for SMS only (home)"), (7, True, "registered for SMS only (roaming)"),
+    (9, True, "registered (home, CSFB not preferred)"), (10, True, "registered (roaming, CSFB not preferred)"),
+    (0, False, "not registered"), (3, False, "registration denied"), (4, False, "unknown"),
+    (8, False, "emergency services only"),
+])
+@pytest.mark.parametrize("domain", ["registration", "eps_registration"])
+def test_registered_for_sms_only_is_registered_on_either_domain(stat, registered, shown, domain):
+    h = health.Health(**{domain: stat})
+    assert h.registered == registered and h.as_dict()["registration"] == shown
 
 
 def test_registered_means_home_or_roaming_and_unknown_does_not_idle_a_modem():

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .replies import is_unsolicited
 from .transport import Transport, TransportClosed
 
 log = logging.getLogger(__name__)
@@ -328,11 +329,13 @@ class ATChannel:
         return "", False
 
     def _on_line(self, line: str) -> None:
-        if self._urc_waiting_for_pdu is not None:
+        if self._urc_waiting_for_pdu is not None and not is_unsolicited(line):
             waiting, first = self._urc_waiting_for_pdu
             self._urc_waiting_for_pdu = None
             self._dispatch_urc(waiting, first, line)
             return
+        # a code between a +CMT header and its PDU (RING, +CLIP ...) is taken as it comes,
+        # and the PDU is still awaited: a PDU is hex, never of an unsolicited shape
         cmd = self._current
         upper = line.upper()
         if cmd is not None and self._is_echo(cmd, line):
@@ -342,6 +345,8 @@ class ATChannel:
         urc = self._urc_for(upper, cmd)
         if urc is not None:
             if urc.lines == 2:
+                if self._urc_waiting_for_pdu is not None:  # the one before never got its PDU
+                    self._dispatch_urc(*self._urc_waiting_for_pdu, None)
                 self._urc_waiting_for_pdu = (urc, line)
             else:
                 self._dispatch_urc(urc, line, None)
@@ -383,10 +388,19 @@ class ATChannel:
             if upper.startswith(urc.prefix):
                 # "+CREG: 1,5" answers AT+CREG? when that is the pending command
                 name = urc.prefix.split(":", 1)[0].strip()
-                if cmd is not None and name.startswith("+") and cmd.text.upper().startswith("AT" + name):
+                if cmd is not None and name.startswith("+") and self._asks_for(cmd, name):
                     return None
                 return urc
         return None
+
+    @staticmethod
+    def _asks_for(cmd: _Command, name: str) -> bool:
+        """Whether ``cmd`` is answered with ``<name>:`` lines: its read (``AT+CREG?``),
+        test (``AT+CREG=?``) or plain form. A setting (``AT+CREG=1``, ``AT+CUSD=1,...``)
+        is answered OK alone, so a ``+CREG`` or ``+CUSD`` inside its reply is news for
+        its handler, not part of the reply."""
+        asked = cmd.text.upper()
+        return asked in (f"AT{name}?", f"AT{name}=?", f"AT{name}")
 
     def _dispatch_urc(self, urc: _Urc, line: str, second: str | None) -> None:
         try:

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..config.file import ModemConfig
 from ..platform.modem_power import RESET, ModemPower
-from . import dialects, errors, health
+from . import dialects, errors, health, replies
 from .at import CLOSED, NO_ANSWER, TIMEOUT, ATChannel, Response
 from .dialects import Dialect
 from .procedures import Procedures
@@ -410,8 +410,9 @@ class ModemDriver:
     async def _identify(self) -> None:
         """AT+CGMM names the model, and the model the dialect (unless the config names one)."""
         response = await self._command("AT+CGMM")
-        if response.ok and response.lines:
-            self.model = response.lines[0].strip()
+        model = replies.information(response, "+CGMM") if response.ok else None
+        if model is not None:
+            self.model = model
         self.dialect = dialects.for_config(self.config.model, self.model)
         if self.receiver is not None:
             self.receiver.storage = self.dialect.storage

@@ -11,12 +11,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-# +CREG / +CEREG <stat>: 1 registered (home), 5 registered (roaming)
-REGISTERED = {1, 5}
+# +CREG / +CEREG <stat> (27.007): 1 registered (home), 5 registered (roaming); 6 and 7 the
+# same "for SMS only" (a Fibocom L850 attached on LTE answers +CREG: 2,6,...), and 9 and 10
+# the same "for CSFB not preferred": every one of them can send and receive SMS
+REGISTERED = {1, 5, 6, 7, 9, 10}
 REGISTRATION_TEXT = {0: "not registered", 1: "registered (home)", 2: "searching", 3: "registration denied",
-                     4: "unknown", 5: "registered (roaming)"}
+                     4: "unknown", 5: "registered (roaming)", 6: "registered for SMS only (home)",
+                     7: "registered for SMS only (roaming)", 8: "emergency services only",
+                     9: "registered (home, CSFB not preferred)", 10: "registered (roaming, CSFB not preferred)"}
 
 _FIELDS = re.compile(r'"[^"]*"|[^,]+')
+_LAST_STAT = 11  # the highest <stat> 27.007 defines
 
 
 def fields(value: str) -> list[str]:
@@ -102,15 +107,29 @@ def parse_registration_reply(values: list[str]) -> int | None:
     """The current <stat> from every ``+CREG:`` (or ``+CEREG:``) line of an AT+CREG? reply.
 
     A notice the modem sends while it answers has the same prefix and lands inside the
-    reply. With AT+CREG=1 a notice carries <stat> alone and the answer <n>,<stat>, so each
-    is read as what it is, and the last of them is the modem's state now.
+    reply. A notice starts with <stat> and an answer with <n>,<stat> (with AT+CREG=2 both
+    go on with the location), so each is read as what it is, and the last of them is the
+    modem's state now.
     """
     current = None
     for value in values:
-        stat = parse_creg(value, answer=len(fields(value)) > 1)
+        stat = parse_creg(value, answer=_is_answer(value))
         if stat is not None:
             current = stat
     return current
+
+
+def _is_answer(value: str) -> bool:
+    """An answer is <n>,<stat> with the location after them; a notice is <stat> alone, or
+    with the location area and cell (at least three fields). So two fields are an answer,
+    and a longer one is an answer when its second field is a <stat>: a small number,
+    never quoted, where a notice has the location area there (quoted hex on most modems,
+    unquoted hex on some: ``+CREG: 1,4CA,81DE445``)."""
+    raw = _FIELDS.findall(value)
+    if len(raw) < 2:
+        return False
+    second = raw[1].strip()
+    return len(raw) == 2 or (second.isdigit() and int(second) <= _LAST_STAT)
 
 
 def parse_csca(value: str) -> str:

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from . import replies
 from .at import Response
 from .procedures import Procedures
 
@@ -25,9 +26,7 @@ log = logging.getLogger(__name__)
 Command = Callable[..., "asyncio.Future[Response]"]
 
 _INDICATION = re.compile(r'^\+C(?:MTI|DSI):\s*"?([A-Z_]*)"?\s*,\s*(-?\d+)', re.IGNORECASE)
-_LISTED = re.compile(r"^\+CMGL:\s*(\d+)\s*,\s*(\d*)\s*,[^,]*,\s*(\d+)", re.IGNORECASE)
 _LENGTH = re.compile(r"(\d+)\s*$")
-_HEX = re.compile(r"^[0-9A-Fa-f]+$")
 SWEEP_TIMEOUT = 30.0  # AT+CMGL lists a whole storage: a full one takes a while
 
 
@@ -83,13 +82,15 @@ class Receiver:
 
     def on_direct(self, line: str, pdu_line: str | None) -> None:
         """+CMT / +CDS: the PDU came with the indication; nothing to delete."""
-        if not pdu_line or not _HEX.match(pdu_line.strip()):
-            log.warning("%s: %s came without a PDU", self.name, line)
-            return
-        pdu_hex = pdu_line.strip()
         length = _LENGTH.search(line)
         tpdu_length = int(length.group(1)) if length else None
-        if line.upper().startswith("+CDS"):
+        report = line.upper().startswith("+CDS")
+        # a report may come without its SMSC part: its length tells nothing about junk
+        pdu_hex = replies.pdu_hex(pdu_line or "", None if report else tpdu_length)
+        if pdu_hex is None:
+            log.warning("%s: %s came without a PDU: %r", self.name, line, (pdu_line or "")[:40])
+            return
+        if report:
             self._on_report(pdu_hex, has_smsc(pdu_hex, tpdu_length))
         else:
             self._on_sms(pdu_hex)
@@ -113,16 +114,21 @@ class Receiver:
             return
         response = await self._command(f"AT+CMGR={index}")
         # an empty slot answers +CMS ERROR 321 or 500, or a bare OK, by family
-        if response.ok and len(response.lines) >= 2:
-            await self._hand_over(response.lines[1].strip(), report, storage, index)
+        read = replies.stored_pdus(response.lines, replies.CMGR) if response.ok else []
+        if read:
+            await self._hand_over(read[0][1], report, storage, index)
 
-    async def _hand_over(self, pdu_hex: str, report: bool, storage: str, index: int) -> None:
+    async def _hand_over(self, pdu_hex: str | None, report: bool, storage: str, index: int) -> None:
+        """Hand the slot's PDU over, then delete the slot; a slot whose PDU could not be
+        read is left on the SIM (and read again at the next sweep): only what was
+        committed is ever deleted."""
         slot = (storage, index)
         if slot in self._deleting:
             return  # handed over already; its delete is on the way
-        if not _HEX.match(pdu_hex):
-            log.warning("%s: slot %s/%d holds no PDU: %r", self.name, storage, index, pdu_hex[:40])
-        elif report:
+        if pdu_hex is None:
+            log.warning("%s: no PDU could be read from slot %s/%d: left on the SIM", self.name, storage, index)
+            return
+        if report:
             self._on_report(pdu_hex, True)
         else:
             self._on_sms(pdu_hex)  # raises if it could not be kept: then the slot stays
@@ -167,13 +173,12 @@ class Receiver:
         finally:
             self._sweeping = False
 
-    async def _list(self) -> list[tuple[int, str]]:
-        """The (slot, PDU) of every message in the storage, in the modem's order."""
+    async def _list(self) -> list[tuple[int, str | None]]:
+        """The (slot, PDU) of every message in the storage, in the modem's order; the PDU
+        is None where its line could not be read."""
         if not await self._select(self.storage):
             return []
         response = await self._command("AT+CMGL=4", timeout=SWEEP_TIMEOUT)
         if not response.ok:
             return []
-        lines = response.lines
-        return [(int(match.group(1)), lines[i + 1].strip()) for i, line in enumerate(lines)
-                if (match := _LISTED.match(line)) and i + 1 < len(lines)]
+        return [(int(match.group(1)), pdu_hex) for match, pdu_hex in replies.stored_pdus(response.lines, replies.CMGL)]
