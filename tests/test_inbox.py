@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import peewee
 import pytest
 
 from appliance import pdu
@@ -153,3 +154,12 @@ def test_a_connectors_inbox_lists_its_messages_in_order_and_remove_takes_them_ou
     assert [m.id for m in inbox.received("HTTP API")] == [ids[3]]
     assert [m.id for m in inbox.received("Helpdesk")] == []
     database.close()
+
+
+def test_a_refused_insert_that_is_no_duplicate_is_raised_so_the_slot_stays(inbox):
+    inbox.database.execute_sql("CREATE TEMP TRIGGER refuse BEFORE INSERT ON inbound_part "
+                               "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    for pdu_hex in (deliver("a constraint, not a duplicate")[0], "00FFEE"):
+        with pytest.raises(peewee.IntegrityError):
+            inbox.store("GSM1", pdu_hex)
+    assert InboundPart.select().count() == InboundMessage.select().count() == 0

@@ -101,14 +101,17 @@ class Inbox:
             return [self._create_message([part], [part], now, text=f"[undecodable SMS: {error}] {raw}",
                                          message_type="sms.text", decode_error=error)]
 
-    def _new_part(self, **fields: object) -> InboundPart | None:
+    def _new_part(self, *, gateway: str, pdu: str, **fields: object) -> InboundPart | None:
         """A new part, or None if this gateway stored the same PDU before (the slot was read
-        again after a restart between the commit and the delete)."""
+        again after a restart between the commit and the delete). Any other refusal is
+        raised: the caller must not take it for a duplicate and delete the modem's copy."""
         try:
             with self.database.atomic():  # a savepoint: a duplicate undoes only itself
-                return InboundPart.create(**fields)
+                return InboundPart.create(gateway=gateway, pdu=pdu, **fields)
         except peewee.IntegrityError:
-            return None
+            if InboundPart.select().where((InboundPart.gateway == gateway) & (InboundPart.pdu == pdu)).exists():
+                return None
+            raise
 
     def flush_incomplete(self, now: float | None = None) -> list[str]:
         """Deliver the parts that have waited too long for their siblings, as they are."""
