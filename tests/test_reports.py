@@ -3,7 +3,7 @@
 import pytest
 
 from appliance.store import db as store_db
-from appliance.store.models import MessagePart, MessageState, OutboundMessage
+from appliance.store.models import MessagePart, MessageState, OutboundMessage, UnmatchedReport
 from appliance.store.queue import NewMessage, Queue
 from appliance.store.reports import MATCH_WINDOW, Reports, outcome
 
@@ -91,6 +91,20 @@ def test_reports_match_only_their_gateway_recipient_and_recent_parts(queue, cloc
     clock.now += MATCH_WINDOW + 1
     assert reports.apply("GSM1", 4, "+441", 0).message_id is None
     assert state(message_id) == MessageState.SENT
+
+
+def test_a_report_that_matches_no_part_is_kept_with_what_it_says_and_once(queue, clock):
+    message_id = sent_message(queue, "+441", [4])
+    reports = Reports(queue)
+    assert reports.apply("GSM2", 4, "+441", 0x46, pdu_hex="0006d6").message_id is None
+    assert reports.apply("GSM2", 4, "+441", 0x46, pdu_hex="0006D6").message_id is None  # read again
+    reports.keep("GSM1", "00FFEE", decode_error="too short")
+    kept = [(r.gateway, r.reference, r.recipient, r.status, r.pdu, r.decode_error, r.received_at)
+            for r in reports.unmatched(10)]
+    assert sorted(kept, key=str) == sorted([("GSM2", 4, "+441", 0x46, "0006D6", "", clock.now),
+                                            ("GSM1", None, "", None, "00FFEE", "too short", clock.now)], key=str)
+    assert reports.apply("GSM1", 4, "+441", 0).message_id == message_id
+    assert UnmatchedReport.select().count() == 2  # a matched one is not kept there
 
 
 def test_a_report_never_revives_a_message_that_ended_otherwise(queue):
