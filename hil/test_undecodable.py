@@ -115,7 +115,7 @@ def test_a_slot_stays_while_the_store_refuses_and_is_taken_once_it_accepts(tmp_p
             refused.append(error)
             raise
 
-    rig.inbox.store = counted  # type: ignore[method-assign]
+    rig.inbox.store = counted
 
     async def on_the_loop(sql: str) -> None:  # the loop's own connection: the one that stores
         rig.database.execute_sql(sql)
@@ -143,6 +143,7 @@ def test_a_delivery_report_for_no_part_of_ours_is_kept_with_what_it_says(tmp_pat
             (message_id,) = rig.send(NewMessage("+447700900123", "whose report?"))
             wait_for(lambda: rig.state(message_id) == MessageState.SENT, what="sent")
             part = MessagePart.get(MessagePart.message == message_id)
+            assert part.reference is not None
             # as if the store were restored from a backup older than the send
             MessagePart.update(reference=(part.reference + 1) % 256).where(MessagePart.id == part.id).execute()
             wait_for(lambda: UnmatchedReport.select().exists(), what="the report kept")

@@ -5,7 +5,7 @@ import pytest
 from appliance.store import db as store_db
 from appliance.store.models import MessagePart, MessageState, OutboundMessage, UnmatchedReport
 from appliance.store.queue import NewMessage, Queue
-from appliance.store.reports import MATCH_WINDOW, Reports, outcome
+from appliance.store.reports import MATCH_WINDOW, Reports, outcome, unmatched_reports
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_a_report_that_matches_no_part_is_kept_with_what_it_says_and_once(queue,
     assert reports.apply("GSM2", 4, "+441", 0x46, pdu_hex="0006D6").message_id is None  # read again
     reports.keep("GSM1", "00FFEE", decode_error="too short")
     kept = [(r.gateway, r.reference, r.recipient, r.status, r.pdu, r.decode_error, r.received_at)
-            for r in reports.unmatched(10)]
+            for r in unmatched_reports(10)]
     assert sorted(kept, key=str) == sorted([("GSM2", 4, "+441", 0x46, "0006D6", "", clock.now),
                                             ("GSM1", None, "", None, "00FFEE", "too short", clock.now)], key=str)
     assert reports.apply("GSM1", 4, "+441", 0).message_id == message_id

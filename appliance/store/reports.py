@@ -125,7 +125,8 @@ class Reports:
             UnmatchedReport.create(gateway=gateway, reference=reference, recipient=number, status=status,
                                    pdu=raw, decode_error=decode_error, received_at=self.queue.clock())
 
-    def unmatched(self, limit: int) -> list[UnmatchedReport]:
-        """The unmatched reports kept, newest first."""
-        return list(UnmatchedReport.select()
-                    .order_by(UnmatchedReport.received_at.desc(), UnmatchedReport.id.desc()).limit(limit))
+
+def unmatched_reports(limit: int) -> list[UnmatchedReport]:
+    """The unmatched reports kept, newest first (for /api/v1/unmatched-reports)."""
+    return list(UnmatchedReport.select()
+                .order_by(UnmatchedReport.received_at.desc(), UnmatchedReport.id.desc()).limit(limit))
