@@ -1,8 +1,14 @@
 """Delivery reports matched to the parts they report on, and rolled up to the message."""
 
+import asyncio
+
 import pytest
 
+from appliance.config.file import ModemConfig
+from appliance.gateways.modem import ModemGateway
+from appliance.modem.driver import ModemDriver
 from appliance.store import db as store_db
+from appliance.store.inbox import Inbox
 from appliance.store.models import MessagePart, MessageState, OutboundMessage, UnmatchedReport
 from appliance.store.queue import NewMessage, Queue
 from appliance.store.reports import MATCH_WINDOW, Reports, outcome, unmatched_reports
@@ -112,3 +118,18 @@ def test_a_report_never_revives_a_message_that_ended_otherwise(queue):
     Reports(queue).apply("GSM1", 8, "+441", 0x40)
     Reports(queue).apply("GSM1", 8, "+441", 0x00)  # a late, contradicting report
     assert state(message_id) == MessageState.FAILED
+
+
+def test_the_modem_gateway_keeps_a_report_that_does_not_decode_or_is_no_report(queue):
+    loop = asyncio.new_event_loop()
+    try:
+        driver = ModemDriver(loop, ModemConfig("GSM1", "/dev/null"))
+        ModemGateway(driver, inbox=Inbox(queue.database), reports=Reports(queue))
+        deliver = "00040C9144770009103200004250100000000002E834"  # an SMS-DELIVER, not a report
+        for pdu_hex in ("00FFEE", deliver):
+            driver.handlers.on_report(pdu_hex, True)
+        kept = {r.pdu: r.decode_error for r in unmatched_reports(10)}
+        assert set(kept) == {"00FFEE", deliver} and all(kept.values())
+        assert "Deliver where a delivery report was expected" in kept[deliver]
+    finally:
+        loop.close()
