@@ -265,11 +265,12 @@ class SimulatedModem:
 
     # ----------------------------------------------------------------- the network side
 
-    def deliver_pdu(self, pdu_hex: str) -> None:
+    def deliver_pdu(self, pdu_hex: str, tpdu_octets: int | None = None) -> None:
         """The network delivers one SMS-DELIVER (hex, SMSC part first): stored with
         ``+CMTI`` or shown with ``+CMT`` as AT+CNMI says, or kept by the network until the
-        modem can take it (not ready, not registered, storage full)."""
-        length = tpdu_length(pdu_hex)
+        modem can take it (not ready, not registered, storage full). ``tpdu_octets`` is the
+        length the modem announces, for a PDU too broken to measure (an odd digit count)."""
+        length = tpdu_length(pdu_hex) if tpdu_octets is None else tpdu_octets
         self._server.run(lambda: self._engine.device.messaging.receive(pdu_hex, length))
 
     def deliver_sms(

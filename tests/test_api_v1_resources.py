@@ -9,6 +9,8 @@ from appliance import pdu
 from appliance.accounts import users
 from appliance.messages import contacts
 from appliance.store.models import ApiKey, Contact, ContactGroup, GroupMember, InboundMessage, User
+from appliance.store.queue import Queue
+from appliance.store.reports import Reports
 
 
 def deliver(text: str) -> str:
@@ -130,6 +132,28 @@ def test_received_messages_list_in_order_and_can_be_taken_out(env):
     assert alice.get(f"/received/{first}").status == 404
     assert [m["id"] for m in alice.get("/received").data["messages"]] == [second]
     assert alice.get("/received", query={"order": "sideways"}).error["field"] == "order"
+
+
+def test_an_undecodable_message_is_listed_as_such_with_its_pdu(env):
+    (message_id,) = env.inbox.store("GSM Modem Gateway", "00FFEE")
+    (listed,) = env.client().get("/received").data["messages"]
+    assert (listed["id"], listed["undecodable"], listed["pdu"]) == (message_id, True, "00FFEE")
+    assert listed["message"].startswith("[undecodable SMS: ") and listed["message"].endswith("] 00FFEE")
+    decoded = env.inbox.store("GSM Modem Gateway", deliver("Fine"))[0]
+    assert env.client().get(f"/received/{decoded}").data["undecodable"] is False
+
+
+def test_unmatched_reports_are_listed_newest_first_for_administrators(env):
+    reports = Reports(Queue(env.inbox.database))
+    assert reports.apply("GSM Modem Gateway", 17, "+447770009001", 0x46, pdu_hex="0006D6").message_id is None
+    reports.keep("GSM Modem Gateway", "00FFEE", decode_error="truncated")
+    listed = env.client("root").get("/unmatched-reports").data["reports"]
+    assert [(r["reference"], r["to"], r["tp_status"], r["tp_status_text"], r["pdu"], r["decode_error"])
+            for r in listed] == [(None, "", None, None, "00FFEE", "truncated"),
+                                 (17, "+447770009001", 0x46, "validity period expired", "0006D6", None)]
+    assert env.client("root").get("/unmatched-reports", query={"limit": 1}).data["reports"] == listed[:1]
+    assert env.client("root").get("/unmatched-reports", query={"limit": 0}).error["field"] == "limit"
+    assert env.client("alice").get("/unmatched-reports").status == 403
 
 
 def test_group_of_contacts_made_on_the_command_line_reads_the_same(env):

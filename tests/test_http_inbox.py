@@ -94,6 +94,15 @@ def test_characters_xml_cannot_carry_become_replacement_characters_and_line_ends
     assert message.findtext("MessageText") == "a\ufffdb\ufffdc\x7f\tz\r\nq\ufffd"
 
 
+def test_an_undecodable_sms_is_listed_with_the_reason_and_its_pdu_in_the_text(api):
+    (message_id,) = api.inbox.store("GSM Modem Gateway", "0791447758100650040c91")
+    (message,) = listing(api)
+    text = message.findtext("MessageText")
+    assert text.startswith("[undecodable SMS: ") and text.endswith("] 0791447758100650040C91")
+    assert (message.findtext("MessageId"), message.findtext("PDU"), message.findtext("From"),
+            message.findtext("SendTime")) == (message_id, "0791447758100650040C91", "", "")
+
+
 def test_an_empty_inbox_is_an_empty_list(api):
     reply = api.call("request-received-messages")
     assert reply.text == '<?xml version="1.0" encoding="UTF-8"?>\r\n<MessageList Count="0" />\r\n'

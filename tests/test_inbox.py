@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import peewee
 import pytest
 
 from appliance import pdu
@@ -108,11 +109,27 @@ def test_an_incomplete_set_is_delivered_as_it_is_after_the_timeout(inbox, clock)
     assert inbox.next_flush() is None
 
 
-def test_a_malformed_pdu_is_logged_raw_and_dropped(inbox):
-    assert inbox.store("GSM1", "0791447758100650040C91") == []
+def test_a_malformed_pdu_is_kept_raw_as_a_message_that_says_why_and_once(tmp_path, clock):
+    database = store_db.open_database(tmp_path)
+    fanned_out = []
+    inbox = Inbox(database, receivers=lambda gateway: ["HTTP API"], fanout=fanned_out.append, clock=clock)
+    (message_id,) = inbox.store("GSM1", "0791447758100650040c91")
+    message = InboundMessage.get_by_id(message_id)
+    assert message.decode_error and message.pdu == "0791447758100650040C91"
+    assert message.text == f"[undecodable SMS: {message.decode_error}] 0791447758100650040C91"
+    assert (message.gateway, message.received_at, message.connectors) == ("GSM1", clock.now, "HTTP API")
+    assert [m.id for m in fanned_out] == [message_id]  # the webhooks hear of it too
+    assert [m.id for m in inbox.received("HTTP API")] == [message_id]
     (event,) = Event.select().where(Event.kind == "malformed-pdu")
     assert "0791447758100650040C91" in event.text and event.gateway == "GSM1"
-    assert InboundMessage.select().count() == 0
+    assert inbox.store("GSM1", "0791447758100650040C91") == []  # the slot read again
+    assert InboundMessage.select().count() == 1
+    database.close()
+
+
+def test_a_decoded_message_has_no_decode_error(inbox):
+    (message_id,) = inbox.store("GSM1", deliver("fine")[0])
+    assert InboundMessage.get_by_id(message_id).decode_error == ""
 
 
 def test_a_status_report_in_the_inbox_is_not_a_message(inbox):
@@ -137,3 +154,12 @@ def test_a_connectors_inbox_lists_its_messages_in_order_and_remove_takes_them_ou
     assert [m.id for m in inbox.received("HTTP API")] == [ids[3]]
     assert [m.id for m in inbox.received("Helpdesk")] == []
     database.close()
+
+
+def test_a_refused_insert_that_is_no_duplicate_is_raised_so_the_slot_stays(inbox):
+    inbox.database.execute_sql("CREATE TEMP TRIGGER refuse BEFORE INSERT ON inbound_part "
+                               "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    for pdu_hex in (deliver("a constraint, not a duplicate")[0], "00FFEE"):
+        with pytest.raises(peewee.IntegrityError):
+            inbox.store("GSM1", pdu_hex)
+    assert InboundPart.select().count() == InboundMessage.select().count() == 0

@@ -1,11 +1,17 @@
 """Delivery reports matched to the parts they report on, and rolled up to the message."""
 
+import asyncio
+
 import pytest
 
+from appliance.config.file import ModemConfig
+from appliance.gateways.modem import ModemGateway
+from appliance.modem.driver import ModemDriver
 from appliance.store import db as store_db
-from appliance.store.models import MessagePart, MessageState, OutboundMessage
+from appliance.store.inbox import Inbox
+from appliance.store.models import MessagePart, MessageState, OutboundMessage, UnmatchedReport
 from appliance.store.queue import NewMessage, Queue
-from appliance.store.reports import MATCH_WINDOW, Reports, outcome
+from appliance.store.reports import MATCH_WINDOW, Reports, outcome, unmatched_reports
 
 
 @pytest.fixture
@@ -93,8 +99,37 @@ def test_reports_match_only_their_gateway_recipient_and_recent_parts(queue, cloc
     assert state(message_id) == MessageState.SENT
 
 
+def test_a_report_that_matches_no_part_is_kept_with_what_it_says_and_once(queue, clock):
+    message_id = sent_message(queue, "+441", [4])
+    reports = Reports(queue)
+    assert reports.apply("GSM2", 4, "+441", 0x46, pdu_hex="0006d6").message_id is None
+    assert reports.apply("GSM2", 4, "+441", 0x46, pdu_hex="0006D6").message_id is None  # read again
+    reports.keep("GSM1", "00FFEE", decode_error="too short")
+    kept = [(r.gateway, r.reference, r.recipient, r.status, r.pdu, r.decode_error, r.received_at)
+            for r in unmatched_reports(10)]
+    assert sorted(kept, key=str) == sorted([("GSM2", 4, "+441", 0x46, "0006D6", "", clock.now),
+                                            ("GSM1", None, "", None, "00FFEE", "too short", clock.now)], key=str)
+    assert reports.apply("GSM1", 4, "+441", 0).message_id == message_id
+    assert UnmatchedReport.select().count() == 2  # a matched one is not kept there
+
+
 def test_a_report_never_revives_a_message_that_ended_otherwise(queue):
     message_id = sent_message(queue, "+441", [8])
     Reports(queue).apply("GSM1", 8, "+441", 0x40)
     Reports(queue).apply("GSM1", 8, "+441", 0x00)  # a late, contradicting report
     assert state(message_id) == MessageState.FAILED
+
+
+def test_the_modem_gateway_keeps_a_report_that_does_not_decode_or_is_no_report(queue):
+    loop = asyncio.new_event_loop()
+    try:
+        driver = ModemDriver(loop, ModemConfig("GSM1", "/dev/null"))
+        ModemGateway(driver, inbox=Inbox(queue.database), reports=Reports(queue))
+        deliver = "00040C9144770009103200004250100000000002E834"  # an SMS-DELIVER, not a report
+        for pdu_hex in ("00FFEE", deliver):
+            driver.handlers.on_report(pdu_hex, True)
+        kept = {r.pdu: r.decode_error for r in unmatched_reports(10)}
+        assert set(kept) == {"00FFEE", deliver} and all(kept.values())
+        assert "Deliver where a delivery report was expected" in kept[deliver]
+    finally:
+        loop.close()

@@ -16,6 +16,7 @@ import pytest
 
 from appliance.connectors import webhook
 from appliance.connectors.webhook import WebhookSender, WebhookTarget
+from appliance.store.inbox import Inbox
 from appliance.store.models import WebhookDelivery
 
 
@@ -200,3 +201,11 @@ async def test_an_event_that_never_gets_through_is_given_up_after_its_time(datab
     await run_until(lambda: WebhookDelivery.get().state == "failed")
     sender.stop()
     assert "refused" in WebhookDelivery.get().last_error.lower()
+
+
+def test_an_undecodable_sms_reaches_the_webhooks_marked_with_its_pdu_in_the_text(database):
+    events = []
+    inbox = Inbox(database, receivers=lambda gateway: ["Hook"], fanout=lambda m: events.append(webhook.sms_event(m)))
+    inbox.store("GSM1", "00FFEE")
+    (event,) = events
+    assert event["undecodable"] is True and event["text"].endswith("] 00FFEE")

@@ -63,7 +63,8 @@ def sms_event(message: InboundMessage) -> dict:
     return {"event": SMS_RECEIVED, "id": message.id, "from": message.originator, "to": message.recipient,
             "text": message.text, "message_type": message.message_type, "gateway": message.gateway,
             "sent_at": _iso(message.sent_at), "received_at": _iso(message.received_at),
-            "parts_received": message.parts_received, "parts_total": message.parts_total}
+            "parts_received": message.parts_received, "parts_total": message.parts_total,
+            "undecodable": bool(message.decode_error)}
 
 
 def report_event(message: OutboundMessage, status_code: int, status_text: str, detail: str) -> dict:

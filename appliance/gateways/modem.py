@@ -80,18 +80,20 @@ class ModemGateway(Gateway):
         self.on_received(self.inbox.store(self.name, pdu_hex))
 
     def _on_report(self, pdu_hex: str, has_smsc: bool) -> None:
+        """Commit the report, or keep it as unmatched if it names no part or does not
+        decode; only when this returns may the modem's copy be deleted."""
         try:
             report = pdu.decode(pdu_hex, smsc=has_smsc, strict=False)
+            if not isinstance(report, pdu.StatusReport):
+                raise pdu.PDUError(f"{type(report).__name__} where a delivery report was expected")
         except pdu.PDUError as error:
-            log.warning("%s: undecodable delivery report %s: %s", self.name, pdu_hex, error)
+            log.warning("%s: undecodable delivery report kept: %s: %s", self.name, error, pdu_hex)
+            self.reports.keep(self.name, pdu_hex, decode_error=str(error))
             return
-        if not isinstance(report, pdu.StatusReport):
-            log.warning("%s: a %s where a delivery report was expected", self.name, type(report).__name__)
-            return
-        result = self.reports.apply(self.name, report.reference, report.number, report.status)
+        result = self.reports.apply(self.name, report.reference, report.number, report.status, pdu_hex=pdu_hex)
         self.on_reported(result)
         if result.message_id is None:
-            log.info("%s: delivery report for reference %d to %s matches no message of ours",
+            log.info("%s: delivery report for reference %d to %s matches no message of ours: kept",
                      self.name, report.reference, report.number)
 
     def start(self) -> None:

@@ -67,8 +67,21 @@ def _add_queued_indexes(database: peewee.Database) -> None:
         database.execute_sql(statement)
 
 
+def _keep_undecodable_and_unmatched(database: peewee.Database) -> None:
+    """A received PDU that does not decode becomes a message with its error; a delivery
+    report that matches no part is kept in a table of its own."""
+    database.execute_sql('ALTER TABLE "inbound_message" ADD COLUMN "decode_error" TEXT NOT NULL DEFAULT \'\'')
+    database.execute_sql(
+        'CREATE TABLE IF NOT EXISTS "unmatched_report" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"gateway" VARCHAR(255) NOT NULL, "reference" INTEGER, "recipient" VARCHAR(255) NOT NULL, '
+        '"status" INTEGER, "pdu" TEXT NOT NULL, "decode_error" TEXT NOT NULL, "received_at" REAL NOT NULL)')
+    database.execute_sql(
+        'CREATE INDEX IF NOT EXISTS "unmatchedreport_received_at" ON "unmatched_report" ("received_at")')
+
+
 UPGRADES: list[Callable[[peewee.Database], None]] = [
     _add_api_keys_and_receive_connectors, _add_config_overrides, _add_queued_indexes,
+    _keep_undecodable_and_unmatched,
 ]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)

@@ -53,40 +53,67 @@ class Inbox:
     def store(self, gateway: str, pdu_hex: str) -> list[str]:
         """Keep one received PDU; return the ids of messages it completed (usually 0 or 1).
 
-        Safe to call twice with the same PDU. A PDU that does not decode is logged with its
-        raw hex in the event log and dropped: a stranger's malformed SMS must not stop the
-        modem's inbox from draining.
+        Safe to call twice with the same PDU. A PDU that does not decode is kept raw, as a
+        message of its own that says so (:meth:`_keep_undecodable`): a stranger's malformed
+        SMS must neither stop the modem's inbox from draining nor vanish with its slot.
+        Returns only once what it keeps is committed; if it raises, nothing was kept and the
+        modem's copy must stay.
         """
         now = self.clock()
         try:
             decoded = pdu.decode(pdu_hex, strict=False)
         except pdu.PDUError as error:
-            log.warning("%s: undecodable SMS dropped: %s", gateway, error)
-            Event.create(time=now, level="warning", kind="malformed-pdu", gateway=gateway,
-                         text=f"{error}: {pdu_hex}")
-            return []
+            return self._keep_undecodable(gateway, pdu_hex, str(error), now)
         if not isinstance(decoded, pdu.Deliver):
             Event.create(time=now, level="warning", kind="unexpected-pdu", gateway=gateway,
                          text=f"{type(decoded).__name__} in the inbox: {pdu_hex}")
             return []
+        if decoded.repairs:  # read leniently: say what was mended, the PDU is kept as it came
+            log.info("%s: received PDU read with repairs (%s): %s", gateway, "; ".join(decoded.repairs), pdu_hex)
         concat = decoded.concat
         text = _safe(decoded.text) if decoded.text is not None else decoded.data.hex().upper()
         with self.database.atomic():
-            try:
-                with self.database.atomic():  # a savepoint: a duplicate undoes only itself
-                    part = InboundPart.create(
-                        gateway=gateway, pdu=pdu_hex.upper(), originator=decoded.number,
-                        smsc=decoded.smsc or "", text=text, encoding=decoded.encoding,
-                        concat_reference=concat.reference if concat else None,
-                        concat_total=concat.total if concat else 1,
-                        concat_sequence=concat.sequence if concat else 1,
-                        sent_at=decoded.timestamp.timestamp(), received_at=now)
-            except peewee.IntegrityError:
+            part = self._new_part(
+                gateway=gateway, pdu=pdu_hex.upper(), originator=decoded.number,
+                smsc=decoded.smsc or "", text=text, encoding=decoded.encoding,
+                concat_reference=concat.reference if concat else None,
+                concat_total=concat.total if concat else 1,
+                concat_sequence=concat.sequence if concat else 1,
+                sent_at=decoded.timestamp.timestamp(), received_at=now)
+            if part is None:
                 return []  # read before: it is already here
             siblings = self._siblings(part)
             if len({p.concat_sequence for p in siblings}) < part.concat_total:
                 return []
             return [self._assemble(siblings, now)]
+
+    def _keep_undecodable(self, gateway: str, pdu_hex: str, error: str, now: float) -> list[str]:
+        """Store a PDU no decoder can read as a one-part message whose text names the error
+        and carries the PDU, so that every reader of the inbox (request-received-messages,
+        /api/v1, the webhooks) sees it; its part makes a second read of the slot a duplicate."""
+        raw = pdu_hex.strip().upper()
+        log.warning("%s: undecodable SMS kept raw: %s: %s", gateway, error, raw)
+        with self.database.atomic():
+            part = self._new_part(gateway=gateway, pdu=raw, originator="", encoding="undecodable",
+                                  received_at=now)
+            if part is None:
+                return []  # read before: it is already here
+            Event.create(time=now, level="warning", kind="malformed-pdu", gateway=gateway,
+                         text=f"{error}: {raw}")
+            return [self._create_message([part], [part], now, text=f"[undecodable SMS: {error}] {raw}",
+                                         message_type="sms.text", decode_error=error)]
+
+    def _new_part(self, *, gateway: str, pdu: str, **fields: object) -> InboundPart | None:
+        """A new part, or None if this gateway stored the same PDU before (the slot was read
+        again after a restart between the commit and the delete). Any other refusal is
+        raised: the caller must not take it for a duplicate and delete the modem's copy."""
+        try:
+            with self.database.atomic():  # a savepoint: a duplicate undoes only itself
+                return InboundPart.create(gateway=gateway, pdu=pdu, **fields)
+        except peewee.IntegrityError:
+            if InboundPart.select().where((InboundPart.gateway == gateway) & (InboundPart.pdu == pdu)).exists():
+                return None
+            raise
 
     def flush_incomplete(self, now: float | None = None) -> list[str]:
         """Deliver the parts that have waited too long for their siblings, as they are."""
@@ -149,19 +176,28 @@ class Inbox:
         ordered = [by_sequence[n] for n in sorted(by_sequence)]
         first = ordered[0]
         encodings = {p.encoding for p in ordered}
-        message = InboundMessage.create(
-            id=str(uuid.uuid4()), gateway=first.gateway, originator=first.originator,
-            text=_joined_text(ordered),
+        message_id = self._create_message(
+            ordered, parts, now, text=_joined_text(ordered),
             message_type=(RECEIVED_MESSAGE_TYPE.get(first.encoding, "sms.text") if len(encodings) == 1
-                          else "sms.unicode"),
-            smsc=first.smsc, pdu=" ".join(p.pdu for p in ordered),
-            concat_reference=first.concat_reference, parts_received=len(ordered),
-            parts_total=first.concat_total, sent_at=first.sent_at, received_at=now,
-            connectors=";".join(self.receivers(first.gateway)),
-        )
-        InboundPart.update(message=message.id).where(InboundPart.id.in_([p.id for p in parts])).execute()
-        self.fanout(message)
+                          else "sms.unicode"))
         if len(ordered) < first.concat_total:
             log.warning("%s: message from %s delivered with %d of %d parts", first.gateway,
                         first.originator, len(ordered), first.concat_total)
+        return message_id
+
+    def _create_message(self, ordered: list[InboundPart], linked: list[InboundPart], now: float, *,
+                        text: str, message_type: str, decode_error: str = "") -> str:
+        """The message made of ``ordered`` (its parts in order, each once), with ``linked``
+        (those and any duplicates) pointed at it and its fan-out queued, all in the caller's
+        transaction."""
+        first = ordered[0]
+        message = InboundMessage.create(
+            id=str(uuid.uuid4()), gateway=first.gateway, originator=first.originator, text=text,
+            message_type=message_type, smsc=first.smsc, pdu=" ".join(p.pdu for p in ordered),
+            concat_reference=first.concat_reference, parts_received=len(ordered),
+            parts_total=first.concat_total, sent_at=first.sent_at, received_at=now,
+            connectors=";".join(self.receivers(first.gateway)), decode_error=decode_error,
+        )
+        InboundPart.update(message=message.id).where(InboundPart.id.in_([p.id for p in linked])).execute()
+        self.fanout(message)
         return message.id

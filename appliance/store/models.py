@@ -193,6 +193,8 @@ class InboundMessage(BaseModel):
     received_at = peewee.FloatField()
     connectors = peewee.CharField(default="")         # the connectors it went to, ';'-separated
     removed = peewee.BooleanField(default=False)
+    # why the PDU could not be decoded ('' when it was): such a message is kept raw
+    decode_error = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "inbound_message"
@@ -310,5 +312,25 @@ class Event(BaseModel):
         table_name = "event"
 
 
+class UnmatchedReport(BaseModel):
+    """A delivery report that names no part of ours, or that could not be decoded: kept with
+    what it says, so that a report for a message sent before a restore, or by another
+    system on the same SIM, is seen rather than lost. ``reference`` and ``status`` are null
+    when the PDU did not decode; ``decode_error`` then says why."""
+
+    id = peewee.AutoField()
+    gateway = peewee.CharField()
+    reference = peewee.IntegerField(null=True)      # TP-MR
+    recipient = peewee.CharField(default="")
+    status = peewee.IntegerField(null=True)         # TP-ST
+    pdu = peewee.TextField(default="")
+    decode_error = peewee.TextField(default="")
+    received_at = peewee.FloatField(index=True)
+
+    class Meta:
+        table_name = "unmatched_report"
+
+
 ALL_MODELS = [User, ApiKey, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage,
-              InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, ConfigOverride, Event]
+              InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, ConfigOverride, Event,
+              UnmatchedReport]

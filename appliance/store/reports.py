@@ -2,7 +2,8 @@
 
 The network names a part only by the TP-MR the modem gave it (one octet, so it wraps)
 and the recipient; the match is the most recent part sent through the same gateway with
-that reference to that number. A message is delivered when all its parts are.
+that reference to that number. A message is delivered when all its parts are. A report
+that matches no part, or does not decode, is kept as an unmatched report.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .models import MessagePart, MessageState, OutboundMessage
+from .models import MessagePart, MessageState, OutboundMessage, UnmatchedReport
 from .queue import Queue
 
 MATCH_WINDOW = 7 * 86400   # reports for parts older than this are for someone else's mr
@@ -78,7 +79,8 @@ class Reports:
         self.queue = queue
         self.on_report = on_report
 
-    def apply(self, gateway: str, reference: int, number: str, status: int) -> ReportResult:
+    def apply(self, gateway: str, reference: int, number: str, status: int, *, pdu_hex: str = "") -> ReportResult:
+        """Record a report on the part it matches; one that matches none is kept (``keep``)."""
         now = self.queue.clock()
         with self.queue.database.atomic():
             candidates = (MessagePart.select(MessagePart, OutboundMessage)
@@ -88,6 +90,7 @@ class Reports:
                           .order_by(MessagePart.sent_at.desc()))
             part = next((p for p in candidates if _same_number(p.message.recipient, number)), None)
             if part is None:
+                self.keep(gateway, pdu_hex, reference=reference, number=number, status=status)
                 return ReportResult(None)
             result = outcome(status)
             part_state = {"delivered": "delivered", "failed": "failed"}.get(result, part.state)
@@ -107,3 +110,23 @@ class Reports:
             self.on_report(updated, status)
         return ReportResult(message.id, result, updated.state)
 
+
+    def keep(self, gateway: str, pdu_hex: str, *, reference: int | None = None, number: str = "",
+             status: int | None = None, decode_error: str = "") -> None:
+        """Keep a report that names no part of ours (sent before a restore, or by other
+        software on the same SIM) or that did not decode (``decode_error``), so that it is
+        seen rather than lost. Committed when this returns; the same PDU read again from its
+        slot is kept once."""
+        raw = pdu_hex.strip().upper()
+        with self.queue.database.atomic():
+            if raw and UnmatchedReport.select().where((UnmatchedReport.gateway == gateway)
+                                                      & (UnmatchedReport.pdu == raw)).exists():
+                return
+            UnmatchedReport.create(gateway=gateway, reference=reference, recipient=number, status=status,
+                                   pdu=raw, decode_error=decode_error, received_at=self.queue.clock())
+
+
+def unmatched_reports(limit: int) -> list[UnmatchedReport]:
+    """The unmatched reports kept, newest first (for /api/v1/unmatched-reports)."""
+    return list(UnmatchedReport.select()
+                .order_by(UnmatchedReport.received_at.desc(), UnmatchedReport.id.desc()).limit(limit))

@@ -23,7 +23,7 @@ from .gateways import ACTIONS as GATEWAY_ACTIONS
 from .gateways import Gateway, GatewayChange, GatewayList
 from .keys import ApiKeyInput, ApiKeyList, KeysQuery, NewApiKey
 from .messages import AcceptedList, MessageDetail, MessageList, MessagesQuery, Reports, SendRequest
-from .received import Received, ReceivedList, ReceivedQuery
+from .received import Received, ReceivedList, ReceivedQuery, UnmatchedQuery, UnmatchedReportList
 from .status import Status
 from .users import User, UserChange, UserInput, UserList
 from .wire import Error
@@ -136,6 +136,11 @@ PATHS: dict[str, dict] = {
     },
     "/received/{message_id}": {
         "get": _operation("One received message", 200, Received, errors=(403,), parameters=(MESSAGE_ID,)),
+    },
+    "/unmatched-reports": {
+        "get": _operation("Delivery reports that match no message, or did not decode, newest first "
+                          "(administrators only)", 200, UnmatchedReportList, errors=(403,),
+                          parameters=_query(UnmatchedQuery)),
     },
     "/contacts": {
         "get": _operation("The caller's contacts", 200, ContactList, errors=(403,)),

@@ -1,5 +1,7 @@
 """/api/v1/received: the SMS received for the HTTP connector, oldest or newest first,
-optionally taken out of the inbox as they are read."""
+optionally taken out of the inbox as they are read; one whose PDU could not be decoded is
+among them, marked ``undecodable``. /api/v1/unmatched-reports: the delivery reports the
+modems received that name no message of ours, or could not be decoded."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ import msgspec
 import peewee
 from msgspec import Meta
 
-from ...store.models import InboundMessage
-from .auth import require_local
+from ...store.models import InboundMessage, UnmatchedReport
+from ...store.reports import report_status_text, unmatched_reports
+from .auth import require_admin, require_local
 from .endpoint import Api, Call
 from .fields import Input, Output, Time, timestamp
 from .wire import not_found
@@ -36,10 +39,32 @@ class Received(Output):
     parts_total: int
     sent_at: Time | None       # the time stamp of the service centre
     received_at: Time
+    undecodable: bool          # the PDU could not be decoded: `message` says why and holds it
+    pdu: str                   # the PDUs as received, in hex, space-separated
 
 
 class ReceivedList(Output):
     messages: list[Received]
+
+
+class UnmatchedQuery(Input, kw_only=True):
+    limit: Annotated[int, Meta(ge=1, le=MAX_PAGE, description="how many at most, newest first")] = 100
+
+
+class UnmatchedReportData(Output):
+    id: int
+    gateway: str
+    reference: int | None      # TP-MR; null if the PDU did not decode
+    to: str
+    tp_status: int | None
+    tp_status_text: str | None
+    pdu: str
+    decode_error: str | None   # why the PDU could not be decoded
+    received_at: Time
+
+
+class UnmatchedReportList(Output):
+    reports: list[UnmatchedReportData]
 
 
 def received_data(message: InboundMessage) -> Received:
@@ -47,7 +72,16 @@ def received_data(message: InboundMessage) -> Received:
         id=message.id, gateway=message.gateway, sender=message.originator, to=message.recipient,
         message=message.text, message_type=message.message_type, smsc=message.smsc,
         parts_received=message.parts_received, parts_total=message.parts_total,
-        sent_at=timestamp(message.sent_at), received_at=timestamp(message.received_at))
+        sent_at=timestamp(message.sent_at), received_at=timestamp(message.received_at),
+        undecodable=bool(message.decode_error), pdu=message.pdu)
+
+
+def unmatched_data(report: UnmatchedReport) -> UnmatchedReportData:
+    return UnmatchedReportData(
+        id=report.id, gateway=report.gateway, reference=report.reference, to=report.recipient,
+        tp_status=report.status,
+        tp_status_text=None if report.status is None else report_status_text(report.status),
+        pdu=report.pdu, decode_error=report.decode_error or None, received_at=timestamp(report.received_at))
 
 
 def install(api: Api) -> None:
@@ -69,3 +103,8 @@ def install(api: Api) -> None:
         if message is None:
             raise not_found(f"received message {message_id!r}")
         return received_data(message)
+
+    @api.route("GET", "/unmatched-reports", query=UnmatchedQuery)
+    def list_unmatched_reports(call: Call) -> UnmatchedReportList:
+        require_admin(call.principal)  # reports of anyone's messages, or of none
+        return UnmatchedReportList([unmatched_data(r) for r in unmatched_reports(call.query.limit)])
