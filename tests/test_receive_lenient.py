@@ -17,7 +17,9 @@ from appliance.gateways.modem import ModemGateway
 from appliance.modem.driver import ModemDriver
 from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
-from appliance.store.models import InboundMessage
+from appliance.store.models import InboundMessage, UnmatchedReport
+from appliance.store.queue import Queue
+from appliance.store.reports import Reports
 
 WHEN = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)
 # a bare SMS-STATUS-REPORT: reference 0 to +20121875612, delivered; TP-PI 0x80 with its extension missing
@@ -45,25 +47,15 @@ def test_a_long_ucs2_message_with_a_repaired_part_is_joined(database, clock):
     assert InboundMessage.get_by_id(message_id).text == "ж" * 100
 
 
-class _Reports:
-    """Records what the gateway hands on, in place of the store's report matching."""
-
-    def __init__(self) -> None:
-        self.applied: list[tuple[str, int, str, int]] = []
-
-    def apply(self, gateway: str, reference: int, number: str, status: int) -> object:
-        self.applied.append((gateway, reference, number, status))
-        return type("Result", (), {"message_id": None})()
-
-
 def test_a_delivery_report_cut_short_after_its_mandatory_fields_is_applied(database):
     loop = asyncio.new_event_loop()
     try:
         driver = ModemDriver(loop, ModemConfig("GSM1", "/dev/ttyUSB0"), open_transport=lambda port, rate: None)
-        reports = _Reports()
-        gateway = ModemGateway(driver, inbox=Inbox(database), reports=reports,  # type: ignore[arg-type]
+        gateway = ModemGateway(driver, inbox=Inbox(database), reports=Reports(Queue(database)),
                                on_reported=lambda result: None)
         gateway._on_report(REPORT_CUT_SHORT, False)
-        assert reports.applied == [("GSM1", 0, "+20121875612", 0)]
+        (kept,) = UnmatchedReport.select()  # read, not refused: it names no part of ours
+        assert (kept.gateway, kept.reference, kept.recipient, kept.status, kept.decode_error) == \
+            ("GSM1", 0, "+20121875612", 0, "")
     finally:
         loop.close()
