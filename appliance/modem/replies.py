@@ -55,16 +55,16 @@ def pdu_hex(line: str, tpdu_length: int | None) -> str | None:
     With ``tpdu_length`` (a header's ``<length>``: the TPDU's octets, the SMSC part not
     counted) a run longer than the PDU that the SMSC length octet and it describe is cut
     to that length: junk made of hex digits right after the PDU goes too. A run shorter
-    than that is handed over as it is: the store keeps what cannot be decoded."""
+    than that is handed over as it is, half an octet included: the store keeps what cannot
+    be decoded exactly as it came. Without a length, a trailing half octet is junk."""
     runs = _HEX_RUN.findall(line)
     if not runs:
         return None
     run = max(runs, key=len)
     if tpdu_length is not None and len(run) >= 2:
         smsc_octets = int(run[:2], 16)
-        expected = 2 * (1 + smsc_octets + tpdu_length)
-        if smsc_octets <= _MAX_SMSC_OCTETS and len(run) > expected:
-            run = run[:expected]
+        if smsc_octets <= _MAX_SMSC_OCTETS:
+            return run[:2 * (1 + smsc_octets + tpdu_length)]
     run = run[:len(run) - len(run) % 2]  # a PDU is whole octets
     return run or None
 
