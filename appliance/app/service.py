@@ -144,7 +144,8 @@ class Service:
                                  inbox=inbox,
                                  server_status=lambda: server_status.collect(router, started_at=started_at),
                                  control=control,
-                                 send_server_command_enabled=self.config.http.send_server_command)
+                                 send_server_command_enabled=self.config.http.send_server_command,
+                                 country_code=self.config.routing.country_code)
         kinds = {c.name: c.kind for c in self.routing.connectors.values()}
         receiving = ReceiveContext(database, connectors=lambda: kinds, on_stored=webhooks.kick_threadsafe)
         http = self.config.http

@@ -131,6 +131,11 @@ WEBHOOK_KEYS = ("url", "token", "timeout", "give_up_after", "reports_for")
 
 
 class RoutingConfig(Table, frozen=True):
+    # put in place of the leading 0 of a national number (07700 900123), e.g. "44"; without
+    # it such numbers are sent as written
+    country_code: Annotated[str, Meta(pattern=r"^[1-9][0-9]{0,2}$",
+                                      description='a country code of 1 to 3 digits without + or 00, like "44"')
+                            ] | None = None
     # pauses before the 1st, 2nd, ... retry of a message on the same gateway
     retry_delays: Annotated[tuple[Seconds, ...], Meta(min_length=1, description="a list of seconds (0 to 86400) "
                                                                                 "like [5, 30, 120]")
