@@ -145,6 +145,12 @@ class RoutingConfig(Table, frozen=True):
 class ReceiveConfig(Table, frozen=True):
     # a multipart SMS whose parts have not all come after this long is delivered as it is
     incomplete_after: Annotated[int, Meta(ge=60, le=7 * 86400)] = 3600
+    # a received SMS that says only one of these (any case, spaces around) blocks its sender
+    stop_words: Annotated[tuple[Annotated[str, Meta(pattern=r"\S", max_length=160)], ...],
+                          Meta(max_length=100, description='a list of words like ["STOP", "UNSUBSCRIBE"]')
+                          ] = ("STOP", "STOPP", "ARRET", "ARRÊT", "STOPPEN", "UNSUBSCRIBE", "BAJA")
+    # sent back to a sender a stop word blocked; empty: nothing is sent
+    stop_confirmation: Annotated[str, Meta(max_length=1000)] = ""
 
 
 class HttpConfig(Table, frozen=True):
