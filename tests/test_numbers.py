@@ -69,7 +69,7 @@ def test_a_sender_is_a_phone_number_or_an_alphanumeric_name(written, stored):
 
 @pytest.mark.parametrize("written", ["Twelve chars", "Café", "<script>", "1234567890ab", "Acme{1}", "--", "..."])
 def test_a_sender_that_is_neither_is_refused(written):
-    with pytest.raises(ValueError, match="neither a phone number nor an alphanumeric sender|not a phone number"):
+    with pytest.raises(ValueError, match=r"neither a phone number nor an alphanumeric sender|not a phone number"):
         numbers.sender(written)
 
 
@@ -77,7 +77,7 @@ def test_the_country_code_is_a_routing_setting_of_one_to_three_digits():
     assert config_file.parse({"routing": {"country_code": "44"}}).routing.country_code == "44"
     assert config_file.parse({}).routing.country_code is None
     for bad in ("+44", "0044", "1234", "", 44):
-        with pytest.raises(config_file.ConfigError, match="routing.country_code"):
+        with pytest.raises(config_file.ConfigError, match=r"routing\.country_code"):
             config_file.parse({"routing": {"country_code": bad}})
 
 

@@ -126,7 +126,7 @@ class Service:
         receive = self.config.receive
         self.stop_words = StopWords(receive.stop_words, queue=queue, confirmation=receive.stop_confirmation,
                                     connector=http_connector, country_code=self.config.routing.country_code,
-                                    on_queued=lambda: loop.call_soon(self._kick_router))
+                                    on_queued=functools.partial(loop.call_soon, self._kick_router))
         inbox = self.inbox = Inbox(database, incomplete_after=receive.incomplete_after,
                                    receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
                                    fanout=self._fan_out)

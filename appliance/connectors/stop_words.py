@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 class StopWords:
     def __init__(self, words: Iterable[str], *, queue: Queue, confirmation: str = "", connector: str,
-                 country_code: str | None = None, on_queued: Callable[[], None] = lambda: None) -> None:
+                 country_code: str | None = None, on_queued: Callable[[], object] = lambda: None) -> None:
         """``confirmation``: the text sent back (nothing when empty), queued for
         ``connector`` through the gateway the stop word came in by; ``on_queued`` is told
         once it is queued, still inside the transaction (so it must only schedule work)."""
