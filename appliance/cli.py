@@ -1,5 +1,5 @@
-"""``sms-appliance``: run the service; manage users, API keys, contacts, groups and receive
-connectors. Every subcommand reads the same store."""
+"""``sms-appliance``: run the service; manage users, API keys, contacts, groups, receive
+connectors and the block list. Every subcommand reads the same store."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .accounts import api_keys, users
 from .config import file as config_module
 from .config.file import Config, ConfigError, with_http_connector
 from .connectors import receive as receive_connectors
-from .messages import contacts
+from .messages import blocklist, contacts
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     group_set.add_argument("name")
     group_set.add_argument("members", nargs="+", metavar="CONTACT")
     _receive_connector_parsers(commands)
+    _block_parsers(commands)
     return parser
+
+
+def _block_parsers(commands: argparse._SubParsersAction) -> None:
+    block = commands.add_parser("block", help="manage the block list: numbers no message is sent to")
+    block_commands = block.add_subparsers(dest="block_command", required=True)
+    block_add = block_commands.add_parser("add", help="block a number, or with --prefix every number starting with it")
+    _common(block_add)
+    block_add.add_argument("number")
+    block_add.add_argument("--prefix", action="store_true", help="block every number that starts with NUMBER")
+    block_add.add_argument("--reason", default="", help="why, shown in the list")
+    block_remove = block_commands.add_parser("remove", help="take a number off the block list")
+    _common(block_remove)
+    block_remove.add_argument("number")
+    block_list = block_commands.add_parser("list", help="list the block list")
+    _common(block_list)
 
 
 def _receive_connector_parsers(commands: argparse._SubParsersAction) -> None:
@@ -200,6 +216,20 @@ def _receive_connector(args: argparse.Namespace, config: Config) -> str:
             f"post with the header 'Authorization: Bearer {token}'")
 
 
+def _block(args: argparse.Namespace, config: Config) -> str:
+    country_code = config.routing.country_code
+    if args.block_command == "list":
+        rows = [f"{row.number}{'*' if row.prefix else ''}\t{row.source}\t{row.reason or '-'}"
+                for row in blocklist.listed()]
+        return "\n".join(["number\tsource\treason", *rows, f"{len(rows)} blocked"])
+    if args.block_command == "remove":
+        row = blocklist.remove(args.number, source="cli", country_code=country_code)
+        return f"{row.number} is no longer blocked"
+    row = blocklist.add(args.number, prefix=args.prefix, source="cli", reason=args.reason,
+                        country_code=country_code)
+    return f"every number starting with {row.number} is blocked" if row.prefix else f"{row.number} is blocked"
+
+
 def _describe(connector) -> str:
     token = "token required" if connector.require_token else "no token"
     parts = [f"/receive/{connector.name}", f"routing {connector.routing} to {connector.target!r}", token]
@@ -221,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, config)
         if args.command == "receive-connector":
             return _in_store(config, lambda: _receive_connector(args, config))
+        if args.command == "block":
+            return _in_store(config, lambda: _block(args, config))
         return _in_store(config, lambda: CHANGES[args.command](args))
     except ConfigError as error:
         print(f"sms-appliance: configuration error: {error}", file=sys.stderr)

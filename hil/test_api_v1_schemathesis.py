@@ -73,6 +73,7 @@ def existing(service):
             "group_id": made("/groups", {"name": "Seeds", "members": ["Member"]})["id"],
             "name": made("/users", {"name": "seed-user", "password": "seed-password"})["name"],
             "key_id": made("/keys", {"name": "seed"})["id"],
+            "number": made("/blocklist", {"number": "+4490", "prefix": True})["number"],
             # stopped, restarted and reconfigured at random: the service answers on regardless
             "gateway": "GSM Modem Gateway", "connector": "HTTP API"}
 

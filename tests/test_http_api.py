@@ -98,7 +98,8 @@ def test_one_ok_line_per_recipient_in_order(env):
     client, _ = env
     lines = send(client, to="+441;+442 ; 0044 (3)")
     assert len(lines) == 3 and all(line.startswith("OK: ") for line in lines)
-    assert [OutboundMessage.get_by_id(line[4:]).recipient for line in lines] == ["+441", "+442", "00443"]
+    # 00 is the international prefix, written as +
+    assert [OutboundMessage.get_by_id(line[4:]).recipient for line in lines] == ["+441", "+442", "+443"]
 
 
 def test_utf8_text_arrives_intact_by_get_and_post(env):

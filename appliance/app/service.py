@@ -23,6 +23,7 @@ from ..accounts.auth_callback import AuthCallback
 from ..accounts.authenticator import Authenticator
 from ..config.file import Config, ConfigError, ConnectorConfig, ModemConfig, with_http_connector
 from ..connectors import webhook
+from ..connectors.stop_words import StopWords
 from ..connectors.webhook import WebhookSender
 from ..control import server_status
 from ..control.server_control import ServerControl, effective_config, routing_connector, webhook_targets
@@ -81,6 +82,7 @@ class Service:
         self.queue: Queue | None = None
         self.router: Router | None = None
         self.inbox: Inbox | None = None
+        self.stop_words: StopWords | None = None
         self.webhooks: WebhookSender | None = None
         self.control: ServerControl | None = None
         self._flush_timer: asyncio.TimerHandle | None = None
@@ -120,9 +122,14 @@ class Service:
         self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
         webhooks = self.webhooks = WebhookSender(loop, database, webhook_targets(self.config.connectors))
         reports = Reports(queue, on_report=self._queue_report_webhooks)
-        inbox = self.inbox = Inbox(database, incomplete_after=self.config.receive.incomplete_after,
+        http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
+        receive = self.config.receive
+        self.stop_words = StopWords(receive.stop_words, queue=queue, confirmation=receive.stop_confirmation,
+                                    connector=http_connector, country_code=self.config.routing.country_code,
+                                    on_queued=functools.partial(loop.call_soon, self._kick_router))
+        inbox = self.inbox = Inbox(database, incomplete_after=receive.incomplete_after,
                                    receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
-                                   fanout=self._queue_sms_webhooks)
+                                   fanout=self._fan_out)
         for modem in modems:
             driver = ModemDriver(loop, modem, power=self._power(modem), on_state=self._on_modem_state)
             self._watch_ring(modem, driver)
@@ -138,14 +145,14 @@ class Service:
                                       default_validity=self.config.routing.default_validity)
         control = self.control = ServerControl(loop, database, self.config, router=router,
                                                webhooks=webhooks, inbox=inbox, on_settings=self._flush_incomplete)
-        http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         started_at = time.time()
         context = HttpApiContext(queue=queue, authenticator=self._authenticator(), connector=http_connector,
                                  gateway_names=lambda: names, on_accepted=router.kick_threadsafe,
                                  inbox=inbox,
                                  server_status=lambda: server_status.collect(router, started_at=started_at),
                                  control=control,
-                                 send_server_command_enabled=self.config.http.send_server_command)
+                                 send_server_command_enabled=self.config.http.send_server_command,
+                                 country_code=self.config.routing.country_code)
         kinds = {c.name: c.kind for c in self.routing.connectors.values()}
         receiving = ReceiveContext(database, connectors=lambda: kinds, on_stored=webhooks.kick_threadsafe)
         http = self.config.http
@@ -209,6 +216,16 @@ class Service:
             assert self.webhooks is not None  # started: only a started modem receives
             self.webhooks.kick()
         self._arm_flush()  # a part that waits for its siblings has a deadline now
+
+    def _fan_out(self, message: InboundMessage) -> None:
+        """A received SMS may block its sender (a stop word), and goes to every connector."""
+        assert self.stop_words is not None  # started: built before the inbox
+        self.stop_words.received(message)
+        self._queue_sms_webhooks(message)
+
+    def _kick_router(self) -> None:
+        if self.router is not None:  # a message was queued on the loop, not by a request
+            self.router.kick()
 
     def _queue_sms_webhooks(self, message: InboundMessage) -> None:
         """A received SMS goes to every connector that receives from its gateway."""

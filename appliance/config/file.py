@@ -131,6 +131,11 @@ WEBHOOK_KEYS = ("url", "token", "timeout", "give_up_after", "reports_for")
 
 
 class RoutingConfig(Table, frozen=True):
+    # put in place of the leading 0 of a national number (07700 900123), e.g. "44"; without
+    # it such numbers are sent as written
+    country_code: Annotated[str, Meta(pattern=r"^[1-9][0-9]{0,2}$",
+                                      description='a country code of 1 to 3 digits without + or 00, like "44"')
+                            ] | None = None
     # pauses before the 1st, 2nd, ... retry of a message on the same gateway
     retry_delays: Annotated[tuple[Seconds, ...], Meta(min_length=1, description="a list of seconds (0 to 86400) "
                                                                                 "like [5, 30, 120]")
@@ -145,6 +150,12 @@ class RoutingConfig(Table, frozen=True):
 class ReceiveConfig(Table, frozen=True):
     # a multipart SMS whose parts have not all come after this long is delivered as it is
     incomplete_after: Annotated[int, Meta(ge=60, le=7 * 86400)] = 3600
+    # a received SMS that says only one of these (any case, spaces around) blocks its sender
+    stop_words: Annotated[tuple[Annotated[str, Meta(pattern=r"\S", max_length=160)], ...],
+                          Meta(max_length=100, description='a list of words like ["STOP", "UNSUBSCRIBE"]')
+                          ] = ("STOP", "STOPP", "ARRET", "ARRÊT", "STOPPEN", "UNSUBSCRIBE", "BAJA")
+    # sent back to a sender a stop word blocked; empty: nothing is sent
+    stop_confirmation: Annotated[str, Meta(max_length=1000)] = ""
 
 
 class HttpConfig(Table, frozen=True):

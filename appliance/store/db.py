@@ -79,9 +79,17 @@ def _keep_undecodable_and_unmatched(database: peewee.Database) -> None:
         'CREATE INDEX IF NOT EXISTS "unmatchedreport_received_at" ON "unmatched_report" ("received_at")')
 
 
+def _add_blocked_numbers(database: peewee.Database) -> None:
+    database.execute_sql(
+        'CREATE TABLE IF NOT EXISTS "blocked_number" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"number" VARCHAR(255) NOT NULL, "prefix" INTEGER NOT NULL, "source" VARCHAR(255) NOT NULL, '
+        '"reason" TEXT NOT NULL, "created_at" REAL NOT NULL)')
+    database.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS "blockednumber_number" ON "blocked_number" ("number")')
+
+
 UPGRADES: list[Callable[[peewee.Database], None]] = [
     _add_api_keys_and_receive_connectors, _add_config_overrides, _add_queued_indexes,
-    _keep_undecodable_and_unmatched,
+    _keep_undecodable_and_unmatched, _add_blocked_numbers,
 ]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)

@@ -297,6 +297,21 @@ class ConfigOverride(BaseModel):
         indexes = ((("scope", "name", "property"), True),)
 
 
+class BlockedNumber(BaseModel):
+    """A number, or the start of numbers (``prefix``), that no message is sent to: the
+    recipient asked to be left alone (a stop word) or an administrator listed it."""
+
+    id = peewee.AutoField()
+    number = peewee.CharField(unique=True)             # normalised, as recipients are stored
+    prefix = peewee.BooleanField(default=False)        # true: every number that starts with it
+    source = peewee.CharField(default="")              # who listed it: cli | api | stop word
+    reason = peewee.TextField(default="")
+    created_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "blocked_number"
+
+
 class Event(BaseModel):
     """The event log: what happened, for the status page and for support."""
 
@@ -332,5 +347,5 @@ class UnmatchedReport(BaseModel):
 
 
 ALL_MODELS = [User, ApiKey, Contact, ContactGroup, GroupMember, OutboundMessage, MessagePart, InboundMessage,
-              InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, ConfigOverride, Event,
-              UnmatchedReport]
+              InboundPart, GatewayCounter, WebhookDelivery, ReceiveConnector, ConfigOverride, BlockedNumber,
+              Event, UnmatchedReport]

@@ -18,7 +18,7 @@ import peewee
 
 from .. import pdu
 from ..accounts.users import Principal
-from ..messages import contacts, numbers
+from ..messages import blocklist, contacts, numbers
 from ..messages.contacts import Recipient
 from ..messages.types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.queue import NewMessage, Queue
@@ -26,9 +26,10 @@ from .diafaan.common import MESSAGE_REJECTED, NO_RECIPIENTS, WEB_USER_NOT_FOUND
 
 MAX_PARTS = 255                    # the concatenation header counts parts in one octet
 MAX_RECIPIENTS = 10_000
-MAX_SENDER = 20
+MAX_SENDER = 32                    # as written, separators included
 MAX_VALIDITY = 10 * 365 * 86400
 PRIORITY_RANGE = (-1_000_000, 1_000_000)
+_SHOWN_BLOCKED = 5                 # blocked numbers an error lists by number
 _GUID = re.compile(r"^[A-Za-z0-9._:{}\-]{1,64}$")
 
 # what each API calls the fields, so that an error names the field the caller wrote
@@ -59,6 +60,10 @@ class GuidTaken(SubmissionError):
     """The guid names another, earlier message: the request conflicts with what is stored."""
 
 
+class AllBlocked(SubmissionError):
+    """Every recipient is on the block list: there is nothing to send."""
+
+
 @dataclass(frozen=True)
 class Fields:
     """A send request's values; integers may still be text, as the Diafaan API gets them."""
@@ -77,9 +82,10 @@ class Fields:
 
 
 def build(fields: Fields, principal: Principal, *, names: Mapping[str, str], known_gateways: Sequence[str],
-          connector: str) -> list[NewMessage]:
-    """One message per recipient, in the order of ``to`` and then of the contact names."""
-    recipients = _recipients(fields, principal, names)
+          connector: str, country_code: str | None = None) -> list[NewMessage]:
+    """One message per recipient, in the order of ``to`` and then of the contact names.
+    ``country_code`` completes national numbers (``[routing] country_code``)."""
+    recipients = _recipients(fields, principal, names, country_code)
     text = fields.message
     if not text.strip():
         raise SubmissionError(MESSAGE_REJECTED, names["message"], f"{names['message']} is empty")
@@ -96,10 +102,7 @@ def build(fields: Fields, principal: Principal, *, names: Mapping[str, str], kno
     if parts > MAX_PARTS:
         raise SubmissionError(MESSAGE_REJECTED, names["message"],
                               f"{names['message']}: {parts} SMS parts; at most {MAX_PARTS} can be joined")
-    sender = fields.sender.strip()
-    if len(sender) > MAX_SENDER:
-        raise SubmissionError(MESSAGE_REJECTED, names["sender"],
-                              f"{names['sender']}: longer than {MAX_SENDER} characters")
+    sender = _sender(fields.sender, names["sender"], country_code)
     guid = fields.guid.strip() or None
     if guid is not None and not _GUID.match(guid):
         raise SubmissionError(MESSAGE_REJECTED, names["guid"],
@@ -115,6 +118,22 @@ def build(fields: Fields, principal: Principal, *, names: Mapping[str, str], kno
                    user_id=principal.id, id=message_id, connector=connector)
         for recipient, message_id in zip(recipients, _message_ids(guid, len(recipients)), strict=True)
     ]
+
+
+def screen(messages: list[NewMessage], *, names: Mapping[str, str]) -> tuple[list[NewMessage], list[NewMessage]]:
+    """The messages to send, and those whose recipient is on the block list, which are not
+    sent (each API says so in its own way). :class:`AllBlocked` when none is left."""
+    blocked = blocklist.blocked(m.recipient for m in messages)
+    if not blocked:
+        return messages, []
+    allowed = [m for m in messages if m.recipient not in blocked]
+    if not allowed:
+        to = names["to"]
+        shown = sorted(blocked)
+        listed = ", ".join(shown[:_SHOWN_BLOCKED]) + (f" and {len(shown) - _SHOWN_BLOCKED} more"
+                                                      if len(shown) > _SHOWN_BLOCKED else "")
+        raise AllBlocked(NO_RECIPIENTS, to, f"{to}: every recipient is on the block list ({listed})")
+    return allowed, [m for m in messages if m.recipient in blocked]
 
 
 def commit(queue: Queue, messages: list[NewMessage], *, names: Mapping[str, str]) -> tuple[list[str], bool]:
@@ -163,7 +182,17 @@ def _scheduled(raw: str | None, name: str) -> float | None:
                                                       "like 2020-12-31T19:35:00") from None
 
 
-def _recipients(fields: Fields, principal: Principal, names: Mapping[str, str]) -> list[Recipient]:
+def _sender(raw: str, name: str, country_code: str | None) -> str:
+    if len(raw.strip()) > MAX_SENDER:
+        raise SubmissionError(MESSAGE_REJECTED, name, f"{name}: longer than {MAX_SENDER} characters")
+    try:
+        return numbers.sender(raw, country_code)
+    except ValueError as error:
+        raise SubmissionError(MESSAGE_REJECTED, name, f"{name}: {error}") from None
+
+
+def _recipients(fields: Fields, principal: Principal, names: Mapping[str, str],
+                country_code: str | None) -> list[Recipient]:
     """The numbers of `to`, then those the contact names stand for, in the order given."""
     to, by_name = names["to"], names["contact_names"]
     if not fields.to and not fields.contact_names:
@@ -173,7 +202,7 @@ def _recipients(fields: Fields, principal: Principal, names: Mapping[str, str]) 
     result = []
     for entry in fields.to:
         try:
-            result.append(Recipient(numbers.normalize(entry)))
+            result.append(Recipient(numbers.normalize(entry, country_code)))
         except ValueError as error:
             raise SubmissionError(MESSAGE_REJECTED, to, f"{to}: {error}") from None
     if fields.contact_names:
@@ -181,7 +210,9 @@ def _recipients(fields: Fields, principal: Principal, names: Mapping[str, str]) 
             raise SubmissionError(WEB_USER_NOT_FOUND, by_name, f"{by_name}: contacts belong to local users, "
                                                                f"and {principal.name} is not one")
         try:
-            result += contacts.resolve(principal.id, list(fields.contact_names))
+            # a contact kept as a national number is completed like one in `to`
+            result += [Recipient(numbers.normalize(r.number, country_code), r.contact_name)
+                       for r in contacts.resolve(principal.id, list(fields.contact_names))]
         except contacts.UnknownName as error:
             raise SubmissionError(NO_RECIPIENTS, by_name, f"{by_name}: {error}") from None
         if not result:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import bottle
 
-from . import connectors, contacts, gateways, keys, messages, openapi, received, status, users
+from . import blocklist, connectors, contacts, gateways, keys, messages, openapi, received, status, users
 from .context import ApiV1Context
 from .endpoint import Api
 
-RESOURCES = (messages, received, contacts, users, keys, status, gateways, connectors, openapi)
+RESOURCES = (messages, received, contacts, users, keys, blocklist, status, gateways, connectors, openapi)
 
 __all__ = ["ApiV1Context", "install"]
 

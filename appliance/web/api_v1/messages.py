@@ -21,7 +21,7 @@ from ...messages.types import MESSAGE_TYPES
 from ...store.models import MessagePart, OutboundMessage
 from ...store.reports import outcome, report_status_text
 from .. import submission
-from ..submission import GuidTaken, SubmissionError
+from ..submission import AllBlocked, GuidTaken, SubmissionError
 from .auth import require_local
 from .endpoint import Api, Call, Reply
 from .fields import Input, Output, Time, timestamp
@@ -81,8 +81,17 @@ class Accepted(Output):
     contact_name: str
 
 
+class Blocked(Output):
+    """A recipient nothing was sent to: the number is on the block list."""
+
+    recipient: str
+    contact_name: str
+    reason: str
+
+
 class AcceptedList(Output):
     messages: list[Accepted]
+    blocked: list[Blocked]
 
 
 class StatusCode(Output):
@@ -238,11 +247,14 @@ def install(api: Api) -> None:
         fields = _fields(call.body(SendRequest))
         names = submission.JSON_NAMES
         try:
-            messages = submission.build(fields, call.principal, names=names,
-                                        known_gateways=http.gateway_names(), connector=http.connector)
+            messages = submission.build(fields, call.principal, names=names, known_gateways=http.gateway_names(),
+                                        connector=http.connector, country_code=http.country_code)
+            messages, blocked = submission.screen(messages, names=names)
             ids, new = submission.commit(http.queue, messages, names=names)
         except GuidTaken as error:
             raise ApiError(409, "guid_taken", error.text, error.field) from None
+        except AllBlocked as error:
+            raise ApiError(422, "recipients_blocked", error.text, error.field) from None
         except SubmissionError as error:
             status, code = _REFUSALS[error.code]
             raise ApiError(status, code, error.text, error.field) from None
@@ -250,7 +262,8 @@ def install(api: Api) -> None:
             http.on_accepted()
         accepted = [Accepted(message_id, m.recipient, m.contact_name)
                     for message_id, m in zip(ids, messages, strict=True)]
-        return Reply(AcceptedList(accepted), 201 if new else 200)
+        refused = [Blocked(m.recipient, m.contact_name, f"{m.recipient} is on the block list") for m in blocked]
+        return Reply(AcceptedList(accepted, refused), 201 if new else 200)
 
     @api.route("GET", "/messages", query=MessagesQuery)
     def list_messages(call: Call) -> MessageList:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from ...config.file import UserName
+from .blocklist import Block, BlockInput, BlockList
 from .connectors import ACTIONS as CONNECTOR_ACTIONS
 from .connectors import Connector, ConnectorChange, ConnectorList
 from .contacts import Contact, ContactInput, ContactList, Group, GroupInput, GroupList
@@ -81,6 +82,7 @@ KEY_ID = _path("key_id", msgspec.json.schema(RowId))
 GATEWAY = _path("gateway", STRING)
 CONNECTOR = _path("connector", STRING)
 USER_NAME = _path("name", msgspec.json.schema(UserName))
+BLOCKED_NUMBER = _path("number", {"type": "string", "minLength": 1, "pattern": r"^[^/]+$"})
 
 
 def _operation(summary: str, status: int, reply: type | None, *, body: type | None = None,
@@ -182,6 +184,15 @@ PATHS: dict[str, dict] = {
     },
     "/keys/{key_id}": {
         "delete": _operation("Revoke an API key", 204, None, parameters=(KEY_ID,), errors=(403,)),
+    },
+    "/blocklist": {
+        "get": _operation("The numbers no message is sent to (administrators only)", 200, BlockList, errors=(403,)),
+        "post": _operation("Block a number, or every number that starts with it (administrators only)", 201,
+                           Block, body=BlockInput, errors=(403,)),
+    },
+    "/blocklist/{number}": {
+        "delete": _operation("Take a number off the block list (administrators only)", 204, None,
+                             parameters=(BLOCKED_NUMBER,), errors=(403, 422)),
     },
     "/status": {
         "get": _operation("The software's version, how long it has run, and its gateways, connectors and "

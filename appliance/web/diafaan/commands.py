@@ -70,7 +70,10 @@ def send_message(context: HttpApiContext, params: bottle.MultiDict) -> str:
     principal = authenticate(context, params)
     try:
         messages = submission.build(_send_fields(params), principal, names=submission.HTTP_NAMES,
-                                    known_gateways=context.gateway_names(), connector=context.connector)
+                                    known_gateways=context.gateway_names(), connector=context.connector,
+                                    country_code=context.country_code)
+        # a blocked recipient gets no line: Diafaan's reply may have fewer lines than `to` entries
+        messages, _ = submission.screen(messages, names=submission.HTTP_NAMES)
         ids, new = submission.commit(context.queue, messages, names=submission.HTTP_NAMES)
     except SubmissionError as error:
         raise ApiError(error.code, error.text) from None

@@ -74,6 +74,7 @@ class HttpApiContext:
     server_status: Callable[[], dict]        # appliance.control.server_status.collect, bound by the service
     control: ServerControl | None = None     # what send-server-command drives
     send_server_command_enabled: bool = False
+    country_code: str | None = None          # [routing] country_code: completes national numbers
 
 
 def request_fields() -> bottle.MultiDict:
