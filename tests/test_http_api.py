@@ -48,7 +48,8 @@ class Client:
         text = b"".join(self.app(environ, start_response)).decode()
         assert status["line"].startswith("200"), status["line"]
         assert status["headers"]["Content-Type"].startswith("text/plain")
-        return text.rstrip("\r\n").split("\r\n")
+        assert not text.endswith("\n"), text  # no line break after the last line
+        return text.split("\r\n")
 
 
 @pytest.fixture

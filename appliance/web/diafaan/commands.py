@@ -4,6 +4,10 @@ Its parameter names, reply lines and error codes are a wire contract that existi
 integrations rely on; docs/http-api.md describes them.
 A request that is wrong in any way stores nothing and gets one ``ERROR:<code> <text>``
 line that names the parameter and the reason.
+
+Text replies are lines separated by CRLF, and the last line has no line break after it:
+clients written for Diafaan take the text after the last line feed as the answer (its PHP
+sample does), and a trailing CRLF would leave them an empty string, read as a failure.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ MAX_LIMIT = 1_000_000              # request-received-messages: more in one repl
 
 
 def install(app: bottle.Bottle, context: HttpApiContext) -> None:
+    # Diafaan answers /http/<command>/ as /http/<command>, and its own samples use the slash
     @app.route("/http/<command>", method=["GET", "POST"])
+    @app.route("/http/<command>/", method=["GET", "POST"])
     def http_command(command: str) -> str | bytes:
         bottle.response.content_type = "text/plain; charset=utf-8"  # errors are text, always
         handler = COMMANDS.get(command)
@@ -56,12 +62,12 @@ def install(app: bottle.Bottle, context: HttpApiContext) -> None:
             if isinstance(reply, XmlReply):
                 bottle.response.content_type = reply.content_type
                 return reply.body
-            return reply + "\r\n"
+            return reply
         except ApiError as error:
-            return error.line() + "\r\n"
+            return error.line()
         except Exception:  # a fault of ours: the client still gets a line it can parse
             log.exception("/http/%s failed", command)
-            return ApiError(UNKNOWN_ERROR, "see the appliance's log").line() + "\r\n"
+            return ApiError(UNKNOWN_ERROR, "see the appliance's log").line()
 
 
 # -- commands -------------------------------------------------------------------------------
