@@ -12,7 +12,8 @@ import pytest
 from diafaan_api import ALICE, Api
 
 from appliance.store import db as store_db
-from appliance.store.models import OutboundMessage
+from appliance.store.models import MessageState, OutboundMessage
+from appliance.store.reports import Reports
 
 
 @pytest.fixture
@@ -63,3 +64,45 @@ def test_status_with_a_trailing_slash_is_one_line_the_php_sample_reads(api):
     (line,) = api.call("send-message", {"to": "+447700900123", "message": "hello"}).lines
     reply = api.call("request-status-update/", {"message-id": line.removeprefix("OK: ")})
     assert after_last_line_feed(reply.text) == "STATUS:100 Queued"
+
+
+# -- message status codes ------------------------------------------------------------------
+
+def status_line(api, message_id: str) -> str:
+    return after_last_line_feed(api.call("request-status-update", {"message-id": message_id}).text)
+
+
+def sent_message(api) -> str:
+    """A message a gateway has sent, its one part with network reference 7."""
+    (line,) = api.call("send-message", {"to": "+447700900123", "message": "hello"}).lines
+    message_id = line.removeprefix("OK: ")
+    assert api.queue.claim("GSM Modem Gateway").id == message_id
+    (part,) = api.queue.parts(message_id, lambda: [("00", 1)])
+    assert api.queue.part_sent(part.id, 7, "GSM Modem Gateway")
+    assert api.queue.complete(message_id)
+    return message_id
+
+
+def test_a_sent_message_is_the_whole_line_status_200_success(api):
+    # a production client compares the whole line, not the code alone
+    assert status_line(api, sent_message(api)) == "STATUS:200 Success"
+
+
+@pytest.mark.parametrize("tp_status, expected", [(0x00, "STATUS:201 Delivered"), (0x46, "STATUS:301 Undelivered"),
+                                                 (0x62, "STATUS:301 Undelivered")])
+def test_a_delivery_report_gives_201_or_301(api, tp_status, expected):
+    message_id = sent_message(api)
+    assert Reports(api.queue).apply("GSM Modem Gateway", 7, "+447700900123", tp_status).message_id == message_id
+    assert status_line(api, message_id) == expected
+
+
+@pytest.mark.parametrize("state, code", [(MessageState.QUEUED, 100), (MessageState.SENDING, 102),
+                                         (MessageState.EXPIRED, 303), (MessageState.REMOVED, 302)])
+def test_the_appliances_own_states_are_never_read_as_sent_delivered_or_failed(api, state, code):
+    (line,) = api.call("send-message", {"to": "+447700900123", "message": "hello"}).lines
+    message_id = line.removeprefix("OK: ")
+    OutboundMessage.update(state=state).where(OutboundMessage.id == message_id).execute()
+    reply = status_line(api, message_id)
+    shown = int(reply.removeprefix("STATUS:").split(" ")[0])
+    assert shown == code, reply
+    assert shown not in range(200, 300) and shown not in (300, 301)  # how Diafaan's clients read codes

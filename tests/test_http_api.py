@@ -210,7 +210,7 @@ def test_status_follows_the_message_through_its_states(env):
     OutboundMessage.update(retry_at=None).execute()
     queue.claim("GSM Modem Gateway")
     queue.complete(message_id)
-    assert status(client, message_id) == ["STATUS:200 Sent"]
+    assert status(client, message_id) == ["STATUS:200 Success"]
     assert status(client, message_id, "gateway") == ["GATEWAY:GSM Modem Gateway"]
 
 

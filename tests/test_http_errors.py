@@ -59,7 +59,7 @@ CASES = [
                                             "given 2 times"),
     # 307 Operation not allowed
     ("remove-queued-message", "message-id={sent}", "ERROR:307 Operation not allowed: message {sent} is no longer "
-                                                   "queued: its status is 200 Sent"),
+                                                   "queued: its status is 200 Success"),
     # 309 Message id not found
     ("request-status-update", "message-id=nope", "ERROR:309 Message id not found: nope"),
     ("remove-queued-message", "message-id=nope", "ERROR:309 Message id not found: nope"),

@@ -22,8 +22,9 @@ from ..store.models import InboundMessage, MessageState, OutboundMessage
 
 PRODUCT = "SMS Appliance"
 STATES = (MessageState.QUEUED, MessageState.SENDING, MessageState.SENT, MessageState.DELIVERED,
-          MessageState.FAILED, MessageState.EXPIRED, MessageState.REMOVED)
-_SENT = (MessageState.SENT, MessageState.DELIVERED)
+          MessageState.FAILED, MessageState.UNDELIVERED, MessageState.EXPIRED, MessageState.REMOVED)
+# the gateway sent these: a report that one was not delivered does not make the send a failure
+_SENT = (MessageState.SENT, MessageState.DELIVERED, MessageState.UNDELIVERED)
 
 
 def version() -> str:
