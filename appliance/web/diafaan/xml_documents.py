@@ -53,8 +53,12 @@ def server_status(status: dict) -> XmlReply:
         child(messages, state.capitalize(), count)  # queued: <Queued>
     child(messages, "Received", status["received"])
     gateways = child(root, "Gateways", Count=len(status["gateways"]))
-    for gateway in status["gateways"]:
-        entry = child(gateways, "Gateway")
+    for number, gateway in enumerate(status["gateways"], start=1):
+        entry = child(gateways, "Gateway", Name=gateway["name"], Id=number,
+                      Active=_flag(gateway["state"] not in ("stopped", "closed")),
+                      Available=_flag(gateway["in_service"]), SendEnabled=_flag(not gateway["paused"]),
+                      ReceiveEnabled=_flag(gateway["receives"]))
+        _diafaan_statistics(entry, gateway["state"], gateway)
         child(entry, "Name", gateway["name"])
         child(entry, "State", gateway["state"])
         child(entry, "Detail", gateway["detail"])
@@ -69,11 +73,30 @@ def server_status(status: dict) -> XmlReply:
         for name, value in gateway["properties"].items():
             child(entry, "Property", value, Name=name)
     connectors = child(root, "Connectors", Count=len(status["connectors"]))
-    for connector in status["connectors"]:
-        entry = child(connectors, "Connector")
+    for number, connector in enumerate(status["connectors"], start=1):
+        sends = any(a["use"] in ("send-receive", "send") for a in connector["gateways"])
+        receives = any(a["use"] in ("send-receive", "receive") for a in connector["gateways"])
+        entry = child(connectors, "Connector", Name=connector["name"], Id=number,
+                      Active=_flag(connector["running"]), Available=_flag(connector["running"]),
+                      SendEnabled=_flag(sends), ReceiveEnabled=_flag(receives))
+        _diafaan_statistics(entry, "running" if connector["running"] else "stopped", connector)
         child(entry, "Name", connector["name"])
         child(entry, "Type", connector["type"])
         child(entry, "MaxSendAttempts", connector["max_send_attempts"])
         for assignment in connector["gateways"]:
             child(entry, "Gateway", assignment["name"], Use=assignment["use"], Role=assignment["role"])
     return document(root)
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _diafaan_statistics(entry: Element, status: str, counts: dict) -> None:
+    """The children monitoring checks written for Diafaan read, by these names and in this
+    place (``.//Statistics/MessagesInSendQueue``); the appliance's own detail follows them."""
+    child(entry, "Status", status)
+    statistics = child(entry, "Statistics")
+    child(statistics, "SentMessages", counts["sent"])
+    child(statistics, "FailedMessages", counts["failed"])
+    child(statistics, "MessagesInSendQueue", counts["in_send_queue"])
