@@ -8,18 +8,25 @@ client expects what.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
 import pytest
 from diafaan_api import ALICE, Api
 
+from appliance import pdu
 from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.reports import Reports
 
 
+SENT = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)   # the service centre's time stamp
+
+
 @pytest.fixture
-def api(tmp_path):
+def api(tmp_path, clock):
     database = store_db.open_database(tmp_path)
-    yield Api(database)
+    yield Api(database, clock=clock)
     database.close()
 
 
@@ -106,3 +113,31 @@ def test_the_appliances_own_states_are_never_read_as_sent_delivered_or_failed(ap
     shown = int(reply.removeprefix("STATUS:").split(" ")[0])
     assert shown == code, reply
     assert shown not in range(200, 300) and shown not in (300, 301)  # how Diafaan's clients read codes
+
+
+# -- received messages, read by child position -----------------------------------------------
+
+def test_a_plugin_reading_children_by_position_gets_sender_text_id_and_a_date(api, clock):
+    """A dental-practice plugin takes ChildNodes[1] of the document (the MessageList, after
+    the declaration), and of each Message child 0 as From, 2 as MessageText, 4 as
+    MessageId, and parses child 11 as a date and time."""
+    clock.now += 1
+    (message_id,) = [i for part in pdu.encode_deliver("+6421000000", "YES", smsc="+6421600600", timestamp=SENT)
+                     for i in api.inbox.store("GSM Modem Gateway", part.pdu)]
+    reply = api.call("request-received-messages/", {"order": "newest", "limit": "1000"})
+    declaration, rest = reply.text.split("\r\n", 1)
+    assert declaration.startswith("<?xml ") and rest.startswith("<MessageList")
+    (message,) = ET.fromstring(reply.text.encode())
+    children = list(message)
+    assert (children[0].text, children[2].text, children[4].text) == ("+6421000000", "YES", message_id)
+    assert datetime.fromisoformat(children[11].text) == datetime.fromtimestamp(clock.now).replace(microsecond=0)
+
+
+def test_a_client_reading_by_name_still_finds_every_element_of_the_manual(api, clock):
+    clock.now += 1
+    for part in pdu.encode_deliver("+6421000000", "YES", smsc="+6421600600", timestamp=SENT):
+        api.inbox.store("GSM Modem Gateway", part.pdu)
+    (message,) = ET.fromstring(api.call("request-received-messages").text.encode())
+    assert (message.findtext("From"), message.findtext("MessageText"), message.findtext("SMSC"),
+            message.findtext("ReceiveTime")) == ("+6421000000", "YES", "+6421600600",
+                                                 datetime.fromtimestamp(clock.now).strftime("%Y%m%d%H%M%S"))

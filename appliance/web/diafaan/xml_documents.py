@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from xml.etree.ElementTree import Element
 
 from ...store.models import InboundMessage
-from .xml_reply import XmlReply, child, document, local_time
+from .xml_reply import XmlReply, child, document, local_date_time, local_time
 
 WHOLE_MESSAGE = -1  # MessagePart of an assembled message (Diafaan numbers parts from 1)
 
@@ -32,6 +32,9 @@ def message_list(messages: Iterable[InboundMessage], *, removed: bool) -> XmlRep
         child(entry, "SendTime", local_time(message.sent_at))
         child(entry, "ReceiveTime", local_time(message.received_at))
         child(entry, "Gateway", message.gateway)
+        # 12th child: clients read the receive time by position here and parse it as a
+        # date and time (docs/http-api.md, "request-received-messages")
+        child(entry, "ReceiveDateTime", local_date_time(message.received_at))
         child(entry, "SMSC", message.smsc)
         child(entry, "PDU", message.pdu)
         child(entry, "IsRemoved", removed)
