@@ -141,3 +141,44 @@ def test_a_client_reading_by_name_still_finds_every_element_of_the_manual(api, c
     assert (message.findtext("From"), message.findtext("MessageText"), message.findtext("SMSC"),
             message.findtext("ReceiveTime")) == ("+6421000000", "YES", "+6421600600",
                                                  datetime.fromtimestamp(clock.now).strftime("%Y%m%d%H%M%S"))
+
+
+# -- parameters as clients send them ---------------------------------------------------------
+
+def recipients(api, reply) -> list[str]:
+    return [OutboundMessage.get_by_id(line.removeprefix("OK: ")).recipient for line in reply.lines]
+
+
+def test_recipients_separated_by_commas_as_a_public_csharp_helper_sends_them(api):
+    reply = api.call("send-message", {"to": "+989120000000,+93700000000", "message": "hello"})
+    assert recipients(api, reply) == ["+989120000000", "+93700000000"]
+
+
+def test_commas_and_semicolons_may_be_mixed(api):
+    reply = api.call("send-message", {"to": "+441 , +442;+443", "message": "hello"})
+    assert recipients(api, reply) == ["+441", "+442", "+443"]
+
+
+def test_empty_parameters_are_parameters_not_given(api):
+    """A client that fills a form from optional settings sends every field, empty or not."""
+    empty = dict.fromkeys(("gateway", "from", "message-type", "message-guid", "message-info", "priority",
+                           "validity-period", "scheduled", "contact-name"), "")
+    reply = api.call("send-message", {"to": "+447700900123", "message": "hello", **empty})
+    (line,) = reply.lines
+    assert line.startswith("OK: "), line
+    message = OutboundMessage.get_by_id(line.removeprefix("OK: "))
+    assert (message.gateways, message.message_type, message.validity_period, message.scheduled_at) == (
+        "", "sms.automatic", None, None)
+    assert after_last_line_feed(api.call("request-status-update", {"message-id": message.id, "info": ""}
+                                         ).text) == "STATUS:100 Queued"
+
+
+def test_a_query_that_starts_with_an_ampersand_parses(api, clock):
+    """The dental-practice plugin asks for request-received-messages?&order=newest&..."""
+    for text in ("first", "second"):
+        clock.now += 1
+        for part in pdu.encode_deliver("+6421000000", text, smsc="+6421600600", timestamp=SENT):
+            api.inbox.store("GSM Modem Gateway", part.pdu)
+    reply = api.call("request-received-messages", raw_query="&order=newest&username=alice&password=correct+horse"
+                                                            "&limit=1000")
+    assert [m.findtext("MessageText") for m in ET.fromstring(reply.text.encode())] == ["second", "first"]

@@ -13,6 +13,7 @@ sample does), and a trailing CRLF would leave them an empty string, read as a fa
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -86,15 +87,19 @@ def send_message(context: HttpApiContext, params: bottle.MultiDict) -> str:
 
 
 def _send_fields(params: bottle.MultiDict) -> submission.Fields:
-    """send-message's parameters, each given at most once; lists are ';'-separated."""
+    """send-message's parameters, each given at most once; lists are ';'-separated, and the
+    numbers of ``to`` may be ','-separated too (public clients written for Diafaan send
+    ``+98…,+93…``). An empty parameter is one not given."""
     def text(name: str) -> str:
         return single(params, name, code=MESSAGE_REJECTED) or ""
 
-    def listed(raw: str | None) -> list[str]:
-        return [entry.strip() for entry in (raw or "").split(";") if entry.strip()]
+    def listed(raw: str | None, separators: str = ";") -> list[str]:
+        entries = re.split(f"[{re.escape(separators)}]", raw or "")
+        return [entry.strip() for entry in entries if entry.strip()]
 
     return submission.Fields(
-        to=listed(single(params, "to", code=MULTIPLE_TO)), contact_names=listed(single(params, "contact-name")),
+        to=listed(single(params, "to", code=MULTIPLE_TO), ";,"),
+        contact_names=listed(single(params, "contact-name")),
         message=text("message"), message_type=text("message-type"), sender=text("from"),
         guid=text("message-guid"), info=text("message-info"), gateways=text("gateway").split(";"),
         priority=text("priority"), validity_period=text("validity-period"), scheduled=text("scheduled"))
