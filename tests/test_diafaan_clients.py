@@ -19,7 +19,6 @@ from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.reports import Reports
 
-
 SENT = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)   # the service centre's time stamp
 
 

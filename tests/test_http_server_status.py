@@ -148,8 +148,8 @@ def test_any_user_reads_the_status_as_xml(api, utc, method):
         ("Name", "SMS Appliance"), ("Version", server_status.version()), ("ServerTime", "20270115090205"),
         ("StartTime", "20270115080000"), ("Uptime", "3725")]
     assert [(e.tag, e.text) for e in root.find("Messages")] == [
-        ("Queued", "2"), ("Sending", "1"), ("Sent", "2"), ("Delivered", "1"), ("Failed", "1"), ("Undelivered", "0"), ("Expired", "1"),
-        ("Removed", "1"), ("Received", "4")]
+        ("Queued", "2"), ("Sending", "1"), ("Sent", "2"), ("Delivered", "1"), ("Failed", "1"), ("Undelivered", "0"),
+        ("Expired", "1"), ("Removed", "1"), ("Received", "4")]
     gateways = root.find("Gateways")
     assert gateways.get("Count") == "2"
     first, second = gateways
