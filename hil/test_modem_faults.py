@@ -71,13 +71,13 @@ def test_messages_waiting_on_the_sim_before_start_are_collected(tmp_path):
             rig.stop()
 
 
-def test_a_failed_delivery_report_fails_the_message_with_the_reason(tmp_path):
+def test_a_failed_delivery_report_makes_the_message_undelivered_with_the_reason(tmp_path):
     with SimulatedModem(report_delay=0.1) as modem:
         modem.set_next_report(0x46)  # validity period expired
         rig = Rig(tmp_path, [modem]).start()
         try:
             (message_id,) = rig.send(NewMessage("+441", "never delivered"))
-            wait_for(lambda: rig.state(message_id) == MessageState.FAILED, what="failed by its report")
+            wait_for(lambda: rig.state(message_id) == MessageState.UNDELIVERED, what="undelivered by its report")
             assert OutboundMessage.get_by_id(message_id).error_text == "not delivered: validity period expired"
         finally:
             rig.stop()

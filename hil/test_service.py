@@ -166,8 +166,8 @@ def test_sms_sent_through_the_http_api_reaches_the_modem_and_turns_sent(workdir)
         appliance.start()
         for method in ("GET", "POST"):
             message_id = appliance.send(method, to="+447700900123", message=f"Disk full on db1 ({method})")
-            wait_for(lambda message_id=message_id: appliance.status(message_id) == "STATUS:200 Sent",
-                     what="STATUS:200 Sent")
+            wait_for(lambda message_id=message_id: appliance.status(message_id) == "STATUS:200 Success",
+                     what="STATUS:200 Success")
             (line,) = appliance.http("request-status-update", username="alice", password=PASSWORD,
                                      message_id=message_id, info="gateway")
             assert line == "GATEWAY:GSM Modem Gateway"
@@ -201,7 +201,7 @@ def test_make_runs_command_line_starts_the_simulated_modems_asked_for(workdir):
             for gateway in ("Simulated Modem 1", "Simulated Modem 2"):
                 (line,) = http(port, "send-message", **login, to="+447700900123", message="Hi", gateway=gateway)
                 query = {**login, "message_id": line.removeprefix("OK: ")}
-                wait_for(lambda query=query: http(port, "request-status-update", **query) == ["STATUS:200 Sent"],
+                wait_for(lambda query=query: http(port, "request-status-update", **query) == ["STATUS:200 Success"],
                          what=f"sent through {gateway}")
                 assert http(port, "request-status-update", **query, info="gateway") == [f"GATEWAY:{gateway}"]
         finally:
@@ -249,7 +249,7 @@ def test_queued_messages_survive_a_kill_and_are_sent_after_restart(workdir):
             assert db.execute("SELECT COUNT(*) FROM outbound_message WHERE state = 'queued'").fetchone()[0] == 5
         simulator = Simulator(link, workdir / "sent.jsonl")
         appliance.start()
-        wait_for(lambda: all(appliance.status(i) == "STATUS:200 Sent" for i in ids), what="all sent")
+        wait_for(lambda: all(appliance.status(i) == "STATUS:200 Success" for i in ids), what="all sent")
         texts = sorted((pdu.decode(entry["pdu"]).text for entry in simulator.sent()), key=str)
         assert texts == sorted(f"queued {n}" for n in range(5))
         output = appliance.stop()

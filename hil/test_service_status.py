@@ -30,11 +30,11 @@ def test_the_status_xml_has_every_gateway_of_the_running_service(tmp_path):
         assert appliance.cli("user", "set", "alice", "--password", PASSWORD).returncode == 0
         appliance.start()
         message_id = appliance.send(to="+447700900123", message="through the first modem")
-        wait_for(lambda: appliance.status(message_id) == "STATUS:200 Sent", what="STATUS:200 Sent")
+        wait_for(lambda: appliance.status(message_id) == "STATUS:200 Success", what="STATUS:200 Success")
         (line,) = appliance.http("remove-queued-message", "POST", username="alice", password=PASSWORD,
                                  message_id=message_id)
         assert line == f"ERROR:307 Operation not allowed: message {message_id} is no longer queued: " \
-                       f"its status is 200 Sent"
+                       f"its status is 200 Success"
 
         for method in ("GET", "POST"):
             root = server_status(appliance, method)

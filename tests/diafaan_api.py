@@ -31,7 +31,7 @@ class Reply:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.rstrip("\r\n").split("\r\n")
+        return self.text.split("\r\n")
 
 
 class Api:

@@ -102,7 +102,7 @@ def test_status_and_parts_follow_the_message(env):
     env.queue.complete(message_id)
     MessagePart.update(status=0, reported_at=time.time()).execute()
     message = env.client().get(f"/messages/{message_id}").data
-    assert message["status"] == {"code": 200, "text": "Sent"} and message["gateway"] == "GSM Modem Gateway"
+    assert message["status"] == {"code": 200, "text": "Success"} and message["gateway"] == "GSM Modem Gateway"
     assert message["parts"][0]["reference"] == 17 and message["parts"][0]["tp_status"] == 0
     (report,) = env.client().get(f"/messages/{message_id}/reports").data["parts"]
     assert (report["tp_status"], report["tp_status_text"], report["outcome"]) == (

@@ -47,7 +47,8 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     ({"http": {"connections": "8"}}, "http.connections", "integer"),
     ({"storage": {"path": ""}}, "storage.path", "non-empty"),
     ({"modem": {"name": "A"}}, "modem", "[[modem]]"),
-    ({"modem": [{"port": "/dev/x"}]}, "modem[1].name", "required"),
+    ({"modem": [{"port": "/dev/x"}, {"name": "GSM Modem Gateway", "port": "/y"}]}, "modem[2].name",
+     "another modem"),
     ({"modem": [{"name": "A"}]}, "modem[1].port", "required"),
     ({"modem": [{"name": "A", "port": "/x", "baudrate": 1234}]}, "modem[1].baudrate", "not one of"),
     ({"modem": [{"name": "A", "port": "/x", "baudrate": "fast"}]}, "modem[1].baudrate", "integer"),
@@ -178,3 +179,9 @@ def test_a_refusal_the_schema_layer_cannot_take_apart_keeps_msgspecs_words_and_p
     odd = msgspec.ValidationError("Something new - at `$.modem[0].colour`")
     refusal = schema.explain(odd, config.Config, {"modem": [{"name": "A", "port": "/x"}]}, schema.TOML)
     assert (refusal.key(schema.TOML), refusal.problem) == ("modem[1].colour", "Something new")
+
+
+def test_a_modem_the_file_does_not_name_is_the_gateway_diafaan_users_know():
+    parsed = config.parse({"modem": [{"port": "/dev/ttyUSB2"}, {"name": "Backup", "port": "/dev/ttyUSB3"},
+                                   {"port": "/dev/ttyUSB4"}]})
+    assert [m.name for m in parsed.modems] == ["GSM Modem Gateway", "Backup", "GSM Modem Gateway 3"]

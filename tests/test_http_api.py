@@ -48,7 +48,8 @@ class Client:
         text = b"".join(self.app(environ, start_response)).decode()
         assert status["line"].startswith("200"), status["line"]
         assert status["headers"]["Content-Type"].startswith("text/plain")
-        return text.rstrip("\r\n").split("\r\n")
+        assert not text.endswith("\n"), text  # no line break after the last line
+        return text.split("\r\n")
 
 
 @pytest.fixture
@@ -210,7 +211,7 @@ def test_status_follows_the_message_through_its_states(env):
     OutboundMessage.update(retry_at=None).execute()
     queue.claim("GSM Modem Gateway")
     queue.complete(message_id)
-    assert status(client, message_id) == ["STATUS:200 Sent"]
+    assert status(client, message_id) == ["STATUS:200 Success"]
     assert status(client, message_id, "gateway") == ["GATEWAY:GSM Modem Gateway"]
 
 

@@ -13,7 +13,7 @@ from appliance.store.models import InboundMessage
 SENT = datetime(2026, 11, 22, 10, 15, 30, tzinfo=UTC)
 SMSC = "+447785016005"
 FIELDS = ["From", "To", "MessageText", "MessageType", "MessageId", "MessagePart", "ReceivedMessageParts",
-          "TotalMessageParts", "SendTime", "ReceiveTime", "Gateway", "SMSC", "PDU", "IsRemoved"]
+          "TotalMessageParts", "SendTime", "ReceiveTime", "Gateway", "ReceiveDateTime", "SMSC", "PDU", "IsRemoved"]
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_a_received_message_comes_with_every_field_in_local_time(api, clock, ind
         "MessageId": message_id, "MessagePart": "-1", "ReceivedMessageParts": "1", "TotalMessageParts": "1",
         "SendTime": "20261122154530",                      # 10:15:30 UTC at +05:30
         "ReceiveTime": "20270115133001",                    # clock.now, 08:00:01 UTC
-        "Gateway": "GSM Modem Gateway", "SMSC": SMSC,
+        "Gateway": "GSM Modem Gateway", "ReceiveDateTime": "2027-01-15 13:30:01", "SMSC": SMSC,
         "PDU": InboundMessage.get_by_id(message_id).pdu, "IsRemoved": "0",
     }
 

@@ -91,9 +91,9 @@ def removed(api, clock):
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("prepare, state, shown", [
     (sending, MessageState.SENDING, "102 Sending"),
-    (sent, MessageState.SENT, "200 Sent"),
+    (sent, MessageState.SENT, "200 Success"),
     (failed, MessageState.FAILED, "300 Failed"),
-    (expired, MessageState.EXPIRED, "301 Expired"),
+    (expired, MessageState.EXPIRED, "303 Expired"),
     (removed, MessageState.REMOVED, "302 Removed"),
 ])
 def test_a_message_no_longer_queued_is_not_allowed_and_says_its_status(api, clock, method, prepare, state, shown):

@@ -91,23 +91,26 @@ def test_collect_gathers_every_gateway_connector_and_count(router):
     assert status == {
         "name": "SMS Appliance", "version": server_status.version(), "time": NOW, "started_at": STARTED,
         "uptime": 3725,
-        "messages": {"queued": 2, "sending": 1, "sent": 2, "delivered": 1, "failed": 1, "expired": 1, "removed": 1},
+        "messages": {"queued": 2, "sending": 1, "sent": 2, "delivered": 1, "failed": 1, "undelivered": 0,
+                     "expired": 1, "removed": 1},
         "received": 4,
         "gateways": [
             {"name": "GSM Modem Gateway", "state": "ready", "detail": "", "in_service": True, "paused": False,
-             "sent": 2, "failed": 0, "received": 2,
+             "receives": True, "sent": 2, "failed": 0, "in_send_queue": 3, "received": 2,
              "send_limit_day": 200, "send_limit_month": None, "send_rate_per_minute": 10,
              "properties": {"model": "SIM800", "signal_dbm": -71}},
             {"name": "Backup <&> Modem", "state": "failed", "detail": "no answer to AT", "in_service": False,
-             "paused": True, "sent": 1, "failed": 1, "received": 1,
+             "paused": True, "receives": False, "sent": 1, "failed": 1, "in_send_queue": 2, "received": 1,
              "send_limit_day": None, "send_limit_month": None, "send_rate_per_minute": None,
              "properties": {"model": None}},
         ],
         "connectors": [
-            {"name": "HTTP API", "type": "http", "max_send_attempts": 2,
+            {"name": "HTTP API", "type": "http", "running": True, "max_send_attempts": 2,
+             "sent": 3, "failed": 1, "in_send_queue": 3,
              "gateways": [{"name": "GSM Modem Gateway", "use": "send-receive", "role": "primary"},
                           {"name": "Backup <&> Modem", "use": "send", "role": "backup"}]},
-            {"name": "Helpdesk", "type": "webhook", "max_send_attempts": 3,
+            {"name": "Helpdesk", "type": "webhook", "running": True, "max_send_attempts": 3,
+             "sent": 0, "failed": 0, "in_send_queue": 0,
              "gateways": [{"name": "GSM Modem Gateway", "use": "receive", "role": "primary"}]},
         ],
     }
@@ -145,12 +148,12 @@ def test_any_user_reads_the_status_as_xml(api, utc, method):
         ("Name", "SMS Appliance"), ("Version", server_status.version()), ("ServerTime", "20270115090205"),
         ("StartTime", "20270115080000"), ("Uptime", "3725")]
     assert [(e.tag, e.text) for e in root.find("Messages")] == [
-        ("Queued", "2"), ("Sending", "1"), ("Sent", "2"), ("Delivered", "1"), ("Failed", "1"), ("Expired", "1"),
-        ("Removed", "1"), ("Received", "4")]
+        ("Queued", "2"), ("Sending", "1"), ("Sent", "2"), ("Delivered", "1"), ("Failed", "1"), ("Undelivered", "0"),
+        ("Expired", "1"), ("Removed", "1"), ("Received", "4")]
     gateways = root.find("Gateways")
     assert gateways.get("Count") == "2"
     first, second = gateways
-    assert [(e.tag, e.attrib, e.text) for e in first] == [
+    assert [(e.tag, e.attrib, e.text) for e in first][2:] == [
         ("Name", {}, "GSM Modem Gateway"), ("State", {}, "ready"), ("Detail", {}, None), ("InService", {}, "1"),
         ("Paused", {}, "0"), ("Sent", {}, "2"), ("Failed", {}, "0"), ("Received", {}, "2"),
         ("SendLimitDay", {}, "200"), ("SendLimitMonth", {}, None), ("SendRatePerMinute", {}, "10"),
@@ -186,3 +189,50 @@ def test_without_valid_credentials_there_is_no_status(api, method, query, expect
     assert reply.content_type.startswith("text/plain")
     (line,) = reply.lines
     assert line.startswith(expected), line
+
+
+# -- as monitoring checks written for Diafaan read it ---------------------------------------
+
+def test_a_gateway_check_finds_its_gateway_by_name_attribute_and_reads_its_statistics(api):
+    fill_store()
+    _, root = status_xml(api)
+    found = [g for g in root.findall(".//Gateway") if g.get("Name") == "GSM Modem Gateway"]
+    assert len(found) == 1  # a connector's gateway entries carry no Name attribute
+    (gateway,) = found
+    assert gateway.attrib == {"Name": "GSM Modem Gateway", "Id": "1", "Active": "1", "Available": "1",
+                              "SendEnabled": "1", "ReceiveEnabled": "1"}
+    assert gateway.findtext("Status") == "ready"
+    statistics = gateway.find("Statistics")
+    assert (statistics.findtext("SentMessages"), statistics.findtext("FailedMessages"),
+            statistics.findtext("MessagesInSendQueue")) == ("2", "0", "3")
+    backup = root.find(".//Gateway[@Name='Backup <&> Modem']")
+    assert (backup.get("Id"), backup.get("Available"), backup.get("SendEnabled"), backup.get("ReceiveEnabled")) == (
+        "2", "0", "0", "0")  # out of service, paused, no connector receives from it
+
+
+def test_a_queue_check_reads_messages_in_send_queue_by_xpath(api):
+    fill_store()
+    _, root = status_xml(api)
+    assert int(root.find(".//MessagesInSendQueue").text) == 3  # the first gateway's: queued 2, sending 1
+    assert [int(e.text) for e in root.findall(".//Statistics/MessagesInSendQueue")] == [3, 2, 3, 0]
+
+
+def test_connectors_are_read_the_same_way(api):
+    fill_store()
+    _, root = status_xml(api)
+    connector = root.find(".//Connector[@Name='HTTP API']")
+    assert connector.attrib == {"Name": "HTTP API", "Id": "1", "Active": "1", "Available": "1",
+                                "SendEnabled": "1", "ReceiveEnabled": "1"}
+    assert connector.findtext("Status") == "running"
+    assert [connector.findtext(f"Statistics/{name}") for name in
+            ("SentMessages", "FailedMessages", "MessagesInSendQueue")] == ["3", "1", "3"]
+    helpdesk = root.find(".//Connector[@Name='Helpdesk']")
+    assert (helpdesk.get("SendEnabled"), helpdesk.get("ReceiveEnabled")) == ("0", "1")
+
+
+def test_a_stopped_connector_is_not_active(router):
+    api = Api(router.queue.database, server_status=lambda: server_status.collect(
+        router, started_at=STARTED, now=NOW, accepting=lambda name: name != "Helpdesk"))
+    _, root = status_xml(api)
+    helpdesk = root.find(".//Connector[@Name='Helpdesk']")
+    assert (helpdesk.get("Active"), helpdesk.findtext("Status")) == ("0", "stopped")

@@ -6,6 +6,7 @@ import pytest
 
 from appliance.config.file import ModemConfig
 from appliance.gateways.modem import ModemGateway
+from appliance.messages.status import status_of
 from appliance.modem.driver import ModemDriver
 from appliance.store import db as store_db
 from appliance.store.inbox import Inbox
@@ -68,11 +69,12 @@ def test_still_trying_changes_nothing_but_the_part_status(queue):
     assert MessagePart.get(MessagePart.message == message_id).status == 0x21
 
 
-def test_permanent_failure_fails_the_message_with_the_reason(queue):
+def test_a_negative_report_makes_the_message_undelivered_with_the_reason(queue):
     message_id = sent_message(queue, "+441", [3])
     Reports(queue).apply("GSM1", 3, "+441", 0x46)
     message = OutboundMessage.get_by_id(message_id)
-    assert message.state == MessageState.FAILED
+    assert message.state == MessageState.UNDELIVERED
+    assert status_of(message) == (301, "Undelivered")
     assert message.error_text == "not delivered: validity period expired"
 
 
@@ -117,7 +119,7 @@ def test_a_report_never_revives_a_message_that_ended_otherwise(queue):
     message_id = sent_message(queue, "+441", [8])
     Reports(queue).apply("GSM1", 8, "+441", 0x40)
     Reports(queue).apply("GSM1", 8, "+441", 0x00)  # a late, contradicting report
-    assert state(message_id) == MessageState.FAILED
+    assert state(message_id) == MessageState.UNDELIVERED
 
 
 def test_the_modem_gateway_keeps_a_report_that_does_not_decode_or_is_no_report(queue):

@@ -149,7 +149,8 @@ class Service:
         context = HttpApiContext(queue=queue, authenticator=self._authenticator(), connector=http_connector,
                                  gateway_names=lambda: names, on_accepted=router.kick_threadsafe,
                                  inbox=inbox,
-                                 server_status=lambda: server_status.collect(router, started_at=started_at),
+                                 server_status=lambda: server_status.collect(router, started_at=started_at,
+                                                                          accepting=control.accepting),
                                  control=control,
                                  send_server_command_enabled=self.config.http.send_server_command,
                                  country_code=self.config.routing.country_code)

@@ -77,6 +77,7 @@ class Table(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class ModemConfig(Table, frozen=True):
+    # left out of the file: see _named
     name: Annotated[str, Meta(pattern=r"^[^;]*[^;\s][^;]*$",
                               description="a name without ';' (it separates names in the gateway parameter)")]
     port: Text
@@ -238,7 +239,7 @@ def load(path: str | Path | None) -> Config:
 def parse(raw: dict[str, Any]) -> Config:
     """A config from the TOML document ``raw``, or a :class:`ConfigError` naming the key."""
     try:
-        config = schema.convert(raw, Config, schema.TOML, warn=_renamed)
+        config = schema.convert(_named(raw), Config, schema.TOML, warn=_renamed)
     except schema.Refused as refused:
         raise ConfigError(refused.key, refused.refusal.problem) from None
     _check_http(config.http)
@@ -283,6 +284,23 @@ def _callback_url(url: str, key: str) -> None:
         return
     raise ConfigError(key, f"must be an https:// URL (plain http:// only to localhost), not {url!r}: "
                            "passwords are sent to it")
+
+
+DEFAULT_MODEM_NAME = "GSM Modem Gateway"   # what Diafaan calls its first GSM modem gateway
+
+
+def _named(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with a name for each [[modem]] the file leaves unnamed: the first is "GSM
+    Modem Gateway", as Diafaan's users and their scripts know it; the one in position n
+    (from 2) "GSM Modem Gateway n". Anything that is not a list of tables is left for the
+    schema to refuse."""
+    modems = raw.get("modem")
+    if not isinstance(modems, list):
+        return raw
+    named = [{"name": DEFAULT_MODEM_NAME if i == 1 else f"{DEFAULT_MODEM_NAME} {i}", **modem}
+             if isinstance(modem, dict) and "name" not in modem else modem
+             for i, modem in enumerate(modems, start=1)]
+    return {**raw, "modem": named}
 
 
 def _unique(names: list[str], key: str, what: str) -> None:

@@ -94,10 +94,11 @@ class MessageState:
     SENT = "sent"              # every part accepted by the network
     DELIVERED = "delivered"    # every part confirmed by a delivery report
     FAILED = "failed"
+    UNDELIVERED = "undelivered"  # sent, and a delivery report said a part was not delivered
     EXPIRED = "expired"        # its validity period ended before it could be sent
     REMOVED = "removed"        # taken out of the queue by remove-queued-message
 
-    FINAL = frozenset({SENT, DELIVERED, FAILED, EXPIRED, REMOVED})
+    FINAL = frozenset({SENT, DELIVERED, FAILED, UNDELIVERED, EXPIRED, REMOVED})
 
 
 class OutboundMessage(BaseModel):

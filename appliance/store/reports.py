@@ -98,8 +98,8 @@ class Reports:
              .where(MessagePart.id == part.id).execute())
             message = part.message
             # only from Sent: a report never revives a message that ended otherwise
-            if result == "failed":
-                self.queue.transition(message.id, MessageState.SENT, MessageState.FAILED,
+            if result == "failed":  # sent, but not delivered: a state of its own, as in Diafaan (301)
+                self.queue.transition(message.id, MessageState.SENT, MessageState.UNDELIVERED,
                                       error_code=None, error_text=f"not delivered: {report_status_text(status)}")
             elif result == "delivered":
                 undelivered = (MessagePart.select().where((MessagePart.message == message.id)

@@ -28,7 +28,7 @@ from .fields import Input, Output, Time, timestamp
 from .wire import ApiError, invalid, not_found
 
 # MessageState's values, as a type the API's declarations can name (tests check they agree)
-State = Literal["queued", "sending", "sent", "delivered", "failed", "expired", "removed"]
+State = Literal["queued", "sending", "sent", "delivered", "failed", "undelivered", "expired", "removed"]
 STATES: tuple[str, ...] = schema.choices(State)
 MAX_PAGE = 1000
 Recipients = Annotated[tuple[str, ...], Meta(max_length=submission.MAX_RECIPIENTS)]

@@ -88,4 +88,6 @@ def install(api: Api) -> None:
                       messages=collected["messages"],
                       received=collected["received"],
                       gateways=[GatewayStatus(**gateway_fields(g)) for g in collected["gateways"]],
-                      connectors=msgspec.convert(collected["connectors"], list[ConnectorStatus]))
+                      # collect tells more of each connector (its counts, for the /http XML)
+                      connectors=msgspec.convert([{key: c[key] for key in ConnectorStatus.__struct_fields__}
+                                                  for c in collected["connectors"]], list[ConnectorStatus]))

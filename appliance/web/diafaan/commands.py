@@ -4,11 +4,16 @@ Its parameter names, reply lines and error codes are a wire contract that existi
 integrations rely on; docs/http-api.md describes them.
 A request that is wrong in any way stores nothing and gets one ``ERROR:<code> <text>``
 line that names the parameter and the reason.
+
+Text replies are lines separated by CRLF, and the last line has no line break after it:
+clients written for Diafaan take the text after the last line feed as the answer (its PHP
+sample does), and a trailing CRLF would leave them an empty string, read as a failure.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -44,7 +49,9 @@ MAX_LIMIT = 1_000_000              # request-received-messages: more in one repl
 
 
 def install(app: bottle.Bottle, context: HttpApiContext) -> None:
+    # Diafaan answers /http/<command>/ as /http/<command>, and its own samples use the slash
     @app.route("/http/<command>", method=["GET", "POST"])
+    @app.route("/http/<command>/", method=["GET", "POST"])
     def http_command(command: str) -> str | bytes:
         bottle.response.content_type = "text/plain; charset=utf-8"  # errors are text, always
         handler = COMMANDS.get(command)
@@ -56,12 +63,12 @@ def install(app: bottle.Bottle, context: HttpApiContext) -> None:
             if isinstance(reply, XmlReply):
                 bottle.response.content_type = reply.content_type
                 return reply.body
-            return reply + "\r\n"
+            return reply
         except ApiError as error:
-            return error.line() + "\r\n"
+            return error.line()
         except Exception:  # a fault of ours: the client still gets a line it can parse
             log.exception("/http/%s failed", command)
-            return ApiError(UNKNOWN_ERROR, "see the appliance's log").line() + "\r\n"
+            return ApiError(UNKNOWN_ERROR, "see the appliance's log").line()
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -83,15 +90,19 @@ def send_message(context: HttpApiContext, params: bottle.MultiDict) -> str:
 
 
 def _send_fields(params: bottle.MultiDict) -> submission.Fields:
-    """send-message's parameters, each given at most once; lists are ';'-separated."""
+    """send-message's parameters, each given at most once; lists are ';'-separated, and the
+    numbers of ``to`` may be ','-separated too (public clients written for Diafaan send
+    ``+98…,+93…``). An empty parameter is one not given."""
     def text(name: str) -> str:
         return single(params, name, code=MESSAGE_REJECTED) or ""
 
-    def listed(raw: str | None) -> list[str]:
-        return [entry.strip() for entry in (raw or "").split(";") if entry.strip()]
+    def listed(raw: str | None, separators: str = ";") -> list[str]:
+        entries = re.split(f"[{re.escape(separators)}]", raw or "")
+        return [entry.strip() for entry in entries if entry.strip()]
 
     return submission.Fields(
-        to=listed(single(params, "to", code=MULTIPLE_TO)), contact_names=listed(single(params, "contact-name")),
+        to=listed(single(params, "to", code=MULTIPLE_TO), ";,"),
+        contact_names=listed(single(params, "contact-name")),
         message=text("message"), message_type=text("message-type"), sender=text("from"),
         guid=text("message-guid"), info=text("message-info"), gateways=text("gateway").split(";"),
         priority=text("priority"), validity_period=text("validity-period"), scheduled=text("scheduled"))

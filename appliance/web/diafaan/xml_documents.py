@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from xml.etree.ElementTree import Element
 
 from ...store.models import InboundMessage
-from .xml_reply import XmlReply, child, document, local_time
+from .xml_reply import XmlReply, child, document, local_date_time, local_time
 
 WHOLE_MESSAGE = -1  # MessagePart of an assembled message (Diafaan numbers parts from 1)
 
@@ -32,6 +32,9 @@ def message_list(messages: Iterable[InboundMessage], *, removed: bool) -> XmlRep
         child(entry, "SendTime", local_time(message.sent_at))
         child(entry, "ReceiveTime", local_time(message.received_at))
         child(entry, "Gateway", message.gateway)
+        # 12th child: clients read the receive time by position here and parse it as a
+        # date and time (docs/http-api.md, "request-received-messages")
+        child(entry, "ReceiveDateTime", local_date_time(message.received_at))
         child(entry, "SMSC", message.smsc)
         child(entry, "PDU", message.pdu)
         child(entry, "IsRemoved", removed)
@@ -53,8 +56,12 @@ def server_status(status: dict) -> XmlReply:
         child(messages, state.capitalize(), count)  # queued: <Queued>
     child(messages, "Received", status["received"])
     gateways = child(root, "Gateways", Count=len(status["gateways"]))
-    for gateway in status["gateways"]:
-        entry = child(gateways, "Gateway")
+    for number, gateway in enumerate(status["gateways"], start=1):
+        entry = child(gateways, "Gateway", Name=gateway["name"], Id=number,
+                      Active=_flag(gateway["state"] not in ("stopped", "closed")),
+                      Available=_flag(gateway["in_service"]), SendEnabled=_flag(not gateway["paused"]),
+                      ReceiveEnabled=_flag(gateway["receives"]))
+        _diafaan_statistics(entry, gateway["state"], gateway)
         child(entry, "Name", gateway["name"])
         child(entry, "State", gateway["state"])
         child(entry, "Detail", gateway["detail"])
@@ -69,11 +76,30 @@ def server_status(status: dict) -> XmlReply:
         for name, value in gateway["properties"].items():
             child(entry, "Property", value, Name=name)
     connectors = child(root, "Connectors", Count=len(status["connectors"]))
-    for connector in status["connectors"]:
-        entry = child(connectors, "Connector")
+    for number, connector in enumerate(status["connectors"], start=1):
+        sends = any(a["use"] in ("send-receive", "send") for a in connector["gateways"])
+        receives = any(a["use"] in ("send-receive", "receive") for a in connector["gateways"])
+        entry = child(connectors, "Connector", Name=connector["name"], Id=number,
+                      Active=_flag(connector["running"]), Available=_flag(connector["running"]),
+                      SendEnabled=_flag(sends), ReceiveEnabled=_flag(receives))
+        _diafaan_statistics(entry, "running" if connector["running"] else "stopped", connector)
         child(entry, "Name", connector["name"])
         child(entry, "Type", connector["type"])
         child(entry, "MaxSendAttempts", connector["max_send_attempts"])
         for assignment in connector["gateways"]:
             child(entry, "Gateway", assignment["name"], Use=assignment["use"], Role=assignment["role"])
     return document(root)
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _diafaan_statistics(entry: Element, status: str, counts: dict) -> None:
+    """The children monitoring checks written for Diafaan read, by these names and in this
+    place (``.//Statistics/MessagesInSendQueue``); the appliance's own detail follows them."""
+    child(entry, "Status", status)
+    statistics = child(entry, "Statistics")
+    child(statistics, "SentMessages", counts["sent"])
+    child(statistics, "FailedMessages", counts["failed"])
+    child(statistics, "MessagesInSendQueue", counts["in_send_queue"])

@@ -75,3 +75,11 @@ def local_time(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp).strftime("%Y%m%d%H%M%S")
+
+
+def local_date_time(timestamp: float | None) -> str | None:
+    """yyyy-MM-dd HH:mm:ss in the appliance's local time: a form every date parser reads
+    (.NET's ``DateTime.Parse`` does not read Diafaan's yyyyMMddHHmmss)."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
