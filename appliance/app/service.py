@@ -44,6 +44,7 @@ from ..store.reports import Reports, report_status_text
 from ..web.api_v1 import ApiV1Context
 from ..web.app import create_app
 from ..web.diafaan.commands import HttpApiContext
+from ..web.guard import Guard
 from ..web.receive import ReceiveContext
 from ..web.tls import tls_context
 from ..web.wsgi_server import HttpServer
@@ -151,7 +152,10 @@ class Service:
         # the config has both or neither (config.file refuses one alone)
         tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert and http.tls_key else None
         v1 = ApiV1Context(http=context)
-        self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port, threads=http.threads,
+        authenticator = context.authenticator
+        guard = Guard.from_config(http, lambda name, password, address: authenticator.authenticate(
+            name, password, address=address) is not None)
+        self.http = HttpServer(create_app(context, v1, receiving, guard), http.host, http.port, threads=http.threads,
                                connections=http.connections, timeout=http.timeout, max_body=http.max_body,
                                tls=tls, trusted_proxies=http.trusted_proxies)
         self.http.start()
