@@ -41,8 +41,10 @@ from ..store.inbox import Inbox
 from ..store.models import InboundMessage, OutboundMessage
 from ..store.queue import Queue
 from ..store.reports import Reports, report_status_text
+from ..store.space import Space
 from ..web.api_v1 import ApiV1Context
 from ..web.app import create_app
+from ..web.capacity import Capacity
 from ..web.diafaan.commands import HttpApiContext
 from ..web.guard import Guard
 from ..web.receive import ReceiveContext
@@ -78,6 +80,7 @@ class Service:
         self.gateways: list[ModemGateway] = []
         self.admin_password: str | None = None
         self.database: peewee.SqliteDatabase | None = None
+        self.space: Space | None = None
         self.durability: Durability | None = None
         self.queue: Queue | None = None
         self.router: Router | None = None
@@ -108,6 +111,7 @@ class Service:
         """Open the store, bind the port, start the modems; raise if any of that fails."""
         loop = self.loop
         database = self.database = store_db.open_database(self.config.storage.path)
+        space = self.space = Space(self.config.storage.path, self.config.storage.reserve)
         durability = self.durability = Durability(database)
         queue = self.queue = Queue(database, durability=durability)
         recovered = queue.recover()
@@ -143,9 +147,11 @@ class Service:
         context = HttpApiContext(queue=queue, authenticator=self._authenticator(), connector=http_connector,
                                  gateway_names=lambda: names, on_accepted=router.kick_threadsafe,
                                  inbox=inbox,
-                                 server_status=lambda: server_status.collect(router, started_at=started_at),
+                                 server_status=lambda: server_status.collect(router, started_at=started_at,
+                                                                             storage=space.problem()),
                                  control=control,
-                                 send_server_command_enabled=self.config.http.send_server_command)
+                                 send_server_command_enabled=self.config.http.send_server_command,
+                                 capacity=Capacity(self.config.http.max_queued_parts, space))
         kinds = {c.name: c.kind for c in self.routing.connectors.values()}
         receiving = ReceiveContext(database, connectors=lambda: kinds, on_stored=webhooks.kick_threadsafe)
         http = self.config.http

@@ -164,6 +164,8 @@ class HttpConfig(Table, frozen=True):
     # names the Host header may give (IP addresses always pass); empty: this machine's host
     # name, its .local name and localhost
     hostnames: tuple[Text, ...] = ()
+    # SMS parts one user may have waiting to be sent, at most (a request beyond: refused whole)
+    max_queued_parts: Annotated[int, Meta(ge=1, le=10_000_000)] = 10_000
     # addresses or networks of reverse proxies whose X-Forwarded-For names the client
     trusted_proxies: tuple[Text, ...] = ()
 
@@ -182,6 +184,8 @@ class HttpConfig(Table, frozen=True):
 
 class StorageConfig(Table, frozen=True):
     path: Text = DEFAULT_DATA_DIR
+    # bytes kept free on the store's disk: below it new messages get a temporary refusal
+    reserve: Annotated[int, Meta(ge=0, le=2**40)] = 50 * 1024 * 1024
 
 
 class Config(Table, frozen=True):

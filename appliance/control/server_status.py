@@ -64,8 +64,9 @@ def _gateway_counts() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     return sent, failed, received
 
 
-def collect(router: Router, *, started_at: float, now: float | None = None) -> dict:
-    """The status of the server, of every gateway the router drives and of every connector."""
+def collect(router: Router, *, started_at: float, now: float | None = None, storage: str = "") -> dict:
+    """The status of the server, of every gateway the router drives and of every connector;
+    ``storage``: why the store takes no new messages now ("" when it does: "OK")."""
     now = time.time() if now is None else now
     sent, failed, received = _gateway_counts()
     gateways = []
@@ -98,6 +99,7 @@ def collect(router: Router, *, started_at: float, now: float | None = None) -> d
         "time": now,
         "started_at": started_at,
         "uptime": max(0, int(now - started_at)),
+        "storage": storage or "OK",
         "messages": _message_counts(),
         "received": sum(received.values()),
         "gateways": gateways,

@@ -33,7 +33,13 @@ def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
 
     @app.route("/health")
     def health() -> str:
+        """OK, or 503 with the reason while the store takes no new messages (a full disk)."""
         bottle.response.content_type = "text/plain; charset=utf-8"
+        space = context.capacity.space if context.capacity is not None else None
+        problem = space.problem() if space is not None else ""
+        if problem:
+            bottle.response.status = 503
+            return f"{problem}\r\n"
         return "OK\r\n"
 
     return app

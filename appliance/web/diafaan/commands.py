@@ -71,7 +71,8 @@ def send_message(context: HttpApiContext, params: bottle.MultiDict) -> str:
     try:
         messages = submission.build(_send_fields(params), principal, names=submission.HTTP_NAMES,
                                     known_gateways=context.gateway_names(), connector=context.connector)
-        ids, new = submission.commit(context.queue, messages, names=submission.HTTP_NAMES)
+        ids, new = submission.commit(context.queue, messages, names=submission.HTTP_NAMES,
+                                     capacity=context.capacity)
     except SubmissionError as error:
         raise ApiError(error.code, error.text) from None
     if new:
