@@ -173,7 +173,8 @@ def test_tls_ends_at_nginx_and_the_message_reaches_the_modem(appliance, simulato
     wait_for(simulator.sent, what="the PDU at the simulated modem")
     assert send(nginx.http_port).startswith("OK: ")  # and plain HTTP on the other port
     # the app itself speaks plain HTTP on loopback; only nginx speaks TLS
-    assert raw(appliance.port, b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").endswith(b"OK\r\n")
+    health = b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    assert raw(appliance.port, health).endswith(b"OK\r\n")
 
 
 def slow_clients(port: int, count: int) -> list[socket.socket]:
@@ -281,7 +282,8 @@ def test_framing_the_app_alone_would_accept_reaches_it_re_framed(appliance, ngin
     """cheroot reads these chunk sizes as nginx does; nginx sends the app the body it read,
     with a Content-Length, so the two can never disagree on where a request ends."""
     body = b"username=alice&password=" + PASSWORD.encode() + b"&to=%2B447700900123&message="
-    head = (b"POST /http/send-message HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    head = (b"POST /http/send-message HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
             b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
     size = b"%x\r\n" % len(body)
     answer = raw(nginx.http_port, head + size + body + b"\r\n" + chunks)
@@ -293,12 +295,12 @@ def test_framing_the_app_alone_would_accept_reaches_it_re_framed(appliance, ngin
 
 
 @pytest.mark.parametrize("request_bytes", [
-    b"POST /http/send-message HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    b"POST /http/send-message HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
-    b"POST /http/send-message HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
-    b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 1\r\n 2.3.4\r\n\r\n",
-    b"POST /http/send-message HTTP/1.0\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    b"POST /http/send-message HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chun ked\r\n\r\n0\r\n\r\n",
+    b"POST /http/send-message HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"POST /http/send-message HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    b"POST /http/send-message HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+    b"GET /health HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1\r\n 2.3.4\r\n\r\n",
+    b"POST /http/send-message HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"POST /http/send-message HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chun ked\r\n\r\n0\r\n\r\n",
 ], ids=["Content-Length and Transfer-Encoding", "two lengths", "space before the colon", "a folded line",
         "chunked in HTTP/1.0", "chun ked"])
 def test_nginx_refuses_ambiguous_framing_and_closes(nginx, request_bytes):
