@@ -13,6 +13,7 @@ from .config import file as config_module
 from .config.file import Config, ConfigError, with_http_connector
 from .connectors import receive as receive_connectors
 from .messages import blocklist, contacts
+from .store.db import StoreUnusable
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +132,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     except ConfigError:
         service.stop()
         raise
-    except OSError as error:
+    except (OSError, StoreUnusable) as error:
         service.stop()
         print(f"sms-appliance: cannot start: {error}", file=sys.stderr)
         return 1
@@ -257,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"sms-appliance: configuration error: {error}", file=sys.stderr)
         return 2
+    except StoreUnusable as error:
+        print(f"sms-appliance: cannot open the store: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -172,3 +172,12 @@ def test_the_states_the_api_declares_are_the_stored_ones():
     assert messages.STATES == server_status.STATES
     assert set(messages.STATES) == {value for name, value in vars(MessageState).items() if name.isupper()
                                     and isinstance(value, str)}
+
+
+@pytest.mark.parametrize("number", [2**64, -2**63 - 1, 2**20000], ids=["2**64", "-2**63-1", "2**20000"])
+def test_a_cbor_bignum_is_refused_as_json_refuses_a_number_out_of_range(env, number):
+    reply = env.client().call("POST", "/messages", cbor_body={"to": ["+447700900123"], "message": "Hi",
+                                                              "priority": number})
+    assert reply.status == 400
+    assert reply.error["code"] == "malformed_body" and "bits is out of range" in reply.error["message"]
+    assert OutboundMessage.select().count() == 0

@@ -126,7 +126,9 @@ def test_received_messages_list_in_order_and_can_be_taken_out(env):
     assert listed[0]["from"] == "+447770009001" and listed[0]["message"] == "Hello"
     assert [m["id"] for m in alice.get("/received", query={"order": "newest", "limit": 1}).data["messages"]] == [second]
     assert alice.get(f"/received/{first}").data["id"] == first
-    taken = alice.get("/received", query={"remove": "true", "limit": 1}).data["messages"]
+    assert alice.get("/received", query={"remove": "true"}).error["field"] == "remove"  # a GET changes nothing
+    assert not InboundMessage.get_by_id(first).removed
+    taken = alice.call("POST", "/received/take", query={"limit": 1}).data["messages"]
     assert [m["id"] for m in taken] == [first]
     assert InboundMessage.get_by_id(first).removed
     assert alice.get(f"/received/{first}").status == 404

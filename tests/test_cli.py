@@ -1,5 +1,6 @@
 """The command line: user management on the shared store, and clear errors."""
 
+import os
 import socket
 
 import pytest
@@ -197,3 +198,39 @@ def test_api_keys_from_the_command_line(tmp_path, capsys):
         assert api_keys.authenticate(token) is None
     finally:
         database.close()
+
+
+def _damage(data_dir, *, header: bool) -> None:
+    """Write over the store: its header (not a database at all) or a page in the middle."""
+    database = store_db.open_database(data_dir)
+    database.close()
+    path = data_dir / store_db.DATABASE_FILE
+    raw = bytearray(path.read_bytes())
+    start = 0 if header else 4096 * 2  # the third page: a table's, past the schema
+    raw[start:start + 4096] = b"\xa5" * 4096
+    path.write_bytes(bytes(raw))
+    for suffix in ("-wal", "-shm"):
+        (data_dir / (store_db.DATABASE_FILE + suffix)).unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_damaged_store_stops_the_start_with_one_line_saying_what_to_do(tmp_path, capsys, header):
+    _damage(tmp_path, header=header)
+    code, _, err = run(capsys, "run", "--listen", "127.0.0.1:0", "--simulate", "1", "--data", str(tmp_path))
+    assert code == 1
+    assert "restore a backup of" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "user", "set", "alice", "--password", "long enough", "--data", str(tmp_path))
+    assert code == 1 and "cannot open the store: the database is damaged" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files")
+def test_a_read_only_store_says_to_fix_the_permissions(tmp_path, capsys):
+    store_db.open_database(tmp_path).close()
+    (tmp_path / store_db.DATABASE_FILE).chmod(0o400)
+    tmp_path.chmod(0o500)
+    try:
+        code, _, err = run(capsys, "user", "set", "alice", "--password", "long enough", "--data", str(tmp_path))
+    finally:
+        tmp_path.chmod(0o700)
+    assert code == 1 and "fix the permissions" in err and "Traceback" not in err

@@ -16,6 +16,7 @@ from appliance.store.models import MessageState, OutboundMessage
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
 from appliance.web.diafaan.commands import HttpApiContext
+from appliance.web.guard import Guard
 
 PASSWORD = "correct horse"
 
@@ -63,7 +64,9 @@ def env(tmp_path):
                              gateway_names=lambda: ("GSM Modem Gateway", "Backup"),
                              on_accepted=lambda: kicks.append(1), inbox=Inbox(database),
                              server_status=dict)
-    yield Client(create_app(context)), kicks
+    app = create_app(context)
+    app.config["context"] = context
+    yield Client(app), kicks
     database.close()
 
 
@@ -131,10 +134,11 @@ def test_a_multipart_form_is_read_too(env):
     assert OutboundMessage.get_by_id(line[4:]).text == "Grüße"
 
 
-def test_a_form_body_of_ten_thousand_recipients_is_read_whole(env):
+def test_a_form_body_of_ten_thousand_recipients_is_read_whole_where_max_form_allows_it(env):
     client, _ = env
     numbers = ";".join(f"+4477009{n:05d}" for n in range(10_000))  # about 180 KB encoded
-    lines = send(client, "POST", to=numbers)
+    # the default [http] max_form (64 KiB) refuses it: such lists belong to /api/v1
+    lines = send(Client(create_app(client.app.config["context"], guard=Guard(max_form=1 << 20))), "POST", to=numbers)
     assert len(lines) == 10_000 and all(line.startswith("OK: ") for line in lines)
 
 

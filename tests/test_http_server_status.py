@@ -91,6 +91,7 @@ def test_collect_gathers_every_gateway_connector_and_count(router):
     assert status == {
         "name": "SMS Appliance", "version": server_status.version(), "time": NOW, "started_at": STARTED,
         "uptime": 3725,
+        "storage": "OK",
         "messages": {"queued": 2, "sending": 1, "sent": 2, "delivered": 1, "failed": 1, "undelivered": 0,
                      "expired": 1, "removed": 1},
         "received": 4,
@@ -146,7 +147,7 @@ def test_any_user_reads_the_status_as_xml(api, utc, method):
     assert root.tag == "ServerStatus"
     assert [(e.tag, e.text) for e in root.find("Server")] == [
         ("Name", "SMS Appliance"), ("Version", server_status.version()), ("ServerTime", "20270115090205"),
-        ("StartTime", "20270115080000"), ("Uptime", "3725")]
+        ("StartTime", "20270115080000"), ("Uptime", "3725"), ("Storage", "OK")]
     assert [(e.tag, e.text) for e in root.find("Messages")] == [
         ("Queued", "2"), ("Sending", "1"), ("Sent", "2"), ("Delivered", "1"), ("Failed", "1"), ("Undelivered", "0"),
         ("Expired", "1"), ("Removed", "1"), ("Received", "4")]

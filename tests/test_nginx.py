@@ -173,7 +173,8 @@ def test_tls_ends_at_nginx_and_the_message_reaches_the_modem(appliance, simulato
     wait_for(simulator.sent, what="the PDU at the simulated modem")
     assert send(nginx.http_port).startswith("OK: ")  # and plain HTTP on the other port
     # the app itself speaks plain HTTP on loopback; only nginx speaks TLS
-    assert raw(appliance.port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").endswith(b"OK\r\n")
+    health = b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    assert raw(appliance.port, health).endswith(b"OK\r\n")
 
 
 def slow_clients(port: int, count: int) -> list[socket.socket]:
@@ -281,7 +282,8 @@ def test_framing_the_app_alone_would_accept_reaches_it_re_framed(appliance, ngin
     """cheroot reads these chunk sizes as nginx does; nginx sends the app the body it read,
     with a Content-Length, so the two can never disagree on where a request ends."""
     body = b"username=alice&password=" + PASSWORD.encode() + b"&to=%2B447700900123&message="
-    head = (b"POST /http/send-message HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    head = (b"POST /http/send-message HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
             b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
     size = b"%x\r\n" % len(body)
     answer = raw(nginx.http_port, head + size + body + b"\r\n" + chunks)
@@ -302,22 +304,22 @@ def test_framing_the_app_alone_would_accept_reaches_it_re_framed(appliance, ngin
 ], ids=["Content-Length and Transfer-Encoding", "two lengths", "space before the colon", "a folded line",
         "chunked in HTTP/1.0", "chun ked"])
 def test_nginx_refuses_ambiguous_framing_and_closes(nginx, request_bytes):
-    answer = raw(nginx.http_port, request_bytes + b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = raw(nginx.http_port, request_bytes + b"GET /after HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 501")), answer[:100]
     assert answer.count(b"HTTP/1.1 ") == 1  # what followed was never read as a request
 
 
 def test_an_absolute_form_target_is_its_path_not_its_query(nginx):
     # http://x?q=/health has the path /, whatever its query says
-    assert raw(nginx.http_port, b"GET http://x?q=/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert raw(nginx.http_port, b"GET http://x?q=/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
                ).startswith(b"HTTP/1.1 404")
-    assert raw(nginx.http_port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert raw(nginx.http_port, b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
                ).startswith(b"HTTP/1.1 200")
 
 
 def test_a_refused_body_that_still_comes_does_not_cost_the_client_the_answer(nginx):
     with socket.create_connection(("127.0.0.1", nginx.http_port), timeout=10) as sock:
-        sock.sendall(b"POST /http/send-message HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (3 << 20))
+        sock.sendall(b"POST /http/send-message HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % (3 << 20))
         sock.sendall(b"x" * 1_000_000)  # the client sends on before reading: a reset would lose the answer
         sock.shutdown(socket.SHUT_WR)
         answer = b""

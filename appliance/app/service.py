@@ -42,9 +42,12 @@ from ..store.inbox import Inbox
 from ..store.models import InboundMessage, OutboundMessage
 from ..store.queue import Queue
 from ..store.reports import Reports, report_status_text
+from ..store.space import Space
 from ..web.api_v1 import ApiV1Context
 from ..web.app import create_app
+from ..web.capacity import Capacity
 from ..web.diafaan.commands import HttpApiContext
+from ..web.guard import Guard
 from ..web.receive import ReceiveContext
 from ..web.tls import tls_context
 from ..web.wsgi_server import HttpServer
@@ -78,6 +81,7 @@ class Service:
         self.gateways: list[ModemGateway] = []
         self.admin_password: str | None = None
         self.database: peewee.SqliteDatabase | None = None
+        self.space: Space | None = None
         self.durability: Durability | None = None
         self.queue: Queue | None = None
         self.router: Router | None = None
@@ -109,6 +113,7 @@ class Service:
         """Open the store, bind the port, start the modems; raise if any of that fails."""
         loop = self.loop
         database = self.database = store_db.open_database(self.config.storage.path)
+        space = self.space = Space(self.config.storage.path, self.config.storage.reserve)
         durability = self.durability = Durability(database)
         queue = self.queue = Queue(database, durability=durability)
         recovered = queue.recover()
@@ -150,17 +155,22 @@ class Service:
                                  gateway_names=lambda: names, on_accepted=router.kick_threadsafe,
                                  inbox=inbox,
                                  server_status=lambda: server_status.collect(router, started_at=started_at,
-                                                                          accepting=control.accepting),
+                                                                          accepting=control.accepting,
+                                                                          storage=space.problem()),
                                  control=control,
                                  send_server_command_enabled=self.config.http.send_server_command,
-                                 country_code=self.config.routing.country_code)
+                                 country_code=self.config.routing.country_code,
+                                 capacity=Capacity(self.config.http.max_queued_parts, space))
         kinds = {c.name: c.kind for c in self.routing.connectors.values()}
         receiving = ReceiveContext(database, connectors=lambda: kinds, on_stored=webhooks.kick_threadsafe)
         http = self.config.http
         # the config has both or neither (config.file refuses one alone)
         tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert and http.tls_key else None
         v1 = ApiV1Context(http=context)
-        self.http = HttpServer(create_app(context, v1, receiving), http.host, http.port, threads=http.threads,
+        authenticator = context.authenticator
+        guard = Guard.from_config(http, lambda name, password, address: authenticator.authenticate(
+            name, password, address=address) is not None)
+        self.http = HttpServer(create_app(context, v1, receiving, guard), http.host, http.port, threads=http.threads,
                                connections=http.connections, timeout=http.timeout, max_body=http.max_body,
                                tls=tls, trusted_proxies=http.trusted_proxies)
         self.http.start()

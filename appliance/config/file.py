@@ -175,6 +175,14 @@ class HttpConfig(Table, frozen=True):
     timeout: Annotated[int, Meta(ge=1, le=300)] = 10
     # bytes in a request's body, at most (else 413)
     max_body: Annotated[int, Meta(ge=64 * 1024, le=64 * 1024 * 1024)] = 2 * 1024 * 1024
+    # bytes and fields in a /http form, at most (else 413, before it is parsed)
+    max_form: Annotated[int, Meta(ge=1024, le=64 * 1024 * 1024)] = 64 * 1024
+    max_form_fields: Annotated[int, Meta(ge=16, le=1_000_000)] = 1000
+    # names the Host header may give (IP addresses always pass); empty: this machine's host
+    # name, its .local name and localhost
+    hostnames: tuple[Text, ...] = ()
+    # SMS parts one user may have waiting to be sent, at most (a request beyond: refused whole)
+    max_queued_parts: Annotated[int, Meta(ge=1, le=10_000_000)] = 10_000
     # addresses or networks of reverse proxies whose X-Forwarded-For names the client
     trusted_proxies: tuple[Text, ...] = ()
 
@@ -193,6 +201,8 @@ class HttpConfig(Table, frozen=True):
 
 class StorageConfig(Table, frozen=True):
     path: Text = DEFAULT_DATA_DIR
+    # bytes kept free on the store's disk: below it new messages get a temporary refusal
+    reserve: Annotated[int, Meta(ge=0, le=2**40)] = 50 * 1024 * 1024
 
 
 class Config(Table, frozen=True):

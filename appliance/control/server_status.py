@@ -88,11 +88,12 @@ def _gateway_counts() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
 
 
 def collect(router: Router, *, started_at: float, now: float | None = None,
-            accepting: Callable[[str], bool] = lambda connector: True) -> dict:
+            accepting: Callable[[str], bool] = lambda connector: True, storage: str = "") -> dict:
     """The status of the server, of every gateway the router drives and of every connector.
 
     ``accepting(name)`` is False for a connector that is stopped (the service binds
-    ``ServerControl.accepting``)."""
+    ``ServerControl.accepting``); ``storage``: why the store takes no new messages now
+    ("" when it does: "OK")."""
     now = time.time() if now is None else now
     sent, failed, received = _gateway_counts()
     by_connector, sending = _connector_counts(), _sending_counts()
@@ -138,6 +139,7 @@ def collect(router: Router, *, started_at: float, now: float | None = None,
         "time": now,
         "started_at": started_at,
         "uptime": max(0, int(now - started_at)),
+        "storage": storage or "OK",
         "messages": _message_counts(),
         "received": sum(received.values()),
         "gateways": gateways,

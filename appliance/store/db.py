@@ -7,6 +7,7 @@ Everything SQLite-specific lives here, so that the rest of the store stays porta
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -95,19 +96,54 @@ UPGRADES: list[Callable[[peewee.Database], None]] = [
 SCHEMA_VERSION = 1 + len(UPGRADES)
 
 
+class StoreUnusable(Exception):
+    """The store cannot be opened: one line that says what is wrong and what to do."""
+
+
+# what SQLite says, and what an administrator can do about it
+_REMEDIES = (
+    (("malformed", "not a database", "corrupt"), "the database is damaged: restore a backup of {file}"),
+    (("readonly", "read-only", "unable to open", "permission denied", "access permission"),
+     "cannot write {file}: fix the permissions of the file and its folder for the service's user"),
+    (("disk is full", "no space"), "the disk holding {file} is full: free space on it"),
+)
+
+
+def _unusable(file: Path, problem: str) -> StoreUnusable:
+    lowered = problem.lower()
+    for signs, remedy in _REMEDIES:
+        if any(sign in lowered for sign in signs):
+            return StoreUnusable(f"{remedy.format(file=file)} (SQLite: {problem})")
+    return StoreUnusable(f"cannot open the store {file}: {problem}")
+
+
 def open_database(data_dir: str | Path) -> peewee.SqliteDatabase:
-    """Open (creating if needed) the store in ``data_dir`` and bring its schema up to date."""
+    """Open (creating if needed) the store in ``data_dir``, check it is whole
+    (``PRAGMA quick_check``) and bring its schema up to date. A store that is damaged,
+    read-only or on a full disk raises :class:`StoreUnusable` with what to do, so that
+    the service stops at start with one line rather than failing at the first message."""
     path = Path(data_dir)
-    path.mkdir(parents=True, exist_ok=True)
+    file = path / DATABASE_FILE
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _unusable(file, error.strerror or str(error)) from None
     database = peewee.SqliteDatabase(
-        str(path / DATABASE_FILE),
+        str(file),
         pragmas=PRAGMAS,
         lock_type="IMMEDIATE",  # writers queue on busy_timeout instead of failing on upgrade
         check_same_thread=False,
     )
     models.database_proxy.initialize(database)
-    database.connect(reuse_if_open=True)
-    migrate(database)
+    try:
+        database.connect(reuse_if_open=True)
+        verdict = database.execute_sql("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise peewee.DatabaseError(f"quick_check found it malformed: {verdict}")
+        migrate(database)
+    except (peewee.DatabaseError, sqlite3.DatabaseError) as error:
+        database.close()
+        raise _unusable(file, str(error)) from None
     return database
 
 

@@ -8,6 +8,7 @@ from . import api_v1, receive
 from .api_v1 import ApiV1Context
 from .diafaan import commands as http_api
 from .diafaan.commands import HttpApiContext
+from .guard import Guard
 from .receive import ReceiveContext
 
 
@@ -19,9 +20,11 @@ def _plain_error(error: bottle.HTTPError) -> str:
 
 
 def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
-               receiving: ReceiveContext | None = None) -> bottle.Bottle:
+               receiving: ReceiveContext | None = None, guard: Guard | None = None) -> bottle.Bottle:
+    """``guard``: the checks before any route (web/guard.py); by default its defaults."""
     app = bottle.Bottle(catchall=True)
     app.default_error_handler = _plain_error
+    (guard or Guard()).install(app)
     http_api.install(app, context)
     if v1 is not None:
         api_v1.install(app, v1)
@@ -30,7 +33,13 @@ def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
 
     @app.route("/health")
     def health() -> str:
+        """OK, or 503 with the reason while the store takes no new messages (a full disk)."""
         bottle.response.content_type = "text/plain; charset=utf-8"
+        space = context.capacity.space if context.capacity is not None else None
+        problem = space.problem() if space is not None else ""
+        if problem:
+            bottle.response.status = 503
+            return f"{problem}\r\n"
         return "OK\r\n"
 
     return app

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import peewee
 
@@ -23,6 +24,9 @@ from ..messages.contacts import Recipient
 from ..messages.types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
 from ..store.queue import NewMessage, Queue
 from .diafaan.common import MESSAGE_REJECTED, NO_RECIPIENTS, WEB_USER_NOT_FOUND
+
+if TYPE_CHECKING:
+    from .capacity import Capacity
 
 MAX_PARTS = 255                    # the concatenation header counts parts in one octet
 MAX_RECIPIENTS = 10_000
@@ -136,20 +140,29 @@ def screen(messages: list[NewMessage], *, names: Mapping[str, str]) -> tuple[lis
     return allowed, [m for m in messages if m.recipient in blocked]
 
 
-def commit(queue: Queue, messages: list[NewMessage], *, names: Mapping[str, str]) -> tuple[list[str], bool]:
+def commit(queue: Queue, messages: list[NewMessage], *, names: Mapping[str, str],
+           capacity: Capacity | None = None) -> tuple[list[str], bool]:
     """Queue the messages durably in one commit; return their ids and whether they are new.
 
     A request repeated with the same guid (say, after a timeout) gets the same ids and
-    queues nothing; another message under a used guid is refused.
+    queues nothing; another message under a used guid is refused. ``capacity``: the
+    user's limit of waiting parts and the store's room (web/capacity.py).
     """
     if messages and messages[0].message_guid:
         repeated = _repeated_request(queue, messages, names)
         if repeated is not None:
             return repeated, False
+    if capacity is not None:
+        capacity.admit(messages, names)
     try:
         return queue.accept(messages), True
     except peewee.IntegrityError:  # the same guid from a concurrent request won the race
         raise _guid_taken(names) from None
+    except (peewee.OperationalError, OSError) as error:
+        full = capacity.refusal(error) if capacity is not None else None
+        if full is None:
+            raise
+        raise full from None
 
 
 def _guid_taken(names: Mapping[str, str]) -> GuidTaken:

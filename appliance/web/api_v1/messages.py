@@ -21,6 +21,7 @@ from ...messages.types import MESSAGE_TYPES
 from ...store.models import MessagePart, OutboundMessage
 from ...store.reports import outcome, report_status_text
 from .. import submission
+from ..capacity import DiskFull
 from ..submission import AllBlocked, GuidTaken, SubmissionError
 from .auth import require_local
 from .endpoint import Api, Call, Reply
@@ -250,11 +251,13 @@ def install(api: Api) -> None:
             messages = submission.build(fields, call.principal, names=names, known_gateways=http.gateway_names(),
                                         connector=http.connector, country_code=http.country_code)
             messages, blocked = submission.screen(messages, names=names)
-            ids, new = submission.commit(http.queue, messages, names=names)
+            ids, new = submission.commit(http.queue, messages, names=names, capacity=http.capacity)
         except GuidTaken as error:
             raise ApiError(409, "guid_taken", error.text, error.field) from None
         except AllBlocked as error:
             raise ApiError(422, "recipients_blocked", error.text, error.field) from None
+        except DiskFull as error:
+            raise ApiError(503, "storage_full", error.text, headers={"Retry-After": "60"}) from None
         except SubmissionError as error:
             status, code = _REFUSALS[error.code]
             raise ApiError(status, code, error.text, error.field) from None

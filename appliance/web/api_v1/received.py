@@ -22,9 +22,11 @@ MAX_PAGE = 1000
 
 
 class ReceivedQuery(Input, kw_only=True):
+    """Which to list (GET) or take out of the inbox (POST /received/take): a GET changes
+    nothing, so that a link or a page of another site cannot empty the inbox."""
+
     limit: Annotated[int, Meta(ge=1, le=MAX_PAGE, description="how many at most")] = 100
     order: Annotated[Literal["oldest", "newest"], Meta(description="which first")] = "oldest"
-    remove: Annotated[bool, Meta(description="take them out of the inbox")] = False
 
 
 class Received(Output):
@@ -85,13 +87,21 @@ def unmatched_data(report: UnmatchedReport) -> UnmatchedReportData:
 
 
 def install(api: Api) -> None:
-    @api.route("GET", "/received", query=ReceivedQuery)
-    def list_received(call: Call) -> ReceivedList:
+    def received(call: Call, *, remove: bool) -> ReceivedList:
         require_local(call.principal, "received messages")
         q: ReceivedQuery = call.query
         messages = call.context.http.inbox.received(call.context.http.connector, limit=q.limit,
-                                                    newest_first=q.order == "newest", remove=q.remove)
+                                                    newest_first=q.order == "newest", remove=remove)
         return ReceivedList([received_data(m) for m in messages])
+
+    @api.route("GET", "/received", query=ReceivedQuery)
+    def list_received(call: Call) -> ReceivedList:
+        return received(call, remove=False)
+
+    @api.route("POST", "/received/take", query=ReceivedQuery)
+    def take_received(call: Call) -> ReceivedList:
+        """The listed messages are taken out of the inbox in the same transaction."""
+        return received(call, remove=True)
 
     @api.route("GET", "/received/<message_id>")
     def get_received(call: Call, message_id: str) -> Received:

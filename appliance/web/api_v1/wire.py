@@ -19,6 +19,7 @@ from ...config import schema
 JSON = "application/json"
 CBOR = "application/cbor"
 MAX_BODY = 1024 * 1024        # 10,000 recipients and a long text fit well within
+INT_RANGE = (-2**63, 2**64 - 1)   # the integers JSON bodies can carry (msgspec's range)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -120,9 +121,29 @@ def read_body(kind: type[T]) -> T:
 
 def _data(raw: bytes, media_type: str) -> Any:
     try:
-        return cbor2.loads(raw) if media_type == CBOR else msgspec.json.decode(raw)
+        if media_type == CBOR:
+            return _within_64_bits(cbor2.loads(raw))
+        return msgspec.json.decode(raw)
     except (msgspec.DecodeError, cbor2.CBORDecodeError, ValueError, RecursionError) as error:
         raise _malformed(error, raw, media_type) from None
+
+
+def _within_64_bits(data: Any) -> Any:
+    """``data``, unless it holds an integer JSON could not (a CBOR bignum): such numbers
+    are refused as JSON's are, before anything does arithmetic on, or prints, a number
+    of thousands of digits."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, int) and not INT_RANGE[0] <= item <= INT_RANGE[1]:
+            raise ValueError(f"an integer of {item.bit_length()} bits is out of range "
+                             "(at most 64 bits: a CBOR bignum is not accepted)")
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return data
 
 
 def _malformed(error: Exception, raw: bytes, media_type: str) -> ApiError:

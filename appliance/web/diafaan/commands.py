@@ -81,7 +81,8 @@ def send_message(context: HttpApiContext, params: bottle.MultiDict) -> str:
                                     country_code=context.country_code)
         # a blocked recipient gets no line: Diafaan's reply may have fewer lines than `to` entries
         messages, _ = submission.screen(messages, names=submission.HTTP_NAMES)
-        ids, new = submission.commit(context.queue, messages, names=submission.HTTP_NAMES)
+        ids, new = submission.commit(context.queue, messages, names=submission.HTTP_NAMES,
+                                     capacity=context.capacity)
     except SubmissionError as error:
         raise ApiError(error.code, error.text) from None
     if new:

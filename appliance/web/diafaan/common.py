@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 import bottle
@@ -16,6 +17,9 @@ from ...accounts.users import Principal
 from ...control.server_control import ServerControl
 from ...store.inbox import Inbox
 from ...store.queue import Queue
+
+if TYPE_CHECKING:
+    from ..capacity import Capacity
 
 # Diafaan's error codes (all editions)
 UNKNOWN_ERROR = 300
@@ -75,6 +79,7 @@ class HttpApiContext:
     control: ServerControl | None = None     # what send-server-command drives
     send_server_command_enabled: bool = False
     country_code: str | None = None          # [routing] country_code: completes national numbers
+    capacity: Capacity | None = None         # waiting parts per user, the store's room (web/capacity.py)
 
 
 def request_fields() -> bottle.MultiDict:

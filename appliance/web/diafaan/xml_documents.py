@@ -51,6 +51,7 @@ def server_status(status: dict) -> XmlReply:
     child(server, "ServerTime", local_time(status["time"]))
     child(server, "StartTime", local_time(status["started_at"]))
     child(server, "Uptime", status["uptime"])
+    child(server, "Storage", status.get("storage", "OK"))
     messages = child(root, "Messages")
     for state, count in status["messages"].items():
         child(messages, state.capitalize(), count)  # queued: <Queued>
