@@ -136,6 +136,10 @@ PATHS: dict[str, dict] = {
     "/received": {
         "get": _operation("Received messages", 200, ReceivedList, errors=(403,), parameters=_query(ReceivedQuery)),
     },
+    "/received/take": {
+        "post": _operation("Received messages, taken out of the inbox as they are listed", 200, ReceivedList,
+                           errors=(403,), parameters=_query(ReceivedQuery)),
+    },
     "/received/{message_id}": {
         "get": _operation("One received message", 200, Received, errors=(403,), parameters=(MESSAGE_ID,)),
     },
