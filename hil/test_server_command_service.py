@@ -52,7 +52,7 @@ def sent_texts(simulator):
 def test_a_message_sent_while_the_gateway_is_paused_stays_queued_until_resumed(running):
     appliance, simulator = running
     first = appliance.send(to="+447700900123", message="before the pause")
-    wait_for(lambda: appliance.status(first) == "STATUS:200 Sent", what="the modem sends")
+    wait_for(lambda: appliance.status(first) == "STATUS:200 Success", what="the modem sends")
     assert command(appliance, "pause-sending", gateway="GSM Modem Gateway") == [
         "OK: GSM Modem Gateway: sending paused"]
     assert configuration(appliance).find("Gateways/Gateway").get("Paused") == "1"
@@ -61,7 +61,7 @@ def test_a_message_sent_while_the_gateway_is_paused_stays_queued_until_resumed(r
     assert appliance.status(held) == "STATUS:100 Queued"
     assert sent_texts(simulator) == ["before the pause"]
     assert command(appliance, "resume-sending") == ["OK: GSM Modem Gateway: sending resumed"]
-    wait_for(lambda: appliance.status(held) == "STATUS:200 Sent", what="sent after resume-sending")
+    wait_for(lambda: appliance.status(held) == "STATUS:200 Success", what="sent after resume-sending")
     assert sent_texts(simulator) == ["before the pause", "during the pause"]
 
 
@@ -75,10 +75,10 @@ def test_a_gateway_property_set_without_reload_applies_after_a_service_restart_a
     gateway = configuration(appliance).find("Gateways/Gateway")
     assert (gateway.get("Pending"), gateway.find("SendLimitDay").text) == ("0", "1")
     first = appliance.send(to="+447700900123", message="within the limit")
-    wait_for(lambda: appliance.status(first) == "STATUS:200 Sent", what="the first message sent")
+    wait_for(lambda: appliance.status(first) == "STATUS:200 Success", what="the first message sent")
     second = appliance.send(to="+447700900123", message="over the limit")
     after_the_router_had_its_turn(appliance)
     assert appliance.status(second) == "STATUS:100 Queued"   # the day's limit of 1 is used
     assert command(appliance, "reset-send-limit") == ["OK: GSM Modem Gateway: send limit reset"]
-    wait_for(lambda: appliance.status(second) == "STATUS:200 Sent", what="sent after reset-send-limit")
+    wait_for(lambda: appliance.status(second) == "STATUS:200 Success", what="sent after reset-send-limit")
     assert sent_texts(simulator) == ["within the limit", "over the limit"]
