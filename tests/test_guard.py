@@ -81,6 +81,7 @@ def test_a_wrong_password_in_the_query_string_is_refused_before_the_body_is_read
                         body=Unreadable(), length="60000")
     assert status == 200
     assert text.startswith("ERROR:304 Authentication error")
+    assert not text.endswith("\n")  # one line, as every /http reply: no line break after it
 
 
 def test_a_small_form_is_still_accepted(api):

@@ -112,8 +112,10 @@ class Guard:
         name = query.getunicode("username")
         if name and not self.check_credentials(name, query.getunicode("password") or "",
                                                request.environ.get("REMOTE_ADDR")):
-            raise _refuse(200, ApiError(AUTHENTICATION_ERROR, "unknown user or wrong password, "
-                                                              "or too many failed attempts").line())
+            # the command's own answer, as the command would give it: one line, no line break
+            raise bottle.HTTPResponse(ApiError(AUTHENTICATION_ERROR, "unknown user or wrong password, or too many "
+                                                                     "failed attempts").line(),
+                                      200, {"Content-Type": "text/plain; charset=utf-8"})
 
     def _count_fields(self, count: int, where: str) -> None:
         if count > self.max_form_fields:
