@@ -4,10 +4,12 @@ gets their own messages, and nothing one does tells them whether another used it
 import pytest
 from diafaan_api import Api
 
+from appliance.accounts.users import Principal
 from appliance.connectors import webhook
 from appliance.store import db as store_db
 from appliance.store.models import OutboundMessage, User
 from appliance.store.queue import NewMessage
+from appliance.web import submission
 
 TO = "+447700900123"
 
@@ -124,4 +126,20 @@ def test_a_guid_message_stored_before_guids_were_per_user_stays_findable(api):
     assert send(api, "bob", "old") == ["OK: old"]
     assert ask(api, "alice", "remove-queued-message", "old") == ["OK: Removed"]
     assert ask(api, "bob", "request-status-update", "old") == ["STATUS:100 Queued"]
+    assert OutboundMessage.select().count() == 2
+
+
+def test_callers_vouched_for_by_the_callback_each_have_their_own_guids(api):
+    """They have no account: their guids are kept apart by their names."""
+    def commit(name, message):
+        caller = Principal(None, name, False, external=True)
+        built = submission.build(submission.Fields(to=[TO], message=message, guid="cb"), caller,
+                                 names=submission.HTTP_NAMES, known_gateways=(), connector="HTTP API")
+        return submission.commit(api.queue, built, names=submission.HTTP_NAMES)
+
+    assert commit("crm", "Hello") == (["cb"], True)
+    assert commit("crm", "Hello") == (["cb"], False)
+    assert commit("erp", "Other") == (["cb"], True)
+    with pytest.raises(submission.GuidTaken):
+        commit("crm", "Other")
     assert OutboundMessage.select().count() == 2
