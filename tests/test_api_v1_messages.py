@@ -24,7 +24,7 @@ def test_every_field_is_stored(env):
         "info": "ref 42", "gateways": ["Backup", "Nope"], "priority": 7, "validity_period": 3600,
         "scheduled": "2030-12-31T19:35:00-07:00"})
     assert reply.status == 201 and reply.data["messages"][0]["id"] == "abc-1"
-    m = OutboundMessage.get_by_id("abc-1")
+    m = OutboundMessage.get(OutboundMessage.message_guid == "abc-1")
     assert (m.sender, m.message_type, m.message_guid, m.message_info, m.gateways, m.priority,
             m.validity_period) == ("Clinic", "sms.unicode", "abc-1", "ref 42", "Backup", 7, 3600)
     message = env.client().get("/messages/abc-1").data

@@ -92,7 +92,7 @@ def test_every_parameter_is_stored(env):
                               "message_info": "ref 42", "gateway": "Backup;Nope", "priority": "7",
                               "validity_period": "3600", "scheduled": "2030-12-31T19:35:00.0000000-07:00"})
     assert line == "OK: abc-1"
-    m = OutboundMessage.get_by_id("abc-1")
+    m = OutboundMessage.get(OutboundMessage.message_guid == "abc-1")
     assert (m.sender, m.message_type, m.message_guid, m.message_info, m.gateways, m.priority,
             m.validity_period) == ("Clinic", "sms.unicode", "abc-1", "ref 42", "Backup", 7, 3600)
     assert m.scheduled_at == datetime(2031, 1, 1, 2, 35, tzinfo=UTC).timestamp()

@@ -40,7 +40,7 @@ def test_a_request_becomes_one_message_per_recipient(alice):
                      guid="g", info="ref", gateways=["GSM2", "Nope", "GSM2"], priority="5", validity_period=60,
                      scheduled="2030-01-01T00:00:00Z")
     assert [(m.recipient, m.contact_name, m.id) for m in messages] == [
-        ("+447700900123", "", "g-1"), ("+447700900001", "Dr Who", "g-2")]
+        ("+447700900123", "", "1/g-1"), ("+447700900001", "Dr Who", "1/g-2")]
     first = messages[0]
     assert (first.text, first.sender, first.message_type, first.gateways, first.priority, first.validity_period,
             first.user_id, first.connector) == ("Hi", "Clinic", "sms.automatic", "GSM2", 5, 60, alice.id, "API")

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 import peewee
 
+from ..store import message_ids
 from ..store.models import InboundMessage, OutboundMessage, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def sms_event(message: InboundMessage) -> dict:
 
 
 def report_event(message: OutboundMessage, status_code: int, status_text: str, detail: str) -> dict:
-    return {"event": DELIVERY_REPORT, "message_id": message.id, "to": message.recipient,
+    return {"event": DELIVERY_REPORT, "message_id": message_ids.public_id(message.id), "to": message.recipient,
             "status_code": status_code, "status_text": status_text, "detail": detail,
             "gateway": message.gateway, "message_guid": message.message_guid,
             "message_info": message.message_info, "time": _iso(time.time())}

@@ -104,7 +104,7 @@ class MessageState:
 class OutboundMessage(BaseModel):
     """One message to one recipient, with every field Diafaan's send-message accepts."""
 
-    id = peewee.CharField(primary_key=True)          # the message-id (or the caller's message-guid)
+    id = peewee.CharField(primary_key=True)          # a uuid, or <owner>/<message-guid> (store/message_ids.py)
     user = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
     user_id: int | None                              # the key alone, without a query (peewee's accessor)
     connector = peewee.CharField(default="HTTP API")  # the connector it came in by: routes it

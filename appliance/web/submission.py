@@ -22,6 +22,7 @@ from ..accounts.users import Principal
 from ..messages import blocklist, contacts, numbers
 from ..messages.contacts import Recipient
 from ..messages.types import DEFAULT_MESSAGE_TYPE, MESSAGE_TYPES
+from ..store import message_ids
 from ..store.queue import NewMessage, Queue
 from .diafaan.common import MESSAGE_REJECTED, NO_RECIPIENTS, WEB_USER_NOT_FOUND
 
@@ -120,7 +121,8 @@ def build(fields: Fields, principal: Principal, *, names: Mapping[str, str], kno
                    message_type=message_type, message_guid=guid or "", message_info=fields.info,
                    gateways=gateways, priority=priority, validity_period=validity, scheduled_at=scheduled,
                    user_id=principal.id, id=message_id, connector=connector)
-        for recipient, message_id in zip(recipients, _message_ids(guid, len(recipients)), strict=True)
+        for recipient, message_id in zip(recipients, _message_ids(guid, _owner(principal), len(recipients)),
+                                         strict=True)
     ]
 
 
@@ -142,21 +144,23 @@ def screen(messages: list[NewMessage], *, names: Mapping[str, str]) -> tuple[lis
 
 def commit(queue: Queue, messages: list[NewMessage], *, names: Mapping[str, str],
            capacity: Capacity | None = None) -> tuple[list[str], bool]:
-    """Queue the messages durably in one commit; return their ids and whether they are new.
+    """Queue the messages durably in one commit; return their public ids and whether they
+    are new.
 
     A request repeated with the same guid (say, after a timeout) gets the same ids and
-    queues nothing; another message under a used guid is refused. ``capacity``: the
-    user's limit of waiting parts and the store's room (web/capacity.py).
+    queues nothing; another message under a guid the same caller used is refused. A guid
+    is the caller's own (store/message_ids.py): another caller's use of it changes nothing.
+    ``capacity``: the user's limit of waiting parts and the store's room (web/capacity.py).
     """
     if messages and messages[0].message_guid:
-        repeated = _repeated_request(queue, messages, names)
+        repeated = _repeated_request(messages, names)
         if repeated is not None:
             return repeated, False
     if capacity is not None:
         capacity.admit(messages, names)
     try:
-        return queue.accept(messages), True
-    except peewee.IntegrityError:  # the same guid from a concurrent request won the race
+        return [message_ids.public_id(i) for i in queue.accept(messages)], True
+    except peewee.IntegrityError:  # the same guid from a concurrent request of the caller's won the race
         raise _guid_taken(names) from None
     except (peewee.OperationalError, OSError) as error:
         full = capacity.refusal(error) if capacity is not None else None
@@ -240,16 +244,31 @@ def _gateways(wanted: Sequence[str], known: Sequence[str]) -> str:
     return ";".join(name for name in dict.fromkeys(n.strip() for n in wanted) if name and name in known)
 
 
-def _message_ids(guid: str | None, count: int) -> list[str | None]:
+def _owner(principal: Principal) -> message_ids.Owner:
+    """Whose namespace the caller's guids are in: its account, or for a caller the
+    authentication callback vouched for (no account), its name."""
+    return principal.id if principal.id is not None else f"callback:{principal.name}"
+
+
+def _message_ids(guid: str | None, owner: message_ids.Owner, count: int) -> list[str | None]:
+    """The stored keys: the guid as the client sees it (``<guid>-<n>`` for several
+    recipients), within the owner's own messages."""
     if not guid:
         return [None] * count
     if count == 1:
-        return [guid]
-    return [f"{guid}-{n}" for n in range(1, count + 1)]
+        return [message_ids.stored_id(owner, guid)]
+    return [message_ids.stored_id(owner, f"{guid}-{n}") for n in range(1, count + 1)]
 
 
-def _repeated_request(queue: Queue, messages: list[NewMessage], names: Mapping[str, str]) -> list[str] | None:
-    existing = [None if m.id is None else queue.get(m.id) for m in messages]
+def _repeated_request(messages: list[NewMessage], names: Mapping[str, str]) -> list[str] | None:
+    """The public ids of the caller's earlier request with this guid, if it was the same
+    one; a different message under it is refused. Only the caller's own messages count."""
+    first = messages[0]
+    if first.id is None:
+        return None
+    # a local user's own messages include those stored before guids were kept per user
+    owner = first.user_id if first.user_id is not None else first.id.rpartition(message_ids.SEPARATOR)[0]
+    existing = [None if m.id is None else message_ids.find(message_ids.public_id(m.id), owner) for m in messages]
     if not any(existing):
         return None
     ids = []
@@ -257,5 +276,5 @@ def _repeated_request(queue: Queue, messages: list[NewMessage], names: Mapping[s
         if found is None or ((found.recipient, found.text, found.user_id)
                              != (message.recipient, message.text, message.user_id)):
             raise _guid_taken(names)
-        ids.append(found.id)
+        ids.append(message_ids.public_id(found.id))
     return ids

@@ -18,6 +18,7 @@ from ...config import schema
 from ...messages import numbers
 from ...messages import status as message_status
 from ...messages.types import MESSAGE_TYPES
+from ...store import message_ids
 from ...store.models import MessagePart, OutboundMessage
 from ...store.reports import outcome, report_status_text
 from .. import submission
@@ -173,7 +174,7 @@ def _message_fields(message: OutboundMessage, now: float) -> dict:
     code, text = message_status.status_of(message, now)
     failed = message.error_code is not None or message.error_text
     return {
-        "id": message.id, "recipient": message.recipient, "contact_name": message.contact_name,
+        "id": message_ids.public_id(message.id), "recipient": message.recipient, "contact_name": message.contact_name,
         "sender": message.sender, "message": message.text, "message_type": message.message_type,
         "guid": message.message_guid, "info": message.message_info,
         "gateways": [name for name in message.gateways.split(";") if name],
@@ -211,8 +212,10 @@ def _visible(principal: Principal) -> peewee.ColumnBase:
 
 
 def _find(call: Call, message_id: str) -> OutboundMessage:
-    message = (OutboundMessage.select()
-               .where((OutboundMessage.id == message_id) & _visible(call.principal)).first())
+    """By the id the client was given: the caller's own message; an administrator's own,
+    else any user's (store/message_ids.py)."""
+    principal = call.principal
+    message = message_ids.find(message_id, require_local(principal, "sent messages"), everyone=principal.is_admin)
     if message is None:  # another user's message is as good as absent
         raise not_found(f"message {message_id!r}")
     return message
@@ -313,7 +316,7 @@ def install(api: Api) -> None:
     @api.route("GET", "/messages/<message_id>/reports")
     def reports(call: Call, message_id: str) -> Reports:
         message = _find(call, message_id)
-        return Reports(message.id, cast(State, message.state), [
+        return Reports(message_ids.public_id(message.id), cast(State, message.state), [
             PartReport(**_part_fields(p), tp_status_text=None if p.status is None else report_status_text(p.status),
                        outcome=None if p.status is None else cast(Outcome, outcome(p.status)),
                        reported_at=timestamp(p.reported_at))

@@ -21,6 +21,7 @@ import bottle
 
 from ...accounts.users import Principal
 from ...messages import status as message_status
+from ...store import message_ids
 from ...store.models import OutboundMessage
 from .. import submission
 from ..submission import SubmissionError
@@ -116,9 +117,9 @@ def _message(context: HttpApiContext, params: bottle.MultiDict, principal: Princ
     if principal.external:
         # no account keeps such callers' messages apart: it could read every such caller's
         raise ApiError(CALLBACK_NOT_SUPPORTED, "reading or removing a message needs a local user account")
-    message = context.queue.get(message_id)
-    # another user's message is as good as absent
-    if message is None or (not principal.is_admin and message.user_id != principal.id):
+    # another user's message is as good as absent; an administrator finds any
+    message = message_ids.find(message_id, principal.id, everyone=principal.is_admin)
+    if message is None:
         raise ApiError(MESSAGE_ID_NOT_FOUND, message_id)
     return message
 
@@ -148,10 +149,11 @@ def remove_queued_message(context: HttpApiContext, params: bottle.MultiDict) -> 
         return f"OK: {message_status.TEXTS[message_status.REMOVED]}"
     # the guarded update found it in another state (perhaps claimed a moment ago): say which
     now = context.queue.get(message.id)
+    shown = message_ids.public_id(message.id)
     if now is None:  # gone from the store since it was read: as good as absent
-        raise ApiError(MESSAGE_ID_NOT_FOUND, message.id)
+        raise ApiError(MESSAGE_ID_NOT_FOUND, shown)
     code, text = message_status.status_of(now)
-    raise ApiError(NOT_ALLOWED, f"message {message.id} is no longer queued: its status is {code} {text}")
+    raise ApiError(NOT_ALLOWED, f"message {shown} is no longer queued: its status is {code} {text}")
 
 
 def _limit(params: bottle.MultiDict) -> int | None:
