@@ -4,7 +4,6 @@ The modem is a real pty speaking AT; the event loop runs in a thread of its own,
 (like the service's HTTP threads) hands it work with ``call_soon_threadsafe``.
 """
 
-import time
 from collections.abc import Iterable
 
 import pytest
@@ -24,6 +23,7 @@ from appliance.store.reports import Reports
 from hil.driver_session import Tap
 from hil.loop_thread import LoopThread
 from hil.simulator import SentPDU, SimulatedModem
+from hil.waiting import wait_for
 
 
 def sorted_texts(sent: Iterable[SentPDU]) -> list[str | None]:
@@ -31,15 +31,6 @@ def sorted_texts(sent: Iterable[SentPDU]) -> list[str | None]:
     point. A PDU without a text (None) sorts as "None" and so fails the comparison with the
     expected texts rather than the sort."""
     return sorted((pdu.decode(s.pdu).text for s in sent), key=str)
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Rig:

@@ -1,0 +1,38 @@
+"""Waiting, in a test, for what another thread or process brings about.
+
+A test that crosses threads or processes (the event loop on its thread, a simulated modem,
+a service in a process of its own) cannot know when the other side is done: it looks at
+the condition itself until it holds. A fixed sleep, or stopping at the first change, makes
+the test depend on the machine's speed; on a busy machine (the whole suite on two cores,
+a Raspberry Pi) it fails. The deadline is therefore generous, and costs nothing when
+things go well: the wait ends as soon as the condition holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+DEADLINE = 30.0
+"""Seconds a wait gives the condition by default: far more than it takes on a loaded machine."""
+
+EVERY = 0.01
+"""Seconds between two looks at the condition: short, so that the happy path stays fast."""
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
+    """Wait until ``predicate()`` is true and return its value; fail with ``what`` once
+    ``timeout`` seconds have passed. The last look comes after the deadline, so a test
+    whose thread was not scheduled for all that time still sees a condition that holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        expired = time.monotonic() >= deadline
+        value = predicate()
+        if value:
+            return value
+        if expired:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(EVERY)
