@@ -1,15 +1,16 @@
 """Waiting, in a test, for what another thread or process brings about.
 
 A test that crosses threads or processes (the event loop on its thread, a simulated modem,
-a service in a process of its own) cannot know when the other side is done: it looks at
-the condition itself until it holds. A fixed sleep, or stopping at the first change, makes
-the test depend on the machine's speed; on a busy machine (the whole suite on two cores,
-a Raspberry Pi) it fails. The deadline is therefore generous, and costs nothing when
-things go well: the wait ends as soon as the condition holds.
+a service in a process of its own, an HTTP endpoint) cannot know when the other side is
+done: it looks at the condition itself until it holds. A fixed sleep, or stopping at the
+first change, makes the test depend on the machine's speed; on a busy machine (the whole
+suite on two cores, a Raspberry Pi) it fails. The deadline is therefore generous, and
+costs nothing when things go well: the wait ends as soon as the condition holds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -23,16 +24,40 @@ EVERY = 0.01
 """Seconds between two looks at the condition: short, so that the happy path stays fast."""
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
-    """Wait until ``predicate()`` is true and return its value; fail with ``what`` once
-    ``timeout`` seconds have passed. The last look comes after the deadline, so a test
-    whose thread was not scheduled for all that time still sees a condition that holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        expired = time.monotonic() >= deadline
+class _Looks:
+    """The looks of one wait. The last comes after the deadline, so a test whose thread was
+    not scheduled for all that time still sees a condition that holds."""
+
+    def __init__(self, timeout: float, what: str) -> None:
+        self.timeout = timeout
+        self.what = what
+        self.deadline = time.monotonic() + timeout
+
+    def look(self, predicate: Callable[[], T]) -> T | None:
+        """``predicate()``'s value if true, None if there is time for another look."""
+        expired = time.monotonic() >= self.deadline
         value = predicate()
         if value:
             return value
         if expired:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            raise AssertionError(f"timed out after {self.timeout:g} s waiting for {self.what}")
+        return None
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
+    """Wait until ``predicate()`` is true and return its value; fail with ``what`` once
+    ``timeout`` seconds have passed."""
+    looks = _Looks(timeout, what)
+    while (value := looks.look(predicate)) is None:
         time.sleep(EVERY)
+    return value
+
+
+async def run_until(predicate: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
+    """:func:`wait_for` in a coroutine on the loop that does the work: the loop runs on
+    between the looks. The deadline is in real time (what the loop waits for takes real
+    time: an HTTP request, another thread)."""
+    looks = _Looks(timeout, what)
+    while (value := looks.look(predicate)) is None:
+        await asyncio.sleep(EVERY)
+    return value

@@ -6,7 +6,6 @@ following it; the other tests POST to a local endpoint in real time and wait for
 import asyncio
 import json
 import threading
-import time
 import uuid
 from concurrent.futures import Executor, Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ import pytest
 from appliance.connectors import webhook
 from appliance.connectors.webhook import WebhookSender, WebhookTarget
 from appliance.store.models import WebhookDelivery
+from hil.waiting import run_until
 
 
 class Receiver:
@@ -63,13 +63,6 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-async def run_until(predicate, timeout=5.0):
-    """Let the loop run until ``predicate()`` holds: the POSTs take real time."""
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
 
 
 async def test_events_are_posted_with_the_token_in_order(database):
