@@ -94,6 +94,11 @@ class Messaging:
     def hang_next_send(self) -> None:
         self._send_outcomes.append(None)
 
+    @property
+    def faults_pending(self) -> int:
+        """The failures and hangs queued for sends that have not come yet."""
+        return len(self._send_outcomes)
+
     def plan_report(self, status: int, delay: float | None) -> None:
         """The next send that asks for a report gets TP-ST ``status`` after ``delay``."""
         self._report_plans.append((status, delay))

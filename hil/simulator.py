@@ -379,6 +379,13 @@ class SimulatedModem:
         send does; only reboot() or set_silent() end the wait. Nothing is recorded."""
         self._server.run(self._engine.device.messaging.hang_next_send)
 
+    def send_faults_pending(self) -> int:
+        """How many of the faults fail_next_send() and hang_next_send() queued still wait
+        for their send. The host having written a PDU does not mean the modem has read it:
+        a test that must act after the fault met its send waits for 0."""
+        messaging = self._engine.device.messaging
+        return self._server.run(lambda: messaging.faults_pending)
+
     def set_silent(self, silent: bool) -> None:
         """A hung modem: swallow all input and answer nothing.
 
