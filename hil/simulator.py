@@ -67,6 +67,7 @@ from hil.pty_port import PtyPort
 from hil.pty_server import PtyServer
 from hil.storage import Stat, StoredMessage
 from hil.trace import HOST, MODEM, TraceWriter
+from hil.waiting import DEADLINE
 
 # SentPDU is what SimulatedModem.sent and wait_sent() return, so it is importable from here.
 __all__ = ["SentPDU", "SimulatedModem", "UrcPosition", "main"]
@@ -240,7 +241,7 @@ class SimulatedModem:
             lambda: [(i, int(m.stat), m.pdu) for i, m in store[storage].messages()]
         )
 
-    def wait_sent(self, count: int, timeout: float = 5.0) -> list[SentPDU]:
+    def wait_sent(self, count: int, timeout: float = DEADLINE) -> list[SentPDU]:
         """Wait until at least ``count`` PDUs were sent; return them all (a snapshot).
         On the loop's own thread nothing can be sent while it waits: there it raises
         :class:`RuntimeError` instead of waiting."""
