@@ -13,9 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TypeVar
-
-T = TypeVar("T")
 
 DEADLINE = 30.0
 """Seconds a wait gives the condition by default: far more than it takes on a loaded machine."""
@@ -33,31 +30,29 @@ class _Looks:
         self.what = what
         self.deadline = time.monotonic() + timeout
 
-    def look(self, predicate: Callable[[], T]) -> T | None:
-        """``predicate()``'s value if true, None if there is time for another look."""
+    def holds(self, predicate: Callable[..., object]) -> bool:
+        """Whether ``predicate()`` is true; False while there is time for another look.
+        (``...``: a test binds a loop's variable as a lambda's default argument.)"""
         expired = time.monotonic() >= self.deadline
-        value = predicate()
-        if value:
-            return value
+        if predicate():
+            return True
         if expired:
             raise AssertionError(f"timed out after {self.timeout:g} s waiting for {self.what}")
-        return None
+        return False
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
-    """Wait until ``predicate()`` is true and return its value; fail with ``what`` once
-    ``timeout`` seconds have passed."""
+def wait_for(predicate: Callable[..., object], timeout: float = DEADLINE, what: str = "condition") -> None:
+    """Wait until ``predicate()`` is true; fail with ``what`` once ``timeout`` seconds have
+    passed."""
     looks = _Looks(timeout, what)
-    while (value := looks.look(predicate)) is None:
+    while not looks.holds(predicate):
         time.sleep(EVERY)
-    return value
 
 
-async def run_until(predicate: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
+async def run_until(predicate: Callable[..., object], timeout: float = DEADLINE, what: str = "condition") -> None:
     """:func:`wait_for` in a coroutine on the loop that does the work: the loop runs on
     between the looks. The deadline is in real time (what the loop waits for takes real
     time: an HTTP request, another thread)."""
     looks = _Looks(timeout, what)
-    while (value := looks.look(predicate)) is None:
+    while not looks.holds(predicate):
         await asyncio.sleep(EVERY)
-    return value
