@@ -19,7 +19,7 @@ def test_concurrent_callers_share_commits_and_each_gets_its_own_results():
     batches = []
 
     def write(items):
-        gate.wait(1.0)  # a slow disk: others pile up meanwhile
+        gate.wait(DEADLINE)  # a slow disk: others pile up meanwhile
         batches.append(list(items))
         return [f"id-{i}" for i in items]
 
@@ -32,9 +32,10 @@ def test_concurrent_callers_share_commits_and_each_gets_its_own_results():
     threads = [threading.Thread(target=caller, args=(n,)) for n in range(32)]
     for t in threads:
         t.start()
+    wait_for(lambda: committer._inside == 32, what="every caller inside submit")  # they piled up
     gate.set()
     for t in threads:
-        t.join(5)
+        t.join(DEADLINE)
     assert all(results[n] == [f"id-{n}", f"id-{n + 1000}"] for n in range(32))
     assert committer.items == 64
     assert committer.commits < 32  # at least some requests shared a transaction
@@ -45,7 +46,7 @@ def test_one_failing_request_does_not_fail_the_others_in_its_group():
     gate = threading.Event()
 
     def write(items):
-        gate.wait(1.0)
+        gate.wait(DEADLINE)
         if "bad" in items:
             raise ValueError("duplicate id")
         return list(items)
@@ -62,9 +63,10 @@ def test_one_failing_request_does_not_fail_the_others_in_its_group():
     threads = [threading.Thread(target=caller, args=(name,)) for name in ("a", "bad", "c", "d")]
     for t in threads:
         t.start()
+    wait_for(lambda: committer._inside == 4, what="every caller inside submit")  # one group
     gate.set()
     for t in threads:
-        t.join(5)
+        t.join(DEADLINE)
     assert outcomes == {"a": ["a"], "bad": "duplicate id", "c": ["c"], "d": ["d"]}
 
 
