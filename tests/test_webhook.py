@@ -73,6 +73,8 @@ async def test_events_are_posted_with_the_token_in_order(database):
     webhook.enqueue(["Hook"], {"event": "sms-received", "text": "second"})
     sender.kick()
     await run_until(lambda: len(receiver.received) == 2)
+    # the endpoint has the second POST before the sender has its answer: wait for that too
+    await run_until(lambda: {d.state for d in WebhookDelivery.select()} == {"done"}, what="both answered")
     sender.stop()
     receiver.close()
     assert [(auth, body["text"]) for auth, body in receiver.received] == [
