@@ -171,7 +171,9 @@ def test_permanent_network_error_fails_the_message_with_its_reason(tmp_path, mod
 
 
 def test_a_silent_modem_is_detected_the_part_is_sent_again_and_nothing_is_lost(tmp_path, modem):
-    rig = Rig(tmp_path, [modem], send_timeout=0.5, command_timeout=0.5, restart_delay=0.2).start()
+    # short enough to notice the silence soon, long enough that a busy machine's late answer
+    # is not taken for it (that would send the part twice)
+    rig = Rig(tmp_path, [modem], send_timeout=1.0, command_timeout=1.0, restart_delay=0.2).start()
     try:
         working(rig, [modem])
         modem.set_silent(True)
@@ -188,6 +190,8 @@ def test_two_modems_share_the_queue_and_no_message_goes_out_twice(tmp_path):
     with SimulatedModem(send_latency=0.02) as first, SimulatedModem(send_latency=0.02) as second:
         rig = Rig(tmp_path, [first, second]).start()
         try:
+            # both ready first: on a busy machine one could otherwise send all 40 alone
+            wait_for(lambda: all(g.driver.state == ModemState.READY for g in rig.gateways), what="both ready")
             ids = rig.send(*[NewMessage(f"+44{n:04d}", f"message {n}") for n in range(40)])
             wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
             assert sorted_texts(first.sent + second.sent) == sorted(f"message {n}" for n in range(40))
@@ -258,7 +262,7 @@ def test_a_primary_whose_sim_is_barred_hands_the_message_to_the_backup_without_r
 
 def test_a_silent_primary_fails_over_to_the_backup(tmp_path):
     with SimulatedModem() as primary, SimulatedModem() as backup:
-        rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER, send_timeout=0.3, command_timeout=0.3,
+        rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER, send_timeout=1.0, command_timeout=1.0,
                   restart_delay=0.1).start()
         try:
             working(rig, [primary])
