@@ -129,6 +129,18 @@ def test_a_queued_message_reaches_the_network_and_ends_sent(tmp_path, modem):
         rig.stop()
 
 
+def test_a_report_right_behind_the_send_answer_finds_its_message(tmp_path):
+    # the network reports at once: +CDS comes in the same read as the +CMGS answer, before
+    # the send's coroutine has stored the reference the report is matched by
+    with SimulatedModem(report_delay=0.0) as modem:
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ids = rig.send(*[NewMessage("+447700900123", f"reported at once {n}") for n in range(5)])
+            wait_for(lambda: all(rig.state(i) == MessageState.DELIVERED for i in ids), what="all delivered")
+        finally:
+            rig.stop()
+
+
 def test_a_long_message_goes_out_as_joined_parts_in_order(tmp_path, modem):
     rig = Rig(tmp_path, [modem]).start()
     text = "Ünïcödé " * 30  # 240 characters, UCS2: 4 parts of at most 67

@@ -79,6 +79,14 @@ class ModemGateway(Gateway):
         self.on_received(self.inbox.store(self.name, pdu_hex))
 
     def _on_report(self, pdu_hex: str, has_smsc: bool) -> None:
+        if self._sending is not None and not self._sending.done():
+            # the send's +CMGS answer can come in the same read just before this report, and
+            # its reference is stored only once the send's coroutine resumes: match after it
+            self._sending.add_done_callback(lambda _: self._apply_report(pdu_hex, has_smsc))
+            return
+        self._apply_report(pdu_hex, has_smsc)
+
+    def _apply_report(self, pdu_hex: str, has_smsc: bool) -> None:
         try:
             report = pdu.decode(pdu_hex, smsc=has_smsc)
         except pdu.PDUError as error:
