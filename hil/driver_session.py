@@ -13,7 +13,6 @@ modem's bytes and the script move the driver, so a replay of it takes the same c
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -22,6 +21,7 @@ from appliance.config.file import ModemConfig
 from appliance.modem.driver import ModemDriver, ModemHandlers, SendResult, Timings
 from appliance.modem.transport import Transport, open_serial
 from hil.loop_thread import LoopThread
+from hil.waiting import DEADLINE, wait_for
 
 __all__ = ["QUIET", "DriverSession", "Tap"]
 
@@ -113,17 +113,21 @@ class DriverSession:
         """Run ``coroutine`` on the loop and wait for its result."""
         return self._loop_thread.run(coroutine)
 
-    def until(self, predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    def until(self, predicate: Callable[[], object], what: str, timeout: float = DEADLINE) -> None:
         """Wait until ``predicate()``, evaluated on the loop, is true."""
-        deadline = time.monotonic() + timeout
-        while not self.call(predicate):
+        def holds() -> bool:
+            if self.call(predicate):
+                return True
             error = self._watch()
             if error is not None:
                 raise error
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; driver "
-                                     f"{self.driver.state} ({self.driver.detail})")
-            time.sleep(0.01)
+            return False
+        try:
+            wait_for(holds, timeout, what)
+        except AssertionError as failed:
+            if failed is self._watch():
+                raise  # the watched error, as it is
+            raise AssertionError(f"{failed}; driver {self.driver.state} ({self.driver.detail})") from None
 
     # ----------------------------------------------------------------- what scripts wait for
 

@@ -126,6 +126,11 @@ class Messaging:
         faults = [plan.fault for plan in self._send_plans if plan.hits(self.sends)]
         return min(faults, key=lambda fault: _SEVERITY.get(str(fault), 2), default=None)
 
+    @property
+    def faults_pending(self) -> int:
+        """The failures and hangs queued for sends that have not come yet."""
+        return len(self._send_outcomes)
+
     def plan_report(self, status: int, delay: float | None) -> None:
         """The next send that asks for a report gets TP-ST ``status`` after ``delay``."""
         self._report_plans.append((status, delay))

@@ -25,6 +25,7 @@ import time
 from hil.pty_port import PtyPort
 from hil.pty_server import PtyServer
 from hil.trace import HOST, Trace, read_trace
+from hil.waiting import DEADLINE
 
 __all__ = ["ReplayMismatch", "ReplayModem", "main"]
 
@@ -93,7 +94,7 @@ class ReplayModem:
         """Every recorded modem write played and every recorded host byte received."""
         return self._played == len(self._plays) and self._matched == len(self._expected)
 
-    def wait_done(self, timeout: float | None = 10.0) -> None:
+    def wait_done(self, timeout: float | None = DEADLINE) -> None:
         """Wait for the end of the recording; raise :class:`ReplayMismatch` if the client
         strayed from it, :class:`TimeoutError` if it has not got there in time."""
         with self._cond:

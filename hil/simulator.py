@@ -67,6 +67,7 @@ from hil.pty_port import PtyPort
 from hil.pty_server import PtyServer
 from hil.storage import Stat, StoredMessage
 from hil.trace import HOST, MODEM, TraceWriter
+from hil.waiting import DEADLINE
 
 # SentPDU is what SimulatedModem.sent and wait_sent() return, so it is importable from here.
 __all__ = ["HANG", "REBOOT", "SentPDU", "SimulatedModem", "UrcPosition", "main"]
@@ -240,7 +241,7 @@ class SimulatedModem:
             lambda: [(i, int(m.stat), m.pdu) for i, m in store[storage].messages()]
         )
 
-    def wait_sent(self, count: int, timeout: float = 5.0) -> list[SentPDU]:
+    def wait_sent(self, count: int, timeout: float = DEADLINE) -> list[SentPDU]:
         """Wait until at least ``count`` PDUs were sent; return them all (a snapshot).
         On the loop's own thread nothing can be sent while it waits: there it raises
         :class:`RuntimeError` instead of waiting."""
@@ -390,6 +391,13 @@ class SimulatedModem:
         """Never answer the next send (after its Ctrl-Z), as a module that locks up in a
         send does; only reboot() or set_silent() end the wait. Nothing is recorded."""
         self._server.run(self._engine.device.messaging.hang_next_send)
+
+    def send_faults_pending(self) -> int:
+        """How many of the faults fail_next_send() and hang_next_send() queued still wait
+        for their send. The host having written a PDU does not mean the modem has read it:
+        a test that must act after the fault met its send waits for 0."""
+        messaging = self._engine.device.messaging
+        return self._server.run(lambda: messaging.faults_pending)
 
     def set_silent(self, silent: bool) -> None:
         """A hung modem: swallow all input and answer nothing.

@@ -22,7 +22,7 @@ def replay(trace: Path, name: str) -> None:
         modem.path, watch=lambda: modem.mismatch, **scenario.driver
     ) as session:
         scenario.script(session, Replayed(session))
-        modem.wait_done(timeout=10)
+        modem.wait_done()
 
 
 def test_every_trace_has_a_replay_case_and_every_case_a_trace():

@@ -36,6 +36,7 @@ from hil.control import run_command
 from hil.profiles import PROFILES
 from hil.simulator import SimulatedModem, UrcPosition
 from hil.trace import MODEM, read_trace
+from hil.waiting import DEADLINE, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 SUBMIT = pdu.encode_submit("+4912345", "fault test")[0]
@@ -102,6 +103,7 @@ def test_a_send_that_never_answers_until_reboot(modem, port):
     exchange(port, f"AT+CMGS={SUBMIT.tpdu_length}\r".encode(), b"\r\n> ")
     port.write(SUBMIT.pdu.encode() + b"\x1a")
     port.write(b"AT\r")
+    wait_for(lambda: modem.send_faults_pending() == 0, what="the PDU taken by the hang")
     assert_quiet(port, 0.4)
     modem.reboot()
     read_until(port, b"SMS Ready\r\n")
@@ -298,7 +300,7 @@ def test_the_port_vanishes_and_comes_back_behind_the_same_link(tmp_path):
         try:
             modem.vanish()
             assert not os.path.lexists(link)
-            assert select.select([fd], [], [], 2)[0]
+            assert select.select([fd], [], [], DEADLINE)[0]
             try:
                 assert os.read(fd, 64) == b""
             except OSError as error:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from appliance import pdu
 from hil.simulator import SimulatedModem
+from hil.waiting import wait_for
 
 NUMBER = "+491701234567"
 
@@ -105,12 +105,11 @@ def test_gammu_smsd_sends_its_outbox_and_fills_its_inbox(tmp_path):
             ["gammu-smsd", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         try:
-            (sent,) = modem.wait_sent(1, timeout=30)
-            # gammu-smsd's folders give no notice: look at them until a deadline.
-            deadline = time.monotonic() + 30
-            while not all(any(folders[f].iterdir()) for f in ("inbox", "sent")):
-                assert time.monotonic() < deadline, "gammu-smsd: no inbox file or no sent file"
-                time.sleep(0.05)
+            (sent,) = modem.wait_sent(1)
+            # gammu-smsd's folders give no notice: look at them, and at the SIM, which it
+            # empties only after it wrote the inbox file
+            wait_for(lambda: all(any(folders[f].iterdir()) for f in ("inbox", "sent"))
+                     and modem.messages("SM") == [], what="gammu-smsd's inbox and sent files, the SIM emptied")
         finally:
             daemon.terminate()
             _, stderr = daemon.communicate(timeout=20)

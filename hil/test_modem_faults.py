@@ -114,8 +114,8 @@ def test_a_send_that_hangs_until_the_modem_reboots_is_sent_again(tmp_path, model
             modem.hang_next_send()
             ids = rig.send(*[NewMessage("+441", f"queued at the reboot {n}") for n in range(3)])
             # the PDU is in (the modem hangs after its Ctrl-Z): a reboot before would leave the
-            # hang for the next send
-            wait_for(lambda: rig.written[0].endswith(b"\x1a"), what="the send's PDU written")
+            # hang for the next send. Written by the driver is not yet read by the modem.
+            wait_for(lambda: modem.send_faults_pending() == 0, what="the send's PDU taken by the hang")
             modem.reboot()
             wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent after the reboot")
             assert sorted_texts(modem.sent) == [f"queued at the reboot {n}" for n in range(3)]

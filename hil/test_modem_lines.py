@@ -56,7 +56,7 @@ def test_with_its_indications_lost_an_sms_is_read_at_once_because_ri_rings(tmp_p
             modem.deliver_sms("+447700900555", "no +CMTI for this one")
             wait_for(lambda: rig.received, what="the SMS read after the ring")
             assert texts(rig) == ["no +CMTI for this one"] and ri.falls == 1
-            assert modem.messages(driver.dialect.storage) == []  # deleted once kept
+            wait_for(lambda: modem.messages(driver.dialect.storage) == [], what="the SMS deleted once kept")
             assert not any(c.startswith("AT+CMGR") for c in modem.commands)  # no indication was seen
             assert modem.commands.count("AT+CMGL=4") >= 2  # the sweep at start, and the ring's
         finally:

@@ -4,7 +4,6 @@ The modem is a real pty speaking AT; the event loop runs in a thread of its own,
 (like the service's HTTP threads) hands it work with ``call_soon_threadsafe``.
 """
 
-import time
 from collections.abc import Iterable
 
 import pytest
@@ -24,6 +23,7 @@ from appliance.store.reports import Reports
 from hil.driver_session import Tap
 from hil.loop_thread import LoopThread
 from hil.simulator import SentPDU, SimulatedModem
+from hil.waiting import wait_for
 
 
 def sorted_texts(sent: Iterable[SentPDU]) -> list[str | None]:
@@ -31,15 +31,6 @@ def sorted_texts(sent: Iterable[SentPDU]) -> list[str | None]:
     point. A PDU without a text (None) sorts as "None" and so fails the comparison with the
     expected texts rather than the sort."""
     return sorted((pdu.decode(s.pdu).text for s in sent), key=str)
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Rig:
@@ -138,6 +129,18 @@ def test_a_queued_message_reaches_the_network_and_ends_sent(tmp_path, modem):
         rig.stop()
 
 
+def test_a_report_right_behind_the_send_answer_finds_its_message(tmp_path):
+    # the network reports at once: +CDS comes in the same read as the +CMGS answer, before
+    # the send's coroutine has stored the reference the report is matched by
+    with SimulatedModem(report_delay=0.0) as modem:
+        rig = Rig(tmp_path, [modem]).start()
+        try:
+            ids = rig.send(*[NewMessage("+447700900123", f"reported at once {n}") for n in range(5)])
+            wait_for(lambda: all(rig.state(i) == MessageState.DELIVERED for i in ids), what="all delivered")
+        finally:
+            rig.stop()
+
+
 def test_a_long_message_goes_out_as_joined_parts_in_order(tmp_path, modem):
     rig = Rig(tmp_path, [modem]).start()
     text = "Ünïcödé " * 30  # 240 characters, UCS2: 4 parts of at most 67
@@ -180,7 +183,9 @@ def test_permanent_network_error_fails_the_message_with_its_reason(tmp_path, mod
 
 
 def test_a_silent_modem_is_detected_the_part_is_sent_again_and_nothing_is_lost(tmp_path, modem):
-    rig = Rig(tmp_path, [modem], send_timeout=0.5, command_timeout=0.5, restart_delay=0.2).start()
+    # short enough to notice the silence soon, long enough that a busy machine's late answer
+    # is not taken for it (that would send the part twice)
+    rig = Rig(tmp_path, [modem], send_timeout=1.0, command_timeout=1.0, restart_delay=0.2).start()
     try:
         working(rig, [modem])
         modem.set_silent(True)
@@ -197,6 +202,8 @@ def test_two_modems_share_the_queue_and_no_message_goes_out_twice(tmp_path):
     with SimulatedModem(send_latency=0.02) as first, SimulatedModem(send_latency=0.02) as second:
         rig = Rig(tmp_path, [first, second]).start()
         try:
+            # both ready first: on a busy machine one could otherwise send all 40 alone
+            wait_for(lambda: all(g.driver.state == ModemState.READY for g in rig.gateways), what="both ready")
             ids = rig.send(*[NewMessage(f"+44{n:04d}", f"message {n}") for n in range(40)])
             wait_for(lambda: all(rig.state(i) == MessageState.SENT for i in ids), what="all sent")
             assert sorted_texts(first.sent + second.sent) == sorted(f"message {n}" for n in range(40))
@@ -267,7 +274,7 @@ def test_a_primary_whose_sim_is_barred_hands_the_message_to_the_backup_without_r
 
 def test_a_silent_primary_fails_over_to_the_backup(tmp_path):
     with SimulatedModem() as primary, SimulatedModem() as backup:
-        rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER, send_timeout=0.3, command_timeout=0.3,
+        rig = Rig(tmp_path, [primary, backup], connectors=FAILOVER, send_timeout=1.0, command_timeout=1.0,
                   restart_delay=0.1).start()
         try:
             working(rig, [primary])

@@ -24,6 +24,7 @@ from hil.at_client import (
 from hil.control import run_command
 from hil.messaging import tpdu_length
 from hil.profiles import PROFILES
+from hil.waiting import wait_for
 
 NUMBER = "+491701234567"
 ZONE = datetime.timezone(datetime.timedelta(hours=2))
@@ -185,6 +186,7 @@ def test_a_cmt_never_acknowledged_turns_routing_off_and_lands_in_storage(simulat
     at(port, "AT+CSMS=1", b"\r\n+CSMS: 1,1,1\r\n\r\nOK\r\n")
     (message,) = modem.deliver_sms(NUMBER, "ack me")
     expect(port, f"\r\n+CMT: ,{tpdu_length(message)}\r\n{message}\r\n".encode())
+    wait_for(lambda: modem.messages("SM"), what="the unacknowledged SMS stored")  # its timer is the modem's
     assert_quiet(port, 0.4)  # the network's retry is stored silently (mt=0)
     at(port, "AT+CNMI?", b"\r\n+CNMI: 2,0,0,0,0\r\n\r\nOK\r\n")
     assert modem.messages("SM") == [(1, 0, message)]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from appliance import pdu
+from hil.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "s3cret-pass"
@@ -27,16 +28,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def http(port: int, command: str, method="GET", **params) -> list[str]:

@@ -35,6 +35,7 @@ from hil.messaging import SentPDU, tpdu_length
 from hil.profiles import PROFILES, luhn_imei
 from hil.simulator import SimulatedModem
 from hil.trace import HOST, MODEM, read_trace
+from hil.waiting import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -335,11 +336,13 @@ def test_close_and_reopen_keeps_working(modem):
     try:
         os.write(fd, b"AT+CSQ\r")
         expected = b"AT+CSQ\r\r\n+CSQ: 21,0\r\n\r\nOK\r\n"
-        got = b""
-        deadline = time.monotonic() + 3
-        while len(got) < len(expected) and time.monotonic() < deadline:
-            if select.select([fd], [], [], 0.5)[0]:
-                got += os.read(fd, 256)
+        got = bytearray()
+
+        def answered() -> bool:
+            if select.select([fd], [], [], 0.1)[0]:
+                got.extend(os.read(fd, 256))
+            return len(got) >= len(expected)
+        wait_for(answered, what="the answer to AT+CSQ")
         assert got == expected
     finally:
         os.close(fd)

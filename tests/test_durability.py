@@ -2,12 +2,12 @@
 
 import os
 import threading
-import time
 
 import pytest
 
 from appliance.store.durability import FULL, NORMAL, Durability
 from appliance.store.queue import NewMessage, Queue
+from hil.waiting import wait_for
 
 
 @pytest.fixture
@@ -102,22 +102,25 @@ def test_the_durability_thread_checkpoints_a_log_that_grew_past_its_limit(databa
     durability = Durability(database, checkpoint_pages=20, look_every=0.02)
     try:
         grow_the_log(database)
-        deadline = time.monotonic() + 10
         # the copy may take several checkpoints: wait for all of it, not for the first step
-        while os.path.getsize(database.database) <= before + 100 * 4096 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert os.path.getsize(database.database) > before + 100 * 4096  # copied into the database
+        wait_for(lambda: os.path.getsize(database.database) > before + 100 * 4096,
+                 what="the log copied into the database")
         assert Queue(database).claim("GSM") is not None  # and all of it still there
     finally:
         durability.close()
 
 
-def test_a_small_log_is_left_alone(database):
+def test_a_small_log_is_left_alone(database, monkeypatch):
     durability = Durability(database, checkpoint_pages=100_000, look_every=0.02)
+    looks = []  # what the thread's looks at the log's size found, one entry each
+    due = durability.checkpoint_due
+    monkeypatch.setattr(durability, "checkpoint_due", lambda: looks.append(due()) or looks[-1])
     try:
         before = os.path.getsize(database.database)
         grow_the_log(database, messages=10)
-        time.sleep(0.2)
+        del looks[:]
+        # two looks: the first may have begun before the log grew
+        wait_for(lambda: len(looks) >= 2, what="the thread to look at the grown log")
         assert os.path.getsize(database.database) == before
     finally:
         durability.close()

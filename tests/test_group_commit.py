@@ -4,6 +4,7 @@ import threading
 import time
 
 from appliance.store.group_commit import GroupCommitter
+from hil.waiting import DEADLINE, wait_for
 
 
 def test_a_lone_caller_commits_at_once():
@@ -18,7 +19,7 @@ def test_concurrent_callers_share_commits_and_each_gets_its_own_results():
     batches = []
 
     def write(items):
-        gate.wait(1.0)  # a slow disk: others pile up meanwhile
+        gate.wait(DEADLINE)  # a slow disk: others pile up meanwhile
         batches.append(list(items))
         return [f"id-{i}" for i in items]
 
@@ -31,9 +32,10 @@ def test_concurrent_callers_share_commits_and_each_gets_its_own_results():
     threads = [threading.Thread(target=caller, args=(n,)) for n in range(32)]
     for t in threads:
         t.start()
+    wait_for(lambda: committer._inside == 32, what="every caller inside submit")  # they piled up
     gate.set()
     for t in threads:
-        t.join(5)
+        t.join(DEADLINE)
     assert all(results[n] == [f"id-{n}", f"id-{n + 1000}"] for n in range(32))
     assert committer.items == 64
     assert committer.commits < 32  # at least some requests shared a transaction
@@ -44,7 +46,7 @@ def test_one_failing_request_does_not_fail_the_others_in_its_group():
     gate = threading.Event()
 
     def write(items):
-        gate.wait(1.0)
+        gate.wait(DEADLINE)
         if "bad" in items:
             raise ValueError("duplicate id")
         return list(items)
@@ -61,9 +63,10 @@ def test_one_failing_request_does_not_fail_the_others_in_its_group():
     threads = [threading.Thread(target=caller, args=(name,)) for name in ("a", "bad", "c", "d")]
     for t in threads:
         t.start()
+    wait_for(lambda: committer._inside == 4, what="every caller inside submit")  # one group
     gate.set()
     for t in threads:
-        t.join(5)
+        t.join(DEADLINE)
     assert outcomes == {"a": ["a"], "bad": "duplicate id", "c": ["c"], "d": ["d"]}
 
 
@@ -94,29 +97,30 @@ def busy_together(committer):
 
     def slow(items):
         writing.set()
-        release.wait(5)
+        release.wait(DEADLINE)
         return write(items)
     committer._write = slow
     first = threading.Thread(target=committer.submit, args=(["a"],))
     first.start()
-    writing.wait(5)
+    wait_for(writing.is_set, what="the first caller writing")
     second = threading.Thread(target=committer.submit, args=(["b"],))
     second.start()
-    time.sleep(0.05)
+    wait_for(lambda: committer._inside == 2, what="the second caller inside submit")
     release.set()
-    first.join(5)
-    second.join(5)
+    first.join(DEADLINE)
+    second.join(DEADLINE)
     committer._write, committer.gather = write, gather
 
 
 def test_after_two_callers_at_once_the_writer_waits_for_the_second_so_that_they_share_a_commit():
     batches = []
-    committer = GroupCommitter(lambda items: batches.append(list(items)) or list(items), gather=5.0, recent=10.0)
+    committer = GroupCommitter(lambda items: batches.append(list(items)) or list(items), gather=DEADLINE,
+                               recent=DEADLINE)
     busy_together(committer)
     late = threading.Timer(0.2, committer.submit, args=(["late"],))  # comes back 0.2 s after this caller
     late.start()
     assert committer.submit(["now"]) == ["now"]
-    late.join(5)
+    late.join(DEADLINE)
     assert batches[-1] == ["now", "late"]  # one commit for both
 
 
@@ -125,16 +129,16 @@ def test_the_wait_for_a_caller_that_does_not_come_back_is_bounded():
     busy_together(committer)
     started = time.monotonic()
     assert committer.submit(["now"]) == ["now"]
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 10  # its gather, not for ever: a busy machine adds some
 
 
 def test_callers_together_longer_ago_than_recent_are_not_waited_for():
     committer = GroupCommitter(list, gather=5.0, recent=0.05)
     busy_together(committer)
-    time.sleep(0.2)
+    time.sleep(0.2)  # longer than recent: they were together longer ago
     started = time.monotonic()
     assert committer.submit(["now"]) == ["now"]
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < committer.gather  # it did not wait for a second caller
 
 
 def test_one_caller_after_another_never_waits_whatever_the_threads():
@@ -143,5 +147,5 @@ def test_one_caller_after_another_never_waits_whatever_the_threads():
     for n in range(5):  # a client that opens a new connection per request: a new thread each time
         thread = threading.Thread(target=committer.submit, args=([n],))
         thread.start()
-        thread.join(10)
-    assert time.monotonic() - started < 1
+        thread.join(DEADLINE)
+    assert time.monotonic() - started < committer.gather  # not even one caller waited

@@ -446,6 +446,22 @@ async def test_a_registration_lost_while_the_modem_answers_at_creg_is_not_missed
     assert driver.state == ModemState.NOT_REGISTERED and driver.detail == "searching"
 
 
+async def test_a_registration_lost_just_after_the_modem_answered_at_creg_is_not_missed():
+    # the notice follows the reply's OK: the answer, read first, is the older of the two
+    modem, driver, _ = start({"creg": 1})
+    answer = modem.answer
+
+    def lost_after_answering(command):
+        reply = answer(command)
+        if command == "AT+CREG?":
+            modem.creg = 2
+            reply += "\r\n+CREG: 2\r\n"
+        return reply
+    modem.answer = lost_after_answering
+    await run_for(0.3)
+    assert driver.state == ModemState.NOT_REGISTERED and driver.detail == "searching"
+
+
 LTE_MODEL = "SIMCOM_SIM7600E-H"
 
 

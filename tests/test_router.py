@@ -254,8 +254,8 @@ async def test_a_message_committed_on_another_thread_wakes_the_idle_loop_at_once
     assert router._timer is None  # nothing due, nothing armed: the loop waits in select()
 
     def http_thread():
-        committed.append(loop.time())
         queue.accept([NewMessage("+441", "x")])
+        committed.append(loop.time())  # after the commit: its fsync is the disk's time, not the loop's
         router.kick_threadsafe()
     committed = []
     threading.Thread(target=http_thread).start()

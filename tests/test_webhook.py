@@ -6,7 +6,6 @@ following it; the other tests POST to a local endpoint in real time and wait for
 import asyncio
 import json
 import threading
-import time
 import uuid
 from concurrent.futures import Executor, Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,7 @@ from appliance.connectors import webhook
 from appliance.connectors.webhook import WebhookSender, WebhookTarget
 from appliance.store.inbox import Inbox
 from appliance.store.models import WebhookDelivery
+from hil.waiting import run_until
 
 
 class Receiver:
@@ -66,13 +66,6 @@ class Receiver:
         self.server.server_close()
 
 
-async def run_until(predicate, timeout=5.0):
-    """Let the loop run until ``predicate()`` holds: the POSTs take real time."""
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-
-
 async def test_events_are_posted_with_the_token_in_order(database):
     receiver = Receiver()
     loop = asyncio.get_running_loop()
@@ -81,6 +74,8 @@ async def test_events_are_posted_with_the_token_in_order(database):
     webhook.enqueue(["Hook"], {"event": "sms-received", "text": "second"})
     sender.kick()
     await run_until(lambda: len(receiver.received) == 2)
+    # the endpoint has the second POST before the sender has its answer: wait for that too
+    await run_until(lambda: {d.state for d in WebhookDelivery.select()} == {"done"}, what="both answered")
     sender.stop()
     receiver.close()
     assert [(auth, body["text"]) for auth, body in receiver.received] == [

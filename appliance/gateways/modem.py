@@ -80,8 +80,18 @@ class ModemGateway(Gateway):
         self.on_received(self.inbox.store(self.name, pdu_hex))
 
     def _on_report(self, pdu_hex: str, has_smsc: bool) -> None:
+        if self._sending is not None and not self._sending.done():
+            # the send's +CMGS answer can come in the same read just before this report, and
+            # its reference is stored only once the send's coroutine resumes: match after it
+            # (a report read from a slot is then matched after its slot is deleted: a crash in
+            # that moment loses a delivery report, never a message)
+            self._sending.add_done_callback(lambda _: self._apply_report(pdu_hex, has_smsc))
+            return
+        self._apply_report(pdu_hex, has_smsc)
+
+    def _apply_report(self, pdu_hex: str, has_smsc: bool) -> None:
         """Commit the report, or keep it as unmatched if it names no part or does not
-        decode; only when this returns may the modem's copy be deleted."""
+        decode."""
         try:
             report = pdu.decode(pdu_hex, smsc=has_smsc, strict=False)
             if not isinstance(report, pdu.StatusReport):

@@ -155,6 +155,7 @@ class ModemDriver:
         self._recoveries = 0          # RESET / PWRKEY pulses since the modem was last ready
         self._echo_expected = True     # until ATE0 is answered (and on modems ignoring it)
         self._cnmi: tuple[int, ...] | None = None  # AT+CNMI? after initialisation
+        self._registration_notices = 0  # +CREG / +CEREG notices so far: newer than a polled answer
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -311,20 +312,20 @@ class ModemDriver:
         self._begin_initialising()
 
     def _on_creg(self, line: str, _: str | None) -> None:
+        self._registration_notices += 1
         self._registration(cs=health.parse_creg(line.split(":", 1)[1], answer=False))
 
     def _on_cereg(self, line: str, _: str | None) -> None:
+        self._registration_notices += 1
         self._registration(eps=health.parse_creg(line.split(":", 1)[1], answer=False))
 
-    def _registration(self, *, cs: int | None = None, eps: int | None = None, settle: bool = True) -> None:
-        """A new <stat> of the CS (+CREG) or LTE (+CEREG) domain; ``settle=False`` when the
-        other domain's answer comes next, so the state does not flap in between."""
+    def _registration(self, *, cs: int | None = None, eps: int | None = None) -> None:
+        """A new <stat> of the CS (+CREG) or LTE (+CEREG) domain, or of both at once (a
+        health check's answers: the state does not flap in between)."""
         if cs is not None:
             self.health.registration = cs
         if eps is not None:
             self.health.eps_registration = eps
-        if not settle:
-            return
         if self.state == ModemState.READY and not self.health.registered:
             self._set_state(ModemState.NOT_REGISTERED, self.health.registration_text)
             self._later("health", self.timings.unregistered_interval, self._check_health)
@@ -509,16 +510,19 @@ class ModemDriver:
         asked = ["AT+CSQ", "AT+CREG?", *(["AT+CEREG?"] if self.dialect.cereg else []),
                  "AT+COPS?", "AT+CPMS?", "AT+CNMI?", "AT+CCLK?"]
         answers = {text: self._command(text) for text in asked}  # all queued now
+        notices = self._registration_notices
         csq = await answers["AT+CSQ"]
         if csq.ok:
             self.health.signal_rssi = health.parse_csq(csq.info("+CSQ") or "")
         creg = await answers["AT+CREG?"]
-        stat = health.parse_registration_reply(creg.infos("+CREG")) if creg.ok else None
-        self._registration(cs=stat, settle=not self.dialect.cereg)
-        if "AT+CEREG?" in answers:
-            # a modem that has no LTE (configured as one that has) refuses: CREG alone tells
-            cereg = await answers["AT+CEREG?"]
-            self._registration(eps=health.parse_registration_reply(cereg.infos("+CEREG")) if cereg.ok else None)
+        # a modem that has no LTE (configured as one that has) refuses: CREG alone tells
+        cereg = await answers["AT+CEREG?"] if "AT+CEREG?" in answers else None
+        # a notice that came meanwhile may have followed an answer on the line, and this
+        # coroutine resumes only after the notice was handled: then the notice is the news
+        if self._registration_notices == notices:
+            self._registration(
+                cs=health.parse_registration_reply(creg.infos("+CREG")) if creg.ok else None,
+                eps=health.parse_registration_reply(cereg.infos("+CEREG")) if cereg is not None and cereg.ok else None)
         cops = await answers["AT+COPS?"]
         if cops.ok:
             self.health.operator = health.parse_cops(cops.info("+COPS") or "")
