@@ -38,6 +38,40 @@ def env(tmp_path):
     database.close()
 
 
+# -- both APIs with [routing] country_code = "44" (tests/test_numbers.py, test_blocklist.py) ----
+
+@pytest.fixture
+def diafaan(tmp_path):
+    """The Diafaan API on a fresh store, with the user alice; national numbers get +44."""
+    from test_http_api import PASSWORD, Client
+
+    from appliance.accounts import users
+    from appliance.accounts.authenticator import Authenticator
+    from appliance.store import db as store_db
+    from appliance.store.inbox import Inbox
+    from appliance.store.queue import Queue
+    from appliance.web.app import create_app
+    from appliance.web.diafaan.commands import HttpApiContext
+
+    database = store_db.open_database(tmp_path / "diafaan")
+    users.set_user("alice", PASSWORD)
+    context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(), connector="HTTP API",
+                             gateway_names=lambda: (), on_accepted=lambda: None, inbox=Inbox(database),
+                             server_status=dict, country_code="44")
+    yield Client(create_app(context))
+    database.close()
+
+
+@pytest.fixture
+def json_api(tmp_path):
+    """The JSON API as ``env``, with national numbers completed with +44."""
+    from api_v1_client import build_env
+
+    built, database = build_env(tmp_path / "json", country_code="44")
+    yield built
+    database.close()
+
+
 # -- a running ServerControl (tests/test_control.py, tests/test_server_command.py) -------------
 
 from fake_gateway import FakeGateway  # noqa: E402

@@ -2,7 +2,6 @@
 filled by stop words received."""
 
 import pytest
-from api_v1_client import build_env
 from test_http_api import PASSWORD, Client
 from test_inbox import deliver
 
@@ -21,22 +20,6 @@ from appliance.web.diafaan.commands import HttpApiContext
 STOP_WORDS = ("STOP", "STOPP", "ARRET", "ARRÊT", "STOPPEN", "UNSUBSCRIBE", "BAJA")
 
 
-@pytest.fixture
-def diafaan(tmp_path):
-    database = store_db.open_database(tmp_path / "diafaan")
-    users.set_user("alice", PASSWORD)
-    context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(), connector="HTTP API",
-                             gateway_names=lambda: (), on_accepted=lambda: None, inbox=Inbox(database),
-                             server_status=dict, country_code="44")
-    yield Client(create_app(context))
-    database.close()
-
-
-@pytest.fixture
-def json_api(tmp_path):
-    env, database = build_env(tmp_path / "json", country_code="44")
-    yield env
-    database.close()
 
 
 def _send(client, to, **params):

@@ -1,19 +1,11 @@
 """Phone numbers as people write them: each written form, each refusal, on both APIs."""
 
 import pytest
-from api_v1_client import build_env
-from test_http_api import PASSWORD, Client
+from test_http_api import PASSWORD
 
-from appliance.accounts import users
-from appliance.accounts.authenticator import Authenticator
 from appliance.config import file as config_file
 from appliance.messages import numbers
-from appliance.store import db as store_db
-from appliance.store.inbox import Inbox
 from appliance.store.models import OutboundMessage
-from appliance.store.queue import Queue
-from appliance.web.app import create_app
-from appliance.web.diafaan.commands import HttpApiContext
 
 
 @pytest.mark.parametrize("written, country_code, stored", [
@@ -83,22 +75,6 @@ def test_the_country_code_is_a_routing_setting_of_one_to_three_digits():
 
 # -- both APIs ---------------------------------------------------------------------------------
 
-@pytest.fixture
-def diafaan(tmp_path):
-    database = store_db.open_database(tmp_path / "diafaan")
-    users.set_user("alice", PASSWORD)
-    context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(), connector="HTTP API",
-                             gateway_names=lambda: (), on_accepted=lambda: None, inbox=Inbox(database),
-                             server_status=dict, country_code="44")
-    yield Client(create_app(context))
-    database.close()
-
-
-@pytest.fixture
-def json_api(tmp_path):
-    env, database = build_env(tmp_path / "json", country_code="44")
-    yield env
-    database.close()
 
 
 def _send(client, **params):
