@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test lint install clean bench bench-compare bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http fuzz fuzz-build check-simd
+.PHONY: run test lint install clean bench bench-compare bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http bench-flood fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench-compare: $(STAMP)
 	rm -rf build/base && mkdir -p build/base && git archive $(BASE) | tar -x -C build/base
 	$(MAKE) -C build/base install
 	$(BIN)/python bench/compare.py --base build/base $(COMPARE_ARGS)
+
+# Hostile input: 64 clients posting 2 MiB forms of empty fields without credentials; the
+# service's CPU and memory (APPLIANCE_TREE=<checkout with a .venv> measures another version)
+bench-flood: $(STAMP)
+	$(BIN)/python bench/form_flood.py $(FLOOD_ARGS)
 
 # PDU codec against python-gsmmodem-new's pure-Python codec, same inputs, same run
 bench-codec: $(STAMP)
