@@ -10,8 +10,10 @@ import pytest
 
 from appliance.accounts.authenticator import Authenticator
 from appliance.connectors import receive as receive_connectors
+from appliance.connectors.stop_words import StopWords
 from appliance.store.inbox import Inbox
-from appliance.store.models import InboundMessage, ReceiveConnector, WebhookDelivery
+from appliance.store.models import BlockedNumber, InboundMessage, ReceiveConnector, WebhookDelivery
+from appliance.store.queue import Queue
 from appliance.web.app import create_app
 from appliance.web.diafaan.commands import HttpApiContext
 from appliance.web.receive import ReceiveContext
@@ -268,3 +270,22 @@ def test_a_target_no_longer_configured_is_503_and_stores_nothing(store):
     status, body, _ = poster.post("provider", {"from": "+447700900123", "message": "Hi"}, token=token)
     assert status == 503 and "no connector named 'Hook'" in body["error"]
     assert InboundMessage.select().count() == 0
+
+
+def test_a_stop_word_posted_by_another_system_blocks_its_sender(store):
+    """SMS that other systems received come in here: a STOP among them blocks its sender as
+    one the modems received does, in the transaction that stores it."""
+    stop_words = StopWords(["STOP"], queue=Queue(store), connector="HTTP API")
+    http = HttpApiContext(queue=None, authenticator=Authenticator(), connector="HTTP API",
+                          gateway_names=lambda: (), on_accepted=lambda: None, inbox=None, server_status=dict)
+    receiving = ReceiveContext(store, connectors=lambda: KINDS, on_stored=lambda: None, on_new=stop_words.received)
+    poster = Poster(create_app(http, receiving=receiving))
+    _, token = receive_connectors.set_connector("provider", KINDS)
+    for message_id, status_wanted in (("a1", 201), ("a1", 200)):  # a retry of a lost answer: blocked once
+        status, _, _ = poster.post("provider", {"from": "+447700900123", "message": " stop ",
+                                                "message-id": message_id}, token=token)
+        assert status == status_wanted
+    status, _, _ = poster.post("provider", {"from": "+447700900124", "message": "Stop it"}, token=token)
+    assert status == 201
+    (entry,) = BlockedNumber.select()
+    assert (entry.number, entry.source) == ("+447700900123", "stop word")

@@ -129,9 +129,11 @@ class Service:
         reports = Reports(queue, on_report=self._queue_report_webhooks)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
         receive = self.config.receive
-        self.stop_words = StopWords(receive.stop_words, queue=queue, confirmation=receive.stop_confirmation,
-                                    connector=http_connector, country_code=self.config.routing.country_code,
-                                    on_queued=functools.partial(loop.call_soon, self._kick_router))
+        # a stop word comes from the modems (on the loop) or a receive connector (an HTTP thread)
+        stop_words = self.stop_words = StopWords(
+            receive.stop_words, queue=queue, confirmation=receive.stop_confirmation, connector=http_connector,
+            country_code=self.config.routing.country_code,
+            on_queued=functools.partial(loop.call_soon_threadsafe, self._kick_router))
         inbox = self.inbox = Inbox(database, incomplete_after=receive.incomplete_after,
                                    receivers=lambda gateway: [c.name for c in self.routing.receivers(gateway)],
                                    fanout=self._fan_out)
@@ -162,7 +164,8 @@ class Service:
                                  country_code=self.config.routing.country_code,
                                  capacity=Capacity(self.config.http.max_queued_parts, space))
         kinds = {c.name: c.kind for c in self.routing.connectors.values()}
-        receiving = ReceiveContext(database, connectors=lambda: kinds, on_stored=webhooks.kick_threadsafe)
+        receiving = ReceiveContext(database, connectors=lambda: kinds, on_stored=webhooks.kick_threadsafe,
+                                   on_new=stop_words.received)
         http = self.config.http
         # the config has both or neither (config.file refuses one alone)
         tls = tls_context(http.tls_cert, http.tls_key) if http.tls_cert and http.tls_key else None

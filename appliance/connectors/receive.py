@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import peewee
@@ -186,11 +186,14 @@ def received(connector: ReceiveConnector, *, originator: str | None, recipient: 
 
 
 def store(database: peewee.Database, connector: ReceiveConnector, message: Received,
-          *, now: float | None = None) -> tuple[InboundMessage, bool]:
+          *, now: float | None = None,
+          on_new: Callable[[InboundMessage], object] = lambda message: None) -> tuple[InboundMessage, bool]:
     """Keep the message (and queue its webhook event); return it and whether it is new.
 
     The same message id posted again (a retry after a lost answer) gives back the message
-    stored the first time; the same id with another text raises Conflict.
+    stored the first time; the same id with another text raises Conflict. ``on_new`` sees
+    a new message inside the transaction that stores it, as the modems' received SMS are
+    seen (a stop word blocks its sender: connectors/stop_words.py).
     """
     try:
         encoding = pdu.count(message.text).encoding if message.text else "gsm7"
@@ -204,6 +207,7 @@ def store(database: peewee.Database, connector: ReceiveConnector, message: Recei
                 id=message_id, gateway=connector.name, originator=message.originator,
                 recipient=message.recipient, text=message.text, message_type=RECEIVED_MESSAGE_TYPE[encoding],
                 sent_at=message.sent_at, received_at=now, connectors=connector.target)
+            on_new(stored)
             if connector.routing == WEBHOOK:
                 event = webhook.sms_event(stored) | {"receive_connector": connector.name,
                                                      "subject": connector.subject}

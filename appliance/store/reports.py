@@ -110,7 +110,6 @@ class Reports:
             self.on_report(updated, status)
         return ReportResult(message.id, result, updated.state)
 
-
     def keep(self, gateway: str, pdu_hex: str, *, reference: int | None = None, number: str = "",
              status: int | None = None, decode_error: str = "") -> None:
         """Keep a report that names no part of ours (sent before a restore, or by other

@@ -22,6 +22,7 @@ import peewee
 
 from ..connectors import receive as receive_connectors
 from ..connectors.receive import Conflict, UnknownConnector
+from ..store.models import InboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class ReceiveContext:
     database: peewee.Database
     connectors: Callable[[], Mapping[str, str]]   # the configured connectors: name → type
     on_stored: Callable[[], None]                  # a new message is in the store (thread-safe)
+    # sees each new message in the transaction that stores it (the stop words)
+    on_new: Callable[[InboundMessage], object] = lambda message: None
 
 
 class _Refused(Exception):
@@ -83,7 +86,7 @@ def _receive(context: ReceiveContext, name: str) -> tuple[int, dict]:
         message = receive_connectors.received(
             connector, originator=fields.get("from"), recipient=fields.get("to"), text=fields.get("message"),
             sent_at=_moment(fields.get("sent")), message_id=fields.get("message-id"))
-        stored, new = receive_connectors.store(context.database, connector, message)
+        stored, new = receive_connectors.store(context.database, connector, message, on_new=context.on_new)
     except Conflict as error:
         raise _Refused(409, str(error)) from None
     except ValueError as error:
