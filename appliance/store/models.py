@@ -159,7 +159,9 @@ class MessagePart(BaseModel):
     """One SMS of a message: what went to the modem and the reference the network gave it."""
 
     id = peewee.AutoField()
-    message = peewee.ForeignKeyField(OutboundMessage, backref="parts", on_delete="CASCADE")
+    # no index of its own: the unique (message, sequence) below serves every lookup by message,
+    # and each index is one more page rewritten for every part stored
+    message = peewee.ForeignKeyField(OutboundMessage, backref="parts", on_delete="CASCADE", index=False)
     sequence = peewee.IntegerField()                 # 1-based
     pdu = peewee.TextField()
     tpdu_length = peewee.IntegerField()
