@@ -134,9 +134,10 @@ class OutboundMessage(BaseModel):
 
     class Meta:
         table_name = "outbound_message"
-        indexes = ((("state", "priority", "created_at"), False),)
 
 
+# No index on state over every message: each transition would rewrite a page of it, and
+# nothing reads a few states out of the whole history but the sender, which has these.
 # Indexes over the queued messages alone, which the sender reads at every dispatch: the
 # next to claim in order, and the next moment one becomes due or expires. Without them
 # each dispatch scans (and sorts) the whole backlog, so sending slowed as the queue grew.
