@@ -239,3 +239,15 @@ def test_parts_are_stored_with_their_reference(queue):
     stored = MessagePart.get_by_id(part.id)
     assert (stored.state, stored.reference, stored.gateway) == ("sent", 200, "A")
     assert OutboundMessage.get_by_id(message_id).parts_total == 1
+
+
+def test_generated_message_ids_are_version_7_uuids_that_sort_by_time(monkeypatch):
+    """New rows land on the last leaf of the primary key only if later ids sort later."""
+    import uuid
+
+    from appliance.store import message_ids
+    times = iter([1_800_000_000_000_000_000 + n * 1_000_000 for n in range(50)])
+    monkeypatch.setattr(message_ids.time, "time_ns", lambda: next(times))
+    ids = [message_ids.new_id() for _ in range(50)]
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    assert all(uuid.UUID(i).version == 7 and str(uuid.UUID(i)) == i for i in ids)
