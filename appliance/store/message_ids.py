@@ -4,7 +4,7 @@ A caller's ``message-guid`` names its message(s) for that caller alone: two user
 the same guid, and neither can learn that the other did. So the stored key of a guid
 message is ``<owner>/<public id>`` (``7/order-1234``, ``7/order-1234-2``), unique per
 owner by the primary key, and the client sees and asks by the public id alone. Other
-messages keep a random uuid, which is their public id too; so do guid messages stored
+messages keep a generated uuid (:func:`new_id`), which is their public id too; so do guid messages stored
 before guids were kept per user. A public id never holds a ``/`` (the guid's characters
 are checked in web/submission.py, and uuids have none), which is how the two are told apart.
 """
