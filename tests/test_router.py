@@ -298,7 +298,7 @@ async def test_a_message_sent_rewrites_few_pages(queue):
     one commit."""
     (message_id,) = queue.accept([NewMessage("+441", "x")])
     before = _wal_frames(queue.database)
-    router, (gsm,) = rig(queue, ("GSM", []))
+    router, _ = rig(queue, ("GSM", []))
     router.kick()
     deadline = asyncio.get_running_loop().time() + 10
     while states([message_id]) != [MessageState.SENT]:
