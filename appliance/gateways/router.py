@@ -98,8 +98,12 @@ class Router:
         if free:
             # one relaxed block for every claim: each write is the sender's bookkeeping
             # (store.durability), and switching the safety level per write costs two
-            # statements; with no gateway free (all busy, or down) nothing is written
-            with bookkeeping(self.queue.durability):
+            # statements; with no gateway free (all busy, or down) nothing is written.
+            # One transaction too: a claim and its stored parts are one commit, which
+            # rewrites the message's page once. It ends before any PDU goes out: a gateway
+            # hands over its first part in this turn, but the modem takes the PDU only
+            # after its prompt, which a later turn reads.
+            with bookkeeping(self.queue.durability), self.queue.database.atomic():
                 self._claim_and_send(free, now, held)
         self._arm_timer(now, held)
 
