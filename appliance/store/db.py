@@ -92,9 +92,12 @@ def _drop_redundant_indexes(database: peewee.Database) -> None:
     """Indexes no query needs cost a page written per message (docs/architecture.md):
     a message's parts are found by the unique index on (message, sequence), and the sender
     reads queued messages through their partial indexes; the index on (state, priority,
-    created_at) was rewritten at every transition for counts that read every row anyway."""
+    created_at) was rewritten at every transition for counts that read every row anyway;
+    delivery reports are matched over the parts sent alone."""
     database.execute_sql('DROP INDEX IF EXISTS "messagepart_message_id"')
     database.execute_sql('DROP INDEX IF EXISTS "outboundmessage_state_priority_created_at"')
+    database.execute_sql('DROP INDEX IF EXISTS "messagepart_gateway_reference_sent_at"')
+    database.execute_sql(models.SENT_PARTS_INDEX)  # fixed SQL text, not the models
 
 
 UPGRADES: list[Callable[[peewee.Database], None]] = [
