@@ -306,3 +306,18 @@ async def test_a_message_sent_rewrites_few_pages(queue):
         await asyncio.sleep(0.01)
     # the claim (the row, the queued index) and the outcome (the row): 8 pages before
     assert _wal_frames(queue.database) - before <= 4
+
+
+async def test_a_freed_gateway_takes_its_next_message_in_the_commit_of_the_outcome(queue):
+    """One commit for a send's outcome and the next claim: they rewrite the same pages."""
+    ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(10)])
+    before = _wal_frames(queue.database)
+    router, (gsm,) = rig(queue, ("GSM", []))
+    router.kick()
+    deadline = asyncio.get_running_loop().time() + 10
+    while states(ids) != [MessageState.SENT] * 10:
+        assert asyncio.get_running_loop().time() < deadline, "the messages were not sent"
+        await asyncio.sleep(0.01)
+    assert gsm.sent == ids
+    # 3 pages a message where the outcome and the next claim were two commits (30 for ten)
+    assert _wal_frames(queue.database) - before <= 24

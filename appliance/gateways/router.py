@@ -38,6 +38,7 @@ class Router:
         self.default_validity = default_validity
         self.paused: set[str] = set()
         self._kicked = False
+        self._dispatching = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
 
@@ -91,6 +92,13 @@ class Router:
 
     def _dispatch(self) -> None:
         self._kicked = False
+        self._dispatching = True
+        try:
+            self._dispatch_now()
+        finally:
+            self._dispatching = False
+
+    def _dispatch_now(self) -> None:
         now = self.queue.clock()
         self.queue.expire_due(now)
         held: list[float] = []  # when gateways held back by a send limit may send again
@@ -157,7 +165,22 @@ class Router:
         # rewrites every page it touched, so one commit of three writes costs a third
         with bookkeeping(self.queue.durability), self.queue.database.atomic():  # relaxed, as in _dispatch
             self._record(gateway, message, outcome)
-        self.kick()
+            if self._dispatching:  # an outcome inside a dispatch: after it
+                self.kick()
+            else:
+                self._dispatch_after(gateway)
+
+    def _dispatch_after(self, gateway: Gateway) -> None:
+        """The freed gateway takes its next message in the outcome's transaction: one
+        commit where there were two, each rewriting the same pages. In a savepoint, so that
+        a fault there (a full disk) leaves the outcome to commit, and the dispatch is tried
+        again on the next turn of the loop."""
+        try:
+            with self.queue.database.atomic():
+                self._dispatch()
+        except Exception:
+            log.exception("%s: dispatching after a send failed", gateway.name)
+            self.kick()
 
     def _record(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
         self.limits.record(gateway.name, outcome.parts)
