@@ -4,6 +4,7 @@ The tests run on the loop's virtual time (looptime), and the store's clock follo
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 from fake_gateway import FakeGateway
@@ -282,3 +283,41 @@ async def test_kicks_from_many_threads_at_once_leave_no_message_behind(queue):
         while len(gsm.sent) < 200:
             await asyncio.sleep(0.01)
     assert sorted(gsm.sent) == sorted(ids) and router._timer is None
+
+
+def _wal_frames(database) -> int:
+    """Pages written to the write-ahead log so far: each commit appends every page it touched."""
+    size = database.execute_sql("PRAGMA page_size").fetchone()[0]
+    wal = Path(database.database + "-wal")
+    return max(wal.stat().st_size - 32, 0) // (size + 24) if wal.exists() else 0
+
+
+async def test_a_message_sent_rewrites_few_pages(queue):
+    """The SD card wears by pages written: a message's way from queued to sent (claim, parts,
+    reference, outcome) writes no event, moves no index on its state, and its outcome is
+    one commit."""
+    (message_id,) = queue.accept([NewMessage("+441", "x")])
+    before = _wal_frames(queue.database)
+    router, _ = rig(queue, ("GSM", []))
+    router.kick()
+    deadline = asyncio.get_running_loop().time() + 10
+    while states([message_id]) != [MessageState.SENT]:
+        assert asyncio.get_running_loop().time() < deadline, "the message was not sent"
+        await asyncio.sleep(0.01)
+    # the claim (the row, the queued index) and the outcome (the row): 8 pages before
+    assert _wal_frames(queue.database) - before <= 4
+
+
+async def test_a_freed_gateway_takes_its_next_message_in_the_commit_of_the_outcome(queue):
+    """One commit for a send's outcome and the next claim: they rewrite the same pages."""
+    ids = queue.accept([NewMessage(f"+44{n}", "x") for n in range(10)])
+    before = _wal_frames(queue.database)
+    router, (gsm,) = rig(queue, ("GSM", []))
+    router.kick()
+    deadline = asyncio.get_running_loop().time() + 10
+    while states(ids) != [MessageState.SENT] * 10:
+        assert asyncio.get_running_loop().time() < deadline, "the messages were not sent"
+        await asyncio.sleep(0.01)
+    assert gsm.sent == ids
+    # 3 pages a message where the outcome and the next claim were two commits (30 for ten)
+    assert _wal_frames(queue.database) - before <= 24

@@ -239,3 +239,30 @@ def test_parts_are_stored_with_their_reference(queue):
     stored = MessagePart.get_by_id(part.id)
     assert (stored.state, stored.reference, stored.gateway) == ("sent", 200, "A")
     assert OutboundMessage.get_by_id(message_id).parts_total == 1
+
+
+def test_generated_message_ids_are_version_7_uuids_that_sort_by_time(monkeypatch):
+    """New rows land on the last leaf of the primary key only if later ids sort later."""
+    import uuid
+
+    from appliance.store import message_ids
+    times = iter([1_800_000_000_000_000_000 + n * 1_000_000 for n in range(50)])
+    monkeypatch.setattr(message_ids.time, "time_ns", lambda: next(times))
+    ids = [message_ids.new_id() for _ in range(50)]
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    assert all(uuid.UUID(i).version == 7 and str(uuid.UUID(i)) == i for i in ids)
+
+
+def test_a_delivery_report_is_matched_through_the_index_of_parts_sent(database):
+    """The index holds sent parts alone (a page less written per part built); the report's
+    query must still use it rather than scan every part ever sent."""
+    from appliance.store.models import MessagePart
+    query = (MessagePart.select(MessagePart, OutboundMessage).join(OutboundMessage)
+             .where((MessagePart.gateway == "GSM1") & (MessagePart.reference == 7)
+                    & (MessagePart.sent_at >= 0.0))
+             .order_by(MessagePart.sent_at.desc()))
+    sql, params = query.sql()
+    plan = " ".join(row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "INDEX message_part_sent" in plan and "TEMP B-TREE" not in plan
+    indexed = database.execute_sql("SELECT sql FROM sqlite_master WHERE name = 'message_part_sent'").fetchone()
+    assert "WHERE sent_at IS NOT NULL" in indexed[0]

@@ -152,7 +152,8 @@ class ModemGateway(Gateway):
             outcome = Outcome(False, error_text=f"internal error: {error}")
         finally:
             self._busy = False
-        with bookkeeping(queue.durability):  # the last reference and the outcome: one relaxed commit
+        # the last reference and the outcome: one relaxed commit
+        with bookkeeping(queue.durability), queue.database.atomic():
             if last is not None:
                 queue.part_sent(*last, self.name)
             done(outcome)

@@ -38,6 +38,7 @@ class Router:
         self.default_validity = default_validity
         self.paused: set[str] = set()
         self._kicked = False
+        self._dispatching = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
 
@@ -91,6 +92,13 @@ class Router:
 
     def _dispatch(self) -> None:
         self._kicked = False
+        self._dispatching = True
+        try:
+            self._dispatch_now()
+        finally:
+            self._dispatching = False
+
+    def _dispatch_now(self) -> None:
         now = self.queue.clock()
         self.queue.expire_due(now)
         held: list[float] = []  # when gateways held back by a send limit may send again
@@ -98,8 +106,12 @@ class Router:
         if free:
             # one relaxed block for every claim: each write is the sender's bookkeeping
             # (store.durability), and switching the safety level per write costs two
-            # statements; with no gateway free (all busy, or down) nothing is written
-            with bookkeeping(self.queue.durability):
+            # statements; with no gateway free (all busy, or down) nothing is written.
+            # One transaction too: a claim and its stored parts are one commit, which
+            # rewrites the message's page once. It ends before any PDU goes out: a gateway
+            # hands over its first part in this turn, but the modem takes the PDU only
+            # after its prompt, which a later turn reads.
+            with bookkeeping(self.queue.durability), self.queue.database.atomic():
                 self._claim_and_send(free, now, held)
         self._arm_timer(now, held)
 
@@ -149,16 +161,31 @@ class Router:
         self.queue.log("failed", text, message_id=message.id, gateway=gateway.name, level="error")
 
     def _done(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
-        with bookkeeping(self.queue.durability):  # as in _dispatch
+        # one transaction for the outcome, the send counters and the event: each commit
+        # rewrites every page it touched, so one commit of three writes costs a third
+        with bookkeeping(self.queue.durability), self.queue.database.atomic():  # relaxed, as in _dispatch
             self._record(gateway, message, outcome)
-        self.kick()
+            if self._dispatching:  # an outcome inside a dispatch: after it
+                self.kick()
+            else:
+                self._dispatch_after(gateway)
+
+    def _dispatch_after(self, gateway: Gateway) -> None:
+        """The freed gateway takes its next message in the outcome's transaction: one
+        commit where there were two, each rewriting the same pages. In a savepoint, so that
+        a fault there (a full disk) leaves the outcome to commit, and the dispatch is tried
+        again on the next turn of the loop."""
+        try:
+            with self.queue.database.atomic():
+                self._dispatch()
+        except Exception:
+            log.exception("%s: dispatching after a send failed", gateway.name)
+            self.kick()
 
     def _record(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
         self.limits.record(gateway.name, outcome.parts)
         if outcome.ok:
-            self.queue.complete(message.id)
-            self.queue.log("sent", f"sent through {gateway.name}", message_id=message.id,
-                           gateway=gateway.name)
+            self.queue.complete(message.id)  # no event: the log keeps what is exceptional
         elif outcome.permanent:
             self._fail(gateway, message, outcome.error_code, outcome.error_text)
         elif outcome.temporary:

@@ -88,9 +88,21 @@ def _add_blocked_numbers(database: peewee.Database) -> None:
     database.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS "blockednumber_number" ON "blocked_number" ("number")')
 
 
+def _drop_redundant_indexes(database: peewee.Database) -> None:
+    """Indexes no query needs cost a page written per message (docs/architecture.md):
+    a message's parts are found by the unique index on (message, sequence), and the sender
+    reads queued messages through their partial indexes; the index on (state, priority,
+    created_at) was rewritten at every transition for counts that read every row anyway;
+    delivery reports are matched over the parts sent alone."""
+    database.execute_sql('DROP INDEX IF EXISTS "messagepart_message_id"')
+    database.execute_sql('DROP INDEX IF EXISTS "outboundmessage_state_priority_created_at"')
+    database.execute_sql('DROP INDEX IF EXISTS "messagepart_gateway_reference_sent_at"')
+    database.execute_sql(models.SENT_PARTS_INDEX)  # fixed SQL text, not the models
+
+
 UPGRADES: list[Callable[[peewee.Database], None]] = [
     _add_api_keys_and_receive_connectors, _add_config_overrides, _add_queued_indexes,
-    _keep_undecodable_and_unmatched, _add_blocked_numbers,
+    _keep_undecodable_and_unmatched, _add_blocked_numbers, _drop_redundant_indexes,
 ]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)

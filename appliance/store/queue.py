@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import functools
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import peewee
 
-from . import statements
+from . import message_ids, statements
 from .durability import Durability, bookkeeping
 from .group_commit import GroupCommitter
 from .models import Event, MessagePart, MessageState, OutboundMessage
@@ -139,7 +138,7 @@ class Queue:
         for m in messages:
             starts = m.scheduled_at if m.scheduled_at is not None else now
             rows.append({
-                "id": m.id or str(uuid.uuid4()),
+                "id": m.id or message_ids.new_id(),
                 "user": m.user_id,
                 "connector": m.connector,
                 "recipient": m.recipient,
