@@ -8,7 +8,8 @@ simulated modem.
 - the log: the size of ``appliance.sqlite3-wal`` after each run and the largest seen while
   it ran, sampled every 0.2 s (every second in ``--steady`` mode).
 
-Runs: 20 messages one at a time, each waited on until Sent; 1,000 from 8 keep-alive
+Runs: 20 messages one at a time, each waited on until Sent (``--pause S``: S seconds of
+quiet after each); 1,000 from 8 keep-alive
 clients (bulk); with ``--steady N --rate R``, N messages at R a second instead, for the
 log's size under a long steady load. ``APPLIANCE_TREE=<checkout with a .venv>`` measures
 another version (bench/service_runner.py). Reproduce with ``make bench-sd``; figures go to
@@ -105,11 +106,14 @@ def measured(service: Service, messages: int, interval: float) -> Iterator[Run]:
     }
 
 
-def one_at_a_time(service: Service, messages: int) -> dict[str, float]:
+def one_at_a_time(service: Service, messages: int, pause: float) -> dict[str, float]:
+    """Each message waited on until Sent; then ``pause`` seconds of quiet, as between the
+    messages of a quiet day, in which the service may tidy up (a checkpoint when idle)."""
     with measured(service, messages, 0.2) as run:
         for n in range(messages):
             service.send(f"one at a time {n}")
             wait(lambda: service.unsent() == 0, 30, "a message to be sent")
+            time.sleep(pause)
     return run.figures
 
 
@@ -148,8 +152,10 @@ def measure(workload: Callable[[Service], dict[str, float]], workdir: str | None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--one", type=int, default=20, help="messages one at a time")
-    parser.add_argument("--bulk", type=int, default=1000, help="messages in bulk")
+    parser.add_argument("--one", type=int, default=20, help="messages one at a time (0: none)")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds of quiet after each message sent one at a time")
+    parser.add_argument("--bulk", type=int, default=1000, help="messages in bulk (0: none)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--steady", type=int, metavar="N", help="instead: N messages at --rate a second")
     parser.add_argument("--rate", type=float, default=5.5, help="messages a second in --steady mode")
@@ -159,13 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         print("strace is missing: apt-get install strace", file=sys.stderr)
         return 2
     tree = os.environ.get("APPLIANCE_TREE", "this checkout")
+    results = {}
     if args.steady:
-        results = {"steady": measure(lambda s: steady(s, args.steady, args.rate, args.clients), args.workdir)}
-    else:
-        results = {
-            "one at a time": measure(lambda s: one_at_a_time(s, args.one), args.workdir),
-            f"bulk, {args.clients} clients": measure(lambda s: bulk(s, args.bulk, args.clients), args.workdir),
-        }
+        results["steady"] = measure(lambda s: steady(s, args.steady, args.rate, args.clients), args.workdir)
+    if args.one and not args.steady:
+        results[f"one at a time, {args.pause:g} s apart"] = measure(
+            lambda s: one_at_a_time(s, args.one, args.pause), args.workdir)
+    if args.bulk and not args.steady:
+        results[f"bulk, {args.clients} clients"] = measure(
+            lambda s: bulk(s, args.bulk, args.clients), args.workdir)
     print(json.dumps({"tree": tree, **results}))
     print(f"appliance: {tree}")
     print("| run | messages | KB written per message | fsyncs per message | WAL max MB | WAL after MB |")
