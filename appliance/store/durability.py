@@ -18,20 +18,20 @@ SQLite's default of every 1,000 pages its fsyncs were a quarter of all those of 
 message sent in bulk (bench/RESULTS.md, ``make bench-fsync``).
 
 The log must also stay small on the card (``make bench-sd``). A PASSIVE checkpoint alone
-never lets it start over under steady traffic: some commit always follows the copy, so
-the log is never wholly copied when the next writer looks, and it grew to 88 MB for 1,000
+never lets it start over under steady traffic: some commit always follows the copy, so the
+log is never wholly copied when the next writer looks, and it grew to 88 MB for 1,000
 messages. Past ``checkpoint_pages`` the thread therefore copies what it can without
 waiting (PASSIVE), then takes the rest with a RESTART checkpoint, which holds new writers
-back only for that remainder and for at most ``busy_ms`` (this thread's connection alone
-has that short timeout: if the readers do not leave in time it gives up and tries at its
-next look; it takes the write lock only between two commits, so writers that never
-pause would outrun it). The next writer then starts the log over, cut to
-``journal_size_limit`` (store.db). When no commit has touched a log of ``idle_pages`` or
-more for ``idle_after`` seconds, a TRUNCATE checkpoint empties the file. Not sooner, nor a
-smaller log: each checkpoint writes the pages the log changed into the database and
-fsyncs both files, and on a quiet day (a message a minute) emptying the log after each
-message took the bytes written per message from 98 KB to 158 KB and its fsyncs from 2 to
-5 (bench/RESULTS.md, ``make bench-sd``).
+back while it copies that remainder and waits at most ``busy_ms`` for the write lock and
+for the readers (this thread's connection alone has that short timeout: if they do not
+leave in time it gives up and tries at its next look; it gets the write lock only between
+two commits, so writers that never pause would outrun it). The next writer then starts the
+log over, cut to ``journal_size_limit`` (store.db). When no commit has touched a log of
+``idle_pages`` or more for ``idle_after`` seconds, a TRUNCATE checkpoint empties the file.
+Not sooner, nor a smaller log: each checkpoint writes the pages the log changed into the
+database and fsyncs both files, and with a message every 6 s emptying the log after each
+message took the bytes written per message from 98 KB to 158 KB and its fsyncs from 2 to 5
+(bench/RESULTS.md, ``make bench-sd``).
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class Durability:
         self.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _run(self) -> None:
-        # this thread's connection only: a RESTART checkpoint holds writers back this long at most
+        # this thread's connection only: how long a RESTART checkpoint waits for the lock and readers
         self.database.execute_sql(f"PRAGMA busy_timeout = {int(self.busy_ms)}")
         while True:
             if self._wake.wait(self.look_every):
