@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test lint install clean bench bench-compare bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http bench-flood fuzz fuzz-build check-simd
+.PHONY: run test lint install clean bench bench-compare bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http bench-flood bench-sd fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,13 @@ bench-codec: $(STAMP)
 bench-fsync: $(STAMP)
 	command -v strace >/dev/null || apt-get install -y strace
 	$(BIN)/python bench/fsync.py
+
+# What the store costs an SD card: bytes written and fsyncs per message, the write-ahead
+# log's size (APPLIANCE_TREE=<checkout with a .venv> measures another version);
+# SD_ARGS e.g. "--one 20 --bulk 1000" or "--steady 20000 --rate 5.5"
+bench-sd: $(STAMP)
+	command -v strace >/dev/null || apt-get install -y strace
+	$(BIN)/python bench/sd_writes.py $(SD_ARGS)
 
 # send-message requests per second with 1, 8 and 32 clients, fsyncs per message, memory
 bench-http: $(STAMP)

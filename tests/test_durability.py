@@ -1,7 +1,9 @@
 """Which commits wait for a shared fsync: only the sender's bookkeeping, and not for long."""
 
 import os
+import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -124,3 +126,59 @@ def test_a_small_log_is_left_alone(database, monkeypatch):
         assert os.path.getsize(database.database) == before
     finally:
         durability.close()
+
+
+def test_an_idle_log_is_emptied(database):
+    durability = Durability(database, look_every=0.02, idle_after=0.05, idle_pages=100)
+    try:
+        grow_the_log(database)
+        wait_for(lambda: os.path.getsize(f"{database.database}-wal") == 0, what="the idle log emptied")
+        assert Queue(database).claim("GSM") is not None  # copied into the database, not lost
+    finally:
+        durability.close()
+
+
+def test_a_small_idle_log_is_left_for_later(database, monkeypatch):
+    # emptying it after every message of a quiet day would cost more writes than it saves
+    durability = Durability(database, look_every=0.02, idle_after=0.05, idle_pages=100_000)
+    looks = []  # what the thread's looks at the idle log found, one entry each
+    idle = durability.idle
+    monkeypatch.setattr(durability, "idle", lambda: looks.append(idle()) or looks[-1])
+    try:
+        grow_the_log(database, messages=10)
+        size = os.path.getsize(f"{database.database}-wal")
+        wait_for(lambda: len(looks) >= 10, what="the thread to look at the idle log")
+        assert os.path.getsize(f"{database.database}-wal") == size > 0
+    finally:
+        durability.close()
+
+
+def test_the_log_never_passes_its_limit_in_a_loop_of_commits(database):
+    """A reader always holding a snapshot (the event loop's, the HTTP threads') keeps a
+    PASSIVE checkpoint from ever letting the log start over: it grew without end."""
+    limit = database.execute_sql("PRAGMA journal_size_limit").fetchone()[0]
+    stop = threading.Event()
+
+    def read():
+        reader = sqlite3.connect(database.database, isolation_level=None)
+        while not stop.is_set():
+            reader.execute("BEGIN")
+            reader.execute("SELECT COUNT(*) FROM outbound_message").fetchone()
+            reader.execute("COMMIT")
+        reader.close()
+    reader = threading.Thread(target=read)
+    reader.start()
+    durability = Durability(database, checkpoint_pages=64, delay=0.01, look_every=0.01, idle_after=3600)
+    queue, largest = Queue(database), 0
+    try:
+        for _ in range(800):  # 25 KB a commit: 20 MB of log, had it no bound
+            queue.accept([NewMessage("+1", "x" * 500) for _ in range(20)])
+            largest = max(largest, os.path.getsize(f"{database.database}-wal"))
+            # a client's pace, not a wait: the service's writers leave gaps between their
+            # commits, and only in a gap can the checkpoint take the write lock
+            time.sleep(0.002)
+    finally:
+        stop.set()
+        reader.join()
+        durability.close()
+    assert 0 < largest <= 2 * limit  # the store's promise: 8 MB (docs/architecture.md)

@@ -31,6 +31,8 @@ PRAGMAS = {
     # no checkpoint inside a commit, which may be the event loop's: the store's Durability
     # thread copies the write-ahead log into the database (durability.py)
     "wal_autocheckpoint": 0,
+    # a log that starts over is cut back to 4 MB, not kept at its high-water mark on the card
+    "journal_size_limit": 4 * 2**20,
 }
 
 
