@@ -9,8 +9,10 @@ write has just found the disk full, new messages get a temporary refusal that sa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
 import peewee
@@ -33,12 +35,45 @@ class DiskFull(SubmissionError):
         super().__init__(UNKNOWN_ERROR, None, text)
 
 
+class WaitingParts:
+    """Each user's waiting parts, counted in the store at most once every ``refresh``
+    seconds and raised between counts by what was admitted here. Counting reads every
+    waiting message of the user; on every request that made a bulk of 1,000 messages
+    from 8 clients three times slower (make bench-sd: 6.5 against 2.1 s), the queue
+    being longest exactly then. A count may run a second behind the sender: the limit is
+    a bound against one request filling the card, not an exact quota."""
+
+    def __init__(self, refresh: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.refresh = refresh
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._counts: dict[int | None, tuple[float, int]] = {}  # user → (counted at, parts)
+
+    def of(self, user_id: int | None) -> int:
+        now = self.clock()
+        with self._lock:
+            known = self._counts.get(user_id)
+        if known is not None and now - known[0] < self.refresh:
+            return known[1]
+        counted = waiting_parts(user_id)
+        with self._lock:
+            self._counts[user_id] = (now, counted)
+        return counted
+
+    def admitted(self, user_id: int | None, parts: int) -> None:
+        with self._lock:
+            known = self._counts.get(user_id)
+            if known is not None:
+                self._counts[user_id] = (known[0], known[1] + parts)
+
+
 @dataclass(frozen=True)
 class Capacity:
     """``space``: the store's directory and reserve; None where none is watched."""
 
     max_queued_parts: int = DEFAULT_MAX_QUEUED_PARTS
     space: Space | None = None
+    waiting: WaitingParts = field(default_factory=WaitingParts)
 
     def admit(self, messages: Sequence[NewMessage], names: Mapping[str, str]) -> None:
         """Raise a SubmissionError for a request that must not be queued now."""
@@ -50,12 +85,14 @@ class Capacity:
             except StorageFull as full:
                 raise DiskFull(str(full)) from None
         asked = sum(_parts(m.text, m.message_type) for m in messages)
-        waiting = waiting_parts(messages[0].user_id)
+        user_id = messages[0].user_id
+        waiting = self.waiting.of(user_id)
         if waiting + asked > self.max_queued_parts:
             raise SubmissionError(MESSAGE_REJECTED, names["to"],
                                   f"{names['to']}: this request has {asked} SMS parts and {waiting} are already "
                                   f"waiting to be sent for this user; at most {self.max_queued_parts} may wait "
                                   "([http] max_queued_parts): send fewer, or later")
+        self.waiting.admitted(user_id, asked)
 
     def refusal(self, error: BaseException) -> DiskFull | None:
         """The temporary refusal for a write that found the disk full; None for other faults."""
