@@ -20,6 +20,7 @@ from ..store.inbox import Inbox
 from ..store.models import OutboundMessage
 from ..store.queue import PartToSend, Queue
 from ..store.reports import ReportResult, Reports
+from ..store.transactions import transaction
 from .base import Done, Gateway, Outcome
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ class ModemGateway(Gateway):
         finally:
             self._busy = False
         # the last reference and the outcome: one relaxed commit
-        with bookkeeping(queue.durability), queue.database.atomic():
+        with bookkeeping(queue.durability), transaction(queue.database):
             if last is not None:
                 queue.part_sent(*last, self.name)
             done(outcome)

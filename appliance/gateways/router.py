@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from ..store.durability import bookkeeping
 from ..store.models import OutboundMessage
 from ..store.queue import Queue, parse_tried
+from ..store.transactions import transaction
 from .assignment import Routing
 from .base import Gateway, Outcome
 from .limits import LimitTracker
@@ -111,7 +112,7 @@ class Router:
             # rewrites the message's page once. It ends before any PDU goes out: a gateway
             # hands over its first part in this turn, but the modem takes the PDU only
             # after its prompt, which a later turn reads.
-            with bookkeeping(self.queue.durability), self.queue.database.atomic():
+            with bookkeeping(self.queue.durability), transaction(self.queue.database):
                 self._claim_and_send(free, now, held)
         self._arm_timer(now, held)
 
@@ -163,7 +164,7 @@ class Router:
     def _done(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
         # one transaction for the outcome, the send counters and the event: each commit
         # rewrites every page it touched, so one commit of three writes costs a third
-        with bookkeeping(self.queue.durability), self.queue.database.atomic():  # relaxed, as in _dispatch
+        with bookkeeping(self.queue.durability), transaction(self.queue.database):  # relaxed, as in _dispatch
             self._record(gateway, message, outcome)
             if self._dispatching:  # an outcome inside a dispatch: after it
                 self.kick()

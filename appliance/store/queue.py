@@ -18,6 +18,7 @@ from . import message_ids, statements
 from .durability import Durability, bookkeeping
 from .group_commit import GroupCommitter
 from .models import Event, MessagePart, MessageState, OutboundMessage
+from .transactions import transaction
 
 State = MessageState
 
@@ -185,9 +186,9 @@ class Queue:
               may_send: Callable[[OutboundMessage], bool] = lambda message: True) -> OutboundMessage | None:
         """Give the most urgent due message that ``may_send`` lets ``gateway`` take, to it alone."""
         now = self.clock() if now is None else now
-        # one IMMEDIATE transaction: the write lock is taken before the read, so the
-        # candidate cannot be claimed by anyone else between the SELECT and the UPDATE
-        with self.database.atomic():
+        # one IMMEDIATE transaction (or the dispatch's): the write lock is taken before the
+        # read, so the candidate cannot be claimed by anyone else between the SELECT and the UPDATE
+        with transaction(self.database):
             for row in self.database.cursor().execute(_CLAIMABLE, (now, now)):
                 candidate = _message(row)
                 if candidate.expires_at is not None and candidate.expires_at <= now:
@@ -281,7 +282,7 @@ class Queue:
             built = list(build())
             insert, fields = statements.insert(MessagePart)
             total, _ = statements.update(OutboundMessage, ("parts_total",), ("id",))
-            with self.database.atomic():
+            with transaction(self.database):
                 cursor.executemany(insert, statements.insert_values(fields, [
                     {"message": message_id, "sequence": i, "pdu": pdu, "tpdu_length": length}
                     for i, (pdu, length) in enumerate(built, start=1)
