@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
@@ -84,7 +85,9 @@ class Capacity:
                 self.space.check()
             except StorageFull as full:
                 raise DiskFull(str(full)) from None
-        asked = sum(_parts(m.text, m.message_type) for m in messages)
+        # a request's messages share one text: counted once, not once per recipient
+        texts = Counter((m.text, m.message_type) for m in messages)
+        asked = sum(_parts(text, kind) * count for (text, kind), count in texts.items())
         user_id = messages[0].user_id
         waiting = self.waiting.of(user_id)
         if waiting + asked > self.max_queued_parts:
