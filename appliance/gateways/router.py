@@ -203,11 +203,16 @@ class Router:
             else:
                 # the same gateway again after a pause; another one (a backup) at once
                 mine = tried.get(gateway.name, 0)
-                delay = self.retry_delays[min(mine, len(self.retry_delays)) - 1] if mine < limit else 0.0
+                delay = self._pause(mine) if mine < limit else 0.0
                 self.queue.retry(message.id, self.queue.clock() + delay, outcome.error_code, outcome.error_text,
                                  tried if outcome.refused else None)
                 self.queue.log("retry", f"{outcome.error_text}; trying again in {delay:.0f} s",
                                message_id=message.id, gateway=gateway.name, level="warning")
+
+    def _pause(self, attempt: int) -> float:
+        """The pause before trying again after the ``attempt``-th try (1-based): the last of
+        ``retry_delays`` repeats."""
+        return self.retry_delays[min(attempt, len(self.retry_delays)) - 1]
 
     def _retry_later(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
         """A temporary fault (modem/errors.py) says nothing about the message: it costs none
@@ -228,7 +233,7 @@ class Router:
         tried[gateway.name] -= 1  # the claim counted this attempt: give it back
         if not tried[gateway.name]:
             del tried[gateway.name]
-        delay = self.retry_delays[min(message.attempts, len(self.retry_delays)) - 1]
+        delay = self._pause(message.attempts)
         self.queue.retry(message.id, now + delay, outcome.error_code, outcome.error_text, tried,
                          expires_at=None if message.expires_at is not None else expires_at)
         self.queue.log("retry", f"{outcome.error_text} (temporary); trying again in {delay:.0f} s",
