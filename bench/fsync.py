@@ -26,13 +26,17 @@ from bench.service_runner import Appliance, Simulator, wait
 
 
 class Service:
-    """The service under strace, counting fsync and fdatasync calls, on one simulator."""
+    """The service under strace, counting fsync and fdatasync calls, on one simulator.
+    With ``report_delay_ms`` it asks for delivery reports and the simulated network sends
+    each that many ms after its message: a message's way then ends at Delivered."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.simulator = Simulator(workdir)
+    def __init__(self, workdir: Path, report_delay_ms: float | None = None) -> None:
+        self.simulator = Simulator(workdir, report_delay_ms=report_delay_ms)
         self.trace = workdir / "strace.txt"
+        self.final = "sent" if report_delay_ms is None else "delivered"
         self.appliance = Appliance(workdir, [self.simulator.link], wrapper=[
-            "strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(self.trace)])
+            "strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(self.trace)],
+            reports=report_delay_ms is not None)
         self._local = threading.local()
 
     def fsyncs(self) -> int:
@@ -46,8 +50,10 @@ class Service:
         return message_id
 
     def unsent(self) -> int:
+        """Messages not at the end of their way yet: Sent, or Delivered with reports."""
         with sqlite3.connect(self.appliance.database) as db:
-            return db.execute("SELECT COUNT(*) FROM outbound_message WHERE state != 'sent'").fetchone()[0]
+            return db.execute("SELECT COUNT(*) FROM outbound_message WHERE state != ?",
+                              (self.final,)).fetchone()[0]
 
     def stop(self) -> None:
         self.appliance.stop()

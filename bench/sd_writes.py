@@ -9,10 +9,12 @@ simulated modem.
   it ran, sampled every 0.2 s (every second in ``--steady`` mode).
 
 Runs: 20 messages one at a time, each waited on until Sent (``--pause S``: S seconds of
-quiet after each); 1,000 from 8 keep-alive
-clients (bulk); with ``--steady N --rate R``, N messages at R a second instead, for the
-log's size under a long steady load. ``APPLIANCE_TREE=<checkout with a .venv>`` measures
-another version (bench/service_runner.py). Reproduce with ``make bench-sd``; figures go to
+quiet after each); 1,000 from 8 keep-alive clients (bulk); with ``--steady N --rate R``,
+N messages at R a second instead, for the log's size under a long steady load; with
+``--idle S``, S seconds with nothing to send. ``--reports MS``: with delivery reports,
+each sent by the simulated network MS ms after its message, and counted until Delivered.
+``APPLIANCE_TREE=<checkout with a .venv>`` measures another version
+(bench/service_runner.py). Reproduce with ``make bench-sd``; figures go to
 bench/RESULTS.md.
 """
 
@@ -84,7 +86,8 @@ class Run:
 
 @contextmanager
 def measured(service: Service, messages: int, interval: float) -> Iterator[Run]:
-    """Counts what the block's ``messages`` cost, from their requests until all are Sent."""
+    """Counts what the block's ``messages`` cost, from their requests until all are Sent
+    (Delivered with reports)."""
     run = Run(messages)
     wal = Path(f"{service.appliance.database}-wal")
     time.sleep(0.5)  # the warm-up's delayed fsync and checkpoint, not this run's
@@ -136,9 +139,22 @@ def steady(service: Service, messages: int, rate: float, clients: int) -> dict[s
     return run.figures
 
 
-def measure(workload: Callable[[Service], dict[str, float]], workdir: str | None) -> dict[str, float]:
+def idle(service: Service, seconds: float) -> dict[str, float]:
+    """What the service writes with nothing to send, ``seconds`` long after the warm-up:
+    a quiet appliance must not wear its card by itself."""
+    wal = Path(f"{service.appliance.database}-wal")
+    bytes_before, fsyncs_before = written(service.appliance.pid), service.fsyncs()
+    time.sleep(seconds)  # the quiet itself is what is measured
+    hours = seconds / 3600
+    return {"seconds": seconds, "kb_per_hour": (written(service.appliance.pid) - bytes_before) / 1024 / hours,
+            "fsyncs_per_hour": (service.fsyncs() - fsyncs_before) / hours,
+            "wal_after_mb": wal.stat().st_size / 2**20 if wal.exists() else 0.0}
+
+
+def measure(workload: Callable[[Service], dict[str, float]], workdir: str | None,
+            report_delay_ms: float | None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        service = Service(Path(tmp))
+        service = Service(Path(tmp), report_delay_ms)
         try:
             # start-up, the first login and each HTTP thread's first commit are not
             # per-message costs (bench/fsync.py): warm every thread of the pool first
@@ -159,21 +175,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--steady", type=int, metavar="N", help="instead: N messages at --rate a second")
     parser.add_argument("--rate", type=float, default=5.5, help="messages a second in --steady mode")
+    parser.add_argument("--idle", type=float, metavar="S", help="instead: S seconds with nothing to send")
+    parser.add_argument("--reports", type=float, metavar="MS",
+                        help="with delivery reports, MS ms after each message; counted until Delivered")
     parser.add_argument("--workdir", help="where the store goes (a disk, not tmpfs: tmpfs counts no writes)")
     args = parser.parse_args(argv)
     if shutil.which("strace") is None:
         print("strace is missing: apt-get install strace", file=sys.stderr)
         return 2
     tree = os.environ.get("APPLIANCE_TREE", "this checkout")
+    if args.reports is not None:
+        tree += f", delivery reports {args.reports:g} ms after each message"
+    if args.idle:
+        quiet = measure(lambda s: idle(s, args.idle), args.workdir, args.reports)
+        print(json.dumps({"tree": tree, "idle": quiet}))
+        print(f"appliance: {tree}\n| seconds idle | KB written per hour | fsyncs per hour | WAL after MB |\n"
+              f"|---:|---:|---:|---:|\n| {quiet['seconds']:g} | {quiet['kb_per_hour']:.1f} "
+              f"| {quiet['fsyncs_per_hour']:.1f} | {quiet['wal_after_mb']:.2f} |")
+        return 0
     results = {}
     if args.steady:
-        results["steady"] = measure(lambda s: steady(s, args.steady, args.rate, args.clients), args.workdir)
+        results["steady"] = measure(lambda s: steady(s, args.steady, args.rate, args.clients), args.workdir,
+                                     args.reports)
     if args.one and not args.steady:
         results[f"one at a time, {args.pause:g} s apart"] = measure(
-            lambda s: one_at_a_time(s, args.one, args.pause), args.workdir)
+            lambda s: one_at_a_time(s, args.one, args.pause), args.workdir, args.reports)
     if args.bulk and not args.steady:
         results[f"bulk, {args.clients} clients"] = measure(
-            lambda s: bulk(s, args.bulk, args.clients), args.workdir)
+            lambda s: bulk(s, args.bulk, args.clients), args.workdir, args.reports)
     print(json.dumps({"tree": tree, **results}))
     print(f"appliance: {tree}")
     print("| run | messages | KB written per message | fsyncs per message | WAL max MB | WAL after MB |")

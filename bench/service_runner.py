@@ -81,13 +81,16 @@ class Simulator:
     to ``record`` (JSON lines), every byte to ``trace`` (CBOR) if asked."""
 
     def __init__(self, workdir: Path, name: str = "tty", *, send_latency_ms: float = 0.0,
-                 trace: bool = False) -> None:
+                 trace: bool = False, report_delay_ms: float | None = None) -> None:
+        """``report_delay_ms``: the network answers each send that asks for one with a
+        delivery report that many ms later; None: no reports at all."""
         self.link = workdir / name
         self.record = workdir / f"{name}.sent.jsonl"
         self.trace = workdir / f"{name}.trace.cbor" if trace else None
         command = [sys.executable, "-m", "hil.simulator", "--link", str(self.link),
-                   "--record", str(self.record), "--send-latency-ms", str(send_latency_ms),
-                   "--no-reports"]
+                   "--record", str(self.record), "--send-latency-ms", str(send_latency_ms)]
+        command += (["--no-reports"] if report_delay_ms is None
+                    else ["--report-delay-ms", str(report_delay_ms)])
         if self.trace is not None:
             command += ["--trace", str(self.trace)]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -112,12 +115,13 @@ class Simulator:
         self.process.communicate(timeout=10)  # and its output pipe closed
 
 
-def appliance_config(workdir: Path, modems: Sequence[Path], port: int) -> Path:
+def appliance_config(workdir: Path, modems: Sequence[Path], port: int, reports: bool = False) -> Path:
     """A config file: HTTP on ``port``, the store in ``workdir``/data, one gateway per
-    modem port, without delivery reports (the simulators send none)."""
+    modem port, asking for delivery reports only if ``reports`` (by default the
+    simulators send none)."""
     lines = [f'[http]\nlisten = "127.0.0.1:{port}"\n[storage]\npath = "{workdir / "data"}"\n']
     for n, modem in enumerate(modems, 1):
-        lines.append(f'[[modem]]\nname = "GSM{n}"\nport = "{modem}"\ndelivery_reports = false\n')
+        lines.append(f'[[modem]]\nname = "GSM{n}"\nport = "{modem}"\ndelivery_reports = {str(reports).lower()}\n')
     path = workdir / "config.toml"
     path.write_text("".join(lines))
     return path
@@ -129,9 +133,10 @@ class Appliance:
     ``wrapper`` runs it under another program (``strace ...``); :attr:`pid` is then still
     the service's own process."""
 
-    def __init__(self, workdir: Path, modems: Sequence[Path], wrapper: Sequence[str] = ()) -> None:
+    def __init__(self, workdir: Path, modems: Sequence[Path], wrapper: Sequence[str] = (),
+                 reports: bool = False) -> None:
         self.port = free_port()
-        self.config = appliance_config(workdir, modems, self.port)
+        self.config = appliance_config(workdir, modems, self.port, reports)
         self.database = workdir / "data" / "appliance.sqlite3"
         python, tree = appliance_tree()
         subprocess.run([python, "-m", "appliance", "user", "set", USER, "--password", PASSWORD,

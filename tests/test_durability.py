@@ -96,16 +96,16 @@ def test_commits_never_checkpoint_so_the_event_loop_never_copies_the_log(databas
     before = os.path.getsize(database.database)
     grow_the_log(database)
     assert os.path.getsize(database.database) == before  # all of it still in the log
-    assert os.path.getsize(f"{database.database}-wal") > 100 * 4096
+    assert os.path.getsize(f"{database.database}-wal") > 100_000
 
 
 def test_the_durability_thread_checkpoints_a_log_that_grew_past_its_limit(database):
     before = os.path.getsize(database.database)
-    durability = Durability(database, checkpoint_pages=20, look_every=0.02)
+    durability = Durability(database, checkpoint_bytes=80_000, look_every=0.02)
     try:
         grow_the_log(database)
         # the copy may take several checkpoints: wait for all of it, not for the first step
-        wait_for(lambda: os.path.getsize(database.database) > before + 100 * 4096,
+        wait_for(lambda: os.path.getsize(database.database) > before + 100_000,
                  what="the log copied into the database")
         assert Queue(database).claim("GSM") is not None  # and all of it still there
     finally:
@@ -113,7 +113,7 @@ def test_the_durability_thread_checkpoints_a_log_that_grew_past_its_limit(databa
 
 
 def test_a_small_log_is_left_alone(database, monkeypatch):
-    durability = Durability(database, checkpoint_pages=100_000, look_every=0.02)
+    durability = Durability(database, checkpoint_bytes=400_000_000, look_every=0.02)
     looks = []  # what the thread's looks at the log's size found, one entry each
     due = durability.checkpoint_due
     monkeypatch.setattr(durability, "checkpoint_due", lambda: looks.append(due()) or looks[-1])
@@ -129,7 +129,7 @@ def test_a_small_log_is_left_alone(database, monkeypatch):
 
 
 def test_an_idle_log_is_emptied(database):
-    durability = Durability(database, look_every=0.02, idle_after=0.05, idle_pages=100)
+    durability = Durability(database, look_every=0.02, idle_after=0.05, idle_bytes=100_000)
     try:
         grow_the_log(database)
         wait_for(lambda: os.path.getsize(f"{database.database}-wal") == 0, what="the idle log emptied")
@@ -140,7 +140,7 @@ def test_an_idle_log_is_emptied(database):
 
 def test_a_small_idle_log_is_left_for_later(database, monkeypatch):
     # emptying it after every message of a quiet day would cost more writes than it saves
-    durability = Durability(database, look_every=0.02, idle_after=0.05, idle_pages=100_000)
+    durability = Durability(database, look_every=0.02, idle_after=0.05, idle_bytes=400_000_000)
     looks = []  # what the thread's looks at the idle log found, one entry each
     idle = durability.idle
     monkeypatch.setattr(durability, "idle", lambda: looks.append(idle()) or looks[-1])
@@ -168,7 +168,7 @@ def test_the_log_never_passes_its_limit_in_a_loop_of_commits(database):
         reader.close()
     reader = threading.Thread(target=read)
     reader.start()
-    durability = Durability(database, checkpoint_pages=64, delay=0.01, look_every=0.01, idle_after=3600)
+    durability = Durability(database, checkpoint_bytes=256_000, delay=0.01, look_every=0.01, idle_after=3600)
     queue, largest = Queue(database), 0
     try:
         for _ in range(800):  # 25 KB a commit: 20 MB of log, had it no bound

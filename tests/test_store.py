@@ -266,3 +266,56 @@ def test_a_delivery_report_is_matched_through_the_index_of_parts_sent(database):
     assert "INDEX message_part_sent" in plan and "TEMP B-TREE" not in plan
     indexed = database.execute_sql("SELECT sql FROM sqlite_master WHERE name = 'message_part_sent'").fetchone()
     assert "WHERE sent_at IS NOT NULL" in indexed[0]
+
+
+def _store_with_pages_of(path, page_size):
+    """A store as releases before 512-byte pages made it: the page size is fixed by the
+    file's first page, so open_database's pragma leaves it as it is."""
+    path.mkdir()
+    connection = sqlite3.connect(path / store_db.DATABASE_FILE)
+    connection.execute(f"PRAGMA page_size = {page_size}")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.close()
+    database = store_db.open_database(path)
+    assert database.execute_sql("PRAGMA page_size").fetchone()[0] == page_size
+    return database
+
+
+def test_a_new_store_has_small_pages_and_needs_no_rewrite(database):
+    sizes = []
+    assert database.execute_sql("PRAGMA page_size").fetchone()[0] == store_db.PAGE_SIZE == 512
+    assert store_db.repage(database, before_rewrite=sizes.append) is False
+    assert sizes == []
+
+
+def test_a_store_with_large_pages_is_rewritten_with_small_ones_and_keeps_everything(tmp_path):
+    database = _store_with_pages_of(tmp_path / "old", 4096)
+    ids = Queue(database).accept([NewMessage(f"+44770090{n:04d}", f"text {n}") for n in range(300)])
+    sizes = []
+    assert store_db.repage(database, before_rewrite=sizes.append) is True
+    assert sizes and sizes[0] > 0  # told how large a store is rewritten, before the rewrite
+    assert database.execute_sql("PRAGMA page_size").fetchone()[0] == 512
+    assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert database.execute_sql("PRAGMA busy_timeout").fetchone()[0] == store_db.PRAGMAS["busy_timeout"]
+    assert database.execute_sql("PRAGMA quick_check").fetchone()[0] == "ok"
+    assert [m.id for m in OutboundMessage.select().order_by(OutboundMessage.id)] == sorted(ids)
+    assert store_db.repage(database) is False  # once
+    database.close()
+
+
+def test_a_store_another_process_has_open_is_left_as_it_was_until_the_next_start(tmp_path, caplog):
+    database = _store_with_pages_of(tmp_path / "old", 4096)
+    (message_id,) = Queue(database).accept([NewMessage("+447700900123", "kept")])
+    other = sqlite3.connect(tmp_path / "old" / store_db.DATABASE_FILE)  # a command-line tool, say
+    other.execute("SELECT COUNT(*) FROM outbound_message").fetchone()
+    try:
+        assert store_db.repage(database) is False  # at once: it does not wait for the other
+    finally:
+        other.close()
+    assert "keeps its page size for now" in caplog.text and "next start" in caplog.text
+    assert database.execute_sql("PRAGMA page_size").fetchone()[0] == 4096
+    assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert database.execute_sql("PRAGMA busy_timeout").fetchone()[0] == store_db.PRAGMAS["busy_timeout"]
+    assert OutboundMessage.get_by_id(message_id).text == "kept"
+    assert store_db.repage(database) is True  # the next start, with the other gone
+    database.close()

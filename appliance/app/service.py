@@ -109,10 +109,18 @@ class Service:
             modems.append(ModemConfig(name=f"Simulated Modem {n}", port=simulator.path))
         return modems
 
+    def _wait_for_rewrite(self, size: int) -> None:
+        """A store rewritten with smaller pages (store.db.repage) takes a while once: a
+        minute and a second per MB asked of systemd, a slow SD card's pace."""
+        log.warning("rewriting the store (%.0f MB) with smaller pages, once: this start takes longer",
+                    size / 2**20)
+        self.notifier.notify(f"EXTEND_TIMEOUT_USEC={int((60 + size / 2**20) * 1e6)}")
+
     def start(self) -> None:
         """Open the store, bind the port, start the modems; raise if any of that fails."""
         loop = self.loop
         database = self.database = store_db.open_database(self.config.storage.path)
+        store_db.repage(database, before_rewrite=self._wait_for_rewrite)
         space = self.space = Space(self.config.storage.path, self.config.storage.reserve)
         durability = self.durability = Durability(database)
         queue = self.queue = Queue(database, durability=durability)

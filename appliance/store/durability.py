@@ -12,7 +12,7 @@ card's fsyncs per message low (bench/RESULTS.md, ``make bench-fsync``).
 
 The fsync runs on a thread of its own: the event loop never waits for the card. So does the
 checkpoint that copies the write-ahead log into the database once it holds
-``checkpoint_pages`` pages (SQLite's automatic one is off, store.db): inside a commit, on
+``checkpoint_bytes`` (SQLite's automatic one is off, store.db): inside a commit, on
 the event loop's thread, copying megabytes to an SD card would stall the modems, and at
 SQLite's default of every 1,000 pages its fsyncs were a quarter of all those of a
 message sent in bulk (bench/RESULTS.md, ``make bench-fsync``).
@@ -20,14 +20,14 @@ message sent in bulk (bench/RESULTS.md, ``make bench-fsync``).
 The log must also stay small on the card (``make bench-sd``). A PASSIVE checkpoint alone
 never lets it start over under steady traffic: some commit always follows the copy, so the
 log is never wholly copied when the next writer looks, and it grew to 88 MB for 1,000
-messages. Past ``checkpoint_pages`` the thread therefore copies what it can without
+messages. Past ``checkpoint_bytes`` the thread therefore copies what it can without
 waiting (PASSIVE), then takes the rest with a RESTART checkpoint, which holds new writers
 back while it copies that remainder and waits at most ``busy_ms`` for the write lock and
 for the readers (this thread's connection alone has that short timeout: if they do not
 leave in time it gives up and tries at its next look; it gets the write lock only between
 two commits, so writers that never pause would outrun it). The next writer then starts the
 log over, cut to ``journal_size_limit`` (store.db). When no commit has touched a log of
-``idle_pages`` or more for ``idle_after`` seconds, a TRUNCATE checkpoint empties the file.
+``idle_bytes`` or more for ``idle_after`` seconds, a TRUNCATE checkpoint empties the file.
 Not sooner, nor a smaller log: each checkpoint writes the pages the log changed into the
 database and fsyncs both files, and with a message every 6 s emptying the log after each
 message took the bytes written per message from 98 KB to 158 KB and its fsyncs from 2 to 5
@@ -51,24 +51,23 @@ FULL, NORMAL = 2, 1
 
 class Durability:
     def __init__(self, database: peewee.SqliteDatabase, *, delay: float = 0.1,
-                 checkpoint_pages: int = 1024, look_every: float = 1.0,
-                 idle_after: float = 30.0, idle_pages: int = 256, busy_ms: int = 100) -> None:
+                 checkpoint_bytes: int = 4 * 2**20, look_every: float = 1.0,
+                 idle_after: float = 30.0, idle_bytes: int = 2**20, busy_ms: int = 100) -> None:
         """``look_every``: how often the thread looks at the log's size when no relaxed
-        commit wakes it (the HTTP threads' commits grow it too). ``checkpoint_pages``: 4 MB
-        of 4 KB pages, no less than ``journal_size_limit`` (a log cut back to that size is
-        not due again at once), so that the log stays under 8 MB while a bulk grows it by
-        megabytes a second (bench/RESULTS.md, ``make bench-sd``)."""
+        commit wakes it (the HTTP threads' commits grow it too). ``checkpoint_bytes``: 4 MB,
+        whatever the page size, no less than ``journal_size_limit`` (a log cut back to that
+        size is not due again at once), so that the log stays under 8 MB while a bulk grows
+        it by megabytes a second (bench/RESULTS.md, ``make bench-sd``)."""
         self.database = database
         self.delay = delay
-        self.checkpoint_pages = checkpoint_pages
+        self.checkpoint_bytes = checkpoint_bytes
         self.look_every = look_every
         self.idle_after = idle_after
-        self.idle_pages = idle_pages
+        self.idle_bytes = idle_bytes
         self.busy_ms = busy_ms
         self._log_seen: tuple[int, int] = (0, 0)   # the log's size and mtime at the last look
         self._log_changed_at = time.monotonic()
         self.wal_path = f"{database.database}-wal"
-        self._page_size = database.execute_sql("PRAGMA page_size").fetchone()[0]
         self._local = threading.local()
         self._wanted = threading.Event()     # a relaxed commit is not on the disk yet
         self._wake = threading.Event()
@@ -110,7 +109,7 @@ class Durability:
             size = os.stat(self.wal_path).st_size
         except FileNotFoundError:
             return False
-        return size > self.checkpoint_pages * self._page_size
+        return size > self.checkpoint_bytes
 
     def checkpoint(self) -> None:
         """Copy the log into the database, most of it without waiting for anybody
@@ -120,7 +119,7 @@ class Durability:
         self.database.execute_sql("PRAGMA wal_checkpoint(RESTART)")
 
     def idle(self) -> bool:
-        """Whether the log file holds ``idle_pages`` or more and no commit has touched it
+        """Whether the log file holds ``idle_bytes`` or more and no commit has touched it
         for ``idle_after`` seconds."""
         try:
             stat = os.stat(self.wal_path)
@@ -130,7 +129,7 @@ class Durability:
         if seen != self._log_seen:
             self._log_seen, self._log_changed_at = seen, now
             return False
-        return (stat.st_size >= self.idle_pages * self._page_size
+        return (stat.st_size >= self.idle_bytes
                 and now - self._log_changed_at >= self.idle_after)
 
     def truncate(self) -> None:
