@@ -12,7 +12,10 @@ Runs: 20 messages one at a time, each waited on until Sent (``--pause S``: S sec
 quiet after each); 1,000 from 8 keep-alive clients (bulk); with ``--steady N --rate R``,
 N messages at R a second instead, for the log's size under a long steady load; with
 ``--idle S``, S seconds with nothing to send. ``--reports MS``: with delivery reports,
-each sent by the simulated network MS ms after its message, and counted until Delivered.
+each sent by the simulated network MS ms after its message, and counted until Delivered
+(in bulk keep MS short, 50: a report names its part by a one-octet reference and the
+number, and all go to one number, so past 256 messages in flight older parts are never
+matched).
 ``APPLIANCE_TREE=<checkout with a .venv>`` measures another version
 (bench/service_runner.py). Reproduce with ``make bench-sd``; figures go to
 bench/RESULTS.md.

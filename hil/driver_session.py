@@ -75,7 +75,7 @@ class DriverSession:
         self.driver = ModemDriver(
             self._loop_thread.loop, ModemConfig("GSM1", port, pin=pin),
             handlers=ModemHandlers(on_sms=self.sms.append,
-                                   on_report=lambda report, _smsc: self.reports.append(report)),
+                                   on_report=lambda report, _smsc, _stored: self.reports.append(report)),
             open_transport=lambda path, baud: Tap(open_serial(path, baud), self.read, self.written),
             on_state=self.states.append,
             timings=Timings(**{**QUIET, **timings}),

@@ -343,7 +343,9 @@ def collecting(store_fails=False):
         if store_fails:
             raise OSError("disk full")
         received.append(pdu)
-    return ModemHandlers(on_sms=on_sms, on_report=lambda pdu, smsc: reports.append((pdu, smsc))), received, reports
+    def on_report(pdu, smsc, stored):
+        reports.append((pdu, smsc, stored))
+    return ModemHandlers(on_sms=on_sms, on_report=on_report), received, reports
 
 
 async def test_messages_waiting_on_the_sim_are_swept_at_start_and_deleted_after_they_are_kept():
@@ -364,6 +366,17 @@ async def test_cmti_reads_stores_then_deletes_that_slot():
     await run_for(0.2)
     assert received == [DELIVER]
     assert modem.commands[-2:] == ["AT+CMGR=7", "AT+CMGD=7"]
+
+
+async def test_a_report_read_from_a_slot_is_handed_over_as_stored_and_its_slot_deleted_after():
+    handlers, _, reports = collecting()
+    modem, _, _ = start(handlers=handlers)
+    await run_for(0.2)
+    modem.slots[3] = REPORT
+    modem.push(b'\r\n+CDSI: "SR",3\r\n')
+    await run_for(0.2)
+    assert reports == [(REPORT, True, True)]  # stored: the gateway commits it durably first
+    assert modem.commands[-3:] == ['AT+CPMS="SR"', "AT+CMGR=3", "AT+CMGD=3"]
 
 
 async def test_a_message_that_could_not_be_kept_stays_on_the_sim():
@@ -411,7 +424,7 @@ async def test_a_slot_taken_twice_is_deleted_once_so_an_sms_stored_in_it_meanwhi
     assert set(received) == {DELIVER, later}
 
 
-async def test_direct_deliveries_and_status_reports_are_handed_over_with_their_smsc_flag():
+async def test_direct_deliveries_and_status_reports_are_handed_over_with_their_smsc_flag_and_no_slot():
     handlers, received, reports = collecting()
     modem, _, _ = start(handlers=handlers)
     await run_for(0.2)
@@ -419,7 +432,7 @@ async def test_direct_deliveries_and_status_reports_are_handed_over_with_their_s
     modem.push(f"\r\n+CDS: 25\r\n{REPORT[2:]}\r\n".encode())        # 25 octets: none
     modem.push(f"\r\n+CMT: ,33\r\n{DELIVER}\r\n".encode())
     await run_for(0.2)
-    assert reports == [(REPORT, True), (REPORT[2:], False)]
+    assert reports == [(REPORT, True, False), (REPORT[2:], False, False)]  # direct: no slot to delete
     assert received == [DELIVER]
 
 

@@ -53,7 +53,7 @@ def test_a_delivery_report_cut_short_after_its_mandatory_fields_is_applied(datab
         driver = ModemDriver(loop, ModemConfig("GSM1", "/dev/ttyUSB0"), open_transport=lambda port, rate: None)
         gateway = ModemGateway(driver, inbox=Inbox(database), reports=Reports(Queue(database)),
                                on_reported=lambda result: None)
-        gateway._on_report(REPORT_CUT_SHORT, False)
+        gateway._on_report(REPORT_CUT_SHORT, False, False)
         (kept,) = UnmatchedReport.select()  # read, not refused: it names no part of ours
         assert (kept.gateway, kept.reference, kept.recipient, kept.status, kept.decode_error) == \
             ("GSM1", 0, "+20121875612", 0, "")

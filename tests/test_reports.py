@@ -1,6 +1,7 @@
 """Delivery reports matched to the parts they report on, and rolled up to the message."""
 
 import asyncio
+from contextlib import contextmanager
 
 import pytest
 
@@ -129,9 +130,44 @@ def test_the_modem_gateway_keeps_a_report_that_does_not_decode_or_is_no_report(q
         ModemGateway(driver, inbox=Inbox(queue.database), reports=Reports(queue))
         deliver = "00040C9144770009103200004250100000000002E834"  # an SMS-DELIVER, not a report
         for pdu_hex in ("00FFEE", deliver):
-            driver.handlers.on_report(pdu_hex, True)
+            driver.handlers.on_report(pdu_hex, True, True)
         kept = {r.pdu: r.decode_error for r in unmatched_reports(10)}
         assert set(kept) == {"00FFEE", deliver} and all(kept.values())
         assert "Deliver where a delivery report was expected" in kept[deliver]
     finally:
         loop.close()
+
+
+class CommitsWatched:
+    """Stands in for the store's Durability: tells whether a commit was made relaxed."""
+
+    def __init__(self):
+        self.relaxing = False
+
+    @contextmanager
+    def relaxed(self):
+        self.relaxing = True
+        try:
+            yield
+        finally:
+            self.relaxing = False
+
+
+@pytest.mark.parametrize(("stored", "relaxed"), [(True, False), (False, True)],
+                         ids=["read from a slot: on the disk before the slot goes", "given directly: no copy"])
+def test_a_report_given_directly_shares_an_fsync_and_one_read_from_a_slot_has_its_own(
+        queue, stored, relaxed):
+    watched = CommitsWatched()
+    queue = Queue(queue.database, clock=queue.clock, durability=watched)
+    message_id = sent_message(queue, "+31628870634", [214])
+    seen = []
+    loop = asyncio.new_event_loop()
+    try:
+        driver = ModemDriver(loop, ModemConfig("GSM1", "/dev/null"))
+        ModemGateway(driver, inbox=Inbox(queue.database),
+                     reports=Reports(queue, on_report=lambda message, status: seen.append(watched.relaxing)))
+        driver.handlers.on_report("0006D60B911326880736F4111011719551401110117195714000", True, stored)
+    finally:
+        loop.close()
+    assert seen == [relaxed]
+    assert state(message_id) == MessageState.DELIVERED

@@ -88,10 +88,13 @@ class SendResult:
 
 @dataclass(frozen=True)
 class ModemHandlers:
-    """Where what the modem receives goes; each must have committed it when it returns."""
+    """Where what the modem receives goes; each must have committed it when it returns.
+    ``on_report(pdu, has_smsc, stored)``: ``stored`` when the report was read from a slot
+    that is deleted once it returns; a report the modem gave directly (+CDS) has no copy
+    anywhere to lose."""
 
     on_sms: Callable[[str], None] = lambda pdu: None
-    on_report: Callable[[str, bool], None] = lambda pdu, has_smsc: None
+    on_report: Callable[[str, bool, bool], None] = lambda pdu, has_smsc, stored: None
 
 
 class UssdError(Exception):

@@ -37,7 +37,7 @@ def has_smsc(pdu_hex: str, tpdu_length: int | None) -> bool:
 
 class Receiver:
     def __init__(self, loop: asyncio.AbstractEventLoop, command: Command, *, name: str, storage: str,
-                 on_sms: Callable[[str], None], on_report: Callable[[str, bool], None]) -> None:
+                 on_sms: Callable[[str], None], on_report: Callable[[str, bool, bool], None]) -> None:
         self.loop = loop
         self._command = command
         self.name = name
@@ -91,7 +91,7 @@ class Receiver:
             log.warning("%s: %s came without a PDU: %r", self.name, line, (pdu_line or "")[:40])
             return
         if report:
-            self._on_report(pdu_hex, has_smsc(pdu_hex, tpdu_length))
+            self._on_report(pdu_hex, has_smsc(pdu_hex, tpdu_length), False)
         else:
             self._on_sms(pdu_hex)
 
@@ -129,7 +129,7 @@ class Receiver:
             log.warning("%s: no PDU could be read from slot %s/%d: left on the SIM", self.name, storage, index)
             return
         if report:
-            self._on_report(pdu_hex, True)
+            self._on_report(pdu_hex, True, True)
         else:
             self._on_sms(pdu_hex)  # raises if it could not be kept: then the slot stays
         self._deleting.add(slot)

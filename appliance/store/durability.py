@@ -1,11 +1,13 @@
 """Which commits reach the disk at once, and which may wait a moment for a shared fsync.
 
 Every commit is durable when it returns (``synchronous=FULL``): an accepted message, a
-received SMS before its SIM copy is deleted, a delivery report, a removal a client was
+received SMS or delivery report before its SIM copy is deleted, a removal a client was
 told about. The exception is the sender's own bookkeeping of a message it is sending:
 claimed, its parts stored, each part's ``+CMGS`` reference, sent, failed or put back,
-the event log. Losing the last of those in a power cut costs at most a resend of what
-was in flight, never a message, so they commit inside :meth:`Durability.relaxed` with
+the event log; and a delivery report the modem gave directly (``+CDS``), of which there
+is no copy to delete. Losing the last of those in a power cut costs at most a resend of
+what was in flight, or a report, never a message, so they commit inside
+:meth:`Durability.relaxed` with
 ``synchronous=NORMAL`` (no fsync), and one fsync of the write-ahead log, at most
 ``delay`` seconds later, makes all of them durable together. That is what keeps an SD
 card's fsyncs per message low (bench/RESULTS.md, ``make bench-fsync``).
