@@ -4,6 +4,7 @@ full (or below its reserve) gets a clear temporary refusal, logged once a minute
 
 import io
 import logging
+import threading
 import xml.etree.ElementTree as ET
 from wsgiref.util import setup_testing_defaults
 
@@ -13,6 +14,7 @@ from diafaan_api import Api
 from appliance.store import db as store_db
 from appliance.store.models import OutboundMessage
 from appliance.store.space import Space
+from appliance.web import capacity
 from appliance.web.app import create_app
 from appliance.web.capacity import Capacity, WaitingParts
 
@@ -70,6 +72,33 @@ def test_the_waiting_parts_are_counted_in_the_store_once_a_second_and_raised_by_
     assert "has 40 SMS parts and 80 are already waiting" in line
     clock.now += 1.0  # a second later the store is asked again
     assert send(api, "+447700900003", FORTY_PARTS)[0].startswith("OK: ")
+
+
+def test_the_count_reads_the_queued_messages_not_every_message_a_user_ever_sent(api):
+    sql, params = capacity.queued_by_user().sql()
+    plan = " ".join(row[3] for row in api.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "USING INDEX outbound_message_queued" in plan, plan
+
+
+def test_one_thread_counts_while_the_others_go_on_with_the_last_count(monkeypatch):
+    clock, counting, release = Clock(), threading.Event(), threading.Event()
+
+    def slow_count():
+        counting.set()
+        release.wait(30)
+        return {7: 25}
+    monkeypatch.setattr(capacity, "waiting_parts", slow_count)
+    waiting = WaitingParts(refresh=1.0, clock=clock)
+    waiting.admitted(7, 10)
+    counter = threading.Thread(target=waiting.of, args=(7,))
+    counter.start()
+    try:
+        assert counting.wait(30)
+        assert waiting.of(7) == 10  # the last count, at once: no second count meanwhile
+    finally:
+        release.set()
+        counter.join()
+    assert waiting.of(7) == 25 and waiting.of(8) == 0
 
 
 def test_a_thousand_recipients_of_a_255_part_text_are_refused_by_the_default_limit(api):
