@@ -61,6 +61,11 @@ def test_a_first_release_store_upgraded_has_exactly_the_schema_of_a_new_one(tmp_
             index for index in OutboundMessage._meta.indexes if not isinstance(index, peewee.SQL)])
         patch.setattr(inbound, "sorted_fields", [  # nor a received message's decode error
             field for field in inbound.sorted_fields if field.name != "decode_error"])
+        outbound = OutboundMessage._meta
+        patch.setattr(outbound, "sorted_fields", [  # nor a message's first part
+            field for field in outbound.sorted_fields if field.name != "first_part"])
+        patch.setattr(MessagePart._meta, "indexes", [  # but parts were found by message
+            (("message", "sequence"), True), *MessagePart._meta.indexes])
         store_db.open_database(tmp_path / "old").close()
     upgraded = store_db.open_database(tmp_path / "old")
     assert store_db.schema_version(upgraded) == store_db.SCHEMA_VERSION
@@ -318,4 +323,46 @@ def test_a_store_another_process_has_open_is_left_as_it_was_until_the_next_start
     assert database.execute_sql("PRAGMA busy_timeout").fetchone()[0] == store_db.PRAGMAS["busy_timeout"]
     assert OutboundMessage.get_by_id(message_id).text == "kept"
     assert store_db.repage(database) is True  # the next start, with the other gone
+    database.close()
+
+
+def test_a_messages_parts_are_read_from_its_first_part_on_along_their_key(queue, database):
+    first, second = queue.accept([NewMessage("+441", "one"), NewMessage("+442", "two")])
+    queue.claim("GSM1")
+    queue.parts(first, lambda: [("00AA", 1), ("00BB", 1)])
+    queue.claim("GSM1")
+    queue.parts(second, lambda: [("00CC", 1)])
+    # where several stores write one table, another message's part may fall between them
+    models.MessagePart.create(message=second, sequence=2, pdu="00DD", tpdu_length=1)
+    models.MessagePart.create(message=first, sequence=3, pdu="00EE", tpdu_length=1)
+    OutboundMessage.update(parts_total=3).where(OutboundMessage.id == first).execute()
+    OutboundMessage.update(parts_total=2).where(OutboundMessage.id == second).execute()
+    assert [p.pdu for p in models.parts_of(OutboundMessage.get_by_id(first))] == ["00AA", "00BB", "00EE"]
+    assert [p.pdu for p in models.parts_of(OutboundMessage.get_by_id(second))] == ["00CC", "00DD"]
+    assert [p.pdu for p in queue.parts(first, list)] == ["00AA", "00BB", "00EE"]  # built once
+    sql, params = models.MessagePart.select().where(
+        (models.MessagePart.id >= 1) & (models.MessagePart.message == first)).order_by(models.MessagePart.id).sql()
+    plan = " ".join(row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "INTEGER PRIMARY KEY" in plan, plan  # along the parts' key, not a scan
+
+
+def test_the_upgrade_finds_each_stored_messages_first_part_and_drops_the_index_by_message(tmp_path):
+    database = store_db.open_database(tmp_path)
+    queue = Queue(database)
+    built, unbuilt = queue.accept([NewMessage("+441", "one"), NewMessage("+442", "two")])
+    queue.claim("GSM1")
+    parts = queue.parts(built, lambda: [("00AA", 1), ("00BB", 1)])
+    # the store as the version before made it: parts found through an index by message
+    database.execute_sql('CREATE UNIQUE INDEX "messagepart_message_id_sequence" '
+                         'ON "message_part" ("message_id", "sequence")')
+    database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "first_part"')
+    SchemaVersion.update(version=store_db.SCHEMA_VERSION - 1).execute()
+    database.close()
+    database = store_db.open_database(tmp_path)
+    assert store_db.schema_version(database) == store_db.SCHEMA_VERSION
+    assert OutboundMessage.get_by_id(built).first_part == parts[0].id
+    assert OutboundMessage.get_by_id(unbuilt).first_part is None
+    assert [p.pdu for p in models.parts_of(OutboundMessage.get_by_id(built))] == ["00AA", "00BB"]
+    assert "messagepart_message_id_sequence" not in [
+        name for (name,) in database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index'")]
     database.close()

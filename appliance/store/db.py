@@ -111,9 +111,19 @@ def _drop_redundant_indexes(database: peewee.Database) -> None:
     database.execute_sql(models.SENT_PARTS_INDEX)  # fixed SQL text, not the models
 
 
+def _find_parts_from_the_first(database: peewee.Database) -> None:
+    """A message's parts are found from its first part on (models.parts_of), not through
+    the unique index on (message, sequence), about two pages written per message."""
+    database.execute_sql('ALTER TABLE "outbound_message" ADD COLUMN "first_part" INTEGER')
+    database.execute_sql('UPDATE "outbound_message" SET "first_part" = (SELECT MIN("id") FROM "message_part" '
+                         'WHERE "message_part"."message_id" = "outbound_message"."id")')  # while indexed
+    database.execute_sql('DROP INDEX IF EXISTS "messagepart_message_id_sequence"')
+
+
 UPGRADES: list[Callable[[peewee.Database], None]] = [
     _add_api_keys_and_receive_connectors, _add_config_overrides, _add_queued_indexes,
     _keep_undecodable_and_unmatched, _add_blocked_numbers, _drop_redundant_indexes,
+    _find_parts_from_the_first,
 ]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)

@@ -83,8 +83,12 @@ _EXPIRING = (f"SELECT 1 FROM outbound_message INDEXED BY outbound_message_queued
 _EXPIRE_DUE = (f"UPDATE outbound_message INDEXED BY outbound_message_queued_expires "
                f"SET state = '{State.EXPIRED}', updated_at = ?, error_text = ? "
                f"WHERE {_QUEUED} AND expires_at <= ?")
+# a message's parts from its first on, as models.parts_of reads them
+_BUILT = "SELECT first_part, parts_total FROM outbound_message WHERE id = ?"
 _PARTS = ("SELECT id, sequence, pdu, tpdu_length, state FROM message_part "
-          "WHERE message_id = ? ORDER BY sequence")
+          "WHERE id >= ? AND message_id = ? ORDER BY id LIMIT ?")
+_LAST_PART = "SELECT MAX(id) FROM message_part"
+_FIRST_AFTER = "SELECT MIN(id) FROM message_part WHERE id > ? AND message_id = ?"
 _PART_SENT = ("UPDATE message_part SET state = 'sent', reference = ?, gateway = ?, sent_at = ? "
               "WHERE id = ? AND state = 'pending'")
 _EXPIRED_TEXT = "validity period ended before it could be sent"
@@ -277,18 +281,23 @@ class Queue:
     def parts(self, message_id: str, build: Callable[[], Iterable[tuple[str, int]]]) -> list[PartToSend]:
         """The parts still to send; built (and stored) once, so a resend repeats the same PDUs."""
         cursor = self.database.cursor()
-        existing = cursor.execute(_PARTS, (message_id,)).fetchall()
-        if not existing:
+        first, total = cursor.execute(_BUILT, (message_id,)).fetchone() or (None, 0)
+        if first is None:
             built = list(build())
             insert, fields = statements.insert(MessagePart)
-            total, _ = statements.update(OutboundMessage, ("parts_total",), ("id",))
+            stored, _ = statements.update(OutboundMessage, ("parts_total", "first_part"), ("id",))
             with transaction(self.database):
+                (last,) = cursor.execute(_LAST_PART).fetchone()
                 cursor.executemany(insert, statements.insert_values(fields, [
                     {"message": message_id, "sequence": i, "pdu": pdu, "tpdu_length": length}
                     for i, (pdu, length) in enumerate(built, start=1)
                 ]))
-                cursor.execute(total, (len(built), message_id))
-            existing = cursor.execute(_PARTS, (message_id,)).fetchall()
+                (first,) = cursor.execute(_FIRST_AFTER, (last or 0, message_id)).fetchone()
+                total = len(built)
+                cursor.execute(stored, (total, first, message_id))
+            if first is None:
+                return []  # nothing to send
+        existing = cursor.execute(_PARTS, (first, message_id, total)).fetchall()
         return [PartToSend(part_id, sequence, pdu, length)
                 for part_id, sequence, pdu, length, state in existing if state == "pending"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .models import MessagePart, MessageState, OutboundMessage, UnmatchedReport
+from .models import MessagePart, MessageState, OutboundMessage, UnmatchedReport, parts_of
 from .queue import Queue
 
 MATCH_WINDOW = 7 * 86400   # reports for parts older than this are for someone else's mr
@@ -102,8 +102,7 @@ class Reports:
                 self.queue.transition(message.id, MessageState.SENT, MessageState.UNDELIVERED,
                                       error_code=None, error_text=f"not delivered: {report_status_text(status)}")
             elif result == "delivered":
-                undelivered = (MessagePart.select().where((MessagePart.message == message.id)
-                                                          & (MessagePart.state != "delivered")).count())
+                undelivered = sum(p.state != "delivered" for p in parts_of(message))
                 if undelivered == 0 and message.parts_total:
                     self.queue.transition(message.id, MessageState.SENT, MessageState.DELIVERED)
             updated = OutboundMessage.get_by_id(message.id)

@@ -19,7 +19,7 @@ from ...messages import numbers
 from ...messages import status as message_status
 from ...messages.types import MESSAGE_TYPES
 from ...store import message_ids
-from ...store.models import MessagePart, OutboundMessage
+from ...store.models import MessagePart, OutboundMessage, parts_of
 from ...store.reports import outcome, report_status_text
 from .. import submission
 from ..capacity import DiskFull
@@ -192,13 +192,9 @@ def _part_fields(part: MessagePart) -> dict:
                 "sent_at": timestamp(part.sent_at), "tp_status": part.status}
 
 
-def _parts(message: OutboundMessage) -> list[MessagePart]:
-    return list(MessagePart.select().where(MessagePart.message == message.id).order_by(MessagePart.sequence))
-
-
 def detail(message: OutboundMessage, now: float) -> MessageDetail:
     return MessageDetail(**_message_fields(message, now), parts=[
-        PartDetail(**_part_fields(p), reported_at=timestamp(p.reported_at)) for p in _parts(message)])
+        PartDetail(**_part_fields(p), reported_at=timestamp(p.reported_at)) for p in parts_of(message)])
 
 
 def _visible(principal: Principal) -> peewee.ColumnBase:
@@ -320,4 +316,4 @@ def install(api: Api) -> None:
             PartReport(**_part_fields(p), tp_status_text=None if p.status is None else report_status_text(p.status),
                        outcome=None if p.status is None else cast(Outcome, outcome(p.status)),
                        reported_at=timestamp(p.reported_at))
-            for p in _parts(message)])
+            for p in parts_of(message)])
