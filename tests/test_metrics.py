@@ -15,6 +15,8 @@ from test_http_server_status import StatusGateway
 from appliance import pdu
 from appliance.accounts import users
 from appliance.accounts.authenticator import Authenticator
+from appliance.config import file as config_file
+from appliance.config.file import ConfigError
 from appliance.connectors import webhook
 from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Outcome
@@ -208,3 +210,11 @@ def test_a_scrape_changes_nothing_in_the_store(rig):
     web.metrics()
     web.metrics()
     assert dump(rig.database) == before
+
+
+@pytest.mark.parametrize("token", ["short", "has a space in it, sixteen+"])
+def test_a_token_that_could_be_guessed_or_mistyped_is_refused_naming_the_key(token):
+    with pytest.raises(ConfigError) as refused:
+        config_file.parse({"metrics": {"token": token}})
+    assert refused.value.key == "metrics.token" and "16 or more printable characters" in str(refused.value)
+    assert token not in str(refused.value)  # a secret is never shown back
