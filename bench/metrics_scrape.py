@@ -25,6 +25,7 @@ import uuid
 from wsgiref.util import setup_testing_defaults
 
 from appliance.accounts.authenticator import Authenticator
+from appliance.control.metrics import ApplianceCollector
 from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Gateway
 from appliance.gateways.router import Router
@@ -127,7 +128,7 @@ def main() -> None:
     context = HttpApiContext(queue=queue, authenticator=Authenticator(), connector="HTTP API",
                              gateway_names=lambda: GATEWAYS, on_accepted=lambda: None, inbox=inbox,
                              server_status=dict)
-    app = create_app(context, metered=MetricsContext(router, queue, inbox))
+    app = create_app(context, metered=MetricsContext(ApplianceCollector(router, queue, inbox)))
     scrape(app)  # the first reads the pages it needs into the cache, as a running service has
     times = sorted(scrape(app) for _ in range(options.scrapes))
     p50, p99 = statistics.median(times), times[int(len(times) * 0.99) - 1]

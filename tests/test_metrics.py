@@ -18,6 +18,7 @@ from appliance.accounts.authenticator import Authenticator
 from appliance.config import file as config_file
 from appliance.config.file import ConfigError
 from appliance.connectors import webhook
+from appliance.control.metrics import ApplianceCollector
 from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.base import Outcome
 from appliance.gateways.limits import Limits, LimitTracker
@@ -45,7 +46,8 @@ class Web:
                                  gateway_names=lambda: tuple(g.name for g in router.gateways),
                                  on_accepted=on_accepted, inbox=inbox, server_status=dict)
         options = {"clock": clock} if clock else {}
-        self.app = create_app(context, metered=MetricsContext(router, queue, inbox, token=token, **options))
+        collector = ApplianceCollector(router, queue, inbox, **options)
+        self.app = create_app(context, metered=MetricsContext(collector, token=token))
 
     def get(self, path, query="", headers=None):
         environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,

@@ -26,6 +26,7 @@ from ..connectors import webhook
 from ..connectors.stop_words import StopWords
 from ..connectors.webhook import WebhookSender
 from ..control import server_status
+from ..control.metrics import ApplianceCollector
 from ..control.server_control import ServerControl, effective_config, routing_connector, webhook_targets
 from ..gateways.assignment import Routing
 from ..gateways.limits import Limits, LimitTracker
@@ -183,7 +184,7 @@ class Service:
         guard = Guard.from_config(http, lambda name, password, address: authenticator.authenticate(
             name, password, address=address) is not None)
         metrics = self.config.metrics
-        metered = MetricsContext(router, queue, inbox, token=metrics.token) if metrics.enabled else None
+        metered = MetricsContext(ApplianceCollector(router, queue, inbox), metrics.token) if metrics.enabled else None
         app = create_app(context, v1, receiving, guard, metered)
         self.http = HttpServer(app, http.host, http.port, threads=http.threads,
                                connections=http.connections, timeout=http.timeout, max_body=http.max_body,
