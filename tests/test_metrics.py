@@ -183,11 +183,13 @@ def test_requests_are_counted_by_route_pattern_not_by_path(rig):
     web.send("+447700900001", "one")
     web.send("+447700900002", "two")
     assert web.get("/no/such/page-12345")[0] == 404
+    assert web.get("/http/send-message", headers={"Host": "rebound.example"})[0] == 421  # refused by the guard
 
     samples = web.metrics()
 
     assert sample(samples, "sms_http_requests_total", route="/http/<command>", method="GET", status="200") == 2
     assert sample(samples, "sms_http_requests_total", route="(no route)", method="GET", status="404") == 1
+    assert sample(samples, "sms_http_requests_total", route="/http/<command>", method="GET", status="421") == 1
     assert not [labels for name, labels in samples if any("12345" in value or "send-message" in value
                                                           for _, value in labels)]
 

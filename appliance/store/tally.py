@@ -4,7 +4,9 @@ Counting a transition where the code already makes it costs a dictionary update;
 it afterwards in the store would need an index on ``outbound_message.state`` (pages
 rewritten on the SD card for every message, docs/architecture.md "Few pages written per
 message") or a scan of the whole history at every scrape. Prometheus takes a counter that
-starts again from zero at a restart as a reset, so nothing here needs to be durable.
+starts again from zero at a restart as a reset, so nothing here needs to be durable. A
+change counted in a transaction that is then rolled back (a full disk) stays counted: a
+rare overcount in a metric, never in the store, which remains the record.
 """
 
 from __future__ import annotations

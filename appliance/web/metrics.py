@@ -36,15 +36,25 @@ def _bearer(header: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _count_request(requests: Counter) -> None:
+def _route(app: bottle.Bottle) -> str:
+    """The pattern of the route that answered, or would have: a request the guard refused
+    (web/guard.py) was refused before routing, and is counted under its route all the same."""
+    route = bottle.request.environ.get("bottle.route")
+    if route is None:
+        try:
+            route, _ = app.router.match(bottle.request.environ)
+        except bottle.HTTPError:  # no route has this path (404) or method (405)
+            return _UNMATCHED
+    return str(route.rule)
+
+
+def _count_request(app: bottle.Bottle, requests: Counter) -> None:
     """After every request, routed or not: the route's pattern (``/api/v1/messages/<id>``),
     never the path a client chose, so the label's values stay as few as the routes. A
     handler that raised is still on its way to a 500 when this runs."""
-    route = bottle.request.environ.get("bottle.route")
     method = bottle.request.method
     status = 500 if sys.exc_info()[0] is not None else bottle.response.status_code
-    requests.labels(route.rule if route is not None else _UNMATCHED,
-                    method if method in _METHODS else "other", str(status)).inc()
+    requests.labels(_route(app), method if method in _METHODS else "other", str(status)).inc()
 
 
 def install(app: bottle.Bottle, context: MetricsContext) -> None:
@@ -56,7 +66,7 @@ def install(app: bottle.Bottle, context: MetricsContext) -> None:
     registry.register(context.collector)
     requests = Counter("sms_http_requests", "HTTP requests by route pattern, method and status",
                        ["route", "method", "status"], registry=registry)
-    app.add_hook("after_request", lambda: _count_request(requests))
+    app.add_hook("after_request", lambda: _count_request(app, requests))
     expected = context.token.encode()
 
     @app.get("/metrics")
