@@ -45,7 +45,6 @@ _WEBHOOKS = ("SELECT connector, COUNT(*), MIN(created_at) FROM webhook_delivery 
              "WHERE state = 'pending' GROUP BY connector")
 
 
-
 class ApplianceCollector(Collector):
     """Reads the service at scrape time, so the sending path does no more than count."""
 
