@@ -26,6 +26,7 @@ from ..connectors import webhook
 from ..connectors.stop_words import StopWords
 from ..connectors.webhook import WebhookSender
 from ..control import server_status
+from ..control.metrics import ApplianceCollector
 from ..control.server_control import ServerControl, effective_config, routing_connector, webhook_targets
 from ..gateways.assignment import Routing
 from ..gateways.limits import Limits, LimitTracker
@@ -48,6 +49,7 @@ from ..web.app import create_app
 from ..web.capacity import Capacity
 from ..web.diafaan.commands import HttpApiContext
 from ..web.guard import Guard
+from ..web.metrics import MetricsContext
 from ..web.receive import ReceiveContext
 from ..web.tls import tls_context
 from ..web.wsgi_server import HttpServer
@@ -181,7 +183,10 @@ class Service:
         authenticator = context.authenticator
         guard = Guard.from_config(http, lambda name, password, address: authenticator.authenticate(
             name, password, address=address) is not None)
-        self.http = HttpServer(create_app(context, v1, receiving, guard), http.host, http.port, threads=http.threads,
+        metrics = self.config.metrics
+        metered = MetricsContext(ApplianceCollector(router, queue, inbox), metrics.token) if metrics.enabled else None
+        app = create_app(context, v1, receiving, guard, metered)
+        self.http = HttpServer(app, http.host, http.port, threads=http.threads,
                                connections=http.connections, timeout=http.timeout, max_body=http.max_body,
                                tls=tls, trusted_proxies=http.trusted_proxies)
         self.http.start()

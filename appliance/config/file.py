@@ -205,8 +205,19 @@ class StorageConfig(Table, frozen=True):
     reserve: Annotated[int, Meta(ge=0, le=2**40)] = 50 * 1024 * 1024
 
 
+class MetricsConfig(Table, frozen=True):
+    """/metrics for Prometheus (docs/metrics.md): on the API's port, open to whoever reaches
+    that port unless ``token`` is set."""
+
+    enabled: bool = True
+    # when set, a scrape must send "Authorization: Bearer <token>"; long enough not to be guessed
+    token: Annotated[str, Meta(pattern=r"^(|[!-~]{16,})$", extra={"secret": True},
+                               description="empty, or 16 or more printable characters without spaces")] = ""
+
+
 class Config(Table, frozen=True):
     http: HttpConfig = field(default_factory=HttpConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     receive: ReceiveConfig = field(default_factory=ReceiveConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)

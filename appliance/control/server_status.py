@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import peewee
 
+from ..gateways.base import Gateway
 from ..gateways.router import Router
 from ..store.models import InboundMessage, MessageState, OutboundMessage
 
@@ -87,6 +88,25 @@ def _gateway_counts() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     return sent, failed, received
 
 
+def gateway_status(router: Router, gateway: Gateway) -> dict:
+    """A gateway as it is now, without the message counts, which read the store: what
+    /metrics shows at every scrape (the counts there come from memory, store.tally)."""
+    status = dict(gateway.status())
+    limits = router.limits.limits.get(gateway.name)
+    return {
+        "name": gateway.name,
+        "state": status.pop("state"),
+        "detail": status.pop("detail"),
+        "in_service": gateway.in_service,
+        "paused": gateway.name in router.paused,
+        "receives": bool(router.routing.receivers(gateway.name)),
+        "send_limit_day": limits.per_day if limits else None,
+        "send_limit_month": limits.per_month if limits else None,
+        "send_rate_per_minute": limits.per_minute if limits else None,
+        "properties": status,  # what this kind of gateway tells besides: model, signal, ...
+    }
+
+
 def collect(router: Router, *, started_at: float, now: float | None = None,
             accepting: Callable[[str], bool] = lambda connector: True, storage: str = "") -> dict:
     """The status of the server, of every gateway the router drives and of every connector.
@@ -100,27 +120,16 @@ def collect(router: Router, *, started_at: float, now: float | None = None,
     connectors = router.routing.connectors.values()
     gateways = []
     for gateway in router.gateways:
-        status = dict(gateway.status())
-        limits = router.limits.limits.get(gateway.name)
         # what waits for it: what it sends now, and what every connector that sends through
         # it has queued (each of that connector's gateways counts those: any may take them)
         senders = [c.name for c in connectors if any(a.gateway == gateway.name and a.sends for a in c.assignments)]
         gateways.append({
-            "name": gateway.name,
-            "state": status.pop("state"),
-            "detail": status.pop("detail"),
-            "in_service": gateway.in_service,
-            "paused": gateway.name in router.paused,
-            "receives": bool(router.routing.receivers(gateway.name)),
+            **gateway_status(router, gateway),
             "sent": sent.get(gateway.name, 0),
             "failed": failed.get(gateway.name, 0),
             "in_send_queue": sending.get(gateway.name, 0) + sum(by_connector.get(name, {}).get("queued", 0)
                                                                  for name in senders),
             "received": received.get(gateway.name, 0),
-            "send_limit_day": limits.per_day if limits else None,
-            "send_limit_month": limits.per_month if limits else None,
-            "send_rate_per_minute": limits.per_minute if limits else None,
-            "properties": status,  # what this kind of gateway tells besides: model, signal, ...
         })
     empty = dict.fromkeys(("sent", "failed", "queued", "sending"), 0)
     connector_status = [{

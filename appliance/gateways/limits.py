@@ -78,6 +78,13 @@ class LimitTracker:
         row = GatewayCounter.get_or_none((GatewayCounter.gateway == gateway) & (GatewayCounter.period == period))
         return row.count if row else 0
 
+    def used(self, gateway: str, now: float | None = None) -> tuple[int, int]:
+        """Parts ``gateway`` sent in the current day and month: what its limits count (kept
+        only for a gateway that has limits). For other threads too: it leaves the loop's
+        cached periods alone."""
+        current = periods_at(self.clock() if now is None else now)
+        return self._count(gateway, current.day), self._count(gateway, current.month)
+
     def next_allowed(self, gateway: str, now: float | None = None) -> float | None:
         """None if ``gateway`` may send now, else the moment it may again."""
         limits = self.limits.get(gateway)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from ..store.durability import bookkeeping
 from ..store.models import OutboundMessage
 from ..store.queue import Queue, parse_tried
+from ..store.tally import Tally
 from ..store.transactions import transaction
 from .assignment import Routing
 from .base import Gateway, Outcome
@@ -38,6 +39,8 @@ class Router:
         self.retry_delays = tuple(retry_delays)
         self.default_validity = default_validity
         self.paused: set[str] = set()
+        # each attempt's end, by gateway, result and error code, for /metrics (store.tally)
+        self.attempts = Tally()
         self._kicked = False
         self._dispatching = False
         self._timer: asyncio.TimerHandle | None = None
@@ -185,6 +188,7 @@ class Router:
 
     def _record(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
         self.limits.record(gateway.name, outcome.parts)
+        self.attempts.add(gateway.name, _result(outcome), "" if outcome.error_code is None else str(outcome.error_code))
         if outcome.ok:
             self.queue.complete(message.id)  # no event: the log keeps what is exceptional
         elif outcome.permanent:
@@ -238,3 +242,15 @@ class Router:
                          expires_at=None if message.expires_at is not None else expires_at)
         self.queue.log("retry", f"{outcome.error_text} (temporary); trying again in {delay:.0f} s",
                        message_id=message.id, gateway=gateway.name, level="warning")
+
+
+def _result(outcome: Outcome) -> str:
+    """What an attempt's end says, in one word: what the message then becomes depends on
+    its other attempts and gateways, which the message counts (``Queue.tally``) show."""
+    if outcome.ok:
+        return "sent"
+    if outcome.permanent:
+        return "permanent"
+    if outcome.temporary:
+        return "temporary"
+    return "refused" if outcome.refused else "failed"

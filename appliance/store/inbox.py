@@ -16,6 +16,7 @@ import peewee
 
 from .. import pdu
 from .models import Event, InboundMessage, InboundPart
+from .tally import Tally
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ class Inbox:
         self.fanout = fanout
         self.incomplete_after = incomplete_after
         self.clock = clock
+        # messages made, by gateway, since the start: for /metrics (store.tally)
+        self.tally = Tally()
 
     def store(self, gateway: str, pdu_hex: str) -> list[str]:
         """Keep one received PDU; return the ids of messages it completed (usually 0 or 1).
@@ -200,4 +203,5 @@ class Inbox:
         )
         InboundPart.update(message=message.id).where(InboundPart.id.in_([p.id for p in linked])).execute()
         self.fanout(message)
+        self.tally.add(first.gateway)
         return message.id

@@ -18,6 +18,7 @@ from . import message_ids, statements
 from .durability import Durability, bookkeeping
 from .group_commit import GroupCommitter
 from .models import Event, MessagePart, MessageState, OutboundMessage
+from .tally import Tally
 from .transactions import transaction
 
 State = MessageState
@@ -119,13 +120,18 @@ class Queue:
         self.clock = clock
         self.durability = durability
         self._committer: GroupCommitter[dict, str] = GroupCommitter(self._insert)
+        # messages accepted ("accepted") and each final state reached, since the start:
+        # for /metrics, which must not count states over the whole history (store.tally)
+        self.tally = Tally()
 
     # -- accepting -------------------------------------------------------------------------
 
     def accept(self, messages: Sequence[NewMessage]) -> list[str]:
         """Commit all messages of one request (atomically, shared with concurrent requests);
         return their ids in order. Returns only once they are on disk."""
-        return self._committer.submit(self._rows(messages))
+        ids = self._committer.submit(self._rows(messages))
+        self.tally.add("accepted", count=len(ids))
+        return ids
 
     def add(self, messages: Sequence[NewMessage]) -> list[str]:
         """Queue messages in the caller's transaction, committed with what caused them (a
@@ -135,6 +141,7 @@ class Queue:
         rows = self._rows(messages)
         sql, fields = statements.insert(OutboundMessage)
         self.database.cursor().executemany(sql, statements.insert_values(fields, rows))
+        self.tally.add("accepted", count=len(rows))
         return [row["id"] for row in rows]
 
     def _rows(self, messages: Sequence[NewMessage]) -> list[dict]:
@@ -183,7 +190,10 @@ class Queue:
         fields["updated_at"] = self.clock()
         sql, columns = statements.update(OutboundMessage, tuple(fields), ("id", "state"))
         values = [column.db_value(value) for column, value in zip(columns, fields.values(), strict=True)]
-        return self.database.cursor().execute(sql, (*values, message_id, expected)).rowcount == 1
+        changed = self.database.cursor().execute(sql, (*values, message_id, expected)).rowcount == 1
+        if changed and new in State.FINAL:
+            self.tally.add(new)
+        return changed
 
     @_bookkeeping
     def claim(self, gateway: str, now: float | None = None,
@@ -223,7 +233,9 @@ class Queue:
         if cursor.execute(_EXPIRING, (now,)).fetchone() is None:
             return 0
         with bookkeeping(self.durability):
-            return cursor.execute(_EXPIRE_DUE, (now, _EXPIRED_TEXT, now)).rowcount
+            expired: int = cursor.execute(_EXPIRE_DUE, (now, _EXPIRED_TEXT, now)).rowcount
+        self.tally.add(State.EXPIRED, count=expired)
+        return expired
 
     def next_due(self, now: float | None = None) -> float | None:
         """The earliest future moment a queued message becomes due or expires."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import bottle
 
-from . import api_v1, receive
+from . import api_v1, metrics, receive
 from .api_v1 import ApiV1Context
 from .diafaan import commands as http_api
 from .diafaan.commands import HttpApiContext
 from .guard import Guard
+from .metrics import MetricsContext
 from .receive import ReceiveContext
 
 
@@ -20,8 +21,10 @@ def _plain_error(error: bottle.HTTPError) -> str:
 
 
 def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
-               receiving: ReceiveContext | None = None, guard: Guard | None = None) -> bottle.Bottle:
-    """``guard``: the checks before any route (web/guard.py); by default its defaults."""
+               receiving: ReceiveContext | None = None, guard: Guard | None = None,
+               metered: MetricsContext | None = None) -> bottle.Bottle:
+    """``guard``: the checks before any route (web/guard.py); by default its defaults.
+    ``metered``: serve /metrics and count requests (web/metrics.py)."""
     app = bottle.Bottle(catchall=True)
     app.default_error_handler = _plain_error
     (guard or Guard()).install(app)
@@ -30,6 +33,8 @@ def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
         api_v1.install(app, v1)
     if receiving is not None:
         receive.install(app, receiving)
+    if metered is not None:
+        metrics.install(app, metered)
 
     @app.route("/health")
     def health() -> str:
