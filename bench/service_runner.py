@@ -166,8 +166,14 @@ class Appliance:
     def send(self, connection: http.client.HTTPConnection, text: str, to: str = NUMBER) -> list[str]:
         """send-message (POST) on ``connection``; the message ids, one per recipient."""
         body = urllib.parse.urlencode({"username": USER, "password": PASSWORD, "to": to, "message": text})
-        connection.request("POST", "/http/send-message", body=body,
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        try:
+            connection.request("POST", "/http/send-message", body=body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError):
+            # the service closed a keep-alive connection left idle (a quiet day's pauses):
+            # the request never left, so it goes again on a new one
+            connection.close()
+            connection.request("POST", "/http/send-message", body=body, headers=headers)
         response = connection.getresponse()
         lines = response.read().decode().split()
         if response.status != 200 or not all(line.startswith("OK:") for line in lines[::2]):
