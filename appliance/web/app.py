@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bottle
 
-from . import api_v1, receive
+from . import api_v1, receive, ui
 from .api_v1 import ApiV1Context
 from .diafaan import commands as http_api
 from .diafaan.commands import HttpApiContext
@@ -30,6 +30,7 @@ def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
         api_v1.install(app, v1)
     if receiving is not None:
         receive.install(app, receiving)
+    ui.install(app, context)
 
     @app.route("/health")
     def health() -> str:

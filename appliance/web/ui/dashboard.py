@@ -1,0 +1,126 @@
+"""The dashboard: each gateway's state in words, its signal, counts and limits; the queue;
+the last events. One view (``view``) feeds both the page and the JSON the page's script
+polls every second, so the first paint and every update say the same words.
+
+The gathering is control.server_status's (the same as request-server-status shows);
+what it does not hold, the oldest waiting message and the event log, is read here, each
+through an index.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import bottle
+import peewee
+
+from ...modem.driver import ModemState
+from ...store.models import Event, MessageState, OutboundMessage
+from .pages import UiContext, render, require, secured, visitor
+
+EVENTS_SHOWN = 10
+# a state in words, and its tone: ok (green), warn (amber), bad (red), off (grey)
+STATES: dict[str, tuple[str, str]] = {
+    ModemState.READY: ("ready", "ok"),
+    ModemState.INITIALISING: ("registering", "warn"),
+    ModemState.NOT_REGISTERED: ("no network", "warn"),
+    ModemState.NO_SMSC: ("no SMS centre on the SIM", "bad"),
+    ModemState.PIN_REQUIRED: ("PIN needed", "bad"),
+    ModemState.PIN_WRONG: ("PIN refused", "bad"),
+    ModemState.PUK_LOCKED: ("SIM locked: PUK needed", "bad"),
+    ModemState.FAILED: ("failed", "bad"),
+    ModemState.POWER_CYCLING: ("restarting", "warn"),
+    ModemState.STOPPED: ("stopped", "off"),
+    ModemState.CLOSED: ("not started", "off"),
+}
+
+
+def bars(dbm: int | None) -> int:
+    """Signal bars, 0 to 4, from the dBm a modem reports (-113 to -51): as a phone shows them."""
+    if dbm is None:
+        return 0
+    return sum(dbm >= threshold for threshold in (-105, -95, -85, -75))
+
+
+def _limit(value: int | None) -> str:
+    return "no limit" if value is None else str(value)
+
+
+def gateway_card(gateway: dict) -> dict[str, Any]:
+    """One gateway as the page shows it: every value a string or a number, nothing to format in the browser."""
+    words, tone = STATES.get(gateway["state"], (gateway["state"], "warn"))
+    if gateway["paused"]:
+        words, tone = f"paused ({words})", "off"
+    properties = gateway["properties"]
+    dbm = properties.get("signal_dbm")
+    return {
+        "name": gateway["name"],
+        "state": words,
+        "tone": tone,
+        "detail": gateway["detail"] or "",
+        "bars": bars(dbm),
+        "signal": "no signal" if dbm is None else f"{dbm} dBm",
+        "operator": properties.get("operator") or "unknown",
+        "registration": properties.get("registration") or "unknown",
+        "storage": properties.get("storage") or "unknown",
+        "sent": gateway["sent"],
+        "failed": gateway["failed"],
+        "received": gateway["received"],
+        "waiting": gateway["in_send_queue"],
+        "limits": (f"{_limit(gateway['send_limit_day'])} a day, {_limit(gateway['send_limit_month'])} a month, "
+                   f"{_limit(gateway['send_rate_per_minute'])} a minute"),
+    }
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _oldest_waiting(now: float) -> str:
+    """How long the oldest queued message has waited (through the queued messages' partial index)."""
+    oldest = (OutboundMessage.select(peewee.fn.MIN(OutboundMessage.created_at))
+              .where(OutboundMessage.state == MessageState.QUEUED).scalar())
+    return "nothing waits" if oldest is None else _age(now - oldest)
+
+
+def _events() -> list[dict[str, str]]:
+    rows = Event.select().order_by(Event.time.desc()).limit(EVENTS_SHOWN)
+    return [{"time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.time)), "level": row.level,
+             "text": " ".join(part for part in (row.gateway, row.text or row.kind) if part)} for row in rows]
+
+
+def view(status: dict, now: float) -> dict[str, Any]:
+    """What the dashboard shows, from server_status.collect's dict."""
+    messages = status["messages"]
+    return {
+        "updated": time.strftime("%H:%M:%S", time.localtime(now)),
+        "storage": status["storage"],
+        "gateways": [gateway_card(g) for g in status["gateways"]],
+        "queue": {"queued": messages[MessageState.QUEUED], "sending": messages[MessageState.SENDING],
+                  "oldest": _oldest_waiting(now)},
+        "events": _events(),
+    }
+
+
+def install(app: bottle.Bottle, context: UiContext) -> None:
+    @app.get("/")
+    @secured
+    def dashboard() -> str:
+        who = require(context)
+        return render("dashboard", visitor=who, **view(context.server_status(), time.time()))
+
+    @app.get("/ui/status.json")
+    @secured
+    def status_json() -> dict[str, Any]:
+        """What the dashboard's script polls. Without a session: 401, and the script goes
+        to the login page (a redirect would hand it the login form as JSON)."""
+        if visitor(context) is None:
+            bottle.response.status = 401
+            return {"error": "not logged in: log in at /login"}
+        return view(context.server_status(), time.time())
