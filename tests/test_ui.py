@@ -16,10 +16,10 @@ from appliance.accounts import users
 from appliance.accounts.authenticator import Authenticator
 from appliance.store.inbox import Inbox
 from appliance.store.models import InboundMessage, User
-from appliance.store.queue import Queue
+from appliance.store.queue import NewMessage, Queue
 from appliance.web.app import create_app
 from appliance.web.diafaan.commands import HttpApiContext
-from appliance.web.ui import dashboard, received
+from appliance.web.ui import dashboard, messages, received
 from appliance.web.ui.pages import HEADERS
 from appliance.web.ui.sessions import Sessions
 
@@ -324,3 +324,53 @@ def test_sessions_are_bounded_and_the_longest_idle_gives_way(clock):
     assert len(sessions) == 3
     assert sessions.get(second) is None
     assert all(sessions.get(sid) is not None for sid in (first, third, fourth))
+
+
+def _send(database, name: str, texts: list[str]) -> None:
+    Queue(database).accept([NewMessage("+447700900123", text, user_id=User.get(User.name == name).id)
+                            for text in texts])
+
+
+def test_a_user_sees_their_own_sent_messages_and_an_administrator_everyones(site, database):
+    _send(database, "alice", ["from alice"])
+    _send(database, "root", ["from root"])
+    alice, root = Browser(site), Browser(site)
+    alice.login("alice")
+    root.login("root")
+    mine = alice.get("/messages").text
+    assert "from alice" in mine and "from root" not in mine
+    everyone = root.get("/messages").text
+    assert "from alice" in everyone and "from root" in everyone
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_a_sent_message_carrying_markup_is_shown_as_text(site, database, payload):
+    _send(database, "alice", [payload])
+    browser = Browser(site)
+    browser.login("alice")
+    page = browser.get("/messages").text
+    assert payload not in page
+    assert payload.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in page
+
+
+def test_the_sent_list_pages_newest_first(site, database):
+    _send(database, "alice", [f"message {n}" for n in range(messages.PAGE + 5)])
+    browser = Browser(site)
+    browser.login("alice")
+    first = browser.get("/messages").text
+    cursor = re.search(r'href="/messages\?before=(\d+)"', first).group(1)
+    shown = [int(n) for n in re.findall(r"message (\d+)", first + browser.get(f"/messages?before={cursor}").text)]
+    assert shown == list(reversed(range(messages.PAGE + 5)))
+    assert browser.get("/messages?before=1e9").status == 400
+
+
+@pytest.mark.parametrize(("user_id", "before", "reads"), [
+    (None, None, "SCAN t1"), (None, 1000, "SEARCH t1 USING INTEGER PRIMARY KEY (rowid<?)"),
+    (1, None, "USING INDEX outboundmessage_user_id (user_id=?)"),
+    (1, 1000, "USING INDEX outboundmessage_user_id (user_id=? AND rowid<?)"),
+])
+def test_a_sent_page_is_one_range_read(database, user_id, before, reads):
+    """Along the table backwards for an administrator, along the index on the user for a user: no sort."""
+    sql, params = messages.query(user_id, before).sql()
+    plan = " ".join(row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert reads in plan and "TEMP B-TREE" not in plan, plan

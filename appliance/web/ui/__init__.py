@@ -1,4 +1,4 @@
-"""The web pages a person opens in a browser: login, dashboard, received messages.
+"""The web pages a person opens in a browser: login, dashboard, sent and received messages.
 
 Server-rendered HTML (bottle's SimpleTemplate, which escapes every ``{{value}}``), one
 small stylesheet and one small script, all served by the appliance itself: the appliance
@@ -12,7 +12,7 @@ from pathlib import Path
 import bottle
 
 from ..diafaan.common import HttpApiContext
-from . import account, dashboard, received
+from . import account, dashboard, messages, received
 from .pages import UiContext, secured
 from .sessions import Sessions
 
@@ -28,6 +28,7 @@ def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None 
     account.install(app, context)
     dashboard.install(app, context)
     received.install(app, context)
+    messages.install(app, context)
 
     @app.get("/ui/static/<name>")
     @secured

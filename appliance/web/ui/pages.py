@@ -128,19 +128,15 @@ def visitor(context: UiContext) -> Visitor | None:
     return Visitor(sid, session, user)
 
 
-def require(context: UiContext, *, admin: bool = False, one_time_password: bool = False) -> Visitor:
+def require(context: UiContext, *, one_time_password: bool = False) -> Visitor:
     """The logged-in user, or the answer that stops the request: to the login page without
     a session, to the password form while the password is still the one printed at first
-    start (unless ``one_time_password`` allows this page then), 403 for a page only
-    administrators may see."""
+    start (unless ``one_time_password`` allows this page then)."""
     who = visitor(context)
     if who is None:
         redirect("/login")
     if who.user.must_change_password and not one_time_password:
         redirect("/password")
-    if admin and not who.user.is_admin:
-        refuse(403, "Administrators only", "this page is for administrators; ask one to give your user that role",
-               who)
     return who
 
 
