@@ -9,7 +9,9 @@ through an index.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import bottle
@@ -20,6 +22,9 @@ from ...store.models import Event, MessageState, OutboundMessage
 from .pages import UiContext, render, require, secured, visitor
 
 EVENTS_SHOWN = 10
+# how old a view may be when handed out: with the script's poll every second, a change
+# shows within 1.5 s and a request's time
+MAX_AGE = 0.5
 # a state in words, and its tone: ok (green), warn (amber), bad (red), off (grey)
 STATES: dict[str, tuple[str, str]] = {
     ModemState.READY: ("ready", "ok"),
@@ -108,12 +113,54 @@ def view(status: dict, now: float) -> dict[str, Any]:
     }
 
 
+class Latest:
+    """The dashboard's view, gathered at most once per ``max_age`` seconds for all viewers.
+
+    Gathering counts messages over the whole store (control.server_status), and every
+    open dashboard polls once a second: without this each further browser would add a
+    gathering a second, taken from the threads that accept messages. And since those
+    counts read every message, a gathering on a large store takes long (seconds with a
+    million messages): a view is then kept for nine times as long as it took, so that
+    gathering never takes more than a tenth of one thread's time, and while one viewer's
+    request gathers, the others get the last view at once instead of waiting for it.
+    """
+
+    def __init__(self, gather: Callable[[], dict[str, Any]], max_age: float = MAX_AGE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.gather = gather
+        self.max_age = max_age
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._view: dict[str, Any] | None = None
+        self._until = 0.0  # when the view is due to be gathered again
+
+    def get(self) -> dict[str, Any]:
+        view = self._view
+        if view is not None and self.clock() < self._until:
+            return view
+        if view is None:
+            self._lock.acquire()  # only the very first viewers wait
+        elif not self._lock.acquire(blocking=False):
+            return view  # another viewer is gathering
+        try:
+            if self._view is None or self.clock() >= self._until:
+                began = self.clock()
+                self._view = self.gather()
+                ended = self.clock()
+                self._until = ended + max(self.max_age, 9 * (ended - began))
+            return self._view
+        finally:
+            self._lock.release()
+
+
 def install(app: bottle.Bottle, context: UiContext) -> None:
+    latest = Latest(lambda: view(context.server_status(), time.time()))
+
     @app.get("/")
     @secured
     def dashboard() -> str:
         who = require(context)
-        return render("dashboard", visitor=who, **view(context.server_status(), time.time()))
+        return render("dashboard", visitor=who, **latest.get())
 
     @app.get("/ui/status.json")
     @secured
@@ -123,4 +170,4 @@ def install(app: bottle.Bottle, context: UiContext) -> None:
         if visitor(context) is None:
             bottle.response.status = 401
             return {"error": "not logged in: log in at /login"}
-        return view(context.server_status(), time.time())
+        return latest.get()

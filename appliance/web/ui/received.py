@@ -34,9 +34,8 @@ def query(before: tuple[float, int] | None) -> peewee.ModelSelect[InboundMessage
     select = (InboundMessage.select(InboundMessage, _ROWID.alias("row"))
               .where(InboundMessage.removed == False))  # noqa: E712  the index's first column
     if before is not None:
-        at, rowid = before
-        select = select.where((InboundMessage.received_at < at)
-                              | ((InboundMessage.received_at == at) & (_ROWID < rowid)))  # noqa: SIM300  SQL, not a constant
+        # a row value, which SQLite reads as a range of the index (an OR of the two it does not)
+        select = select.where(peewee.Tuple(InboundMessage.received_at, _ROWID) < peewee.Tuple(*before))
     return select.order_by(InboundMessage.received_at.desc(), _ROWID.desc()).limit(PAGE + 1)
 
 
