@@ -186,7 +186,7 @@ def test_a_form_without_the_sessions_csrf_token_is_refused_and_changes_nothing(s
     browser = Browser(site)
     browser.login("alice")
     before = User.get(User.name == "alice").password_hash
-    fields = {"password": "a new password", "confirm": "a new password"}
+    fields = {"current": PASSWORD, "password": "a new password", "confirm": "a new password"}
     if token is not None:
         fields["csrf"] = token
     answer = browser.post("/password", fields)
@@ -200,7 +200,8 @@ def test_a_token_of_another_session_is_refused(site):
     alice, root = Browser(site), Browser(site)
     alice.login("alice")
     root.login("root")
-    answer = alice.post("/password", {"csrf": root.csrf(), "password": "a new password", "confirm": "a new password"})
+    answer = alice.post("/password", {"csrf": root.csrf(), "current": PASSWORD, "password": "a new password",
+                                       "confirm": "a new password"})
     assert answer.status == 403
 
 
@@ -216,19 +217,25 @@ def test_the_first_start_password_must_be_replaced_before_any_page(site):
     assert printed is not None
     browser = Browser(site)
     assert browser.login("admin", printed).status == 303
-    for path in ("/", "/received"):
+    for path in ("/", "/received", "/messages"):
         assert browser.get(path).headers.get("Location", "").endswith("/password"), path
+    assert browser.get("/ui/status.json").status == 401
     token = browser.csrf("/password")
-    same = browser.post("/password", {"csrf": token, "password": printed, "confirm": printed})
+    same = browser.post("/password", {"csrf": token, "current": printed, "password": printed, "confirm": printed})
     assert same.status == 400 and "printed at first start" in same.text
-    short = browser.post("/password", {"csrf": token, "password": "short", "confirm": "short"})
+    short = browser.post("/password", {"csrf": token, "current": printed, "password": "short", "confirm": "short"})
     assert short.status == 400 and "at least 8 characters" in short.text
-    differ = browser.post("/password", {"csrf": token, "password": "one password", "confirm": "another one"})
+    differ = browser.post("/password", {"csrf": token, "current": printed, "password": "one password",
+                                        "confirm": "another one"})
     assert differ.status == 400 and "differ" in differ.text
     assert User.get(User.name == "admin").must_change_password  # none of these changed anything
-    done = browser.post("/password", {"csrf": token, "password": "my own password", "confirm": "my own password"})
+    wrong = browser.post("/password", {"csrf": token, "current": "not the password", "password": "my own password",
+                                       "confirm": "my own password"})
+    assert wrong.status == 400 and "current password: wrong" in wrong.text
+    done = browser.post("/password", {"csrf": token, "current": printed, "password": "my own password",
+                                      "confirm": "my own password"})
     assert done.status == 303
-    assert browser.get("/").status == 200
+    assert browser.get("/").status == 200 and browser.get("/ui/status.json").status == 200
     assert users.authenticate("admin", "my own password") is not None
 
 
@@ -236,7 +243,8 @@ def test_a_password_change_logs_out_the_users_other_sessions(site):
     here, there = Browser(site), Browser(site)
     here.login("alice")
     there.login("alice")
-    here.post("/password", {"csrf": here.csrf(), "password": "a new password", "confirm": "a new password"})
+    here.post("/password", {"csrf": here.csrf(), "current": PASSWORD, "password": "a new password",
+                            "confirm": "a new password"})
     assert here.get("/").status == 200
     assert there.get("/").status == 303
 

@@ -148,6 +148,7 @@ def _console_errors(driver: webdriver.Chrome) -> list[dict]:
 def test_the_first_start_password_is_replaced_then_the_dashboard_shows_the_modems(page, service):
     _log_in(page, service, "admin", service.admin_password() or "")
     assert page.current_url.endswith("/password")
+    page.find_element(By.NAME, "current").send_keys(service.admin_password() or "")
     page.find_element(By.NAME, "password").send_keys(ADMIN_PASSWORD)
     page.find_element(By.NAME, "confirm").send_keys(ADMIN_PASSWORD)
     page.find_element(By.CSS_SELECTOR, "form.panel button").click()
@@ -184,6 +185,20 @@ def test_a_received_sms_carrying_markup_shows_as_text_and_runs_nothing(page, ser
         page.switch_to.alert  # noqa: B018  no dialog opened
     assert page.find_elements(By.CSS_SELECTOR, "main img, main script") == []
     assert _console_errors(page) == []
+
+
+def test_a_form_sent_without_its_csrf_token_changes_nothing(page, service):
+    _log_in(page, service, "alice", PASSWORD)
+    page.get(service.url + "/password")
+    page.execute_script("document.querySelector('form.panel input[name=csrf]').remove();")
+    page.find_element(By.NAME, "current").send_keys(PASSWORD)
+    page.find_element(By.NAME, "password").send_keys("a password of the attacker")
+    page.find_element(By.NAME, "confirm").send_keys("a password of the attacker")
+    page.find_element(By.CSS_SELECTOR, "form.panel button").click()
+    _wait(page, lambda d: "CSRF" in d.find_element(By.CSS_SELECTOR, "main").text, "the refusal")
+    page.delete_all_cookies()
+    _log_in(page, service, "alice", PASSWORD)  # the password is still alice's
+    assert page.current_url.rstrip("/") == service.url
 
 
 def test_logout_ends_the_session(page, service):

@@ -61,7 +61,11 @@ def install(app: bottle.Bottle, context: UiContext) -> None:
         fields = form(who)
         new = fields.getunicode("password") or ""
         error = ""
-        if new != (fields.getunicode("confirm") or ""):
+        # the current password too: a browser left logged in is not enough to take the account
+        if context.authenticator.authenticate(who.user.name, fields.getunicode("current") or "",
+                                              address=bottle.request.environ.get("REMOTE_ADDR")) is None:
+            error = "current password: wrong, or too many failed attempts: wait a minute and try again"
+        elif new != (fields.getunicode("confirm") or ""):
             error = "password and confirm password differ: type the same password in both fields"
         elif who.user.must_change_password and users.check_password(new, who.user.password_hash):
             error = "password: choose a password of your own, not the one printed at first start"

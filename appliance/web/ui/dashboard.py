@@ -167,7 +167,9 @@ def install(app: bottle.Bottle, context: UiContext) -> None:
     def status_json() -> dict[str, Any]:
         """What the dashboard's script polls. Without a session: 401, and the script goes
         to the login page (a redirect would hand it the login form as JSON)."""
-        if visitor(context) is None:
+        who = visitor(context)
+        if who is None or who.user.must_change_password:
             bottle.response.status = 401
-            return {"error": "not logged in: log in at /login"}
+            return {"error": "not logged in, or the password printed at first start is still to be replaced: "
+                             "log in at /login"}
         return latest.get()
