@@ -141,6 +141,14 @@ def _text(driver: webdriver.Chrome, selector: str) -> list[str]:
     return [element.text for element in driver.find_elements(By.CSS_SELECTOR, selector)]
 
 
+def _screenshot(driver: webdriver.Chrome, name: str) -> None:
+    """With UI_SCREENSHOTS=<folder> (docs/screenshots for the README's), the page as this run shows it."""
+    folder = os.environ.get("UI_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
 def _console_errors(driver: webdriver.Chrome) -> list[dict]:
     return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
@@ -158,6 +166,7 @@ def test_the_first_start_password_is_replaced_then_the_dashboard_shows_the_modem
     _wait(page, lambda d: all(s.endswith(" dBm") for s in _text(d, "[data-gateway] [data-field=signal]")),
           "each modem's signal in dBm")
     assert len(_text(page, "[data-gateway] h2")) == 2
+    _screenshot(page, "dashboard")
     assert _console_errors(page) == []
 
 
@@ -172,6 +181,9 @@ def test_the_dashboard_follows_a_sent_sms_without_a_reload(page, service):
     _wait(page, lambda d: sum(int(n) for n in _text(d, "[data-field=sent]")) == before + 1,
           "the dashboard to count the SMS sent")
     assert page.execute_script("return window.notReloaded === true;")
+    page.get(service.url + "/messages")
+    _wait(page, lambda d: "from the browser test" in _text(d, ".message .text"), "the SMS in the sent list")
+    _screenshot(page, "sent")
     assert _console_errors(page) == []
 
 
@@ -184,6 +196,7 @@ def test_a_received_sms_carrying_markup_shows_as_text_and_runs_nothing(page, ser
     with pytest.raises(NoAlertPresentException):
         page.switch_to.alert  # noqa: B018  no dialog opened
     assert page.find_elements(By.CSS_SELECTOR, "main img, main script") == []
+    _screenshot(page, "received")
     assert _console_errors(page) == []
 
 

@@ -7,7 +7,10 @@
 % for message in messages:
 <li class="message">
 <p class="meta"><time>{{message["time"]}}</time> from <strong class="originator">{{message["originator"]}}</strong>
-to {{message["recipient"] or "?"}} via {{message["gateway"]}} · parts {{message["parts"]}}</p>
+% if message["recipient"]:
+to {{message["recipient"]}}
+% end
+via {{message["gateway"]}} · parts {{message["parts"]}}</p>
 <p class="text">{{message["text"]}}</p>
 </li>
 % end
