@@ -37,7 +37,11 @@ if CHROMIUM is None or DRIVER is None:
                 allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402  only once the browser is known to be there
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoAlertPresentException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -126,7 +130,11 @@ def page(browser, service) -> Iterator[webdriver.Chrome]:
 
 
 def _wait(driver: webdriver.Chrome, condition, what: str) -> None:
-    WebDriverWait(driver, DEADLINE, poll_frequency=0.05).until(condition, message=what)
+    """Until ``condition(driver)`` holds; an element read from the page the browser is just
+    leaving (stale) is only a look too early, as is one not there yet."""
+    WebDriverWait(driver, DEADLINE, poll_frequency=0.05,
+                  ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                  ).until(condition, message=what)
 
 
 def _log_in(driver: webdriver.Chrome, service: Appliance, name: str, password: str) -> None:
@@ -134,7 +142,8 @@ def _log_in(driver: webdriver.Chrome, service: Appliance, name: str, password: s
     driver.find_element(By.NAME, "username").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form.panel button").click()
-    _wait(driver, lambda d: not d.current_url.endswith("/login"), "the login to go through")
+    # every page of a logged-in user, and only those, has the Log out button
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "form.logout"), "the login to go through")
 
 
 def _text(driver: webdriver.Chrome, selector: str) -> list[str]:
