@@ -22,12 +22,14 @@ run: $(STAMP)
 
 # Debian packages the suite runs: systemd-analyze checks the unit file; gammu and
 # gammu-smsd, real third-party software, talk to the simulated modem; openssl makes the
-# HTTPS tests' certificates; nginx runs in front of the service as on the appliance.
+# HTTPS tests' certificates; nginx runs in front of the service as on the appliance;
+# chromium and chromium-driver are the real browser the web pages are tested in.
 # The lint comes first: it takes seconds, the suite minutes
-TEST_DEBS := systemd gammu gammu-smsd openssl nginx
+TEST_DEBS := systemd gammu gammu-smsd openssl nginx chromium chromium-driver
 test: $(STAMP) lint
 	command -v systemd-analyze >/dev/null && command -v gammu >/dev/null && command -v gammu-smsd >/dev/null \
 	  && command -v openssl >/dev/null && PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null \
+	  && command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS) >/dev/null; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

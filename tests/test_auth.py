@@ -13,7 +13,7 @@ from appliance.accounts.auth_callback import AuthCallback
 from appliance.accounts.authenticator import Authenticator
 from appliance.accounts.users import Principal
 from appliance.store.inbox import Inbox
-from appliance.store.models import OutboundMessage
+from appliance.store.models import OutboundMessage, User
 from appliance.store.queue import Queue
 from appliance.web.app import create_app
 from appliance.web.diafaan.commands import HttpApiContext
@@ -119,6 +119,14 @@ def test_no_default_password_exists(store):
     assert users.authenticate("admin", "admin") is None
     assert users.authenticate("admin", first).is_admin
     assert users.ensure_admin() is None  # shown once
+
+
+def test_the_first_start_password_is_marked_one_time_until_a_new_one_is_set(store):
+    first = users.ensure_admin()
+    assert first is not None
+    assert User.get(User.name == "admin").must_change_password
+    users.set_user("admin", "a new password", admin=True)
+    assert not User.get(User.name == "admin").must_change_password
 
 
 class CallbackServer:

@@ -64,6 +64,9 @@ def test_a_first_release_store_upgraded_has_exactly_the_schema_of_a_new_one(tmp_
         outbound = OutboundMessage._meta
         patch.setattr(outbound, "sorted_fields", [  # nor a message's first part
             field for field in outbound.sorted_fields if field.name != "first_part"])
+        user = models.User._meta
+        patch.setattr(user, "sorted_fields", [  # nor the mark of a one-time password
+            field for field in user.sorted_fields if field.name != "must_change_password"])
         patch.setattr(MessagePart._meta, "indexes", [  # but parts were found by message
             (("message", "sequence"), True), *MessagePart._meta.indexes])
         store_db.open_database(tmp_path / "old").close()
@@ -356,7 +359,8 @@ def test_the_upgrade_finds_each_stored_messages_first_part_and_drops_the_index_b
     database.execute_sql('CREATE UNIQUE INDEX "messagepart_message_id_sequence" '
                          'ON "message_part" ("message_id", "sequence")')
     database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "first_part"')
-    SchemaVersion.update(version=store_db.SCHEMA_VERSION - 1).execute()
+    database.execute_sql('ALTER TABLE "user" DROP COLUMN "must_change_password"')  # added by a later upgrade
+    SchemaVersion.update(version=store_db.UPGRADES.index(store_db._find_parts_from_the_first) + 1).execute()
     database.close()
     database = store_db.open_database(tmp_path)
     assert store_db.schema_version(database) == store_db.SCHEMA_VERSION
@@ -365,4 +369,16 @@ def test_the_upgrade_finds_each_stored_messages_first_part_and_drops_the_index_b
     assert [p.pdu for p in models.parts_of(OutboundMessage.get_by_id(built))] == ["00AA", "00BB"]
     assert "messagepart_message_id_sequence" not in [
         name for (name,) in database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index'")]
+    database.close()
+
+
+def test_the_upgrade_marks_no_existing_user_as_having_a_one_time_password(tmp_path):
+    database = store_db.open_database(tmp_path)
+    models.User.create(name="admin", password_hash="x", is_admin=True, created_at=0.0)
+    database.execute_sql('ALTER TABLE "user" DROP COLUMN "must_change_password"')
+    SchemaVersion.update(version=store_db.UPGRADES.index(store_db._mark_one_time_passwords) + 1).execute()
+    database.close()
+    database = store_db.open_database(tmp_path)
+    assert store_db.schema_version(database) == store_db.SCHEMA_VERSION
+    assert models.User.get(models.User.name == "admin").must_change_password is False
     database.close()

@@ -68,7 +68,8 @@ def validate_password(password: str) -> str:
 
 
 def set_user(name: str, password: str, *, admin: bool = False) -> User:
-    """Create the user or change its password and role."""
+    """Create the user or change its password and role. A password set here was chosen by
+    someone, so it is no longer the one-time password of first start."""
     validate_name(name)
     validate_password(password)
     hashed = hash_password(password)
@@ -77,6 +78,7 @@ def set_user(name: str, password: str, *, admin: bool = False) -> User:
         return User.create(name=name, password_hash=hashed, is_admin=admin, created_at=time.time())
     user.password_hash = hashed
     user.is_admin = admin
+    user.must_change_password = False
     user.save()
     return user
 
@@ -119,5 +121,7 @@ def ensure_admin() -> str | None:
     if User.select().where(User.is_admin == True).exists():  # noqa: E712
         return None
     password = secrets.token_urlsafe(12)
-    set_user("admin", password, admin=True)
+    user = set_user("admin", password, admin=True)
+    # printed on the console: the web pages ask for the administrator's own before anything else
+    User.update(must_change_password=True).where(User.id == user.id).execute()
     return password

@@ -120,10 +120,16 @@ def _find_parts_from_the_first(database: peewee.Database) -> None:
     database.execute_sql('DROP INDEX IF EXISTS "messagepart_message_id_sequence"')
 
 
+def _mark_one_time_passwords(database: peewee.Database) -> None:
+    """A user whose password is the one printed at first start is asked by the web pages
+    to choose their own; users made before this column existed chose theirs already."""
+    database.execute_sql('ALTER TABLE "user" ADD COLUMN "must_change_password" INTEGER NOT NULL DEFAULT 0')
+
+
 UPGRADES: list[Callable[[peewee.Database], None]] = [
     _add_api_keys_and_receive_connectors, _add_config_overrides, _add_queued_indexes,
     _keep_undecodable_and_unmatched, _add_blocked_numbers, _drop_redundant_indexes,
-    _find_parts_from_the_first,
+    _find_parts_from_the_first, _mark_one_time_passwords,
 ]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)

@@ -31,6 +31,8 @@ class User(BaseModel):
     password_hash = peewee.CharField()
     is_admin = peewee.BooleanField(default=False)
     created_at = peewee.FloatField()
+    # the password is the one printed once at first start: the web pages ask for a new one
+    must_change_password = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT 0")])
 
     class Meta:
         table_name = "user"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bottle
 
-from . import api_v1, metrics, receive
+from . import api_v1, metrics, receive, ui
 from .api_v1 import ApiV1Context
 from .diafaan import commands as http_api
 from .diafaan.commands import HttpApiContext
@@ -35,6 +35,7 @@ def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
         receive.install(app, receiving)
     if metered is not None:
         metrics.install(app, metered)
+    ui.install(app, context)
 
     @app.route("/health")
     def health() -> str:

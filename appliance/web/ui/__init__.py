@@ -1,0 +1,41 @@
+"""The web pages a person opens in a browser: login, dashboard, sent and received messages.
+
+Server-rendered HTML (bottle's SimpleTemplate, which escapes every ``{{value}}``), one
+small stylesheet and one small script, all served by the appliance itself: the appliance
+usually sits on a LAN with no internet access. docs/web.md describes the pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bottle
+
+from ..diafaan.common import HttpApiContext
+from . import account, dashboard, messages, received
+from .pages import UiContext, secured
+from .sessions import Sessions
+
+STATIC = Path(__file__).parent / "static"
+# the only files served, with their types: nothing else under the folder is reachable
+_STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
+
+
+def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None = None) -> UiContext:
+    """Add the pages to ``app``, checking logins with the HTTP API's authenticator."""
+    context = UiContext(authenticator=http.authenticator, server_status=http.server_status,
+                        sessions=sessions or Sessions())
+    account.install(app, context)
+    dashboard.install(app, context)
+    received.install(app, context)
+    messages.install(app, context)
+
+    @app.get("/ui/static/<name>")
+    @secured
+    def static(name: str) -> bottle.HTTPResponse:
+        kind = _STATIC_TYPES.get(name)
+        if kind is None:
+            raise bottle.HTTPError(404, "no such file")
+        return bottle.static_file(name, root=str(STATIC), mimetype=kind)
+
+    return context

@@ -1,0 +1,79 @@
+// The dashboard's live updates: poll /ui/status.json every second and put each value into
+// its element with textContent (never as HTML: the values include text from strangers).
+"use strict";
+
+(function () {
+  const PERIOD = 1000;
+
+  function setText(element, value) {
+    if (element && element.textContent !== String(value)) {
+      element.textContent = String(value);
+    }
+  }
+
+  function updateGateway(card, gateway) {
+    card.querySelectorAll("[data-field]").forEach(function (element) {
+      setText(element, gateway[element.dataset.field]);
+    });
+    card.querySelector(".state").dataset.tone = gateway.tone;
+    card.querySelector(".bars").dataset.bars = String(gateway.bars);
+  }
+
+  function updateEvents(list, events) {
+    const items = events.map(function (event) {
+      const item = document.createElement("li");
+      const time = document.createElement("time");
+      item.dataset.level = event.level;
+      time.textContent = event.time;
+      item.append(time, " " + event.text);
+      return item;
+    });
+    list.replaceChildren.apply(list, items);
+  }
+
+  function update(status) {
+    setText(document.getElementById("updated"), status.updated);
+    setText(document.getElementById("storage"), status.storage);
+    const cards = document.querySelectorAll("[data-gateway]");
+    status.gateways.forEach(function (gateway) {
+      cards.forEach(function (card) {
+        if (card.dataset.gateway === gateway.name) {
+          updateGateway(card, gateway);
+        }
+      });
+    });
+    setText(document.getElementById("queued"), status.queue.queued);
+    setText(document.getElementById("sending"), status.queue.sending);
+    setText(document.getElementById("oldest"), status.queue.oldest);
+    updateEvents(document.getElementById("events"), status.events);
+  }
+
+  function poll() {
+    const offline = document.getElementById("offline");
+    fetch("/ui/status.json", {credentials: "same-origin", cache: "no-store"})
+      .then(function (response) {
+        if (response.status === 401) {
+          window.location.assign("/login");
+          return null;
+        }
+        if (!response.ok) {
+          throw new Error("status " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (status) {
+        if (status) {
+          offline.hidden = true;
+          update(status);
+        }
+      })
+      .catch(function () { offline.hidden = false; })
+      .finally(function () { window.setTimeout(poll, PERIOD); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.getElementById("gateways")) {
+      poll();
+    }
+  });
+}());

@@ -1,0 +1,32 @@
+% rebase("base", title="Sent messages")
+<h1>{{"Sent messages" if everyone else "Your sent messages"}}</h1>
+% if not messages:
+<p>No messages{{"" if first else " older than these"}}.</p>
+% end
+<ol class="messages">
+% for message in messages:
+<li class="message">
+<p class="meta"><time>{{message["time"]}}</time> to <strong class="recipient">{{message["recipient"]}}</strong>
+% if message["sender"]:
+from {{message["sender"]}}
+% end
+· <span class="state">{{message["state"]}}</span>
+% if message["gateway"]:
+via {{message["gateway"]}}
+% end
+· attempts {{message["attempts"]}} · id {{message["id"]}}</p>
+% if message["error"]:
+<p class="error">{{message["error"]}}</p>
+% end
+<p class="text">{{message["text"]}}</p>
+</li>
+% end
+</ol>
+<nav class="pages">
+% if not first:
+<a href="/messages">Newest</a>
+% end
+% if cursor:
+<a href="/messages?before={{cursor}}">Older</a>
+% end
+</nav>
