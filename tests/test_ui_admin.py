@@ -226,6 +226,9 @@ def test_a_property_is_set_and_a_secret_never_shown(site, rig):
     answer = post(browser, "/admin/gateways/GSM1", {"properties.Pin": "4321"}, page="/admin/gateways")
     assert shown(browser, answer) == "GSM1: set Pin; applies at its next restart."
     assert rig.control.config.modems[0].pin == "4321" and "4321" not in browser.get("/admin/gateways").text
+    answer = post(browser, "/admin/gateways/GSM1", {"properties.Pin": "", "clear.Pin": "1"}, page="/admin/gateways")
+    assert shown(browser, answer) == "GSM1: set Pin; applies at its next restart."
+    assert rig.control.config.modems[0].pin is None
     answer = post(browser, "/admin/connectors/Hook", {"properties.Timeout": "7", "routing.GSM2.Send": "0",
                                                       "reload": "1"}, page="/admin/gateways")
     assert shown(browser, answer) == "Hook: set Timeout, GSM2.Send; restarted."

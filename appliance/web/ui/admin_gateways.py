@@ -50,7 +50,8 @@ def page(who: Visitor, http: HttpApiContext, status: int = 200, error: str = "")
 
 def changes(fields: bottle.FormsDict, current: dict[str, Any]) -> tuple[Values, dict[str, Values]]:
     """The properties and routing the form changed: a field equal to what is set now is
-    left alone, and an empty secret field keeps the secret."""
+    left alone, an empty secret field keeps the secret, and a ticked ``clear.<name>``
+    removes it."""
     values: Values = {}
     routing: dict[str, Values] = {}
     for field in fields:
@@ -64,6 +65,10 @@ def changes(fields: bottle.FormsDict, current: dict[str, Any]) -> tuple[Values, 
             gateway, _, prop = rest.rpartition(".")
             if value != current.get("routing", {}).get(gateway, {}).get(prop):
                 routing.setdefault(gateway, {})[prop] = value
+    for field in fields:
+        kind, _, prop = field.partition(".")
+        if kind == "clear" and fields.getunicode(field) == "1":
+            values[prop] = ""  # "remove it" ticked: no PIN, no token, whatever was typed
     return values, routing
 
 

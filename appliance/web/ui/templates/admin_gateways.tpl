@@ -21,6 +21,9 @@
 % for prop, value in item["properties"].items():
 % if prop in secrets:
 <label>{{prop}} <input name="properties.{{prop}}" type="password" value="" autocomplete="off" placeholder="{{"set: type to replace" if value else "not set"}}"></label>
+% if value:
+<label class="check"><input type="checkbox" name="clear.{{prop}}" value="1"> remove the {{prop}}</label>
+% end
 % else:
 <label>{{prop}} <input name="properties.{{prop}}" value="{{value}}" autocomplete="off"></label>
 % end
