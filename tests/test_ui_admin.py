@@ -89,6 +89,16 @@ def test_a_user_who_is_no_administrator_gets_403_everywhere_and_sees_no_link(sit
     assert "/admin/users" in admin(site).get("/").text  # an administrator has the link
 
 
+def test_any_other_admin_url_is_403_for_a_user_and_404_for_an_administrator(site):
+    user = Browser(site)
+    user.login("alice")
+    root = admin(site)
+    for method, path in (("GET", "/admin/users/alice/role"), ("GET", "/admin/keys/1/revoke"),
+                         ("GET", "/admin/nothing"), ("POST", "/admin/nothing/here")):
+        assert user.request(method, path).status == 403, (method, path)
+        assert root.request(method, path).status == 404, (method, path)
+
+
 def test_without_a_session_the_pages_send_to_the_login_page(site):
     for path in ADMIN_GETS:
         assert Browser(site).get(path).status == 303

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any, NoReturn, TypeVar
 
+import bottle
 import msgspec
 
 from ...config import schema
 from ..api_v1.wire import ApiError, refusal
-from .pages import UiContext, Visitor, redirect, refuse, require
+from .pages import UiContext, Visitor, redirect, refuse, require, secured
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -55,3 +56,19 @@ def read(kind: type[T], data: dict[str, Any]) -> T:
         return msgspec.convert(data, kind)
     except msgspec.ValidationError as error:
         raise refusal(schema.explain(error, kind, data, schema.JSON), kind) from None
+
+
+def install(app: bottle.Bottle, context: UiContext) -> None:
+    """/admin, and every other /admin URL: 403 for a non-administrator there too (a GET
+    of a form's address, a page that does not exist), so nothing tells them apart."""
+
+    @app.get("/admin")
+    @secured
+    def home() -> str:
+        administrator(context)
+        redirect("/admin/users")
+
+    @app.route("/admin/<rest:path>", method="ANY")
+    @secured
+    def elsewhere(rest: str) -> str:
+        refuse(404, "No such page", "there is no such administration page", administrator(context))

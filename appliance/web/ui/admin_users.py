@@ -16,7 +16,7 @@ from ...store.models import User
 from ..api_v1.users import UserChange, UserInput, keeps_an_admin
 from ..api_v1.wire import ApiError
 from .admin import administrator, done, notice, read, said
-from .pages import UiContext, Visitor, form, redirect, refuse, render, secured
+from .pages import UiContext, Visitor, form, refuse, render, secured
 
 PAGE = "/admin/users"
 ROLES = {"user": False, "administrator": True}
@@ -44,12 +44,6 @@ def _user(who: Visitor, name: str) -> User:
 
 
 def install(app: bottle.Bottle, context: UiContext) -> None:
-    @app.get("/admin")
-    @secured
-    def admin_home() -> str:
-        administrator(context)
-        redirect(PAGE)
-
     @app.get(PAGE)
     @secured
     def list_users() -> str:

@@ -20,7 +20,7 @@
 <input type="hidden" name="csrf" value="{{visitor.session.csrf}}">
 % for prop, value in item["properties"].items():
 % if prop in secrets:
-<label>{{prop}} <input name="properties.{{prop}}" type="password" value="" autocomplete="off" placeholder="{{"set: type to replace" if value else "not set"}}"></label>
+<label>{{prop}} <input name="properties.{{prop}}" type="password" value="" autocomplete="new-password" placeholder="{{"set: type to replace" if value else "not set"}}"></label>
 % if value:
 <label class="check"><input type="checkbox" name="clear.{{prop}}" value="1"> remove the {{prop}}</label>
 % end
