@@ -230,3 +230,31 @@ def test_logout_ends_the_session(page, service):
     page.get(service.url + "/")
     assert page.current_url.endswith("/login")
     assert page.find_elements(By.CSS_SELECTOR, "form.logout") == []
+
+
+def test_an_administrator_creates_a_user_and_a_key_that_user_gets_403_on_administration(page, service):
+    _log_in(page, service, "admin", ADMIN_PASSWORD)  # the first test replaced the first-start password
+    page.find_element(By.LINK_TEXT, "Administration").click()
+    _wait(page, lambda d: d.current_url.endswith("/admin/users"), "the users page")
+    page.find_element(By.CSS_SELECTOR, "form.panel input[name=name]").send_keys("carol")
+    page.find_element(By.CSS_SELECTOR, "form.panel input[name=password]").send_keys("carol's password")
+    page.find_element(By.CSS_SELECTOR, "form.panel button").click()
+    _wait(page, lambda d: _text(d, ".notice") == ["User carol created, a user."], "the user created")
+    page.find_element(By.LINK_TEXT, "API keys").click()
+    _wait(page, lambda d: d.current_url.endswith("/admin/keys"), "the keys page")
+    page.find_element(By.CSS_SELECTOR, "form.panel select[name=user] option[value=carol]").click()
+    page.find_element(By.CSS_SELECTOR, "form.panel input[name=name]").send_keys("shop")
+    page.find_element(By.CSS_SELECTOR, "form.panel button").click()
+    _wait(page, lambda d: _text(d, "code.token"), "the new key's token")
+    (token,) = _text(page, "code.token")
+    assert token.startswith("sk_")
+    page.get(service.url + "/admin/keys")  # shown once: never again
+    _wait(page, lambda d: "shop" in _text(d, "table.admin td"), "the key listed")
+    assert token not in page.page_source and _text(page, "code.token") == []
+    assert _console_errors(page) == []
+    page.delete_all_cookies()
+    _log_in(page, service, "carol", "carol's password")
+    assert page.find_elements(By.LINK_TEXT, "Administration") == []
+    page.get(service.url + "/admin/users")
+    _wait(page, lambda d: "Administrators only" in _text(d, "main h1"), "the refusal")
+    assert "carol's password" not in page.page_source

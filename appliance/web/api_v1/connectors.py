@@ -22,7 +22,7 @@ from ...config.properties import (
 from ...control.server_control import ServerControl
 from .endpoint import Api, Call
 from .fields import Input, Output, keyed
-from .operate import RELOAD, Values, action_of, administrator, changed, checked, control_of, listed, named, run
+from .operate import RELOAD, Change, Values, action_of, administrator, changed, checked, control_of, listed, named, run
 
 Flag = Literal["0", "1"]
 EVERY_CONNECTORS = [name for name in CONNECTOR_PROPERTIES if name not in WEBHOOK_ONLY]   # webhooks' too
@@ -71,6 +71,30 @@ def connectors(control: ServerControl) -> list[Connector]:
     return msgspec.convert(run(control, control.configuration)["connectors"], list[Connector])
 
 
+def change(control: ServerControl, connector: str, values: Values, routing: dict[str, Values],
+           reload: bool) -> list[Change]:
+    """Set a connector's ``values`` and its ``routing`` per gateway, all checked before any
+    is kept, and restart it with them when ``reload``; the changes made. The web pages
+    share it, so a value is refused there with the same words as here."""
+    changes = ([(f"properties.{prop}", Override(CONNECTOR, connector, prop, value))
+                for prop, value in values.items()]
+               + [(f"routing.{gateway}.{prop}", Override(ROUTING, routing_name(connector, gateway), prop, value))
+                  for gateway, entry in routing.items() for prop, value in entry.items()])
+
+    def work() -> None:
+        named(control.configuration()["connectors"], connector, "connector")
+        checked(control, changes)
+        for prop, value in values.items():
+            control.set_connector_property([connector], prop, value, reload=False)
+        for gateway, entry in routing.items():
+            for prop, value in entry.items():
+                control.set_routing_property([connector], [gateway], prop, value, reload=False)
+        if changes and reload:
+            control.restart_connectors([connector])
+    run(control, work)
+    return changes
+
+
 def install(api: Api) -> None:
     @api.route("GET", "/connectors")
     def list_connectors(call: Call) -> ConnectorList:
@@ -92,22 +116,6 @@ def install(api: Api) -> None:
     def change_connector(call: Call, connector: str) -> Connector:
         control = administrator(call)
         body = call.body(ConnectorChange)
-        values, routing, reload = body.properties, body.routing, body.reload
-        changes = ([(f"properties.{prop}", Override(CONNECTOR, connector, prop, value))
-                    for prop, value in values.items()]
-                   + [(f"routing.{gateway}.{prop}", Override(ROUTING, routing_name(connector, gateway), prop, value))
-                      for gateway, entry in routing.items() for prop, value in entry.items()])
-
-        def change() -> None:
-            named(control.configuration()["connectors"], connector, "connector")
-            checked(control, changes)
-            for prop, value in values.items():
-                control.set_connector_property([connector], prop, value, reload=False)
-            for gateway, entry in routing.items():
-                for prop, value in entry.items():
-                    control.set_routing_property([connector], [gateway], prop, value, reload=False)
-            if changes and reload:
-                control.restart_connectors([connector])
-        run(control, change)
+        changes = change(control, connector, body.properties, body.routing, body.reload)
         changed(call, "connector", connector, changes)
         return named(connectors(control), connector, "connector")

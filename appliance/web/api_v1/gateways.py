@@ -12,7 +12,7 @@ from ...config.properties import GATEWAY, GATEWAY_PROPERTIES, Override
 from ...control.server_control import ServerControl
 from .endpoint import Api, Call
 from .fields import Input, Output, keyed
-from .operate import RELOAD, Values, action_of, administrator, changed, checked, control_of, listed, named, run
+from .operate import RELOAD, Change, Values, action_of, administrator, changed, checked, control_of, listed, named, run
 from .status import GatewayStatus, gateway_fields
 
 
@@ -54,6 +54,23 @@ def gateways(call: Call, control: ServerControl) -> list[Gateway]:
     return result
 
 
+def change(control: ServerControl, gateway: str, values: Values, reload: bool) -> list[Change]:
+    """Set a gateway's ``values`` (property: value), all checked before any is kept, and
+    restart it with them when ``reload``; the changes made. The web pages share it, so a
+    value is refused there with the same words as here."""
+    changes = [(f"properties.{prop}", Override(GATEWAY, gateway, prop, value)) for prop, value in values.items()]
+
+    def work() -> None:
+        named(control.configuration()["gateways"], gateway, "gateway")
+        checked(control, changes)
+        for prop, value in values.items():
+            control.set_gateway_property([gateway], prop, value, reload=False)
+        if values and reload:
+            control.restart_gateways([gateway])
+    run(control, work)
+    return changes
+
+
 def install(api: Api) -> None:
     @api.route("GET", "/gateways")
     def list_gateways(call: Call) -> GatewayList:
@@ -75,16 +92,6 @@ def install(api: Api) -> None:
     def change_gateway(call: Call, gateway: str) -> Gateway:
         control = administrator(call)
         body = call.body(GatewayChange)
-        values, reload = body.properties, body.reload
-        changes = [(f"properties.{prop}", Override(GATEWAY, gateway, prop, value)) for prop, value in values.items()]
-
-        def change() -> None:
-            named(control.configuration()["gateways"], gateway, "gateway")
-            checked(control, changes)
-            for prop, value in values.items():
-                control.set_gateway_property([gateway], prop, value, reload=False)
-            if values and reload:
-                control.restart_gateways([gateway])
-        run(control, change)
+        changes = change(control, gateway, body.properties, body.reload)
         changed(call, "gateway", gateway, changes)
         return named(gateways(call, control), gateway, "gateway")

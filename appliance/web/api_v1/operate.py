@@ -44,7 +44,11 @@ def listed(table: Mapping[str, Property]) -> Meta:
 
 
 def control_of(call: Call) -> ServerControl:
-    control = call.context.http.control
+    return present(call.context.http.control)
+
+
+def present(control: ServerControl | None) -> ServerControl:
+    """The service's control; 503 when it runs none (the web pages ask this too)."""
     if control is None:
         raise ApiError(503, "unavailable", "this appliance runs no gateways or connectors to control")
     return control

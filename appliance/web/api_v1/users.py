@@ -52,7 +52,7 @@ def _user(name: str) -> UserRow:
     return user
 
 
-def _keeps_an_admin(user: UserRow, action: str) -> None:
+def keeps_an_admin(user: UserRow, action: str) -> None:
     """The appliance always keeps an administrator who can log in."""
     others = UserRow.select().where((UserRow.is_admin == True) & (UserRow.id != user.id)).exists()  # noqa: E712
     if user.is_admin and not others:
@@ -89,7 +89,7 @@ def install(api: Api) -> None:
         body = call.body(UserChange)
         is_admin = user.is_admin if body.is_admin is UNSET else body.is_admin
         if user.is_admin and not is_admin:
-            _keeps_an_admin(user, "taking the role")
+            keeps_an_admin(user, "taking the role")
         if body.password is not UNSET:
             user.password_hash = users.hash_password(body.password)
         user.is_admin = is_admin
@@ -102,6 +102,6 @@ def install(api: Api) -> None:
         user = _user(name)
         if user.id == call.principal.id:
             raise ApiError(409, "own_account", "you cannot delete the account you are using")
-        _keeps_an_admin(user, "deleting it")
+        keeps_an_admin(user, "deleting it")
         user.delete_instance()
         return NO_CONTENT

@@ -12,7 +12,7 @@ from pathlib import Path
 import bottle
 
 from ..diafaan.common import HttpApiContext
-from . import account, dashboard, messages, received
+from . import account, admin, admin_gateways, admin_keys, admin_users, dashboard, messages, received
 from .pages import UiContext, secured
 from .sessions import Sessions
 
@@ -29,6 +29,10 @@ def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None 
     dashboard.install(app, context)
     received.install(app, context)
     messages.install(app, context)
+    admin_users.install(app, context)
+    admin_keys.install(app, context)
+    admin_gateways.install(app, context, http)
+    admin.install(app, context)  # after the pages: it answers what none of them does
 
     @app.get("/ui/static/<name>")
     @secured

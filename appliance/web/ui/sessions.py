@@ -31,6 +31,7 @@ class Session:
     created_at: float
     seen_at: float
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    notice: str = ""   # the one-line result of the last form, shown once by the page it redirects to
 
     def csrf_matches(self, token: str) -> bool:
         return hmac.compare_digest(self.csrf.encode(), token.encode())
