@@ -12,13 +12,14 @@ from pathlib import Path
 import bottle
 
 from ..diafaan.common import HttpApiContext
-from . import account, dashboard, messages, received
+from . import account, dashboard, message, messages, received, send
 from .pages import UiContext, secured
 from .sessions import Sessions
 
 STATIC = Path(__file__).parent / "static"
 # the only files served, with their types: nothing else under the folder is reachable
-_STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
+_STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8",
+                 "send.js": "text/javascript; charset=utf-8"}
 
 
 def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None = None) -> UiContext:
@@ -29,6 +30,8 @@ def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None 
     dashboard.install(app, context)
     received.install(app, context)
     messages.install(app, context)
+    message.install(app, context)
+    send.install(app, context, http)
 
     @app.get("/ui/static/<name>")
     @secured
