@@ -101,6 +101,9 @@ def test_the_count_refuses_an_oversize_text_a_stranger_and_a_missing_token(site)
     assert too_long.status == 413 and json.loads(too_long.text)["field"] == "text"
     assert browser.post("/ui/count.json", {"text": "hi"}).status == 403
     assert Browser(site).post("/ui/count.json", {"text": "hi"}).status == 401
+    token = browser.csrf("/send")
+    User.update(must_change_password=True).where(User.name == "alice").execute()
+    assert browser.post("/ui/count.json", {"csrf": token, "text": "hi"}).status == 401
 
 
 def _stored(name: str, text: str) -> str:

@@ -101,9 +101,10 @@ def install(app: bottle.Bottle, context: UiContext, http: HttpApiContext) -> Non
         """The form's count as the person types. Session-checked and CSRF-checked like a
         form, so that it is no free counting service for other sites' pages."""
         who = visitor(context)
-        if who is None:
+        if who is None or who.user.must_change_password:
             bottle.response.status = 401
-            return {"error": "not logged in: log in at /login"}
+            return {"error": "not logged in, or the password printed at first start is still to be replaced: "
+                             "log in at /login"}
         text = form(who).getunicode("text") or ""
         try:
             return counted(text)
