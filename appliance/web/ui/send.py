@@ -45,6 +45,7 @@ def counted(text: str) -> dict[str, Any]:
 
 
 def _principal(who: Visitor) -> Principal:
+    """The logged-in user as the submission path knows a caller: its limits and guids are the user's."""
     return Principal(who.user.id, who.user.name, who.user.is_admin)
 
 
