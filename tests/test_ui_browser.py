@@ -223,6 +223,30 @@ def test_a_form_sent_without_its_csrf_token_changes_nothing(page, service):
     assert page.current_url.rstrip("/") == service.url
 
 
+def test_a_test_sms_sent_from_the_form_turns_sent_on_its_page_without_a_reload(page, service):
+    _log_in(page, service, "alice", PASSWORD)
+    page.get(service.url + "/send")
+    page.find_element(By.NAME, "number").send_keys("+447700900123")
+    page.find_element(By.ID, "text").send_keys("Привет from the form")
+    # the count of the whole text: one asked for while typing may hold only its start
+    _wait(page, lambda d: (d.find_element(By.ID, "encoding").text, d.find_element(By.ID, "left").text)
+          == ("UCS-2", str(70 - len("Привет from the form"))), "the count to follow the typing")
+    _screenshot(page, "send")
+    page.find_element(By.CSS_SELECTOR, "form.send button").click()
+    _wait(page, lambda d: re.search(r"/messages/[^/]+$", d.current_url), "the message's page")
+    page.execute_script("window.notReloaded = true;")
+    _wait(page, lambda d: d.find_element(By.ID, "state").text in ("Sent", "Delivered"), "the message to turn Sent")
+    # the simulated network reports delivery seconds later: only the page's polling shows it
+    _wait(page, lambda d: d.find_element(By.ID, "state").text == "Delivered", "the message to turn Delivered")
+    _wait(page, lambda d: _text(d, "#parts td:nth-child(6)") and "no report yet" not in _text(d, "#parts td"),
+          "the part's delivery report")
+    assert page.execute_script("return window.notReloaded === true;")
+    assert page.find_element(By.CSS_SELECTOR, "#message .text").text == "Привет from the form"
+    _screenshot(page, "message")
+    errors = _console_errors(page)
+    assert errors == [], errors
+
+
 def test_logout_ends_the_session(page, service):
     _log_in(page, service, "alice", PASSWORD)
     page.find_element(By.CSS_SELECTOR, "form.logout button").click()

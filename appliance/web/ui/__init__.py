@@ -12,13 +12,14 @@ from pathlib import Path
 import bottle
 
 from ..diafaan.common import HttpApiContext
-from . import account, admin, admin_gateways, admin_keys, admin_users, dashboard, messages, received
+from . import account, admin, admin_gateways, admin_keys, admin_users, dashboard, message, messages, received, send
 from .pages import UiContext, secured
 from .sessions import Sessions
 
 STATIC = Path(__file__).parent / "static"
 # the only files served, with their types: nothing else under the folder is reachable
-_STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
+_STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8",
+                 "send.js": "text/javascript; charset=utf-8"}
 
 
 def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None = None) -> UiContext:
@@ -32,6 +33,8 @@ def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None 
     admin_users.install(app, context)
     admin_keys.install(app, context)
     admin_gateways.install(app, context, http)
+    message.install(app, context)
+    send.install(app, context, http)
     admin.install(app, context)  # after the pages: it answers what none of them does
 
     @app.get("/ui/static/<name>")

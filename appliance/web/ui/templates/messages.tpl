@@ -14,7 +14,7 @@ from {{message["sender"]}}
 % if message["gateway"]:
 via {{message["gateway"]}}
 % end
-· attempts {{message["attempts"]}} · id {{message["id"]}}</p>
+· attempts {{message["attempts"]}} · <a href="/messages/{{message["id"]}}">id {{message["id"]}}</a></p>
 % if message["error"]:
 <p class="error">{{message["error"]}}</p>
 % end
