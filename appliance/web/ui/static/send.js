@@ -7,11 +7,7 @@
   const DEBOUNCE = 250;
   const PERIOD = 1000;
 
-  function setText(element, value) {
-    if (element && element.textContent !== String(value)) {
-      element.textContent = String(value);
-    }
-  }
+  const setText = window.SmsUi.setText;  // static/ui.js, loaded first by every page
 
   function counter(form) {
     const text = form.querySelector("#text");
@@ -64,17 +60,7 @@
     const offline = document.getElementById("offline");
 
     function poll() {
-      fetch(url, {credentials: "same-origin", cache: "no-store"})
-        .then(function (response) {
-          if (response.status === 401) {
-            window.location.assign("/login");
-            return null;
-          }
-          if (!response.ok) {
-            throw new Error("status " + response.status);
-          }
-          return response.json();
-        })
+      window.SmsUi.getJson(url)
         .then(function (message) {
           if (!message) {
             return;

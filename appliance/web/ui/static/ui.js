@@ -11,6 +11,25 @@
     }
   }
 
+  // a session-checked JSON the page follows: null (and on to the login page) once the
+  // session has ended; an error for any other refusal, which the page shows as offline
+  function getJson(url) {
+    return fetch(url, {credentials: "same-origin", cache: "no-store"})
+      .then(function (response) {
+        if (response.status === 401) {
+          window.location.assign("/login");
+          return null;
+        }
+        if (!response.ok) {
+          throw new Error("status " + response.status);
+        }
+        return response.json();
+      });
+  }
+
+  // for the other page scripts (static/send.js), loaded after this one
+  window.SmsUi = {setText: setText, getJson: getJson};
+
   function updateGateway(card, gateway) {
     card.querySelectorAll("[data-field]").forEach(function (element) {
       setText(element, gateway[element.dataset.field]);
@@ -50,17 +69,7 @@
 
   function poll() {
     const offline = document.getElementById("offline");
-    fetch("/ui/status.json", {credentials: "same-origin", cache: "no-store"})
-      .then(function (response) {
-        if (response.status === 401) {
-          window.location.assign("/login");
-          return null;
-        }
-        if (!response.ok) {
-          throw new Error("status " + response.status);
-        }
-        return response.json();
-      })
+    getJson("/ui/status.json")
       .then(function (status) {
         if (status) {
           offline.hidden = true;
