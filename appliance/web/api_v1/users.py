@@ -52,6 +52,11 @@ def _user(name: str) -> UserRow:
     return user
 
 
+def name_taken(name: str) -> ApiError:
+    """The refusal of a new user whose name another user has (the pages say it too)."""
+    return ApiError(409, "name_taken", f"a user named {name!r} exists", "name")
+
+
 def keeps_an_admin(user: UserRow, action: str) -> None:
     """The appliance always keeps an administrator who can log in."""
     others = UserRow.select().where((UserRow.is_admin == True) & (UserRow.id != user.id)).exists()  # noqa: E712
@@ -74,7 +79,7 @@ def install(api: Api) -> None:
             user = UserRow.create(name=name, password_hash=users.hash_password(body.password), is_admin=body.is_admin,
                                created_at=time.time())
         except peewee.IntegrityError:
-            raise ApiError(409, "name_taken", f"a user named {name!r} exists", "name") from None
+            raise name_taken(name) from None
         return Reply(user_data(user), 201)
 
     @api.route("GET", "/users/<name>")

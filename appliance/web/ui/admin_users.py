@@ -13,7 +13,7 @@ import bottle
 
 from ...accounts import users
 from ...store.models import User
-from ..api_v1.users import UserChange, UserInput, keeps_an_admin
+from ..api_v1.users import UserChange, UserInput, keeps_an_admin, name_taken
 from ..api_v1.wire import ApiError
 from .admin import administrator, done, notice, read, said
 from .pages import UiContext, Visitor, form, refuse, render, secured
@@ -59,7 +59,7 @@ def install(app: bottle.Bottle, context: UiContext) -> None:
             body = read(UserInput, {"name": name, "password": fields.getunicode("password") or "",
                                     "is_admin": role(fields.getunicode("role") or "")})
             if User.get_or_none(User.name == body.name) is not None:
-                raise ApiError(409, "name_taken", f"a user named {body.name!r} exists", "name")
+                raise name_taken(body.name)
         except ApiError as error:
             return page(who, error.status, said(error), name)
         users.set_user(body.name, body.password, admin=body.is_admin)
