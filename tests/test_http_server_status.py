@@ -74,7 +74,8 @@ def inbound(gateway):
                           received_at=STARTED)
 
 
-def fill_store():
+def fill_store(router):
+    """Messages written as an earlier run left them, then counted as a start counts them."""
     for state, gateway in [(MessageState.QUEUED, ""), (MessageState.QUEUED, ""),
                            (MessageState.SENDING, "GSM Modem Gateway"),
                            (MessageState.SENT, "GSM Modem Gateway"), (MessageState.DELIVERED, "GSM Modem Gateway"),
@@ -83,10 +84,11 @@ def fill_store():
         outbound(state, gateway)
     for gateway in ["GSM Modem Gateway", "GSM Modem Gateway", "Backup <&> Modem", "a modem no longer configured"]:
         inbound(gateway)
+    router.queue.counts.scan(router.queue.database)
 
 
 def test_collect_gathers_every_gateway_connector_and_count(router):
-    fill_store()
+    fill_store(router)
     status = server_status.collect(router, started_at=STARTED, now=NOW)
     assert status == {
         "name": "SMS Appliance", "version": server_status.version(), "time": NOW, "started_at": STARTED,
@@ -95,15 +97,19 @@ def test_collect_gathers_every_gateway_connector_and_count(router):
         "messages": {"queued": 2, "sending": 1, "sent": 2, "delivered": 1, "failed": 1, "undelivered": 0,
                      "expired": 1, "removed": 1},
         "received": 4,
+        "queue": {"total": 2, "scheduled": 0, "retrying": 0, "oldest_due": STARTED},
+        "webhooks": {"Helpdesk": (0, None)},
         "gateways": [
             {"name": "GSM Modem Gateway", "state": "ready", "detail": "", "in_service": True, "paused": False,
              "receives": True, "sent": 2, "failed": 0, "in_send_queue": 3, "received": 2,
              "send_limit_day": 200, "send_limit_month": None, "send_rate_per_minute": 10,
-             "properties": {"model": "SIM800", "signal_dbm": -71}},
+             "properties": {"model": "SIM800", "signal_dbm": -71},
+             "today": {"sent": 0, "failed": 0, "received": 0}, "limits_used": (0, 0)},
             {"name": "Backup <&> Modem", "state": "failed", "detail": "no answer to AT", "in_service": False,
              "paused": True, "receives": False, "sent": 1, "failed": 1, "in_send_queue": 2, "received": 1,
              "send_limit_day": None, "send_limit_month": None, "send_rate_per_minute": None,
-             "properties": {"model": None}},
+             "properties": {"model": None},
+             "today": {"sent": 0, "failed": 0, "received": 0}, "limits_used": None},
         ],
         "connectors": [
             {"name": "HTTP API", "type": "http", "running": True, "max_send_attempts": 2,
@@ -141,8 +147,8 @@ def status_xml(api, method="GET", user="bob"):
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_any_user_reads_the_status_as_xml(api, utc, method):
-    fill_store()
+def test_any_user_reads_the_status_as_xml(api, router, utc, method):
+    fill_store(router)
     reply, root = status_xml(api, method)
     assert root.tag == "ServerStatus"
     assert [(e.tag, e.text) for e in root.find("Server")] == [
@@ -194,8 +200,8 @@ def test_without_valid_credentials_there_is_no_status(api, method, query, expect
 
 # -- as monitoring checks written for Diafaan read it ---------------------------------------
 
-def test_a_gateway_check_finds_its_gateway_by_name_attribute_and_reads_its_statistics(api):
-    fill_store()
+def test_a_gateway_check_finds_its_gateway_by_name_attribute_and_reads_its_statistics(api, router):
+    fill_store(router)
     _, root = status_xml(api)
     found = [g for g in root.findall(".//Gateway") if g.get("Name") == "GSM Modem Gateway"]
     assert len(found) == 1  # a connector's gateway entries carry no Name attribute
@@ -211,15 +217,15 @@ def test_a_gateway_check_finds_its_gateway_by_name_attribute_and_reads_its_stati
         "2", "0", "0", "0")  # out of service, paused, no connector receives from it
 
 
-def test_a_queue_check_reads_messages_in_send_queue_by_xpath(api):
-    fill_store()
+def test_a_queue_check_reads_messages_in_send_queue_by_xpath(api, router):
+    fill_store(router)
     _, root = status_xml(api)
     assert int(root.find(".//MessagesInSendQueue").text) == 3  # the first gateway's: queued 2, sending 1
     assert [int(e.text) for e in root.findall(".//Statistics/MessagesInSendQueue")] == [3, 2, 3, 0]
 
 
-def test_connectors_are_read_the_same_way(api):
-    fill_store()
+def test_connectors_are_read_the_same_way(api, router):
+    fill_store(router)
     _, root = status_xml(api)
     connector = root.find(".//Connector[@Name='HTTP API']")
     assert connector.attrib == {"Name": "HTTP API", "Id": "1", "Active": "1", "Available": "1",

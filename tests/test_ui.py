@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -35,12 +37,19 @@ def status() -> dict:
     return {
         "storage": "OK",
         "messages": {"queued": 2, "sending": 1},
+        "queue": {"total": 2, "scheduled": 1, "retrying": 0, "oldest_due": time.time() - 300},
+        "webhooks": {"Helpdesk <b>": (4, time.time() - 90)},
         "gateways": [{
             "name": "GSM1", "state": "ready", "detail": "", "paused": False, "sent": 5, "failed": 1,
             "received": 3, "in_send_queue": 2, "send_limit_day": 500, "send_limit_month": None,
-            "send_rate_per_minute": None,
+            "send_rate_per_minute": None, "today": {"sent": 4, "failed": 0, "received": 2}, "limits_used": (4, 9),
             "properties": {"signal_dbm": -73, "operator": "Test Net", "registration": "home", "storage": "1/30"},
         }],
+        "connectors": [
+            {"name": "HTTP API", "type": "http", "running": True, "sent": 5, "failed": 1, "in_send_queue": 2},
+            {"name": "Helpdesk <b>", "type": "webhook", "running": False, "sent": 0, "failed": 0,
+             "in_send_queue": 0},
+        ],
     }
 
 
@@ -254,10 +263,16 @@ def test_the_dashboard_shows_each_gateway_in_words_with_its_signal(site):
     browser.login("alice")
     page = browser.get("/").text
     assert 'data-gateway="GSM1"' in page and ">ready<" in page and "-73 dBm" in page and 'data-bars="4"' in page
-    assert "Test Net" in page and "500 a day" in page
+    assert "Test Net" in page and "500 a day (496 left)" in page
+    assert "4 today, 5 in all" in page and "2 today, 3 in all" in page  # sent, received
+    assert '<dd id="scheduled">1</dd>' in page and '<dd id="oldest">5 min</dd>' in page
+    assert "Helpdesk &lt;b&gt;" in page and "4, oldest 90 s" in page and ">stopped<" in page
     live = browser.get("/ui/status.json")
     assert live.headers["Content-Type"].startswith("application/json")
     assert '"signal": "-73 dBm"' in live.text and '"queued": 2' in live.text
+    assert json.loads(live.text)["connectors"][1] == {
+        "name": "Helpdesk <b>", "type": "webhook", "running": "stopped", "waiting": 0, "sent": 0, "failed": 0,
+        "backlog": "4, oldest 90 s"}
 
 
 @pytest.mark.parametrize(("state", "paused", "words", "tone"), [

@@ -194,11 +194,13 @@ def test_the_dashboard_follows_a_sent_sms_without_a_reload(page, service):
     _log_in(page, service, "alice", PASSWORD)
     _wait(page, lambda d: _text(d, "[data-gateway] [data-field=state]") == ["ready", "ready"], "modems ready")
     page.execute_script("window.notReloaded = true;")
-    before = sum(int(n) for n in _text(page, "[data-field=sent]"))
+    def sent_today(driver):  # each card's "N today, M in all"
+        return sum(int(n.split()[0]) for n in _text(driver, "[data-gateway] [data-field=sent]"))
+    before = sent_today(page)
     reply = service.post("/http/send-message", username="alice", password=PASSWORD, to="+447700900123",
                          message="from the browser test")
     assert reply.startswith("OK"), reply
-    _wait(page, lambda d: sum(int(n) for n in _text(d, "[data-field=sent]")) == before + 1,
+    _wait(page, lambda d: sent_today(d) == before + 1,
           "the dashboard to count the SMS sent")
     assert page.execute_script("return window.notReloaded === true;")
     page.get(service.url + "/messages")

@@ -86,6 +86,16 @@ def enqueue(connectors: list[str], event: dict, now: float | None = None) -> Non
                                next_attempt_at=now, created_at=now)
 
 
+# the events still to POST, through the index on (state, next_attempt_at): those done are passed over
+_BACKLOG = ("SELECT connector, COUNT(*), MIN(created_at) FROM webhook_delivery "
+            "WHERE state = 'pending' GROUP BY connector")
+
+
+def backlog(database: peewee.Database) -> dict[str, tuple[int, float]]:
+    """Per connector with events still to POST: how many, and when the oldest was made."""
+    return {connector: (count, first) for connector, count, first in database.cursor().execute(_BACKLOG)}
+
+
 class WebhookSender:
     """Sends due deliveries, at most ``parallel`` at a time, and sleeps until the next one."""
 

@@ -30,19 +30,7 @@ from ..gateways.router import Router
 from ..store.inbox import Inbox
 from ..store.models import MessageState
 from ..store.queue import Queue
-from .server_status import gateway_status
-
-# The queue at a glance, over the partial index of queued messages alone: how many wait,
-# how many wait for their schedule or a retry, and since when the oldest due one has been
-# due (its schedule, else its acceptance; a retry's pause does not make it younger).
-_QUEUE = ("SELECT COUNT(*), "
-          "COALESCE(SUM(scheduled_at IS NOT NULL AND scheduled_at > ?), 0), "
-          "COALESCE(SUM(retry_at IS NOT NULL AND retry_at > ?), 0), "
-          "MIN(CASE WHEN scheduled_at IS NULL OR scheduled_at <= ? THEN COALESCE(scheduled_at, created_at) END) "
-          f"FROM outbound_message INDEXED BY outbound_message_queued WHERE state = '{MessageState.QUEUED}'")
-# the events still to POST, through the index on (state, next_attempt_at): those done are passed over
-_WEBHOOKS = ("SELECT connector, COUNT(*), MIN(created_at) FROM webhook_delivery "
-             "WHERE state = 'pending' GROUP BY connector")
+from .server_status import gateway_status, webhook_backlog
 
 
 class ApplianceCollector(Collector):
@@ -87,15 +75,15 @@ class ApplianceCollector(Collector):
 
     @staticmethod
     def _queue(queue: Queue, now: float) -> Iterator[Metric]:
-        total, scheduled, retrying, oldest = queue.database.cursor().execute(_QUEUE, (now, now, now)).fetchone()
+        waiting = queue.waiting(now)
         queued = GaugeMetricFamily("sms_queued_messages", "Outbound messages in the queue: due now, waiting for "
                                    "their schedule, or waiting to be tried again", labels=["waiting"])
-        queued.add_metric(["scheduled"], scheduled)
-        queued.add_metric(["retry"], retrying)
-        queued.add_metric(["due"], total - scheduled - retrying)
+        queued.add_metric(["scheduled"], waiting.scheduled)
+        queued.add_metric(["retry"], waiting.retrying)
+        queued.add_metric(["due"], waiting.due)
         yield queued
         yield GaugeMetricFamily("sms_queue_oldest_age_seconds", "Seconds the oldest queued message has been due "
-                                "(0 when none is)", value=max(0.0, now - oldest) if oldest is not None else 0.0)
+                                "(0 when none is)", value=waiting.oldest_age(now))
 
     @staticmethod
     def _gateways(router: Router) -> Iterator[Metric]:
@@ -141,10 +129,7 @@ class ApplianceCollector(Collector):
                                     labels=["connector"])
         oldest = GaugeMetricFamily("sms_webhook_oldest_age_seconds", "Age of the oldest event not yet taken "
                                    "(0 when none waits)", labels=["connector"])
-        waiting = {name: (0, None) for name, c in router.routing.connectors.items() if c.kind == "webhook"}
-        rows = router.queue.database.cursor().execute(_WEBHOOKS).fetchall()
-        waiting.update({connector: (count, first) for connector, count, first in rows})
-        for connector, (count, first) in sorted(waiting.items()):
+        for connector, (count, first) in sorted(webhook_backlog(router).items()):
             backlog.add_metric([connector], count)
             oldest.add_metric([connector], max(0.0, now - first) if first is not None else 0.0)
         yield backlog

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import peewee
 
 from .. import pdu
+from .counts import MessageCounts
 from .models import Event, InboundMessage, InboundPart
 from .tally import Tally
 
@@ -42,9 +43,10 @@ class Inbox:
     def __init__(self, database: peewee.Database, *, incomplete_after: float = 3600.0,
                  receivers: Callable[[str], list[str]] = lambda gateway: [],
                  fanout: Callable[[InboundMessage], None] = lambda message: None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, counts: MessageCounts | None = None) -> None:
         """``receivers(gateway)`` names the connectors a message from that gateway goes to;
-        ``fanout(message)`` runs in the transaction that creates it (e.g. to queue webhooks)."""
+        ``fanout(message)`` runs in the transaction that creates it (e.g. to queue webhooks);
+        ``counts``: the status's counts (the queue's), told of each message made."""
         self.database = database
         self.receivers = receivers
         self.fanout = fanout
@@ -52,6 +54,7 @@ class Inbox:
         self.clock = clock
         # messages made, by gateway, since the start: for /metrics (store.tally)
         self.tally = Tally()
+        self.counts = MessageCounts(clock) if counts is None else counts
 
     def store(self, gateway: str, pdu_hex: str) -> list[str]:
         """Keep one received PDU; return the ids of messages it completed (usually 0 or 1).
@@ -204,4 +207,5 @@ class Inbox:
         InboundPart.update(message=message.id).where(InboundPart.id.in_([p.id for p in linked])).execute()
         self.fanout(message)
         self.tally.add(first.gateway)
+        self.counts.received(first.gateway, now)
         return message.id

@@ -101,6 +101,7 @@ class MessageState:
     REMOVED = "removed"        # taken out of the queue by remove-queued-message
 
     FINAL = frozenset({SENT, DELIVERED, FAILED, UNDELIVERED, EXPIRED, REMOVED})
+    ALL = (QUEUED, SENDING, SENT, DELIVERED, FAILED, UNDELIVERED, EXPIRED, REMOVED)  # the order status shows
 
 
 class OutboundMessage(BaseModel):

@@ -11,10 +11,12 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import peewee
 
 from . import message_ids, statements
+from .counts import MessageCounts
 from .durability import Durability, bookkeeping
 from .group_commit import GroupCommitter
 from .models import Event, MessagePart, MessageState, OutboundMessage
@@ -57,6 +59,25 @@ class NewMessage:
     id: str | None = None
 
 
+class Waiting(NamedTuple):
+    """The queue at a glance: how many wait, how many for their schedule or a retry, and
+    since when the oldest due one has been due (its schedule, else its acceptance; a
+    retry's pause does not make it younger)."""
+
+    total: int
+    scheduled: int
+    retrying: int
+    oldest_due: float | None
+
+    @property
+    def due(self) -> int:
+        return self.total - self.scheduled - self.retrying
+
+    def oldest_age(self, now: float) -> float:
+        """Seconds the oldest due message has been due; 0 when none is."""
+        return 0.0 if self.oldest_due is None else max(0.0, now - self.oldest_due)
+
+
 @dataclass(frozen=True)
 class PartToSend:
     id: int
@@ -83,7 +104,13 @@ _EXPIRING = (f"SELECT 1 FROM outbound_message INDEXED BY outbound_message_queued
              f"WHERE {_QUEUED} AND expires_at <= ? LIMIT 1")
 _EXPIRE_DUE = (f"UPDATE outbound_message INDEXED BY outbound_message_queued_expires "
                f"SET state = '{State.EXPIRED}', updated_at = ?, error_text = ? "
-               f"WHERE {_QUEUED} AND expires_at <= ?")
+               f"WHERE {_QUEUED} AND expires_at <= ? RETURNING connector")
+# over the queued messages' partial index alone: what waits, not the history
+_WAITING = ("SELECT COUNT(*), "
+            "COALESCE(SUM(scheduled_at IS NOT NULL AND scheduled_at > ?), 0), "
+            "COALESCE(SUM(retry_at IS NOT NULL AND retry_at > ?), 0), "
+            "MIN(CASE WHEN scheduled_at IS NULL OR scheduled_at <= ? THEN COALESCE(scheduled_at, created_at) END) "
+            f"FROM outbound_message INDEXED BY outbound_message_queued WHERE {_QUEUED}")
 # a message's parts from its first on, as models.parts_of reads them
 _BUILT = "SELECT first_part, parts_total FROM outbound_message WHERE id = ?"
 _PARTS = ("SELECT id, sequence, pdu, tpdu_length, state FROM message_part "
@@ -93,6 +120,8 @@ _FIRST_AFTER = "SELECT MIN(id) FROM message_part WHERE id > ? AND message_id = ?
 _PART_SENT = ("UPDATE message_part SET state = 'sent', reference = ?, gateway = ?, sent_at = ? "
               "WHERE id = ? AND state = 'pending'")
 _EXPIRED_TEXT = "validity period ended before it could be sent"
+# what a change of state tells the counts (store.counts): whose message it was, and the gateway it has now
+_RETURNING = "RETURNING connector, gateway"
 
 
 def _message(row: tuple) -> OutboundMessage:
@@ -119,6 +148,8 @@ class Queue:
         self.database = database
         self.clock = clock
         self.durability = durability
+        # the status's counts, adjusted at every change made here (``counts.scan`` at start)
+        self.counts = MessageCounts(clock)
         self._committer: GroupCommitter[dict, str] = GroupCommitter(self._insert)
         # messages accepted ("accepted") and each final state reached, since the start:
         # for /metrics, which must not count states over the whole history (store.tally)
@@ -129,8 +160,10 @@ class Queue:
     def accept(self, messages: Sequence[NewMessage]) -> list[str]:
         """Commit all messages of one request (atomically, shared with concurrent requests);
         return their ids in order. Returns only once they are on disk."""
-        ids = self._committer.submit(self._rows(messages))
+        rows = self._rows(messages)
+        ids = self._committer.submit(rows)
         self.tally.add("accepted", count=len(ids))
+        self.counts.queued(row["connector"] for row in rows)
         return ids
 
     def add(self, messages: Sequence[NewMessage]) -> list[str]:
@@ -142,6 +175,7 @@ class Queue:
         sql, fields = statements.insert(OutboundMessage)
         self.database.cursor().executemany(sql, statements.insert_values(fields, rows))
         self.tally.add("accepted", count=len(rows))
+        self.counts.queued(row["connector"] for row in rows)
         return [row["id"] for row in rows]
 
     def _rows(self, messages: Sequence[NewMessage]) -> list[dict]:
@@ -186,14 +220,19 @@ class Queue:
 
     def transition(self, message_id: str, expected: str, new: str, **fields) -> bool:
         """The one way a message changes state: true if it was in ``expected`` and now is ``new``."""
+        now = fields["updated_at"] = self.clock()
         fields["state"] = new
-        fields["updated_at"] = self.clock()
         sql, columns = statements.update(OutboundMessage, tuple(fields), ("id", "state"))
         values = [column.db_value(value) for column, value in zip(columns, fields.values(), strict=True)]
-        changed = self.database.cursor().execute(sql, (*values, message_id, expected)).rowcount == 1
-        if changed and new in State.FINAL:
+        # every row read: a statement left unfinished would hold up the commit
+        changed = self.database.cursor().execute(f"{sql} {_RETURNING}", (*values, message_id, expected)).fetchall()
+        if not changed:
+            return False
+        if new in State.FINAL:
             self.tally.add(new)
-        return changed
+        (connector, gateway), = changed
+        self.counts.moved(message_id, connector, gateway, old=expected, new=new, now=now)
+        return True
 
     @_bookkeeping
     def claim(self, gateway: str, now: float | None = None,
@@ -233,9 +272,14 @@ class Queue:
         if cursor.execute(_EXPIRING, (now,)).fetchone() is None:
             return 0
         with bookkeeping(self.durability):
-            expired: int = cursor.execute(_EXPIRE_DUE, (now, _EXPIRED_TEXT, now)).rowcount
-        self.tally.add(State.EXPIRED, count=expired)
-        return expired
+            connectors = [connector for (connector,) in cursor.execute(_EXPIRE_DUE, (now, _EXPIRED_TEXT, now))]
+        self.tally.add(State.EXPIRED, count=len(connectors))
+        self.counts.expired(connectors)
+        return len(connectors)
+
+    def waiting(self, now: float) -> Waiting:
+        """What waits in the queue now: a read of the queued messages' index, as long as the queue."""
+        return Waiting(*self.database.cursor().execute(_WAITING, (now, now, now)).fetchone())
 
     def next_due(self, now: float | None = None) -> float | None:
         """The earliest future moment a queued message becomes due or expires."""

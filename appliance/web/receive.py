@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ import peewee
 
 from ..connectors import receive as receive_connectors
 from ..connectors.receive import Conflict, UnknownConnector
+from ..store.counts import MessageCounts
 from ..store.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class ReceiveContext:
     on_stored: Callable[[], None]                  # a new message is in the store (thread-safe)
     # sees each new message in the transaction that stores it (the stop words)
     on_new: Callable[[InboundMessage], object] = lambda message: None
+    # the status's counts (the queue's), told of each new message once it is stored
+    counts: MessageCounts = field(default_factory=MessageCounts)
 
 
 class _Refused(Exception):
@@ -92,6 +95,7 @@ def _receive(context: ReceiveContext, name: str) -> tuple[int, dict]:
     except ValueError as error:
         raise _Refused(400, str(error)) from None
     if new:
+        context.counts.received(stored.gateway, stored.received_at)
         context.on_stored()
     return (201 if new else 200), {"id": stored.id, "duplicate": not new}
 

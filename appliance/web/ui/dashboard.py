@@ -1,10 +1,11 @@
-"""The dashboard: each gateway's state in words, its signal, counts and limits; the queue;
-the last events. One view (``view``) feeds both the page and the JSON the page's script
-polls every second, so the first paint and every update say the same words.
+"""The dashboard: each gateway's state in words, its signal, today's counts and what is
+left of its send limits; the queue; the connectors and their webhook backlogs; the last
+events. One view (``view``) feeds both the page and the JSON the page's script polls
+every second, so the first paint and every update say the same words.
 
-The gathering is control.server_status's (the same as request-server-status shows);
-what it does not hold, the oldest waiting message and the event log, is read here, each
-through an index.
+The gathering is control.server_status's (the same as request-server-status shows: its
+counts are kept in memory, store.counts); what it does not hold, the event log, is read
+here through its index on time.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import bottle
-import peewee
 
 from ...modem.driver import ModemState
-from ...store.models import Event, MessageState, OutboundMessage
+from ...store.counts import FAILED, RECEIVED, SENT
+from ...store.models import Event, MessageState
 from .pages import UiContext, render, require, secured, visitor
 
 EVENTS_SHOWN = 10
@@ -48,8 +49,17 @@ def bars(dbm: int | None) -> int:
     return sum(dbm >= threshold for threshold in (-105, -95, -85, -75))
 
 
-def _limit(value: int | None) -> str:
-    return "no limit" if value is None else str(value)
+def limits(gateway: dict) -> str:
+    """The send limits in words, with what is left of the day's and the month's."""
+    used = gateway["limits_used"] or (0, 0)
+    words = []
+    for limit, spent, period in ((gateway["send_limit_day"], used[0], "day"),
+                                 (gateway["send_limit_month"], used[1], "month")):
+        if limit is not None:
+            words.append(f"{limit} a {period} ({max(0, limit - spent)} left)")
+    if gateway["send_rate_per_minute"] is not None:
+        words.append(f"{gateway['send_rate_per_minute']} a minute")
+    return ", ".join(words) or "no limit"
 
 
 def gateway_card(gateway: dict) -> dict[str, Any]:
@@ -59,6 +69,7 @@ def gateway_card(gateway: dict) -> dict[str, Any]:
         words, tone = f"paused ({words})", "off"
     properties = gateway["properties"]
     dbm = properties.get("signal_dbm")
+    today = gateway["today"]
     return {
         "name": gateway["name"],
         "state": words,
@@ -69,12 +80,11 @@ def gateway_card(gateway: dict) -> dict[str, Any]:
         "operator": properties.get("operator") or "unknown",
         "registration": properties.get("registration") or "unknown",
         "storage": properties.get("storage") or "unknown",
-        "sent": gateway["sent"],
-        "failed": gateway["failed"],
-        "received": gateway["received"],
+        "sent": f"{today[SENT]} today, {gateway['sent']} in all",
+        "failed": f"{today[FAILED]} today, {gateway['failed']} in all",
+        "received": f"{today[RECEIVED]} today, {gateway['received']} in all",
         "waiting": gateway["in_send_queue"],
-        "limits": (f"{_limit(gateway['send_limit_day'])} a day, {_limit(gateway['send_limit_month'])} a month, "
-                   f"{_limit(gateway['send_rate_per_minute'])} a minute"),
+        "limits": limits(gateway),
     }
 
 
@@ -87,28 +97,35 @@ def _age(seconds: float) -> str:
     return f"{seconds // 3600} h"
 
 
-def _oldest_waiting(now: float) -> str:
-    """How long the oldest queued message has waited (through the queued messages' partial index)."""
-    oldest = (OutboundMessage.select(peewee.fn.MIN(OutboundMessage.created_at))
-              .where(OutboundMessage.state == MessageState.QUEUED).scalar())
-    return "nothing waits" if oldest is None else _age(now - oldest)
-
-
 def _events() -> list[dict[str, str]]:
     rows = Event.select().order_by(Event.time.desc()).limit(EVENTS_SHOWN)
     return [{"time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.time)), "level": row.level,
              "text": " ".join(part for part in (row.gateway, row.text or row.kind) if part)} for row in rows]
 
 
+def connector_row(connector: dict, webhooks: dict[str, tuple[int, float | None]], now: float) -> dict[str, Any]:
+    """One connector as the page lists it: whether it takes messages, what waits, its webhook backlog."""
+    count, first = webhooks.get(connector["name"], (0, None))
+    backlog = "" if connector["name"] not in webhooks else (
+        "none" if first is None else f"{count}, oldest {_age(now - first)}")
+    return {"name": connector["name"], "type": connector["type"],
+            "running": "running" if connector["running"] else "stopped",
+            "waiting": connector["in_send_queue"], "sent": connector["sent"], "failed": connector["failed"],
+            "backlog": backlog}
+
+
 def view(status: dict, now: float) -> dict[str, Any]:
     """What the dashboard shows, from server_status.collect's dict."""
-    messages = status["messages"]
+    queue = status["queue"]
+    oldest = queue["oldest_due"]
     return {
         "updated": time.strftime("%H:%M:%S", time.localtime(now)),
         "storage": status["storage"],
         "gateways": [gateway_card(g) for g in status["gateways"]],
-        "queue": {"queued": messages[MessageState.QUEUED], "sending": messages[MessageState.SENDING],
-                  "oldest": _oldest_waiting(now)},
+        "queue": {"queued": queue["total"], "scheduled": queue["scheduled"], "retrying": queue["retrying"],
+                  "sending": status["messages"][MessageState.SENDING],
+                  "oldest": "nothing due" if oldest is None else _age(now - oldest)},
+        "connectors": [connector_row(c, status["webhooks"], now) for c in status["connectors"]],
         "events": _events(),
     }
 
@@ -116,13 +133,12 @@ def view(status: dict, now: float) -> dict[str, Any]:
 class Latest:
     """The dashboard's view, gathered at most once per ``max_age`` seconds for all viewers.
 
-    Gathering counts messages over the whole store (control.server_status), and every
-    open dashboard polls once a second: without this each further browser would add a
-    gathering a second, taken from the threads that accept messages. And since those
-    counts read every message, a gathering on a large store takes long (seconds with a
-    million messages): a view is then kept for nine times as long as it took, so that
-    gathering never takes more than a tenth of one thread's time, and while one viewer's
-    request gathers, the others get the last view at once instead of waiting for it.
+    Every open dashboard polls once a second: without this each further browser would
+    add a gathering a second (the event log's read, the queue's index, the gateways'
+    status) to the threads that accept messages. Should a gathering ever take long (a
+    queue of a hundred thousand waiting), a view is kept for nine times as long as it
+    took, so that gathering never takes more than a tenth of one thread's time, and while
+    one viewer's request gathers, the others get the last view at once instead of waiting.
     """
 
     def __init__(self, gather: Callable[[], dict[str, Any]], max_age: float = MAX_AGE,

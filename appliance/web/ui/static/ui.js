@@ -30,10 +30,15 @@
   // for the other page scripts (static/send.js), loaded after this one
   window.SmsUi = {setText: setText, getJson: getJson};
 
-  function updateGateway(card, gateway) {
-    card.querySelectorAll("[data-field]").forEach(function (element) {
-      setText(element, gateway[element.dataset.field]);
+  // each [data-field] inside element takes the value of that name
+  function updateFields(element, values) {
+    element.querySelectorAll("[data-field]").forEach(function (field) {
+      setText(field, values[field.dataset.field]);
     });
+  }
+
+  function updateGateway(card, gateway) {
+    updateFields(card, gateway);
     card.querySelector(".state").dataset.tone = gateway.tone;
     card.querySelector(".bars").dataset.bars = String(gateway.bars);
   }
@@ -61,9 +66,17 @@
         }
       });
     });
-    setText(document.getElementById("queued"), status.queue.queued);
-    setText(document.getElementById("sending"), status.queue.sending);
-    setText(document.getElementById("oldest"), status.queue.oldest);
+    ["queued", "scheduled", "retrying", "sending", "oldest"].forEach(function (name) {
+      setText(document.getElementById(name), status.queue[name]);
+    });
+    const rows = document.querySelectorAll("[data-connector]");
+    status.connectors.forEach(function (connector) {
+      rows.forEach(function (row) {
+        if (row.dataset.connector === connector.name) {
+          updateFields(row, connector);
+        }
+      });
+    });
     updateEvents(document.getElementById("events"), status.events);
   }
 

@@ -27,9 +27,25 @@
 <h2>Queue</h2>
 <dl>
 <dt>Queued</dt><dd id="queued">{{queue["queued"]}}</dd>
+<dt>Waiting for their time</dt><dd id="scheduled">{{queue["scheduled"]}}</dd>
+<dt>Waiting to be tried again</dt><dd id="retrying">{{queue["retrying"]}}</dd>
 <dt>Sending now</dt><dd id="sending">{{queue["sending"]}}</dd>
-<dt>Oldest waiting</dt><dd id="oldest">{{queue["oldest"]}}</dd>
+<dt>Oldest due</dt><dd id="oldest">{{queue["oldest"]}}</dd>
 </dl>
+</section>
+<section class="panel">
+<h2>Connectors</h2>
+<table class="listing">
+<thead><tr><th>Name</th><th>Type</th><th>State</th><th>Waiting</th><th>Sent</th><th>Failed</th><th>Webhook backlog</th></tr></thead>
+<tbody id="connectors">
+% for connector in connectors:
+<tr data-connector="{{connector["name"]}}"><td>{{connector["name"]}}</td><td>{{connector["type"]}}</td>
+<td data-field="running">{{connector["running"]}}</td><td data-field="waiting">{{connector["waiting"]}}</td>
+<td data-field="sent">{{connector["sent"]}}</td><td data-field="failed">{{connector["failed"]}}</td>
+<td data-field="backlog">{{connector["backlog"]}}</td></tr>
+% end
+</tbody>
+</table>
 </section>
 <section class="panel">
 <h2>Last events</h2>
