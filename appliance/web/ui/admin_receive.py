@@ -53,11 +53,14 @@ def _connector(who: Visitor, name: str) -> ReceiveConnector:
     return connector
 
 
-def _settings(fields: bottle.FormsDict) -> dict[str, str | None]:
-    """The form's settings as set_connector takes them: an empty target lets it choose
-    the one connector that suits the routing."""
-    return {"number": (fields.getunicode("number") or "").strip(), "routing": fields.getunicode("routing") or "",
-            "target": fields.getunicode("target") or None, "subject": fields.getunicode("subject") or ""}
+def _save(http: HttpApiContext, name: str, fields: bottle.FormsDict, *, require_token: bool | None,
+          generate_token: bool = False) -> tuple[ReceiveConnector, str | None]:
+    """The form's settings kept through set_connector; an empty target lets it choose the
+    one connector that suits the routing."""
+    return receive.set_connector(
+        name, kinds(http), number=(fields.getunicode("number") or "").strip(),
+        routing=fields.getunicode("routing") or "", target=fields.getunicode("target") or None,
+        subject=fields.getunicode("subject") or "", require_token=require_token, generate_token=generate_token)
 
 
 def install(app: bottle.Bottle, context: UiContext, http: HttpApiContext) -> None:
@@ -72,13 +75,12 @@ def install(app: bottle.Bottle, context: UiContext, http: HttpApiContext) -> Non
         who = administrator(context)
         fields = form(who)
         name = (fields.getunicode("name") or "").strip()
-        settings = _settings(fields)
-        typed = {"name": name, **{key: value or "" for key, value in settings.items()}}
+        typed = {field: fields.getunicode(field) or "" for field in ("number", "routing", "target", "subject")}
+        typed["name"] = name
         try:
             if ReceiveConnector.get_or_none(ReceiveConnector.name == name) is not None:
                 raise ApiError(409, "name_taken", f"name: a receive connector named {name!r} exists", "name")
-            connector, token = receive.set_connector(name, kinds(http), **settings,
-                                                     require_token=fields.getunicode("token") == "1")
+            connector, token = _save(http, name, fields, require_token=fields.getunicode("token") == "1")
         except ValueError as problem:
             return page(who, http, 422, error=str(problem), typed=typed)
         except ApiError as problem:
@@ -97,9 +99,8 @@ def install(app: bottle.Bottle, context: UiContext, http: HttpApiContext) -> Non
         wanted = fields.getunicode("token") == "1"
         try:
             # requiring a token again needs a new one: the old one's hash was dropped
-            _, token = receive.set_connector(name, kinds(http), **_settings(fields),
-                                             require_token=None if wanted else False,
-                                             generate_token=wanted and not connector.require_token)
+            _, token = _save(http, name, fields, require_token=None if wanted else False,
+                             generate_token=wanted and not connector.require_token)
         except ValueError as problem:
             return page(who, http, 422, error=str(problem))
         except ApiError as problem:
@@ -122,7 +123,7 @@ def install(app: bottle.Bottle, context: UiContext, http: HttpApiContext) -> Non
         except ApiError as problem:
             return page(who, http, problem.status, error=said(problem))
         log.info("web: receive connector %r: new token made by %s", name, who.user.name)
-        return page(who, http, token=token, token_for=name)
+        return page(who, http, token=token or "", token_for=name)  # a new token is always made here
 
     @app.post(PAGE + "/<name>/delete")
     @secured
