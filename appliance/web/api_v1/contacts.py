@@ -62,14 +62,14 @@ def group_data(group: ContactGroup) -> Group:
     return Group(group.id, group.name, [m.name for m in members])
 
 
-def _owned(model: type[ContactRow] | type[ContactGroup], owner: int, raw_id: str, what: str):
+def owned(model: type[ContactRow] | type[ContactGroup], owner: int, raw_id: str, what: str):
     row = model.get_or_none((model.id == row_id(raw_id, what)) & (model.user == owner))
     if row is None:  # another user's is as good as absent
         raise not_found(f"{what} {raw_id}")
     return row
 
 
-def _unique(kind: str, new_name: str, write: Callable[[], T]) -> T:
+def unique(kind: str, new_name: str, write: Callable[[], T]) -> T:
     """Run ``write`` in one transaction; a name the caller already uses for a ``kind`` is 409."""
     try:
         with ContactRow._meta.database.atomic():
@@ -78,7 +78,7 @@ def _unique(kind: str, new_name: str, write: Callable[[], T]) -> T:
         raise ApiError(409, "name_taken", f"you already have a {kind} named {new_name!r}", "name") from None
 
 
-def _contact_fields(body: ContactInput) -> tuple[str, str]:
+def contact_fields(body: ContactInput) -> tuple[str, str]:
     contact_name = name(body.name)
     try:
         number = numbers.normalize(body.number)
@@ -87,7 +87,7 @@ def _contact_fields(body: ContactInput) -> tuple[str, str]:
     return contact_name, number
 
 
-def _members(owner: int, body: GroupInput) -> list[ContactRow]:
+def group_members(owner: int, body: GroupInput) -> list[ContactRow]:
     wanted = body.members
     found = {c.name: c for c in ContactRow.select().where((ContactRow.user == owner) & ContactRow.name.in_(wanted))} \
         if wanted else {}
@@ -99,7 +99,7 @@ def _members(owner: int, body: GroupInput) -> list[ContactRow]:
     return [found[member] for member in wanted]
 
 
-def _write_group(group: ContactGroup, members: list[ContactRow]) -> ContactGroup:
+def write_group(group: ContactGroup, members: list[ContactRow]) -> ContactGroup:
     group.save()
     GroupMember.delete().where(GroupMember.group == group).execute()
     rows = [{"group": group.id, "contact": c.id, "position": position} for position, c in enumerate(members)]
@@ -118,25 +118,25 @@ def install(api: Api) -> None:
     @api.route("POST", "/contacts")
     def create_contact(call: Call) -> Reply:
         owner = require_local(call.principal, "contacts")
-        contact_name, number = _contact_fields(call.body(ContactInput))
-        contact = _unique("contact", contact_name, lambda: ContactRow.create(user=owner, name=contact_name,
+        contact_name, number = contact_fields(call.body(ContactInput))
+        contact = unique("contact", contact_name, lambda: ContactRow.create(user=owner, name=contact_name,
                                                                           number=number))
         return Reply(contact_data(contact), 201)
 
     @api.route("GET", "/contacts/<contact_id>")
     def get_contact(call: Call, contact_id: str) -> Contact:
-        return contact_data(_owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact"))
+        return contact_data(owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact"))
 
     @api.route("PUT", "/contacts/<contact_id>")
     def replace_contact(call: Call, contact_id: str) -> Contact:
-        contact = _owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact")
-        contact.name, contact.number = _contact_fields(call.body(ContactInput))
-        _unique("contact", contact.name, contact.save)
+        contact = owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact")
+        contact.name, contact.number = contact_fields(call.body(ContactInput))
+        unique("contact", contact.name, contact.save)
         return contact_data(contact)
 
     @api.route("DELETE", "/contacts/<contact_id>")
     def delete_contact(call: Call, contact_id: str) -> Reply:
-        _owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact").delete_instance()
+        owned(ContactRow, require_local(call.principal, "contacts"), contact_id, "contact").delete_instance()
         return NO_CONTENT
 
     @api.route("GET", "/groups")
@@ -149,25 +149,25 @@ def install(api: Api) -> None:
     def create_group(call: Call) -> Reply:
         owner = require_local(call.principal, "groups")
         body = call.body(GroupInput)
-        group_name, members = name(body.name), _members(owner, body)
-        group = _unique("group", group_name,
-                        lambda: _write_group(ContactGroup(user=owner, name=group_name), members))
+        group_name, members = name(body.name), group_members(owner, body)
+        group = unique("group", group_name,
+                        lambda: write_group(ContactGroup(user=owner, name=group_name), members))
         return Reply(group_data(group), 201)
 
     @api.route("GET", "/groups/<group_id>")
     def get_group(call: Call, group_id: str) -> Group:
-        return group_data(_owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group"))
+        return group_data(owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group"))
 
     @api.route("PUT", "/groups/<group_id>")
     def replace_group(call: Call, group_id: str) -> Group:
         owner = require_local(call.principal, "groups")
-        group = _owned(ContactGroup, owner, group_id, "group")
+        group = owned(ContactGroup, owner, group_id, "group")
         body = call.body(GroupInput)
-        group.name, members = name(body.name), _members(owner, body)
-        _unique("group", group.name, lambda: _write_group(group, members))
+        group.name, members = name(body.name), group_members(owner, body)
+        unique("group", group.name, lambda: write_group(group, members))
         return group_data(group)
 
     @api.route("DELETE", "/groups/<group_id>")
     def delete_group(call: Call, group_id: str) -> Reply:
-        _owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group").delete_instance()
+        owned(ContactGroup, require_local(call.principal, "groups"), group_id, "group").delete_instance()
         return NO_CONTENT

@@ -12,7 +12,20 @@ from pathlib import Path
 import bottle
 
 from ..diafaan.common import HttpApiContext
-from . import account, admin, admin_gateways, admin_keys, admin_users, dashboard, message, messages, received, send
+from . import (
+    account,
+    admin,
+    admin_gateways,
+    admin_keys,
+    admin_receive,
+    admin_users,
+    contacts,
+    dashboard,
+    message,
+    messages,
+    received,
+    send,
+)
 from .pages import UiContext, secured
 from .sessions import Sessions
 
@@ -33,6 +46,8 @@ def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None 
     admin_users.install(app, context)
     admin_keys.install(app, context)
     admin_gateways.install(app, context, http)
+    admin_receive.install(app, context, http)
+    contacts.install(app, context)
     message.install(app, context)
     send.install(app, context, http)
     admin.install(app, context)  # after the pages: it answers what none of them does

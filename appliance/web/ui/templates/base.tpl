@@ -11,7 +11,7 @@
 <header>
 <strong>SMS Appliance</strong>
 % if visitor is not None and not visitor.user.must_change_password:
-<nav><a href="/">Dashboard</a> <a href="/messages">Sent</a> <a href="/received">Received</a> <a href="/send">Send</a> <a href="/password">Password</a></nav>
+<nav><a href="/">Dashboard</a> <a href="/messages">Sent</a> <a href="/received">Received</a> <a href="/send">Send</a> <a href="/contacts">Contacts</a> <a href="/password">Password</a></nav>
 % if visitor.user.is_admin:
 <nav><a href="/admin/users">Administration</a></nav>
 % end
