@@ -32,9 +32,12 @@ class Verify:
         return Principal(1, name, False) if password == PASSWORD else None
 
 
+NO_ROW = lambda name: None  # noqa: E731  the users of these tests have no row to change
+
+
 def test_a_verified_pair_is_cached_and_expires(clock):
     verify = Verify()
-    auth = Authenticator(ttl=60, clock=clock, verify=verify)
+    auth = Authenticator(ttl=60, clock=clock, verify=verify, standing=NO_ROW)
     assert auth.authenticate("alice", PASSWORD, address="10.0.0.1").name == "alice"
     assert auth.authenticate("alice", PASSWORD, address="10.0.0.1").name == "alice"
     assert verify.calls == 1
@@ -45,7 +48,7 @@ def test_a_verified_pair_is_cached_and_expires(clock):
 
 def test_a_guessing_address_is_refused_without_checking_passwords(clock):
     verify = Verify()
-    auth = Authenticator(clock=clock, verify=verify)
+    auth = Authenticator(clock=clock, verify=verify, standing=NO_ROW)
     for n in range(5):
         assert auth.authenticate("alice", f"guess {n}", address="192.0.2.1") is None
     assert verify.calls == 5
@@ -64,7 +67,7 @@ def test_a_guessing_address_is_refused_without_checking_passwords(clock):
 
 def test_distributed_guessing_locks_the_name_but_not_its_known_client(clock):
     verify = Verify()
-    auth = Authenticator(clock=clock, verify=verify)
+    auth = Authenticator(clock=clock, verify=verify, standing=NO_ROW)
     assert auth.authenticate("alice", PASSWORD, address="10.0.0.1") is not None
     for n in range(20):
         assert auth.authenticate("alice", "guess", address=f"198.51.100.{n}") is None
@@ -78,7 +81,7 @@ def test_distributed_guessing_locks_the_name_but_not_its_known_client(clock):
 
 def test_an_overlong_name_is_refused_unchecked_and_counts_against_the_address(clock):
     verify = Verify()
-    auth = Authenticator(clock=clock, verify=verify)
+    auth = Authenticator(clock=clock, verify=verify, standing=NO_ROW)
     for _ in range(5):
         assert auth.authenticate("x" * 100_000, PASSWORD, address="192.0.2.1") is None
     assert verify.calls == 0
@@ -87,7 +90,7 @@ def test_an_overlong_name_is_refused_unchecked_and_counts_against_the_address(cl
 
 
 def test_callers_without_an_address_are_throttled_by_name(clock):
-    auth = Authenticator(clock=clock, verify=Verify())
+    auth = Authenticator(clock=clock, verify=Verify(), standing=NO_ROW)
     for _ in range(20):
         auth.authenticate("alice", "guess")
     assert auth.authenticate("alice", PASSWORD) is None
@@ -252,3 +255,18 @@ def test_x_forwarded_for_does_not_dodge_the_throttle(store):
     line = call(app, {"username": "alice", "password": PASSWORD, "to": "+447700900123", "message": "Hi"},
                 HTTP_X_FORWARDED_FOR="203.0.113.99")
     assert line.startswith("ERROR:304")
+
+
+def test_a_remembered_login_ends_with_a_change_to_its_user(database):
+    """A new password, a role taken away or the user deleted: the next request knows,
+    without waiting for the remembered pair to expire."""
+    users.set_user("carol", "first password", admin=True)
+    auth = Authenticator()
+    assert auth.authenticate("carol", "first password").is_admin
+    users.set_user("carol", "second password", admin=True)  # as the command line would, from outside
+    assert auth.authenticate("carol", "first password") is None
+    assert auth.authenticate("carol", "second password").is_admin
+    User.update(is_admin=False).where(User.name == "carol").execute()
+    assert auth.authenticate("carol", "second password").is_admin is False
+    User.delete().where(User.name == "carol").execute()
+    assert auth.authenticate("carol", "second password") is None

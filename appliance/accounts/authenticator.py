@@ -2,9 +2,12 @@
 
 The Diafaan API sends username and password with each call. A verified pair is remembered
 for a short time as a keyed digest (never the password), so the memory-hard KDF runs
-once per minute per client instead of once per message. Failures are throttled per client
-address and per user name (see throttle.py) before any of that: a locked-out guesser
-learns nothing, not even from the cache, and costs nothing.
+once per minute per client instead of once per message. A remembered pair stands only
+while the user's row does not change: each use reads the password hash and role again (one
+row by its unique name), so a new password, a role taken away or a deleted user counts
+from the next request, whoever changed it (the pages, the API or the command line).
+Failures are throttled per client address and per user name (see throttle.py) before any
+of that: a locked-out guesser learns nothing, not even from the cache, and costs nothing.
 """
 
 from __future__ import annotations
@@ -29,16 +32,19 @@ MAX_NAME = 256  # local names are shorter; a callback's (e-mail addresses ...) f
 class Authenticator:
     def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic,
                  verify: Callable[[str, str], Principal | None] = users.authenticate, *,
-                 throttle: LoginThrottle | None = None, guest: str | None = None) -> None:
+                 throttle: LoginThrottle | None = None, guest: str | None = None,
+                 standing: Callable[[str], object] = users.standing) -> None:
         """``guest`` names the local user whose rights a request without a user name gets;
-        None: such requests are refused."""
+        None: such requests are refused. ``standing(name)``: what a remembered pair of
+        that name rests on; it is remembered only while that stays the same."""
         self.ttl = ttl
         self.clock = clock
         self._verify = verify
+        self._standing = standing
         self.throttle = LoginThrottle(clock=clock) if throttle is None else throttle
         self.guest_name = guest
         self._key = secrets.token_bytes(32)
-        self._cache: dict[bytes, tuple[Principal, float]] = {}
+        self._cache: dict[bytes, tuple[Principal, float, object]] = {}
         self._lock = threading.Lock()
 
     def _digest(self, name: str, password: str) -> bytes:
@@ -56,9 +62,10 @@ class Authenticator:
         now = self.clock()
         with self._lock:
             hit = self._cache.get(key)
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[1] > now and hit[2] == self._standing(name):
             self.throttle.succeeded(name, address)
             return hit[0]
+        standing = self._standing(name)  # before the check: a change meanwhile is not remembered as checked
         principal = self._verify(name, password)
         if principal is None:
             self.throttle.failed(name, address)
@@ -67,7 +74,7 @@ class Authenticator:
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[key] = (principal, now + self.ttl)
+            self._cache[key] = (principal, now + self.ttl, standing)
         return principal
 
     def guest(self) -> Principal | None:

@@ -98,6 +98,13 @@ def authenticate(name: str, password: str, *,
     return Principal(user.id, user.name, user.is_admin)
 
 
+def standing(name: str) -> tuple[str, bool] | None:
+    """What a remembered login rests on: the user's password hash and role as they are now
+    (None: no local user of that name). One row read by the unique index on the name."""
+    row = User.select(User.password_hash, User.is_admin).where(User.name == name).tuples().first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
 def guest(name: str) -> Principal:
     """The rights of the guest account ``name``; ValueError says why it cannot be one.
 
