@@ -5,7 +5,7 @@ range read along the index on (removed, received_at), whose entries end in the r
 page 20,000 of a million rows costs what the first does. A search by time (from, to) is
 a range of that same index. A search by number (originator or recipient) or text has no
 index (each would be pages written for every message received): the range is read
-backwards from the page's start, at most ``search.SCAN`` (20,000) rows a request, and a
+backwards from the page's start, at most ``search.SCAN`` (10,000) rows a request, and a
 page that stops at that bound before it has 50 messages says how far back it looked and
 goes on from there. Time and memory per request are so bounded whatever the store holds:
 about what the same search of the sent messages takes (messages.py gives the figures).
@@ -60,16 +60,17 @@ def page(before: tuple[float, int] | None, filters: search.Filters | None = None
         select = select.where(InboundMessage.received_at >= filters.start)
     if filters.end is not None:
         select = select.where(InboundMessage.received_at < filters.end)
-    unindexed: list[peewee.Expression] = []
+    unindexed: list[peewee.ColumnBase] = []
     if filters.digits:
         unindexed.append(search.contains(InboundMessage.originator, filters.digits)
                          | search.contains(InboundMessage.recipient, filters.digits))
     if filters.pattern:
         unindexed.append(search.like(InboundMessage.text, filters.pattern))
-    edge = None
+    edge: Any = None
     if unindexed:
-        # the last row this request may examine: the range is read no further
-        edge = select.select(InboundMessage.received_at, _ROWID).offset(scan - 1).limit(1).tuples().first()
+        # the last row this request may examine, when rows older than it remain
+        last: list[Any] = list(select.select(InboundMessage.received_at, _ROWID).offset(scan - 1).limit(2).tuples())
+        edge = last[0] if len(last) == 2 else None
         if edge is not None:
             select = select.where(peewee.Tuple(InboundMessage.received_at, _ROWID) >= peewee.Tuple(*edge))
     rows: list[Any] = list(select.where(*unindexed) if unindexed else select)  # each with its rowid as ``row``
@@ -105,7 +106,7 @@ def install(app: bottle.Bottle, context: UiContext) -> None:
             filters = search.parse(bottle.request.query)
         except ValueError as error:
             refuse(400, "Not a search", str(error), who)
-        found = page(before, filters)
+        found = page(before, filters, search.SCAN)
         return render("received", visitor=who, messages=found.messages, first=not text,
                       older=filters.link("/received", found.cursor) if found.cursor else "",
                       stopped=found.stopped, filters=filters, newest=filters.link("/received", ""),
