@@ -1,8 +1,14 @@
-"""The received messages, newest first, 50 a page.
+"""The received messages, newest first, 50 a page, and their search.
 
 Paged by a cursor (the last row's time and rowid), not by an offset: each page is one
 range read along the index on (removed, received_at), whose entries end in the rowid, so
-page 20,000 of a million rows costs what the first does.
+page 20,000 of a million rows costs what the first does. A search by time (from, to) is
+a range of that same index. A search by number (originator or recipient) or text has no
+index (each would be pages written for every message received): the range is read
+backwards from the page's start, at most ``search.SCAN`` (10,000) rows a request, and a
+page that stops at that bound before it has 50 messages says how far back it looked and
+goes on from there. Time and memory per request are so bounded whatever the store holds:
+about what the same search of the sent messages takes (messages.py gives the figures).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import bottle
 import peewee
 
 from ...store.models import InboundMessage
+from . import search
+from .messages import Page
 from .pages import UiContext, refuse, render, require, secured
 
 PAGE = 50
@@ -39,14 +47,48 @@ def query(before: tuple[float, int] | None) -> peewee.ModelSelect[InboundMessage
     return select.order_by(InboundMessage.received_at.desc(), _ROWID.desc()).limit(PAGE + 1)
 
 
-def page(before: tuple[float, int] | None) -> tuple[list[dict[str, Any]], str]:
-    """A page of messages older than ``before`` (None: the newest), and the next page's cursor ("" on the last)."""
-    rows: list[Any] = list(query(before))  # each with its rowid as ``row``
+def _cursor(received_at: float, rowid: int) -> str:
+    return f"{received_at!r}_{rowid}"
+
+
+def page(before: tuple[float, int] | None, filters: search.Filters | None = None, scan: int = search.SCAN) -> Page:
+    """A page of messages older than ``before`` (None: the newest) that match ``filters``,
+    reading at most ``scan`` rows when a filter has no index."""
+    filters = filters or search.Filters(fields={})
+    select = query(before)
+    if filters.start is not None:
+        select = select.where(InboundMessage.received_at >= filters.start)
+    if filters.end is not None:
+        select = select.where(InboundMessage.received_at < filters.end)
+    unindexed: list[peewee.ColumnBase] = []
+    if filters.digits:
+        unindexed.append(search.contains(InboundMessage.originator, filters.digits)
+                         | search.contains(InboundMessage.recipient, filters.digits))
+    if filters.pattern:
+        unindexed.append(search.like(InboundMessage.text, filters.pattern))
+    edge: Any = None
+    if unindexed:
+        # the last row this request may examine, when rows older than it remain
+        last: list[Any] = list(select.select(InboundMessage.received_at, _ROWID).offset(scan - 1).limit(2).tuples())
+        edge = last[0] if len(last) == 2 else None
+        if edge is not None:
+            select = select.where(peewee.Tuple(InboundMessage.received_at, _ROWID) >= peewee.Tuple(*edge))
+    rows: list[Any] = list(select.where(*unindexed) if unindexed else select)  # each with its rowid as ``row``
     shown = [{"time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.received_at)),
               "originator": row.originator, "recipient": row.recipient, "gateway": row.gateway,
               "text": row.text, "parts": f"{row.parts_received}/{row.parts_total}"} for row in rows[:PAGE]]
-    last = rows[PAGE - 1] if len(rows) > PAGE else None
-    return shown, "" if last is None else f"{last.received_at!r}_{last.row}"
+    if len(rows) > PAGE:
+        return Page(shown, _cursor(rows[PAGE - 1].received_at, rows[PAGE - 1].row))
+    if edge is None:
+        return Page(shown, "")
+    # stored in the order received, so the rowids tell how many are left: those from the
+    # range's oldest (one step along the index) up to the edge
+    first = 1
+    if filters.start is not None:
+        first = (InboundMessage.select(_ROWID)
+                 .where((InboundMessage.removed == False) & (InboundMessage.received_at >= filters.start))  # noqa: E712
+                 .order_by(InboundMessage.received_at, _ROWID).limit(1).scalar())
+    return Page(shown, _cursor(*edge), search.searched_back(edge[0], max(edge[1] - first, 0)))
 
 
 def install(app: bottle.Bottle, context: UiContext) -> None:
@@ -60,5 +102,12 @@ def install(app: bottle.Bottle, context: UiContext) -> None:
         before = parse_cursor(text) if text else None
         if text and before is None:
             refuse(400, "Not a page", "before: not a page of this list; start again from the newest", who)
-        messages, cursor = page(before)
-        return render("received", visitor=who, messages=messages, cursor=cursor, first=not text)
+        try:
+            filters = search.parse(bottle.request.query)
+        except ValueError as error:
+            refuse(400, "Not a search", str(error), who)
+        found = page(before, filters, search.SCAN)
+        return render("received", visitor=who, messages=found.messages, first=not text,
+                      older=filters.link("/received", found.cursor) if found.cursor else "",
+                      stopped=found.stopped, filters=filters, newest=filters.link("/received", ""),
+                      max_text=search.MAX_TEXT, states=())

@@ -1,7 +1,8 @@
 % rebase("base", title="Sent messages")
 <h1>{{"Sent messages" if everyone else "Your sent messages"}}</h1>
+% include("search_form", action="/messages")
 % if not messages:
-<p>No messages{{"" if first else " older than these"}}.</p>
+<p>No messages{{" found" if any(filters.fields.values()) else ""}}{{"" if first else " older than these"}}{{" in this stretch" if stopped else ""}}.</p>
 % end
 <ol class="messages">
 % for message in messages:
@@ -24,9 +25,9 @@ via {{message["gateway"]}}
 </ol>
 <nav class="pages">
 % if not first:
-<a href="/messages">Newest</a>
+<a href="{{newest}}">Newest</a>
 % end
-% if cursor:
-<a href="/messages?before={{cursor}}">Older</a>
+% if older:
+<a href="{{older}}">Older</a>
 % end
 </nav>

@@ -1,7 +1,8 @@
 % rebase("base", title="Received messages")
 <h1>Received messages</h1>
+% include("search_form", action="/received")
 % if not messages:
-<p>No messages{{"" if first else " older than these"}}.</p>
+<p>No messages{{" found" if any(filters.fields.values()) else ""}}{{"" if first else " older than these"}}{{" in this stretch" if stopped else ""}}.</p>
 % end
 <ol class="messages">
 % for message in messages:
@@ -17,9 +18,9 @@ via {{message["gateway"]}} · parts {{message["parts"]}}</p>
 </ol>
 <nav class="pages">
 % if not first:
-<a href="/received">Newest</a>
+<a href="{{newest}}">Newest</a>
 % end
-% if cursor:
-<a href="/received?before={{cursor}}">Older</a>
+% if older:
+<a href="{{older}}">Older</a>
 % end
 </nav>
