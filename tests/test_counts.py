@@ -18,7 +18,7 @@ GATEWAYS = ("GSM1", "GSM2")
 
 @pytest.fixture
 def queue(database, clock):
-    clock.now = day_of(clock.now)[1] + 9 * 3600  # nine in the morning: today has room on both sides
+    clock.now = day_of(clock.now).began + 9 * 3600  # nine in the morning: today has room on both sides
     return Queue(database, clock=clock)
 
 
@@ -119,7 +119,7 @@ def test_today_is_the_local_day_and_starts_again_at_midnight(queue, inbox, clock
     assert queue.counts.snapshot().today == today
     assert afresh(queue).today == today
 
-    clock.now = day_of(clock.now)[1] + 36 * 3600  # noon tomorrow
+    clock.now = day_of(clock.now).began + 36 * 3600  # noon tomorrow
     assert queue.counts.snapshot().today == {}
     assert afresh(queue).today == {}
     queue.accept([NewMessage("+447700900003", "three")])

@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import peewee
 
@@ -49,11 +50,20 @@ _SCAN_OUTBOUND = (
 _SCAN_INBOUND = "SELECT gateway, COUNT(*), COALESCE(SUM(received_at >= ?), 0) FROM inbound_message GROUP BY gateway"
 
 
-def day_of(moment: float) -> tuple[str, float]:
-    """The local day ``moment`` falls in, as a key, and when that day began."""
+class Day(NamedTuple):
+    """A local day: its key, and when it began and ends (a day of DST change is 23 or 25 hours)."""
+
+    key: str
+    began: float
+    ends: float
+
+
+def day_of(moment: float) -> Day:
+    """The local day ``moment`` falls in."""
     local = time.localtime(moment)
     began = time.mktime((local.tm_year, local.tm_mon, local.tm_mday, 0, 0, 0, 0, 0, -1))
-    return time.strftime("%Y-%m-%d", local), began
+    ends = time.mktime((local.tm_year, local.tm_mon, local.tm_mday + 1, 0, 0, 0, 0, 0, -1))
+    return Day(time.strftime("%Y-%m-%d", local), began, ends)
 
 
 @dataclass(frozen=True)
@@ -107,12 +117,13 @@ class MessageCounts:
         self._groups: Counter[Group] = Counter()
         self._sending: dict[str, tuple[str, str]] = {}  # message id: (connector, gateway)
         self._received: Counter[str] = Counter()
-        self._day = ""
+        self._day = Day("", 0.0, 0.0)  # the day _today counts
         self._today: Counter[tuple[str, str]] = Counter()
 
     def scan(self, database: peewee.Database) -> None:
         """Count the store afresh: once, at start, while nothing else writes to it."""
-        day, began = day_of(self.clock())
+        day = day_of(self.clock())
+        began = day.began
         cursor = database.cursor()
         groups: Counter[Group] = Counter()
         sending: dict[str, tuple[str, str]] = {}
@@ -156,6 +167,11 @@ class MessageCounts:
             if old == MessageState.SENDING and new in (MessageState.SENT, MessageState.FAILED):
                 self._add_today(gateway, SENT if new == MessageState.SENT else FAILED, now)
 
+    def held(self, message_id: str) -> tuple[str, str] | None:
+        """The connector and gateway of a message being sent, as the claim told them."""
+        with self._lock:
+            return self._sending.get(message_id)
+
     def expired(self, connectors: Iterable[str]) -> None:
         """Queued messages that ended as expired, one per connector named."""
         with self._lock:
@@ -169,17 +185,18 @@ class MessageCounts:
             self._add_today(gateway, RECEIVED, now)
 
     def _add_today(self, gateway: str, what: str, now: float) -> None:
-        day, _ = day_of(now)
-        if day != self._day:
-            if day < self._day:
+        """Worked out again only when the day turns: every message sent is counted here."""
+        if not self._day.began <= now < self._day.ends:
+            day = day_of(now)
+            if day.key < self._day.key:
                 return  # the clock went back across midnight: not today's any more
             self._day, self._today = day, Counter()
         self._today[gateway, what] += 1
 
     def snapshot(self, now: float | None = None) -> Snapshot:
-        day, _ = day_of(self.clock() if now is None else now)
+        day = day_of(self.clock() if now is None else now).key
         with self._lock:
             sending: Counter[tuple[str, str]] = Counter(self._sending.values())
             return Snapshot(groups={group: count for group, count in self._groups.items() if count},
                             sending=dict(sending), received=dict(self._received),
-                            today=dict(self._today) if day == self._day else {})
+                            today=dict(self._today) if day == self._day.key else {})

@@ -121,7 +121,7 @@ _PART_SENT = ("UPDATE message_part SET state = 'sent', reference = ?, gateway = 
               "WHERE id = ? AND state = 'pending'")
 _EXPIRED_TEXT = "validity period ended before it could be sent"
 # what a change of state tells the counts (store.counts): whose message it was, and the gateway it has now
-_RETURNING = "RETURNING connector, gateway"
+_WHOSE = "SELECT connector, gateway FROM outbound_message WHERE id = ?"
 
 
 def _message(row: tuple) -> OutboundMessage:
@@ -218,20 +218,28 @@ class Queue:
 
     # -- transitions -----------------------------------------------------------------------
 
-    def transition(self, message_id: str, expected: str, new: str, **fields) -> bool:
-        """The one way a message changes state: true if it was in ``expected`` and now is ``new``."""
+    def transition(self, message_id: str, expected: str, new: str, *, whose: tuple[str, str] | None = None,
+                   **fields) -> bool:
+        """The one way a message changes state: true if it was in ``expected`` and now is ``new``.
+
+        ``whose``: the message's connector and the gateway it has after the change, for
+        the counts (store.counts), when the caller knows them (a claim does); a message
+        being sent is known to the counts; any other is read (one row by its key).
+        """
         now = fields["updated_at"] = self.clock()
         fields["state"] = new
         sql, columns = statements.update(OutboundMessage, tuple(fields), ("id", "state"))
         values = [column.db_value(value) for column, value in zip(columns, fields.values(), strict=True)]
-        # every row read: a statement left unfinished would hold up the commit
-        changed = self.database.cursor().execute(f"{sql} {_RETURNING}", (*values, message_id, expected)).fetchall()
-        if not changed:
+        cursor = self.database.cursor()
+        if cursor.execute(sql, (*values, message_id, expected)).rowcount != 1:
             return False
         if new in State.FINAL:
             self.tally.add(new)
-        (connector, gateway), = changed
-        self.counts.moved(message_id, connector, gateway, old=expected, new=new, now=now)
+        if expected == State.SENDING:
+            whose = self.counts.held(message_id)
+        if whose is None:
+            whose = cursor.execute(_WHOSE, (message_id,)).fetchone()
+        self.counts.moved(message_id, *whose, old=expected, new=new, now=now)
         return True
 
     @_bookkeeping
@@ -245,14 +253,16 @@ class Queue:
             for row in self.database.cursor().execute(_CLAIMABLE, (now, now)):
                 candidate = _message(row)
                 if candidate.expires_at is not None and candidate.expires_at <= now:
-                    self.transition(candidate.id, State.QUEUED, State.EXPIRED, error_text=_EXPIRED_TEXT)
+                    self.transition(candidate.id, State.QUEUED, State.EXPIRED, error_text=_EXPIRED_TEXT,
+                                    whose=(candidate.connector, candidate.gateway))
                     continue
                 if not may_send(candidate):
                     continue
                 tried = parse_tried(candidate.tried)
                 tried[gateway] = tried.get(gateway, 0) + 1
                 if self.transition(candidate.id, State.QUEUED, State.SENDING, gateway=gateway,
-                                   attempts=candidate.attempts + 1, tried=format_tried(tried)):
+                                   attempts=candidate.attempts + 1, tried=format_tried(tried),
+                                   whose=(candidate.connector, gateway)):
                     candidate.state = State.SENDING
                     candidate.gateway = gateway
                     candidate.attempts += 1
