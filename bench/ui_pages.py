@@ -26,10 +26,10 @@ Quick check (20,000 messages, a few seconds): ``python bench/ui_pages.py``. The 
 bench/RESULTS.md:
 
     python bench/ui_pages.py --messages 1000000 --data /tmp/bench-ui-1m --requests 200 \\
-        --seconds 10 --turns 2
+        --seconds 30 --turns 3
 
 The store is kept in ``--data`` (default: a temporary folder) and reused when it already
-holds the messages, since filling a million takes a minute or two.
+holds the messages: filling a million and checkpointing it takes a while.
 """
 
 from __future__ import annotations
@@ -164,14 +164,24 @@ class Poller(threading.Thread):
         self.polling, self.stop = polling, stop
         self.times: list[float] = []
 
+    def poll(self) -> http.client.HTTPResponse:
+        self.connection.request("GET", "/ui/status.json", headers={"Cookie": f"{COOKIE}={self.cookie}"})
+        response = self.connection.getresponse()
+        response.read()
+        return response
+
     def run(self) -> None:
         while not self.stop.is_set():
             if not self.polling.wait(0.1):
                 continue
             started = time.perf_counter()
-            self.connection.request("GET", "/ui/status.json", headers={"Cookie": f"{COOKIE}={self.cookie}"})
-            response = self.connection.getresponse()
-            response.read()
+            try:
+                response = self.poll()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # the service closed the keep-alive connection left idle between turns, as a
+                # browser finds: a GET goes again on a new one
+                self.connection.close()
+                response = self.poll()
             if response.status != 200:
                 raise RuntimeError(f"GET /ui/status.json: {response.status}")
             self.times.append(time.perf_counter() - started)
@@ -206,6 +216,8 @@ def send_rates(store: Path | None, pollers: int, seconds: int, turns: int) -> No
                         time.sleep(1.0)  # every poller has begun
                     rate = wrk(service.port, 8, seconds)
                     polling.clear()
+                    if not all(client.is_alive() for client in clients):
+                        raise RuntimeError("a dashboard poller stopped (its error is above): the turn is void")
                     rates[with_pollers].append(rate)
                     print(f"send-message, 8 clients, {seconds} s, "
                           f"{f'{pollers} dashboards open' if with_pollers else 'no dashboard'}: {rate:.0f}/s")
