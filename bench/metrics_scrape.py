@@ -63,11 +63,11 @@ class ReadyGateway(Gateway):
         raise AssertionError("nothing is sent here")
 
 
-def fill(database, messages: int, queued: int) -> None:
+def fill(database, messages: int, queued: int, days: int = 365) -> None:
     """Rows as the service leaves them, written in large transactions (the service's own
-    path would take hours for a million)."""
+    path would take hours for a million), created over the last ``days``."""
     now = time.time()
-    start = now - 365 * 86400
+    start = now - days * 86400
     outbound = ("INSERT INTO outbound_message (id, connector, recipient, contact_name, sender, text, message_type, "
                 "message_guid, message_info, gateways, priority, state, gateway, attempts, tried, error_text, "
                 "parts_total, created_at, updated_at, sent_at) VALUES (?, 'HTTP API', ?, '', '', ?, 'sms.automatic', "
@@ -88,13 +88,24 @@ def fill(database, messages: int, queued: int) -> None:
                          None if state in (MessageState.QUEUED, MessageState.FAILED) else at))
         with database.atomic():
             cursor.executemany(outbound, rows)
-            cursor.executemany(inbound, [(str(uuid.UUID(int=n)), GATEWAYS[n % 2], start + n)
+            cursor.executemany(inbound, [(str(uuid.UUID(int=n)), GATEWAYS[n % 2],
+                                          start + (now - start) * n * 10 / messages)
                                          for n in range(first // 10, (first + len(rows)) // 10)])
     with database.atomic():
         cursor.executemany("INSERT INTO webhook_delivery (connector, event, payload, state, attempts, "
                            "next_attempt_at, last_error, created_at) VALUES ('Hook', 'sms-received', '{}', "
                            "?, 0, ?, '', ?)",
                            [("pending" if n < 20 else "done", now, now - n) for n in range(10_000)])
+
+
+def service_parts(database) -> tuple[Queue, Inbox, Router, asyncio.AbstractEventLoop]:
+    """The queue, the inbox and a router over two ready gateways that send nothing: what
+    the app reads when called in-process (the caller closes the loop)."""
+    queue, inbox = Queue(database), Inbox(database)
+    routing = Routing([Connector("HTTP API", "http", tuple(Assignment(g) for g in GATEWAYS)),
+                       Connector("Hook", "webhook", ())])
+    loop = asyncio.new_event_loop()
+    return queue, inbox, Router(loop, queue, [ReadyGateway(g) for g in GATEWAYS], routing), loop
 
 
 def scrape(app) -> float:
@@ -120,11 +131,7 @@ def main() -> None:
         began = time.perf_counter()
         fill(database, options.messages, options.queued)
         print(f"filled the store in {time.perf_counter() - began:.0f} s")
-    queue, inbox = Queue(database), Inbox(database)
-    routing = Routing([Connector("HTTP API", "http", tuple(Assignment(g) for g in GATEWAYS)),
-                       Connector("Hook", "webhook", ())])
-    loop = asyncio.new_event_loop()
-    router = Router(loop, queue, [ReadyGateway(g) for g in GATEWAYS], routing)
+    queue, inbox, router, loop = service_parts(database)
     context = HttpApiContext(queue=queue, authenticator=Authenticator(), connector="HTTP API",
                              gateway_names=lambda: GATEWAYS, on_accepted=lambda: None, inbox=inbox,
                              server_status=dict)
