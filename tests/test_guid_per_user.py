@@ -7,6 +7,7 @@ from diafaan_api import Api
 from appliance.accounts.users import Principal
 from appliance.connectors import webhook
 from appliance.store import db as store_db
+from appliance.store import message_ids
 from appliance.store.models import OutboundMessage, User
 from appliance.store.queue import NewMessage
 from appliance.web import submission
@@ -143,3 +144,23 @@ def test_callers_vouched_for_by_the_callback_each_have_their_own_guids(api):
     with pytest.raises(submission.GuidTaken):
         commit("crm", "Other")
     assert OutboundMessage.select().count() == 2
+
+
+def test_an_administrator_finds_a_message_by_key_lookups_not_a_read_of_every_key(api):
+    """With a million messages a read of every key takes most of a second: a uuid and a
+    local user's guid are each found through the primary key."""
+    send(api, "alice", "order-1")
+    uuid_id = api.queue.accept([NewMessage(TO, "no guid")])[0]
+    database = api.queue.database
+    executed: list[str] = []
+    database.connection().set_trace_callback(executed.append)
+    try:
+        assert message_ids.find("order-1", None, everyone=True).text == "Hello"
+        assert message_ids.find(uuid_id, None, everyone=True).id == uuid_id
+    finally:
+        database.connection().set_trace_callback(None)
+    reads = [sql for sql in executed if sql.startswith("SELECT") and "outbound_message" in sql]
+    assert len(reads) == 2
+    for sql in reads:
+        plan = " ".join(row[3] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN" not in plan, plan

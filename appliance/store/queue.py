@@ -11,7 +11,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import peewee
 
@@ -323,7 +323,7 @@ class Queue:
         used all of its attempts; a temporary fault gives its attempt back). ``expires_at``
         sets when it ends as Expired, for a message that had no validity period of its own
         and is now tried until the default one runs out."""
-        fields: dict[str, object] = {} if tried is None else {"tried": format_tried(tried)}
+        fields: dict[str, Any] = {} if tried is None else {"tried": format_tried(tried)}
         if expires_at is not None:
             fields["expires_at"] = expires_at
         return self.transition(message_id, State.SENDING, State.QUEUED, retry_at=at, gateway="",
