@@ -24,7 +24,9 @@ def _imports(path: Path, name: str, modules: set[str]) -> set[str]:
             if node.level:
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*parent, base] if base else parent)
-            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            targets = [f"{base}.{alias.name}" for alias in node.names]
+            if not all(target in modules for target in targets):  # names from base, not its submodules
+                targets.append(base)
         else:
             continue
         for imported in targets:
