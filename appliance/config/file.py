@@ -99,6 +99,53 @@ class ModemConfig(Table, frozen=True):
     enabled: bool = True                    # false: not started until an administrator starts it
 
 
+GatewayName = Annotated[str, Meta(pattern=r"^[^;]*[^;\s][^;]*$",
+                                  description="a name without ';' (it separates names in the gateway parameter)")]
+Secret = Annotated[str, Meta(extra={"secret": True})]
+ProviderType = Literal["smsapi", "twilio", "clickatell", "infobip", "http"]
+
+
+class ProviderConfig(Table, frozen=True):
+    """An HTTP SMS provider's account as a gateway (``[[provider]]``): its name is the
+    gateway name users see and pass in ``gateway=``, as a modem's is. Which credential
+    keys a type needs is checked by that type (appliance/gateways/providers/)."""
+
+    name: GatewayName
+    type: ProviderType
+    # the provider's API; empty: its public one. Always https:// (plain http:// only to
+    # this machine, for tests and a local relay)
+    base_url: str = ""
+    ca_file: str = ""                       # a CA to trust besides the system's (a relay's own)
+    # credentials: each type names the ones it needs
+    token: Secret = ""                      # SMSAPI OAuth token
+    username: str = ""                      # SMSAPI, Clickatell
+    password: Secret = ""                   # SMSAPI, Clickatell
+    account_sid: str = ""                   # Twilio
+    auth_token: Secret = ""                 # Twilio
+    api_key: Secret = ""                    # Infobip, Clickatell
+    api_secret: Secret = ""                 # Infobip
+    # the generic http type: where and how to send, and how to read the answer
+    method: Literal["GET", "POST"] = "POST"
+    parameters: str = ""                    # a query or form template: to={to}&text={text}&from={sender}
+    success_pattern: str = ""               # a regular expression an accepted answer matches
+    id_pattern: str = ""                    # a regular expression whose first group is the provider's id
+    enabled: bool = True                    # "active": false leaves it stopped until started
+    start_date: str = ""                    # YYYY-MM-DD: not used before that day
+    pattern: Literal["batch", "loop"] = "loop"   # batch: many recipients per request, where the API takes them
+    sender: str = ""                        # sender ID: up to 11 letters and digits, or a number
+    fallback_sender: str = ""               # used when the provider refuses ``sender``
+    proxy: str = ""                         # host:port of an HTTP proxy
+    country_code: Annotated[str, Meta(pattern=r"^[1-9][0-9]{0,3}$",
+                                      description="a country calling code like 49")] | None = None
+    max_length: Annotated[int, Meta(ge=1, le=10_000)] = 1000   # characters of one message
+    concurrency: Annotated[int, Meta(ge=1, le=64)] = 4         # requests in flight at once
+    batch_size: Annotated[int, Meta(ge=1, le=1000)] = 100      # messages per request, in batch
+    timeout: Annotated[float, Meta(ge=1, le=300)] = 30.0       # seconds one request may take
+    send_limit_day: Count | None = None     # SMS parts per day, per month, per minute
+    send_limit_month: Count | None = None
+    send_rate_per_minute: Count | None = None
+
+
 class GatewayUse(Table, frozen=True):
     """One entry of a connector's ``gateways``; it unpacks as (name, use, role)."""
 
@@ -222,6 +269,7 @@ class Config(Table, frozen=True):
     receive: ReceiveConfig = field(default_factory=ReceiveConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     modems: tuple[ModemConfig, ...] = field(default=(), name="modem")
+    providers: tuple[ProviderConfig, ...] = field(default=(), name="provider")
     connectors: tuple[ConnectorConfig, ...] = field(default=(), name="connector")
 
     def with_overrides(self, *, data: str | None = None, listen: str | None = None) -> Config:
