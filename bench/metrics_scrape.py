@@ -100,8 +100,11 @@ def fill(database, messages: int, queued: int, days: int = 365) -> None:
 
 def service_parts(database) -> tuple[Queue, Inbox, Router, asyncio.AbstractEventLoop]:
     """The queue, the inbox and a router over two ready gateways that send nothing: what
-    the app reads when called in-process (the caller closes the loop)."""
-    queue, inbox = Queue(database), Inbox(database)
+    the app reads when called in-process (the caller closes the loop). The store's
+    messages are counted first, as the service does at start (store/counts.py)."""
+    queue = Queue(database)
+    queue.counts.scan(database)
+    inbox = Inbox(database, counts=queue.counts)
     routing = Routing([Connector("HTTP API", "http", tuple(Assignment(g) for g in GATEWAYS)),
                        Connector("Hook", "webhook", ())])
     loop = asyncio.new_event_loop()
