@@ -165,3 +165,21 @@ def test_check_takes_a_key_or_a_username_and_password():
     Infobip.check(ProviderConfig(name="I", type="infobip", base_url="https://x1.api.infobip.com", api_key="k"), "p")
     Infobip.check(ProviderConfig(name="I", type="infobip", base_url="https://x1.api.infobip.com",
                                  username="u", password="p"), "p")
+
+
+def test_a_bad_request_is_refused_and_a_forbidden_scope_stops_the_gateway(infobip):
+    infobip.fail_next(Fault(400, b'{"requestError":{"serviceException":{"messageId":"BAD_REQUEST",'
+                                 b'"text":"Bad request"}}}'), Fault(403, b""))
+    [bad] = send(infobip, [message("a")])
+    [forbidden] = send(infobip, [message("a")])
+    assert (bad.kind, bad.error_text) == (Kind.REFUSED, "BAD_REQUEST: Bad request")
+    assert (forbidden.kind, forbidden.error_code) == (Kind.CREDENTIALS, 403)
+    assert infobip.accepted == []
+
+
+def test_one_status_request_asks_at_most_a_page_of_logs(infobip):
+    from urllib.parse import parse_qs, urlsplit
+
+    request = Infobip(config(infobip)).status_request([f"m{n}" for n in range(1500)])
+    query = parse_qs(urlsplit(request.url).query)
+    assert (len(query["messageId"]), query["limit"]) == (1000, ["1000"])

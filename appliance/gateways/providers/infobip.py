@@ -34,6 +34,7 @@ from .api import (
 PENDING, UNDELIVERABLE, DELIVERED, EXPIRED, REJECTED = 1, 2, 3, 4, 5
 ACCEPTED = 0                       # the older answers' MESSAGE_ACCEPTED
 DUPLICATE_MESSAGE_ID = 23          # REJECTED_DUPLICATE_MESSAGE_ID: the id was taken before
+MAX_LOGS = 1000                    # the logs' largest page
 DELIVERED_TO_OPERATOR = 2          # of group DELIVERED, yet not final: a handset report follows
 
 # A send answer's status id → what it means for the message. Every id not here takes its
@@ -133,8 +134,10 @@ class Infobip(ProviderApi):
 
     def status_request(self, provider_ids: Sequence[str]) -> Request:
         """The logs, not the delivery reports: Infobip hands out each report only once,
-        while the logs can be read again for 48 hours."""
-        query = urlencode([("messageId", id) for id in provider_ids] + [("limit", len(provider_ids))])
+        while the logs can be read again for 48 hours. At most MAX_LOGS entries come back
+        to one request: ids beyond those are asked again in the engine's next poll."""
+        query = urlencode([("messageId", id) for id in provider_ids[:MAX_LOGS]]
+                          + [("limit", min(len(provider_ids), MAX_LOGS))])
         return Request("GET", f"{self.base_url}/sms/1/logs?{query}", self._headers())
 
     def status_results(self, provider_ids: Sequence[str], answer: Answer) -> dict[str, Status]:
