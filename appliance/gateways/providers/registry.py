@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .api import ProviderApi
+from .infobip import Infobip
 
 PROVIDERS: dict[str, type[ProviderApi]] = {
+    Infobip.type: Infobip,
 }
 
 
