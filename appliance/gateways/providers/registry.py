@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from .api import ProviderApi
+from .generic_http import GenericHttp
+from .smsapi import SmsApi
 
 PROVIDERS: dict[str, type[ProviderApi]] = {
+    SmsApi.type: SmsApi,
+    GenericHttp.type: GenericHttp,
 }
 
 
