@@ -114,6 +114,9 @@ class ProviderApi(ABC):
     public_url: ClassVar[str]      # the API's base URL when base_url is not set
     batch: ClassVar[bool]          # one request can carry several messages
     idempotent: ClassVar[bool]     # a repeated client reference is dropped by the provider
+    # one request carries one text to several recipients (SMSAPI): the engine groups a
+    # batch by text as well as by sender and encoding
+    batch_same_text: ClassVar[bool] = False
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

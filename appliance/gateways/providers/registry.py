@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from .api import ProviderApi
+from .generic_http import GenericHttp
 from .infobip import Infobip
+from .smsapi import SmsApi
 
 PROVIDERS: dict[str, type[ProviderApi]] = {
+    SmsApi.type: SmsApi,
     Infobip.type: Infobip,
+    GenericHttp.type: GenericHttp,
 }
 
 
