@@ -49,7 +49,7 @@ def test_status_shows_gateways_connectors_and_message_counts(rig, app):
     first, second = data["gateways"]
     assert first == {"name": "GSM1", "state": "ready", "detail": "", "in_service": True, "paused": False,
                      "sent": 1, "failed": 0, "received": 0, "send_limit_day": 100, "send_limit_month": None,
-                     "send_rate_per_minute": None, "device": {}}
+                     "send_rate_per_minute": None, "device": {}, "credit": None}
     assert (second["name"], second["state"], second["in_service"]) == ("GSM2", "stopped", False)
     assert [c["name"] for c in data["connectors"]] == ["HTTP API", "Hook"]
     assert data["connectors"][0]["gateways"][0] == {"name": "GSM1", "use": "send-receive", "role": "primary"}

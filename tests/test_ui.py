@@ -43,6 +43,8 @@ def status() -> dict:
             "name": "GSM1", "state": "ready", "detail": "", "paused": False, "sent": 5, "failed": 1,
             "received": 3, "in_send_queue": 2, "send_limit_day": 500, "send_limit_month": None,
             "send_rate_per_minute": None, "today": {"sent": 4, "failed": 0, "received": 2}, "limits_used": (4, 9),
+            "credit": {"amount": 12.5, "currency": "GBP", "text": "Balance 12.50 GBP", "at": time.time(),
+                       "error": "no USSD answer"},
             "properties": {"signal_dbm": -73, "operator": "Test Net", "registration": "home", "storage": "1/30"},
         }],
         "connectors": [
@@ -265,6 +267,7 @@ def test_the_dashboard_shows_each_gateway_in_words_with_its_signal(site):
     assert 'data-gateway="GSM1"' in page and ">ready<" in page and "-73 dBm" in page and 'data-bars="4"' in page
     assert "Test Net" in page and "500 a day (496 left)" in page
     assert "4 today, 5 in all" in page and "2 today, 3 in all" in page  # sent, received
+    assert "12.5 GBP (" in page and "latest reading failed: no USSD answer" in page
     assert '<dd id="scheduled">1</dd>' in page and '<dd id="oldest">5 min</dd>' in page
     assert "Helpdesk &lt;b&gt;" in page and "4, oldest 90 s" in page and ">stopped<" in page
     live = browser.get("/ui/status.json")

@@ -29,6 +29,7 @@ from ..control import server_status
 from ..control.metrics import ApplianceCollector
 from ..control.server_control import ServerControl, effective_config, routing_connector, webhook_targets
 from ..gateways.assignment import Routing
+from ..gateways.credit import Credit, CreditWatch, ussd_reader
 from ..gateways.limits import Limits, LimitTracker
 from ..gateways.modem import ModemGateway
 from ..gateways.router import Router
@@ -44,6 +45,7 @@ from ..store.models import InboundMessage, OutboundMessage
 from ..store.queue import Queue
 from ..store.reports import Reports, report_status_text
 from ..store.space import Space
+from ..store.transactions import transaction
 from ..web.api_v1 import ApiV1Context
 from ..web.app import create_app
 from ..web.capacity import Capacity
@@ -161,6 +163,11 @@ class Service:
         router = self.router = Router(loop, queue, self.gateways, self.routing, limits=limits,
                                       retry_delays=self.config.routing.retry_delays,
                                       default_validity=self.config.routing.default_validity)
+        router.credit = CreditWatch(loop, on_low=self._credit_low)
+        for modem, gateway in zip(modems, self.gateways, strict=False):
+            if modem.balance_ussd and isinstance(gateway, ModemGateway):
+                router.credit.watch(modem.name, ussd_reader(gateway.driver.ussd, modem.balance_ussd),
+                                    interval=modem.balance_interval, low=modem.balance_low)
         control = self.control = ServerControl(loop, database, self.config, router=router,
                                                webhooks=webhooks, inbox=inbox, on_settings=self._flush_incomplete)
         started_at = time.time()
@@ -210,6 +217,7 @@ class Service:
         """What waits for the loop's first turn."""
         assert self.control is not None and self.router is not None and self.webhooks is not None  # started
         self.control.start_gateways()  # every enabled one
+        self.router.credit.start()
         self.router.kick()  # whatever was queued before a restart
         self._flush_incomplete()
         self.webhooks.kick()  # events still owed from before a restart
@@ -260,6 +268,18 @@ class Service:
         assert self.stop_words is not None  # started: built before the inbox
         self.stop_words.received(message)
         self._queue_sms_webhooks(message)
+
+    def _credit_low(self, gateway: str, credit: Credit, low: float) -> None:
+        """A gateway's credit fell below its threshold: an event in the log and a notice to
+        every webhook connector, in one commit."""
+        assert self.queue is not None and self.webhooks is not None  # started: credit is read after
+        text = f"credit {credit.amount:g} {credit.currency} is below {low:g}".replace("  ", " ")
+        log.warning("%s: %s", gateway, text)
+        with transaction(self.queue.database):
+            self.queue.log("credit-low", text, gateway=gateway, level="warning")
+            webhook.enqueue(list(self.webhooks.targets), webhook.credit_event(
+                gateway, credit.amount or 0.0, credit.currency, credit.text, low))
+        self.webhooks.kick()
 
     def _kick_router(self) -> None:
         if self.router is not None:  # a message was queued on the loop, not by a request
@@ -379,6 +399,8 @@ class Service:
         for pin in self.ring_pins:
             pin.close()  # no more hand-overs to a loop that is closing
         self.ring_pins.clear()
+        if self.router is not None:
+            self.router.credit.stop()
         for gateway in self.gateways:
             gateway.stop()
         for simulator in self.simulators:

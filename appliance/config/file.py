@@ -76,6 +76,10 @@ class Table(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     subclass says ``frozen=True`` again for mypy; msgspec would inherit it.)"""
 
 
+BalanceInterval = Annotated[float, Meta(ge=600, le=7 * 86400, description="seconds from 600 (10 minutes) "
+                                                                         "to 604800 (a week)")]
+
+
 class ModemConfig(Table, frozen=True):
     # left out of the file: see _named
     name: Annotated[str, Meta(pattern=r"^[^;]*[^;\s][^;]*$",
@@ -97,6 +101,12 @@ class ModemConfig(Table, frozen=True):
     send_limit_month: Count | None = None
     send_rate_per_minute: Count | None = None
     enabled: bool = True                    # false: not started until an administrator starts it
+    # the prepaid SIM's credit: the USSD code that asks it ("*100#"), how often, and the
+    # amount under which an event and a webhook notice say it runs low
+    balance_ussd: Annotated[str, Meta(pattern=r"^([*#0-9]{2,40})?$",
+                                      description='a USSD code like "*100#"')] = ""
+    balance_interval: BalanceInterval = 21600.0
+    balance_low: Annotated[float, Meta(ge=0)] | None = None
 
 
 GatewayName = Annotated[str, Meta(pattern=r"^[^;]*[^;\s][^;]*$",
@@ -144,6 +154,8 @@ class ProviderConfig(Table, frozen=True):
     send_limit_day: Count | None = None     # SMS parts per day, per month, per minute
     send_limit_month: Count | None = None
     send_rate_per_minute: Count | None = None
+    balance_interval: BalanceInterval = 3600.0   # how often the account's balance is asked
+    balance_low: Annotated[float, Meta(ge=0)] | None = None   # under it: an event and a webhook notice
 
 
 class GatewayUse(Table, frozen=True):

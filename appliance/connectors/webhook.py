@@ -37,7 +37,7 @@ from ..store.models import InboundMessage, OutboundMessage, WebhookDelivery
 log = logging.getLogger(__name__)
 
 BACKOFF = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)   # then hourly
-SMS_RECEIVED, DELIVERY_REPORT = "sms-received", "delivery-report"
+SMS_RECEIVED, DELIVERY_REPORT, CREDIT_LOW = "sms-received", "delivery-report", "credit-low"
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,12 @@ def report_event(message: OutboundMessage, status_code: int, status_text: str, d
             "status_code": status_code, "status_text": status_text, "detail": detail,
             "gateway": message.gateway, "message_guid": message.message_guid,
             "message_info": message.message_info, "time": _iso(time.time())}
+
+
+def credit_event(gateway: str, amount: float, currency: str, answer: str, threshold: float) -> dict:
+    """A gateway's credit fell below its threshold (gateways/credit.py)."""
+    return {"event": CREDIT_LOW, "gateway": gateway, "amount": amount, "currency": currency,
+            "threshold": threshold, "answer": answer, "time": _iso(time.time())}
 
 
 def enqueue(connectors: list[str], event: dict, now: float | None = None) -> None:

@@ -102,6 +102,8 @@ class ApplianceCollector(Collector):
                                   labels=["gateway", "period"])
         used = GaugeMetricFamily("sms_gateway_sent_parts", "SMS parts a gateway with send limits sent in the "
                                  "current day and month (what the limits count)", labels=["gateway", "period"])
+        credit = GaugeMetricFamily("sms_gateway_credit", "What is left on the gateway's account (a prepaid "
+                                   "SIM's credit, a provider's balance), as last read", labels=["gateway", "currency"])
         now = router.limits.clock()
         for gateway in router.gateways:
             status = gateway_status(router, gateway)
@@ -121,7 +123,10 @@ class ApplianceCollector(Collector):
                 day, month = router.limits.used(name, now)
                 used.add_metric([name, "day"], day)
                 used.add_metric([name, "month"], month)
-        yield from (up, paused, state, signal, registration, info, limit, used)
+            reading = router.credit.credit(name)
+            if reading is not None and reading.amount is not None:
+                credit.add_metric([name, reading.currency], reading.amount)
+        yield from (up, paused, state, signal, registration, info, limit, used, credit)
 
     @staticmethod
     def _webhooks(router: Router, now: float) -> Iterator[Metric]:

@@ -177,7 +177,18 @@ class ServerControl:
     def resume_sending(self, names: Sequence[str] = ()) -> dict[str, str]:
         return self._each_gateway(names, self.router.resume, "sending resumed")
 
-    def _each_gateway(self, names: Sequence[str], act: Callable[[str], None], outcome: str) -> dict[str, str]:
+    def read_credit(self, names: Sequence[str] = ()) -> dict[str, str]:
+        """Ask the named gateways' credit now (none named: every gateway whose credit is
+        read); each reading comes in moments later (``router.credit.settled``)."""
+        credit = self.router.credit
+        chosen = self._gateways(names) if names else [g for g in self.router.gateways if credit.credit(g.name)]
+        for gateway in chosen:
+            if credit.credit(gateway.name) is None:
+                raise ConfigError(gateway.name, "has no credit to read: a modem needs balance_ussd (the USSD "
+                                                "code that asks its SIM's credit)")
+        return self._each_gateway([g.name for g in chosen], credit.refresh, "reading credit")
+
+    def _each_gateway(self, names: Sequence[str], act: Callable[[str], object], outcome: str) -> dict[str, str]:
         result = {}
         for gateway in self._gateways(names):
             act(gateway.name)

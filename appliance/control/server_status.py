@@ -20,6 +20,7 @@ from importlib import metadata
 
 from ..connectors import webhook
 from ..gateways.base import Gateway
+from ..gateways.credit import Credit
 from ..gateways.router import Router
 from ..store.counts import FAILED, RECEIVED, SENT
 from ..store.models import MessageState
@@ -52,6 +53,12 @@ def gateway_status(router: Router, gateway: Gateway) -> dict:
         "send_rate_per_minute": limits.per_minute if limits else None,
         "properties": status,  # what this kind of gateway tells besides: model, signal, ...
     }
+
+
+def _credit(credit: Credit | None) -> dict | None:
+    """A gateway's credit as the status shows it; None where it is not watched."""
+    return None if credit is None else {"amount": credit.amount, "currency": credit.currency, "text": credit.text,
+                                        "at": credit.at, "error": credit.error}
 
 
 def webhook_backlog(router: Router) -> dict[str, tuple[int, float | None]]:
@@ -89,6 +96,7 @@ def collect(router: Router, *, started_at: float, now: float | None = None,
             "received": counts.received.get(gateway.name, 0),
             "today": {what: counts.today.get((gateway.name, what), 0) for what in (SENT, FAILED, RECEIVED)},
             "limits_used": router.limits.used(gateway.name, now) if gateway.name in router.limits.limits else None,
+            "credit": _credit(router.credit.credit(gateway.name)),
         })
     connector_status = [{
         "name": connector.name,

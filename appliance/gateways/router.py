@@ -19,6 +19,7 @@ from ..store.tally import Tally
 from ..store.transactions import transaction
 from .assignment import Routing
 from .base import Gateway, Outcome
+from .credit import CreditWatch
 from .limits import LimitTracker
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Router:
         self.retry_delays = tuple(retry_delays)
         self.default_validity = default_validity
         self.paused: set[str] = set()
+        # what is left on each gateway's account, for the status (the service says which to watch)
+        self.credit = CreditWatch(loop)
         # each attempt's end, by gateway, result and error code, for /metrics (store.tally)
         self.attempts = Tally()
         self._kicked = False

@@ -3,6 +3,7 @@ logs in; starting, stopping, pausing and reconfiguring it for administrators."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import msgspec
@@ -14,6 +15,7 @@ from .endpoint import Api, Call
 from .fields import Input, Output, keyed
 from .operate import RELOAD, Change, Values, action_of, administrator, changed, checked, control_of, listed, named, run
 from .status import GatewayStatus, gateway_fields
+from .wire import ApiError
 
 
 class Gateway(GatewayStatus):
@@ -41,7 +43,9 @@ ACTIONS = {
     "pause": ServerControl.pause_sending,
     "resume": ServerControl.resume_sending,
     "reset-send-limit": ServerControl.reset_send_limit,
+    "read-credit": ServerControl.read_credit,
 }
+CREDIT_TIMEOUT = 60.0   # seconds a read-credit answer waits for the reading (a USSD answer takes a few)
 
 
 def gateways(call: Call, control: ServerControl) -> list[Gateway]:
@@ -85,6 +89,13 @@ def install(api: Api) -> None:
         control = administrator(call)
         act = action_of(ACTIONS, action, "gateway")
         run(control, lambda: act(control, [gateway]))
+        if action == "read-credit":  # the answer shows the new reading
+            try:
+                asyncio.run_coroutine_threadsafe(control.router.credit.settled(gateway), control.loop).result(
+                    CREDIT_TIMEOUT)
+            except TimeoutError:
+                raise ApiError(504, "timeout", f"no credit reading within {CREDIT_TIMEOUT:g} s; "
+                                               "GET the gateway later to see it") from None
         changed(call, "gateway", gateway, action)
         return named(gateways(call, control), gateway, "gateway")
 

@@ -34,6 +34,16 @@ class Device(Output):
     smsc: str | UnsetType | None = UNSET
 
 
+class GatewayCredit(Output):
+    """What is left on the gateway's account (a prepaid SIM by USSD, a provider's balance)."""
+
+    amount: float | None              # None until a reading held an amount
+    currency: str
+    text: str                         # the answer as given, for a person to read
+    read_at: Time | None
+    error: str                        # why the latest reading failed; "" when it did not
+
+
 class GatewayStatus(Output):
     name: str
     state: str
@@ -47,6 +57,7 @@ class GatewayStatus(Output):
     send_limit_month: int | None
     send_rate_per_minute: int | None
     device: Device
+    credit: GatewayCredit | None      # None where the credit is not watched
 
 
 class ConnectorStatus(Output):
@@ -72,9 +83,13 @@ _DEVICE = frozenset(Device.__struct_fields__)
 def gateway_fields(collected: dict) -> dict:
     """One gateway of ``collect``'s answer as the fields of a :class:`GatewayStatus`; what
     its kind tells besides (a modem's signal, operator, ...) goes under ``device``."""
-    fields = {key: collected[key] for key in GatewayStatus.__struct_fields__ if key != "device"}
+    fields = {key: collected[key] for key in GatewayStatus.__struct_fields__ if key not in ("device", "credit")}
     device = {key: value for key, value in collected["properties"].items() if key in _DEVICE}
-    return {**fields, "device": msgspec.convert(device, Device)}
+    credit = collected.get("credit")
+    return {**fields, "device": msgspec.convert(device, Device),
+            "credit": None if credit is None else GatewayCredit(
+                amount=credit["amount"], currency=credit["currency"], text=credit["text"],
+                read_at=None if credit["at"] is None else timestamp(credit["at"]), error=credit["error"])}
 
 
 def install(api: Api) -> None:

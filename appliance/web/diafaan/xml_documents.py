@@ -74,6 +74,12 @@ def server_status(status: dict) -> XmlReply:
         child(entry, "SendLimitDay", gateway["send_limit_day"])
         child(entry, "SendLimitMonth", gateway["send_limit_month"])
         child(entry, "SendRatePerMinute", gateway["send_rate_per_minute"])
+        credit = gateway.get("credit")
+        if credit is not None:  # <Credit Currency="GBP" Time="20261122101530">12.34</Credit>, or empty until read
+            attributes = {"Currency": credit["currency"], "Error": credit["error"]}
+            if credit["at"] is not None:
+                attributes["Time"] = local_time(credit["at"])
+            child(entry, "Credit", credit["amount"], **{k: v for k, v in attributes.items() if v})
         for name, value in gateway["properties"].items():
             child(entry, "Property", value, Name=name)
     connectors = child(root, "Connectors", Count=len(status["connectors"]))

@@ -85,7 +85,20 @@ def gateway_card(gateway: dict) -> dict[str, Any]:
         "received": f"{today[RECEIVED]} today, {gateway['received']} in all",
         "waiting": gateway["in_send_queue"],
         "limits": limits(gateway),
+        "credit": credit(gateway["credit"]),
     }
+
+
+def credit(reading: dict | None) -> str:
+    """The account's credit in words: the amount and when it was read, and why the latest
+    reading failed if it did ("" where the credit is not watched)."""
+    if reading is None:
+        return ""
+    if reading["amount"] is None:
+        return f"not read: {reading['error']}" if reading["error"] else "not read yet"
+    words = f"{reading['amount']:g} {reading['currency']}".strip()
+    words += f" ({time.strftime('%H:%M', time.localtime(reading['at']))})"
+    return f"{words}; latest reading failed: {reading['error']}" if reading["error"] else words
 
 
 def _age(seconds: float) -> str:

@@ -19,6 +19,9 @@
 <dt>Received</dt><dd data-field="received">{{gateway["received"]}}</dd>
 <dt>Waiting for it</dt><dd data-field="waiting">{{gateway["waiting"]}}</dd>
 <dt>Send limits</dt><dd data-field="limits">{{gateway["limits"]}}</dd>
+% if gateway["credit"]:
+<dt>Credit</dt><dd data-field="credit">{{gateway["credit"]}}</dd>
+% end
 </dl>
 </article>
 % end
