@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .api import ProviderApi
+from .twilio import Twilio
 
 PROVIDERS: dict[str, type[ProviderApi]] = {
+    Twilio.type: Twilio,
 }
 
 
