@@ -117,6 +117,8 @@ class ProviderApi(ABC):
     # one request carries one text to several recipients (SMSAPI): the engine groups a
     # batch by text as well as by sender and encoding
     batch_same_text: ClassVar[bool] = False
+    # the most provider ids one status_request may ask about; None: any number (Twilio: 1)
+    status_ids_per_request: ClassVar[int | None] = None
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

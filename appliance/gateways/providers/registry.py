@@ -6,9 +6,11 @@ from .api import ProviderApi
 from .generic_http import GenericHttp
 from .infobip import Infobip
 from .smsapi import SmsApi
+from .twilio import Twilio
 
 PROVIDERS: dict[str, type[ProviderApi]] = {
     SmsApi.type: SmsApi,
+    Twilio.type: Twilio,
     Infobip.type: Infobip,
     GenericHttp.type: GenericHttp,
 }
