@@ -34,7 +34,7 @@ def test_the_sims_credit_is_read_on_demand_shown_everywhere_and_low_is_told(tmp_
 
             lines = appliance.http("request-server-status", username="root", password=PASSWORD)
             root = ET.fromstring("\r\n".join(lines).encode("utf-8"))
-            (gateway,) = root.find("Gateways")
+            (gateway,) = root.findall("Gateways/Gateway")
             assert gateway.findtext("Credit") == "12.34"
             metrics = requests.get(f"{base}/metrics", timeout=10).text
             assert f'sms_gateway_credit{{currency="",gateway="{GATEWAY}"}} 12.34' in metrics
