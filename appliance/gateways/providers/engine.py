@@ -80,6 +80,7 @@ class ProviderGateway(Gateway):
         self._rest = FIRST_REST
         self._resting_until = 0.0                        # loop time
         self._timer: asyncio.TimerHandle | None = None   # the end of a rest, or the start date
+        self.closing: asyncio.Task[None] | None = None   # stop()'s closing of the connections
 
     # -- what the router asks --------------------------------------------------------------
 
@@ -131,7 +132,7 @@ class ProviderGateway(Gateway):
             task.cancel()
         if self._session is not None:
             session, self._session = self._session, None
-            self.loop.create_task(self._close(session, list(self._tasks)))
+            self.closing = self.loop.create_task(self._close(session, list(self._tasks)))
         self.on_state(self.state)
 
     async def _close(self, session: aiohttp.ClientSession, tasks: list[asyncio.Task[None]]) -> None:
