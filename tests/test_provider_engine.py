@@ -287,3 +287,33 @@ async def test_a_modem_that_loses_the_network_mid_run_fails_over_each_message_on
     assert len(modem.sent) + len(refs) == count and sorted(modem.sent + refs) == sorted(ids)
     assert [message(i).state for i in ids] == [MessageState.SENT] * count and refs
     await stopped(gateway)
+
+
+def test_the_service_builds_a_provider_gateway_that_sends_and_shows_in_the_server_status(provider, tmp_path):
+    import urllib.request
+
+    from test_webhook_service import PASSWORD, Running
+
+    from appliance.accounts import users
+    from appliance.config.file import Config, HttpConfig, StorageConfig
+
+    database = store_db.open_database(tmp_path)
+    users.set_user("kiosk", PASSWORD)
+    database.close()
+    running = Running(Config(http=HttpConfig(listen="127.0.0.1:0", guest="kiosk"), storage=StorageConfig(str(tmp_path)),
+                             providers=(ProviderConfig(name="Provider", type="http", base_url=provider.url,
+                                                       ca_file=provider.ca_file, token=TOKEN),)))
+    try:
+        sent = running.send("+4915100", "through the provider", "Provider")
+        deadline = time.monotonic() + 20
+        while not provider.accepted:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert provider.accepted[0]["text"] == "through the provider" and provider.accepted[0]["ref"].endswith(sent)
+        url = f"{running.service.url}http/request-server-status?username=kiosk&password={PASSWORD}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status = response.read().decode()
+        assert '<Gateway Name="Provider"' in status and "<State>ready</State>" in status
+        assert '<Property Name="host">127.0.0.1</Property>' in status and TOKEN not in status
+    finally:
+        running.stop()

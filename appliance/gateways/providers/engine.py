@@ -101,9 +101,9 @@ class ProviderGateway(Gateway):
         detail = self.detail
         if state == READY and self.loop.time() < self._resting_until:
             detail = f"out of service for {self._resting_until - self.loop.time():.0f} s after faults: {detail}"
-        return {"state": state, "detail": detail,
-                "properties": {"type": self.config.type, "host": urlsplit(self.api.base_url).hostname or "",
-                               "in_flight": self.in_flight, "last_answer": self.last_answer}}
+        return {"state": state, "detail": detail, "type": self.config.type,
+                "host": urlsplit(self.api.base_url).hostname or "", "in_flight": self.in_flight,
+                "last_answer": self.last_answer}
 
     def _before_start(self) -> bool:
         return bool(self.config.start_date) and self.today() < datetime.date.fromisoformat(self.config.start_date)
@@ -136,8 +136,16 @@ class ProviderGateway(Gateway):
         self.on_state(self.state)
 
     async def _close(self, session: aiohttp.ClientSession, tasks: list[asyncio.Task[None]]) -> None:
-        await asyncio.gather(*tasks, return_exceptions=True)  # their outcomes first
-        await session.close()
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)  # their outcomes first
+        finally:  # a loop that is closing cancels this too
+            await session.close()
+
+    def reconfigure(self, config: ProviderConfig) -> None:
+        """The properties an administrator changed (set-gateway-property), from the next start."""
+        self.config = config
+        self.api = api_for(config.type)(config)
+        self._tls = api.tls_context(config.ca_file)
 
     def _arm(self, delay: float) -> None:
         if self._timer is not None:
