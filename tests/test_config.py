@@ -202,7 +202,8 @@ def test_a_modem_the_file_does_not_name_is_the_gateway_diafaan_users_know():
 
 def test_a_provider_table_is_read_with_its_checked_values():
     read = config.parse({"provider": [{"name": "Infobip I", "type": "infobip", "start_date": "2026-03-01",
-                                       "sender": "Clinic", "fallback_sender": "+4915212345678", "proxy": "10.0.0.1:3128",
+                                       "sender": "Clinic", "fallback_sender": "+4915212345678",
+                                       "proxy": "10.0.0.1:3128",
                                        "base_url": "http://127.0.0.1:8080"}]})
     (provider,) = read.providers
     assert (provider.name, provider.sender, provider.proxy, provider.max_length) == (

@@ -29,8 +29,8 @@ from ..control import server_status
 from ..control.metrics import ApplianceCollector
 from ..control.server_control import ServerControl, effective_config, routing_connector, webhook_targets
 from ..gateways.assignment import Routing
-from ..gateways.limits import Limits, LimitTracker
 from ..gateways.base import Gateway
+from ..gateways.limits import Limits, LimitTracker
 from ..gateways.modem import ModemGateway
 from ..gateways.providers import registry as provider_registry
 from ..gateways.providers.engine import ProviderGateway
@@ -140,7 +140,7 @@ class Service:
                                                + tuple(self._simulated_modems())))
         modems = self.config.modems
         providers = self.config.providers
-        self.routing = build_routing(self.config.connectors, tuple(g.name for g in (*modems, *providers)))
+        self.routing = build_routing(self.config.connectors, tuple(g.name for g in self.config.gateway_tables))
         webhooks = self.webhooks = WebhookSender(loop, database, webhook_targets(self.config.connectors))
         reports = Reports(queue, on_report=self._queue_report_webhooks)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
@@ -165,7 +165,7 @@ class Service:
             self.gateways.append(ProviderGateway(loop, provider, on_state=self._on_modem_state))
         names = tuple(g.name for g in self.gateways)
         limits = LimitTracker({g.name: Limits(g.send_limit_day, g.send_limit_month, g.send_rate_per_minute)
-                               for g in (*modems, *providers)}, durability=durability)
+                               for g in self.config.gateway_tables}, durability=durability)
         router = self.router = Router(loop, queue, self.gateways, self.routing, limits=limits,
                                       retry_delays=self.config.routing.retry_delays,
                                       default_validity=self.config.routing.default_validity)

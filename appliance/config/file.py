@@ -273,6 +273,11 @@ class Config(Table, frozen=True):
     providers: tuple[ProviderConfig, ...] = field(default=(), name="provider")
     connectors: tuple[ConnectorConfig, ...] = field(default=(), name="connector")
 
+    @property
+    def gateway_tables(self) -> tuple[ModemConfig | ProviderConfig, ...]:
+        """Every gateway's table: the modems', then the providers'."""
+        return (*self.modems, *self.providers)
+
     def with_overrides(self, *, data: str | None = None, listen: str | None = None) -> Config:
         """Apply command-line options, validated like the file's own values."""
         config = self

@@ -227,11 +227,11 @@ def apply(config: Config, override: Override) -> Config:
     value = _value(prop, override.value)
     raw = _raw(config)
     if override.scope == GATEWAY:
-        found = _modem(config, override.name)
-        if not hasattr(found, prop.key):
-            raise ConfigError(prop.name, f"a provider gateway has none; {found.name!r} is one")
-        table = "modem" if isinstance(found, ModemConfig) else "provider"
-        index = [g.name for g in getattr(config, f"{table}s")].index(found.name)
+        table_of = _modem(config, override.name)
+        if not hasattr(table_of, prop.key):
+            raise ConfigError(prop.name, f"a provider gateway has none; {table_of.name!r} is one")
+        table = "modem" if isinstance(table_of, ModemConfig) else "provider"
+        index = [g.name for g in getattr(config, f"{table}s")].index(table_of.name)
         _set(raw[table][index], prop, value)
     elif override.scope == CONNECTOR:
         index, found = _connector_index(config, override.name)
@@ -318,12 +318,12 @@ def _raw(config: Config) -> dict[str, Any]:
 
 
 def _gateways(config: Config) -> tuple[str, ...]:
-    return tuple(g.name for g in (*config.modems, *config.providers))
+    return tuple(g.name for g in config.gateway_tables)
 
 
 def _modem(config: Config, name: str) -> ModemConfig | ProviderConfig:
     """The modem or provider gateway ``name``."""
-    for modem in (*config.modems, *config.providers):
+    for modem in config.gateway_tables:
         if modem.name == name:
             return modem
     raise UnknownName(name, f"no such gateway (there are: {', '.join(_gateways(config)) or 'none'})")

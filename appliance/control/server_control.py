@@ -25,8 +25,15 @@ import peewee
 from msgspec.structs import replace
 
 from ..config import properties
-from ..config.file import (Config, ConfigError, ConnectorConfig, ModemConfig, ProviderConfig, senders,
-                           with_http_connector)
+from ..config.file import (
+    Config,
+    ConfigError,
+    ConnectorConfig,
+    ModemConfig,
+    ProviderConfig,
+    senders,
+    with_http_connector,
+)
 from ..config.properties import CONNECTOR, GATEWAY, ROUTING, SETTINGS, Override, UnknownName
 from ..connectors.webhook import WebhookSender, WebhookTarget
 from ..gateways.assignment import Assignment, Connector
@@ -213,7 +220,7 @@ class ServerControl:
 
     def _modem(self, name: str) -> ModemConfig | ProviderConfig:
         """The config of the modem or provider gateway ``name``."""
-        return next(g for g in (*self.config.modems, *self.config.providers) if g.name == name)
+        return next(g for g in self.config.gateway_tables if g.name == name)
 
     # -- connectors ------------------------------------------------------------------------
 
