@@ -272,6 +272,30 @@ async def test_a_national_number_gets_the_country_code(provider, queue):
     await stopped(gateway)
 
 
+async def test_before_its_start_date_a_backup_sends_and_the_gateway_waits(provider, queue):
+    (sent,) = queue.accept([NewMessage("+4915100", "x")])
+    gateway = gateway_for(provider, start_date="2999-01-01")
+    backup = FakeGateway("Backup", loop=asyncio.get_running_loop())
+    rig(queue, gateway, backup)
+    await until(ended([sent]))
+    assert backup.sent == [sent] and provider.requests == 0
+    assert (gateway.in_service, gateway.status()["state"]) == (False, "waiting for its start date")
+    await stopped(gateway)
+
+
+async def test_a_provider_that_cannot_be_reached_costs_no_attempt_and_a_backup_sends(provider, queue, tmp_path):
+    (sent,) = queue.accept([NewMessage("+4915100", "x")])
+    config = ProviderConfig(name="Provider", type="http", base_url="https://127.0.0.1:9", token=TOKEN)
+    gateway = ProviderGateway(asyncio.get_running_loop(), config)
+    backup = FakeGateway("Backup", loop=asyncio.get_running_loop())
+    rig(queue, gateway, backup)
+    await until(lambda: not gateway.in_service)  # three faults in a row: resting
+    await until(ended([sent]))
+    assert backup.sent == [sent] and message(sent).tried == "Backup:1"
+    assert gateway.status()["last_answer"].startswith("no connection")
+    await stopped(gateway)
+
+
 async def test_a_modem_that_loses_the_network_mid_run_fails_over_each_message_once(provider, queue):
     loop = asyncio.get_running_loop()
     count = 60
