@@ -296,6 +296,29 @@ async def test_a_provider_that_cannot_be_reached_costs_no_attempt_and_a_backup_s
     await stopped(gateway)
 
 
+@pytest.mark.parametrize("pattern", ["loop", "batch"])
+async def test_stopping_mid_request_leaves_no_message_claimed(provider, queue, pattern):
+    provider.latency = 0.5
+    ids = queue.accept([NewMessage(f"+4915{n}", "x") for n in range(6)])
+    gateway = gateway_for(provider, pattern=pattern, batch_size=2, concurrency=2)
+    rig(queue, gateway)
+    await until(lambda: gateway.in_flight == 2)
+    await stopped(gateway)
+    await until(lambda: MessageState.SENDING not in [message(i).state for i in ids])
+    assert {message(i).state for i in ids} <= {MessageState.QUEUED, MessageState.SENT}
+
+
+async def test_a_message_handed_over_in_the_turn_the_gateway_stops_is_told_of_it(provider, queue):
+    queue.accept([NewMessage("+4915100", "x")])
+    gateway = gateway_for(provider)
+    gateway.start()
+    outcomes = []
+    gateway.send(queue.claim("Provider"), queue, outcomes.append)
+    gateway.stop()  # its request's task has not begun
+    await gateway.closing
+    assert [(o.ok, o.temporary) for o in outcomes] == [(False, True)] and provider.accepted == []
+
+
 async def test_a_modem_that_loses_the_network_mid_run_fails_over_each_message_once(provider, queue):
     loop = asyncio.get_running_loop()
     count = 60

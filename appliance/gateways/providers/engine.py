@@ -52,6 +52,12 @@ class _Item:
     outgoing: api.Outgoing
     parts: int
     done: Done
+    told: bool = False      # ``done`` was called
+
+    def tell(self, outcome: Outcome) -> None:
+        if not self.told:
+            self.told = True
+            self.done(outcome)
 
 
 class ProviderGateway(Gateway):
@@ -127,7 +133,7 @@ class ProviderGateway(Gateway):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._send_groups()  # handed over already: they end as the requests do
+        self._send_groups()  # handed over already: they end as the requests do (_ended)
         for task in list(self._tasks):
             task.cancel()
         if self._session is not None:
@@ -202,12 +208,20 @@ class ProviderGateway(Gateway):
     def _start_request(self, items: list[_Item]) -> None:
         task = self.loop.create_task(self._send(items))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda ended: self._ended(ended, items))
+
+    def _ended(self, task: asyncio.Task[None], items: list[_Item]) -> None:
+        """A task cancelled before it began (stopped in the turn it was made) never ran its
+        ``finally``: its messages are told here, of unknown fate like any stopped one."""
+        self._tasks.discard(task)
+        for item in items:
+            item.tell(Outcome(False, error_text=f"{self.name}: stopped during the request "
+                              "(the provider may have sent it)", temporary=True))
 
     async def _send(self, items: list[_Item]) -> None:
         """One request (and, for messages refused with the sender ID, one more with the
         fallback sender), then each message's outcome. Each ``done`` is called once,
-        whatever happens, a cancellation by ``stop`` included."""
+        whatever happens (``_ended``: a cancellation by ``stop``, a bug)."""
         outcomes: dict[int, Outcome] = {}
         try:
             while self.in_flight >= self.config.concurrency:  # a batch beyond the limit waits
@@ -233,8 +247,8 @@ class ProviderGateway(Gateway):
             log.exception("%s: sending failed", self.name)
             self.detail = f"internal error: {error}"
         for i, item in enumerate(items):
-            item.done(outcomes.get(i) or Outcome(False, error_text=f"{self.name}: stopped during the request "
-                                                 "(the provider may have sent it)", temporary=True))
+            if i in outcomes:
+                item.tell(outcomes[i])  # the rest: when the task ends (_ended)
 
     def _may_fall_back(self, outgoing: api.Outgoing) -> bool:
         fallback = self.config.fallback_sender
