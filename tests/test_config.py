@@ -84,6 +84,19 @@ def test_a_full_modem_table_is_read_into_its_dataclass():
     ({"http": {"send_server_command": "yes"}}, "http.send_server_command", "true or false"),
     ({"modem": [{"name": "A", "port": "/x", "enabled": 0}]}, "modem[1].enabled", "true or false"),
     ({"connector": [{"name": "A", "enabled": "no"}]}, "connector[1].enabled", "true or false"),
+    ({"modem": [{"name": "A", "port": "/x"}], "provider": [{"name": "A", "type": "twilio"}]}, "provider[1].name",
+     "'A' is used by a modem"),
+    ({"provider": [{"name": "P", "type": "infobip"}, {"name": "P", "type": "twilio"}]}, "provider[2].name",
+     "another provider"),
+    ({"provider": [{"name": "P", "type": "fax"}]}, "provider[1].type", "not one of"),
+    ({"provider": [{"name": "P", "type": "http", "start_date": "1.3.2026"}]}, "provider[1].start_date", "YYYY-MM-DD"),
+    ({"provider": [{"name": "P", "type": "http", "start_date": "2026-02-30"}]}, "provider[1].start_date", "YYYY-MM-DD"),
+    ({"provider": [{"name": "P", "type": "http", "sender": "TwelveLetter"}]}, "provider[1].sender", "up to 11"),
+    ({"provider": [{"name": "P", "type": "http", "fallback_sender": "+49152123456789012"}]},
+     "provider[1].fallback_sender", "16 digits"),
+    ({"provider": [{"name": "P", "type": "http", "proxy": "proxy"}]}, "provider[1].proxy", "HOST:PORT"),
+    ({"provider": [{"name": "P", "type": "http", "base_url": "http://sms.example.com"}]}, "provider[1].base_url",
+     "https://"),
 ])
 def test_every_mistake_is_reported_with_its_key_path(raw, key, words):
     with pytest.raises(ConfigError) as caught:
@@ -185,3 +198,13 @@ def test_a_modem_the_file_does_not_name_is_the_gateway_diafaan_users_know():
     parsed = config.parse({"modem": [{"port": "/dev/ttyUSB2"}, {"name": "Backup", "port": "/dev/ttyUSB3"},
                                    {"port": "/dev/ttyUSB4"}]})
     assert [m.name for m in parsed.modems] == ["GSM Modem Gateway", "Backup", "GSM Modem Gateway 3"]
+
+
+def test_a_provider_table_is_read_with_its_checked_values():
+    read = config.parse({"provider": [{"name": "Infobip I", "type": "infobip", "start_date": "2026-03-01",
+                                       "sender": "Clinic", "fallback_sender": "+4915212345678",
+                                       "proxy": "10.0.0.1:3128",
+                                       "base_url": "http://127.0.0.1:8080"}]})
+    (provider,) = read.providers
+    assert (provider.name, provider.sender, provider.proxy, provider.max_length) == (
+        "Infobip I", "Clinic", "10.0.0.1:3128", 1000)

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from appliance.config import file as config_file
 from appliance.config import properties
 from appliance.config.file import Config, ConfigError, ModemConfig
 from appliance.config.properties import UnknownName
@@ -349,3 +350,14 @@ def test_every_property_read_is_one_that_can_be_set_back_unchanged(rig):
             rig.call(rig.control.set_settings_property, prop, value, False)
     assert rig.call(rig.control.configuration)["gateways"] == [
         dict(g, pending=True) for g in configuration["gateways"]]
+
+
+def test_a_provider_gateway_has_the_gateway_properties_it_shares_with_modems():
+    read = Config(modems=(ModemConfig("GSM", "/x"),),
+                  providers=(config_file.ProviderConfig(name="Infobip I", type="infobip", send_limit_day=50),))
+    assert properties.gateway_values(read, "Infobip I") == {
+        "Enabled": "1", "SendLimitDay": "50", "SendLimitMonth": "", "SendRatePerMinute": ""}
+    changed = properties.apply(read, properties.Override(properties.GATEWAY, "Infobip I", "SendLimitDay", "70"))
+    assert changed.providers[0].send_limit_day == 70 and changed.modems == read.modems
+    with pytest.raises(ConfigError, match="Port: a provider gateway has none"):
+        properties.apply(read, properties.Override(properties.GATEWAY, "Infobip I", "Port", "/dev/ttyUSB0"))

@@ -63,7 +63,7 @@ def test_a_first_release_store_upgraded_has_exactly_the_schema_of_a_new_one(tmp_
             field for field in inbound.sorted_fields if field.name != "decode_error"])
         outbound = OutboundMessage._meta
         patch.setattr(outbound, "sorted_fields", [  # nor a message's first part
-            field for field in outbound.sorted_fields if field.name != "first_part"])
+            field for field in outbound.sorted_fields if field.name not in ("first_part", "provider_reference")])
         user = models.User._meta
         patch.setattr(user, "sorted_fields", [  # nor the mark of a one-time password
             field for field in user.sorted_fields if field.name != "must_change_password"])
@@ -360,6 +360,7 @@ def test_the_upgrade_finds_each_stored_messages_first_part_and_drops_the_index_b
                          'ON "message_part" ("message_id", "sequence")')
     database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "first_part"')
     database.execute_sql('ALTER TABLE "user" DROP COLUMN "must_change_password"')  # added by a later upgrade
+    database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "provider_reference"')  # and a later one
     SchemaVersion.update(version=store_db.UPGRADES.index(store_db._find_parts_from_the_first) + 1).execute()
     database.close()
     database = store_db.open_database(tmp_path)
@@ -376,9 +377,27 @@ def test_the_upgrade_marks_no_existing_user_as_having_a_one_time_password(tmp_pa
     database = store_db.open_database(tmp_path)
     models.User.create(name="admin", password_hash="x", is_admin=True, created_at=0.0)
     database.execute_sql('ALTER TABLE "user" DROP COLUMN "must_change_password"')
+    database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "provider_reference"')  # a later upgrade's
     SchemaVersion.update(version=store_db.UPGRADES.index(store_db._mark_one_time_passwords) + 1).execute()
     database.close()
     database = store_db.open_database(tmp_path)
     assert store_db.schema_version(database) == store_db.SCHEMA_VERSION
     assert models.User.get(models.User.name == "admin").must_change_password is False
+    database.close()
+
+
+def test_a_message_sent_through_a_provider_keeps_the_providers_id_and_old_ones_get_none(tmp_path):
+    database = store_db.open_database(tmp_path)
+    queue = Queue(database)
+    old, new = queue.accept([NewMessage("+441", "before"), NewMessage("+442", "after")])
+    database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "provider_reference"')
+    SchemaVersion.update(version=store_db.UPGRADES.index(store_db._add_provider_references) + 1).execute()
+    database.close()
+    database = store_db.open_database(tmp_path)
+    queue = Queue(database)
+    assert OutboundMessage.get_by_id(old).provider_reference == ""
+    queue.claim("Infobip I")
+    queue.claim("Infobip I")
+    assert queue.complete(new, "prov-42") and queue.complete(old)
+    assert [OutboundMessage.get_by_id(i).provider_reference for i in (old, new)] == ["", "prov-42"]
     database.close()

@@ -29,9 +29,12 @@ from ..control import server_status
 from ..control.metrics import ApplianceCollector
 from ..control.server_control import ServerControl, effective_config, routing_connector, webhook_targets
 from ..gateways.assignment import Routing
+from ..gateways.base import Gateway
 from ..gateways.credit import Credit, CreditWatch, ussd_reader
 from ..gateways.limits import Limits, LimitTracker
 from ..gateways.modem import ModemGateway
+from ..gateways.providers import registry as provider_registry
+from ..gateways.providers.engine import ProviderGateway
 from ..gateways.router import Router
 from ..messages import status as message_status
 from ..modem.driver import ModemDriver
@@ -66,6 +69,7 @@ class NoGatewayError(ConfigError):
 
     def __init__(self, where: str = "modem") -> None:
         super().__init__(where, "no gateway is configured: add a [[modem]] table for each modem "
+                         "or a [[provider]] table for each HTTP SMS provider account "
                          "(config.example.toml shows one) and start with `sms-appliance run --config FILE`; "
                          "or try the appliance on simulated modems with `make run` or "
                          "`sms-appliance run --simulate N`")
@@ -73,7 +77,7 @@ class NoGatewayError(ConfigError):
 
 class Service:
     def __init__(self, config: Config, *, simulate: int = 0, notifier: Notifier | None = None) -> None:
-        if not (simulate or config.modems):
+        if not (simulate or config.modems or config.providers):
             raise NoGatewayError()
         self.config = config
         self.simulate = simulate  # modems simulated on ptys, only when asked for (--simulate N)
@@ -82,7 +86,7 @@ class Service:
         self._runner = asyncio.Runner()
         self.loop = self._runner.get_loop()
         self.simulators: list = []
-        self.gateways: list[ModemGateway] = []
+        self.gateways: list[Gateway] = []
         self.admin_password: str | None = None
         self.database: peewee.SqliteDatabase | None = None
         self.space: Space | None = None
@@ -137,7 +141,8 @@ class Service:
         self.config = effective_config(replace(self.config, modems=self.config.modems
                                                + tuple(self._simulated_modems())))
         modems = self.config.modems
-        self.routing = build_routing(self.config.connectors, tuple(m.name for m in modems))
+        providers = self.config.providers
+        self.routing = build_routing(self.config.connectors, tuple(g.name for g in self.config.gateway_tables))
         webhooks = self.webhooks = WebhookSender(loop, database, webhook_targets(self.config.connectors))
         reports = Reports(queue, on_report=self._queue_report_webhooks)
         http_connector = next(c.name for c in self.routing.connectors.values() if c.kind == "http")
@@ -157,9 +162,12 @@ class Service:
                                               delivery_reports=modem.delivery_reports,
                                               on_received=self._on_received,
                                               on_reported=lambda result: webhooks.kick()))
+        for i, provider in enumerate(providers, start=1):
+            provider_registry.check(provider, f"provider[{i}]")
+            self.gateways.append(ProviderGateway(loop, provider, on_state=self._on_modem_state))
         names = tuple(g.name for g in self.gateways)
-        limits = LimitTracker({m.name: Limits(m.send_limit_day, m.send_limit_month, m.send_rate_per_minute)
-                               for m in modems}, durability=durability)
+        limits = LimitTracker({g.name: Limits(g.send_limit_day, g.send_limit_month, g.send_rate_per_minute)
+                               for g in self.config.gateway_tables}, durability=durability)
         router = self.router = Router(loop, queue, self.gateways, self.routing, limits=limits,
                                       retry_delays=self.config.routing.retry_delays,
                                       default_validity=self.config.routing.default_validity)
@@ -349,7 +357,7 @@ class Service:
         self._watchdog_timer = self.loop.call_later(period, self._watchdog, period)
 
     def _status_line(self) -> str:
-        states = ", ".join(f"{g.name}: {g.driver.state}" for g in self.gateways)
+        states = ", ".join(f"{g.name}: {g.status()['state']}" for g in self.gateways)
         return f"listening on {self.url}; {states}"
 
     def _notify_status(self) -> None:

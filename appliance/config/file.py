@@ -14,6 +14,7 @@ that names the new key.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import logging
 import re
@@ -284,6 +285,11 @@ class Config(Table, frozen=True):
     providers: tuple[ProviderConfig, ...] = field(default=(), name="provider")
     connectors: tuple[ConnectorConfig, ...] = field(default=(), name="connector")
 
+    @property
+    def gateway_tables(self) -> tuple[ModemConfig | ProviderConfig, ...]:
+        """Every gateway's table: the modems', then the providers'."""
+        return (*self.modems, *self.providers)
+
     def with_overrides(self, *, data: str | None = None, listen: str | None = None) -> Config:
         """Apply command-line options, validated like the file's own values."""
         config = self
@@ -325,6 +331,7 @@ def parse(raw: dict[str, Any]) -> Config:
         raise ConfigError(refused.key, refused.refusal.problem) from None
     _check_http(config.http)
     _unique([m.name for m in config.modems], "modem", "modem")
+    _check_providers(config)
     _check_gpio_pins(config.modems)
     _unique([c.name for c in config.connectors], "connector", "connector")
     if sum(c.type == "http" for c in config.connectors) > 1:
@@ -388,6 +395,42 @@ def _unique(names: list[str], key: str, what: str) -> None:
     for i, name in enumerate(names):
         if name in names[:i]:
             raise ConfigError(f"{key}[{i + 1}].name", f"{name!r} is used by another {what}")
+
+
+SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$|^\+?[0-9]{1,16}$")
+PROXY = re.compile(rf"^[A-Za-z0-9.-]+:{_PORT}$|^\[[0-9A-Fa-f:.]+\]:{_PORT}$")
+
+
+def _check_providers(config: Config) -> None:
+    """What a [[provider]] table cannot say alone (its type's own credential checks are the
+    type's: gateways/providers/registry.py ``check``, when the service builds it)."""
+    modems = {m.name for m in config.modems}
+    _unique([p.name for p in config.providers], "provider", "provider")
+    for i, provider in enumerate(config.providers, start=1):
+        key = f"provider[{i}]"
+        if provider.name in modems:
+            raise ConfigError(f"{key}.name", f"{provider.name!r} is used by a modem: gateway names are unique")
+        if provider.start_date:
+            try:
+                datetime.date.fromisoformat(provider.start_date)
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", provider.start_date):
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(f"{key}.start_date", f"must be a date like 2026-03-01 (YYYY-MM-DD), "
+                                                       f"not {provider.start_date!r}") from None
+        for name in ("sender", "fallback_sender"):
+            value = getattr(provider, name)
+            if value and not SENDER.match(value):
+                raise ConfigError(f"{key}.{name}", f"must be up to 11 letters and digits (with a letter) or a "
+                                                   f"number of up to 16 digits like +4915212345678, not {value!r}")
+        if provider.proxy and not PROXY.match(provider.proxy):
+            raise ConfigError(f"{key}.proxy", f"must be HOST:PORT like proxy.example.net:3128, not {provider.proxy!r}")
+        if provider.base_url:
+            parts = urlsplit(provider.base_url)
+            local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
+            if not (parts.scheme == "https" and parts.hostname) and not local:
+                raise ConfigError(f"{key}.base_url", f"must be an https:// URL (plain http:// only to localhost), "
+                                                     f"not {provider.base_url!r}: credentials are sent to it")
 
 
 def _check_gpio_pins(modems: tuple[ModemConfig, ...]) -> None:

@@ -28,6 +28,7 @@ from .file import (
     GatewayUse,
     HttpConfig,
     ModemConfig,
+    ProviderConfig,
     ReceiveConfig,
     RoutingConfig,
     StorageConfig,
@@ -183,8 +184,9 @@ def shown(prop: Property, value: Any) -> str:
 
 
 def gateway_values(config: Config, gateway: str) -> dict[str, str]:
-    modem = _modem(config, gateway)
-    return {p.name: shown(p, getattr(modem, p.key)) for p in GATEWAY_PROPERTIES.values()}
+    """A modem's properties; a provider's, those of them it has (Enabled, the send limits)."""
+    found = _modem(config, gateway)
+    return {p.name: shown(p, getattr(found, p.key)) for p in GATEWAY_PROPERTIES.values() if hasattr(found, p.key)}
 
 
 def connector_values(config: Config, connector: str) -> dict[str, str]:
@@ -225,8 +227,12 @@ def apply(config: Config, override: Override) -> Config:
     value = _value(prop, override.value)
     raw = _raw(config)
     if override.scope == GATEWAY:
-        index = _gateways(config).index(_modem(config, override.name).name)
-        _set(raw["modem"][index], prop, value)
+        table_of = _modem(config, override.name)
+        if not hasattr(table_of, prop.key):
+            raise ConfigError(prop.name, f"a provider gateway has none; {table_of.name!r} is one")
+        table = "modem" if isinstance(table_of, ModemConfig) else "provider"
+        index = [g.name for g in getattr(config, f"{table}s")].index(table_of.name)
+        _set(raw[table][index], prop, value)
     elif override.scope == CONNECTOR:
         index, found = _connector_index(config, override.name)
         if prop.name in WEBHOOK_ONLY and found.type != "webhook":
@@ -312,11 +318,12 @@ def _raw(config: Config) -> dict[str, Any]:
 
 
 def _gateways(config: Config) -> tuple[str, ...]:
-    return tuple(m.name for m in config.modems)
+    return tuple(g.name for g in config.gateway_tables)
 
 
-def _modem(config: Config, name: str) -> ModemConfig:
-    for modem in config.modems:
+def _modem(config: Config, name: str) -> ModemConfig | ProviderConfig:
+    """The modem or provider gateway ``name``."""
+    for modem in config.gateway_tables:
         if modem.name == name:
             return modem
     raise UnknownName(name, f"no such gateway (there are: {', '.join(_gateways(config)) or 'none'})")

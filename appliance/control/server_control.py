@@ -25,13 +25,22 @@ import peewee
 from msgspec.structs import replace
 
 from ..config import properties
-from ..config.file import Config, ConfigError, ConnectorConfig, ModemConfig, senders, with_http_connector
+from ..config.file import (
+    Config,
+    ConfigError,
+    ConnectorConfig,
+    ModemConfig,
+    ProviderConfig,
+    senders,
+    with_http_connector,
+)
 from ..config.properties import CONNECTOR, GATEWAY, ROUTING, SETTINGS, Override, UnknownName
 from ..connectors.webhook import WebhookSender, WebhookTarget
 from ..gateways.assignment import Assignment, Connector
 from ..gateways.base import Gateway
 from ..gateways.limits import Limits
 from ..gateways.modem import ModemGateway
+from ..gateways.providers.engine import ProviderGateway
 from ..gateways.router import Router
 from ..store.inbox import Inbox
 from ..store.models import ConfigOverride
@@ -210,16 +219,19 @@ class ServerControl:
         modem = self._modem(gateway.name)
         self.router.limits.limits[gateway.name] = Limits(modem.send_limit_day, modem.send_limit_month,
                                                          modem.send_rate_per_minute)
-        if isinstance(gateway, ModemGateway):
+        if isinstance(gateway, ModemGateway) and isinstance(modem, ModemConfig):
             gateway.delivery_reports = modem.delivery_reports
             gateway.driver.config = modem  # its port, model, PIN and SMS centre from its next start
+        elif isinstance(gateway, ProviderGateway) and isinstance(modem, ProviderConfig):
+            gateway.reconfigure(modem)
         self.pending.discard((GATEWAY, gateway.name))
 
     def _gateways(self, names: Sequence[str]) -> list[Gateway]:
         return _chosen("gateway", self.router.gateways, names)
 
-    def _modem(self, name: str) -> ModemConfig:
-        return next(m for m in self.config.modems if m.name == name)
+    def _modem(self, name: str) -> ModemConfig | ProviderConfig:
+        """The config of the modem or provider gateway ``name``."""
+        return next(g for g in self.config.gateway_tables if g.name == name)
 
     # -- connectors ------------------------------------------------------------------------
 

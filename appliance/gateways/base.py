@@ -23,6 +23,8 @@ class Outcome:
     # nothing about the message, so it costs none of its attempts
     temporary: bool = False
     parts: int = 0             # SMS parts that went out in this attempt (for send limits)
+    retry_after: float | None = None   # temporary: seconds the gateway asks to wait (a 429's Retry-After)
+    provider_reference: str = ""       # ok: the HTTP provider's id of the message, for its status API
 
 
 Done = Callable[[Outcome], None]

@@ -193,7 +193,7 @@ class Router:
         self.limits.record(gateway.name, outcome.parts)
         self.attempts.add(gateway.name, _result(outcome), "" if outcome.error_code is None else str(outcome.error_code))
         if outcome.ok:
-            self.queue.complete(message.id)  # no event: the log keeps what is exceptional
+            self.queue.complete(message.id, outcome.provider_reference)  # no event: the log keeps what is exceptional
         elif outcome.permanent:
             self._fail(gateway, message, outcome.error_code, outcome.error_text)
         elif outcome.temporary:
@@ -224,7 +224,8 @@ class Router:
     def _retry_later(self, gateway: Gateway, message: OutboundMessage, outcome: Outcome) -> None:
         """A temporary fault (modem/errors.py) says nothing about the message: it costs none
         of its attempts, and it is tried again (by whichever of its gateways is free then)
-        after a pause that grows along ``retry_delays`` to their last, until its validity
+        after a pause that grows along ``retry_delays`` to their last (or the one the
+        gateway asks for: a provider's Retry-After), until its validity
         runs out. A message without a validity period of its own gets the default one."""
         now = self.queue.clock()
         expires_at = message.expires_at
@@ -240,7 +241,7 @@ class Router:
         tried[gateway.name] -= 1  # the claim counted this attempt: give it back
         if not tried[gateway.name]:
             del tried[gateway.name]
-        delay = self._pause(message.attempts)
+        delay = self._pause(message.attempts) if outcome.retry_after is None else outcome.retry_after
         self.queue.retry(message.id, now + delay, outcome.error_code, outcome.error_text, tried,
                          expires_at=None if message.expires_at is not None else expires_at)
         self.queue.log("retry", f"{outcome.error_text} (temporary); trying again in {delay:.0f} s",

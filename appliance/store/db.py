@@ -126,10 +126,16 @@ def _mark_one_time_passwords(database: peewee.Database) -> None:
     database.execute_sql('ALTER TABLE "user" ADD COLUMN "must_change_password" INTEGER NOT NULL DEFAULT 0')
 
 
+def _add_provider_references(database: peewee.Database) -> None:
+    """A message an HTTP provider took is known there by the provider's id: its status
+    API is asked by that id (gateways/providers/)."""
+    database.execute_sql('ALTER TABLE "outbound_message" ADD COLUMN "provider_reference" TEXT NOT NULL DEFAULT \'\'')
+
+
 UPGRADES: list[Callable[[peewee.Database], None]] = [
     _add_api_keys_and_receive_connectors, _add_config_overrides, _add_queued_indexes,
     _keep_undecodable_and_unmatched, _add_blocked_numbers, _drop_redundant_indexes,
-    _find_parts_from_the_first, _mark_one_time_passwords,
+    _find_parts_from_the_first, _mark_one_time_passwords, _add_provider_references,
 ]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)

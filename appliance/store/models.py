@@ -139,6 +139,8 @@ class OutboundMessage(BaseModel):
     # which cost about two pages written per message (a balance every few inserts of its
     # 40-byte keys). Last, where an upgrade adds it (store.db).
     first_part = peewee.IntegerField(null=True)
+    # the HTTP provider's id of the message it took (gateways/providers/); added by an upgrade
+    provider_reference = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "outbound_message"

@@ -298,8 +298,12 @@ class Queue:
         return min((t for t in times if t is not None), default=None)
 
     @_bookkeeping
-    def complete(self, message_id: str) -> bool:
+    def complete(self, message_id: str, provider_reference: str = "") -> bool:
+        """Sent; ``provider_reference`` is an HTTP provider's id of it (its status API's key)."""
         now = self.clock()
+        if provider_reference:  # a modem's message keeps the statement it always had
+            return self.transition(message_id, State.SENDING, State.SENT, sent_at=now, error_code=None,
+                                   error_text="", provider_reference=provider_reference)
         return self.transition(message_id, State.SENDING, State.SENT, sent_at=now,
                                error_code=None, error_text="")
 
