@@ -165,6 +165,23 @@ async def test_loop_sends_one_request_each_with_the_concurrency_held(provider, q
     await stopped(gateway)
 
 
+async def test_a_provider_taking_one_text_per_request_gets_batches_of_one_text(provider, queue, monkeypatch):
+    monkeypatch.setattr(JsonApi, "batch_same_text", True)
+    texts = {}
+    original = JsonApi.send_request
+
+    def send_request(self, messages):
+        texts.setdefault(len(texts), {m.text for m in messages})
+        return original(self, messages)
+    monkeypatch.setattr(JsonApi, "send_request", send_request)
+    ids = queue.accept([NewMessage(f"+4915{n:06}", f"text {n % 2}") for n in range(8)])
+    gateway = gateway_for(provider, pattern="batch", batch_size=10, concurrency=2)
+    rig(queue, gateway)
+    await until(ended(ids))
+    assert all(len(batch) == 1 for batch in texts.values()) and len(texts) < 8
+    await stopped(gateway)
+
+
 async def test_batch_groups_by_sender_and_encoding(provider, queue):
     ids = queue.accept([NewMessage(f"+4915{n:06}", "plain" if n < 10 else "ещё", sender="Shop" if n < 10 else "")
                         for n in range(20)])

@@ -4,7 +4,8 @@ same for every provider (api.py's modules only build requests and read answers).
 Everything runs on the event loop: one aiohttp session per gateway (its connection
 pool), at most ``concurrency`` requests in flight, each in a task of its own. In the
 loop pattern each message is one request; in the batch pattern the messages the router
-hands over in one dispatch are grouped (one sender and encoding a request, up to
+hands over in one dispatch are grouped (one sender and encoding a request, and one text
+where the provider takes one text for many recipients (``batch_same_text``), up to
 ``batch_size``) and sent when the dispatch is over (``loop.call_soon``) or a group is full.
 
 The provider's answer becomes the router's Outcome (docs/providers.md): a fault of the
@@ -78,7 +79,8 @@ class ProviderGateway(Gateway):
         self.in_flight = 0                               # requests
         self._session: aiohttp.ClientSession | None = None
         self._tls = api.tls_context(config.ca_file)
-        self._groups: dict[tuple[str, bool], list[_Item]] = {}   # batch: by sender and encoding
+        # batch: by sender and encoding, and by text where one request carries one text (SMSAPI)
+        self._groups: dict[tuple[str, bool, str], list[_Item]] = {}
         self._flush: asyncio.Handle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiters: list[asyncio.Future[None]] = []   # batches waiting for a free request
@@ -173,7 +175,8 @@ class ProviderGateway(Gateway):
         if not self.api.batch or self.config.pattern == "loop":
             self._start_request([item])
             return
-        group = self._groups.setdefault((item.outgoing.sender, item.outgoing.unicode), [])
+        text = item.outgoing.text if self.api.batch_same_text else ""
+        group = self._groups.setdefault((item.outgoing.sender, item.outgoing.unicode, text), [])
         group.append(item)
         if len(group) >= self.config.batch_size:
             self._send_groups()
