@@ -172,10 +172,7 @@ class Service:
                                       retry_delays=self.config.routing.retry_delays,
                                       default_validity=self.config.routing.default_validity)
         router.credit = CreditWatch(loop, on_low=self._credit_low)
-        for modem, gateway in zip(modems, self.gateways, strict=False):
-            if modem.balance_ussd and isinstance(gateway, ModemGateway):
-                router.credit.watch(modem.name, ussd_reader(gateway.driver.ussd, modem.balance_ussd),
-                                    interval=modem.balance_interval, low=modem.balance_low)
+        self._watch_credit(router.credit)
         control = self.control = ServerControl(loop, database, self.config, router=router,
                                                webhooks=webhooks, inbox=inbox, on_settings=self._flush_incomplete)
         started_at = time.time()
@@ -276,6 +273,20 @@ class Service:
         assert self.stop_words is not None  # started: built before the inbox
         self.stop_words.received(message)
         self._queue_sms_webhooks(message)
+
+    def _watch_credit(self, watch: CreditWatch) -> None:
+        """Each gateway whose credit can be read: a modem with balance_ussd, by USSD; a
+        provider account whose API tells its balance."""
+        modems = {m.name: m for m in self.config.modems}
+        providers = {p.name: p for p in self.config.providers}
+        for gateway in self.gateways:
+            modem, provider = modems.get(gateway.name), providers.get(gateway.name)
+            if isinstance(gateway, ModemGateway) and modem is not None and modem.balance_ussd:
+                watch.watch(gateway.name, ussd_reader(gateway.driver.ussd, modem.balance_ussd),
+                            interval=modem.balance_interval, low=modem.balance_low)
+            elif isinstance(gateway, ProviderGateway) and provider is not None and gateway.tells_credit:
+                watch.watch(gateway.name, gateway.read_credit, interval=provider.balance_interval,
+                            low=provider.balance_low)
 
     def _credit_low(self, gateway: str, credit: Credit, low: float) -> None:
         """A gateway's credit fell below its threshold: an event in the log and a notice to

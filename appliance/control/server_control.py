@@ -194,7 +194,8 @@ class ServerControl:
         for gateway in chosen:
             if credit.credit(gateway.name) is None:
                 raise ConfigError(gateway.name, "has no credit to read: a modem needs balance_ussd (the USSD "
-                                                "code that asks its SIM's credit)")
+                                                "code that asks its SIM's credit); a provider's API must tell "
+                                                "its balance")
         return self._each_gateway([g.name for g in chosen], credit.refresh, "reading credit")
 
     def _each_gateway(self, names: Sequence[str], act: Callable[[str], object], outcome: str) -> dict[str, str]:

@@ -35,6 +35,7 @@ from ...messages.types import MESSAGE_TYPES
 from ...store.models import OutboundMessage
 from ...store.queue import Queue
 from ..base import Done, Gateway, Outcome
+from ..credit import Credit
 from . import api
 from .registry import api_for
 
@@ -275,6 +276,27 @@ class ProviderGateway(Gateway):
             return [api.Result(api.Kind.UNKNOWN, error_text=f"{why}; the provider may have sent it")] * len(items)
         self.last_answer = f"HTTP {answer.status}"
         return self.api.send_results(outgoing, answer)
+
+    @property
+    def tells_credit(self) -> bool:
+        """Whether the provider's API tells the account's balance."""
+        return self.api.balance_request() is not None
+
+    async def read_credit(self) -> Credit:
+        """The account's balance from the provider's API (gateways/credit.py reads it on
+        its schedule); raises with the reason when there is none to read."""
+        request = self.api.balance_request()
+        if request is None or self._session is None:
+            raise RuntimeError("the gateway is stopped" if request is not None else "the provider tells no balance")
+        try:
+            answer = await api.perform(self._session, request, timeout=self.config.timeout, proxy=self.config.proxy,
+                                       tls=self._tls)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise RuntimeError(f"no answer to the balance request: {error or type(error).__name__}") from None
+        balance = self.api.balance(answer)
+        if balance is None:
+            raise RuntimeError(f"the provider's balance answer could not be read (HTTP {answer.status})")
+        return Credit(balance.amount, balance.currency, f"{balance.amount:g} {balance.currency}".strip(), time.time())
 
     async def _slot_freed(self) -> None:
         waiter = self.loop.create_future()
