@@ -250,7 +250,7 @@ async def test_three_faults_in_a_row_rest_the_gateway_then_it_is_back(provider, 
     gateway = gateway_for(provider, concurrency=1)
     rig(queue, gateway)
     await until(lambda: not gateway.in_service)
-    assert gateway.status()["state"] == READY and "out of service" in gateway.status()["detail"]
+    assert gateway.status()["state"] == "resting after faults" and "out of service" in gateway.status()["detail"]
     gateway._resting_until = gateway.loop.time()  # the rest over now rather than in 30 s
     gateway._woken()
     await until(ended(ids))

@@ -42,6 +42,7 @@ from .registry import api_for
 log = logging.getLogger(__name__)
 
 READY, FAILED, STOPPED, WAITING = "ready", "failed", "stopped", "waiting for its start date"
+RESTING = "resting after faults"   # out of service for a while: backups stand in
 FAULTS_IN_A_ROW = 3          # temporary faults that take the gateway out of service for a while
 FIRST_REST = 30.0            # seconds out of service after them; doubled each time, up to
 LONGEST_REST = 300.0
@@ -109,6 +110,7 @@ class ProviderGateway(Gateway):
             state = WAITING
         detail = self.detail
         if state == READY and self.loop.time() < self._resting_until:
+            state = RESTING
             detail = f"out of service for {self._resting_until - self.loop.time():.0f} s after faults: {detail}"
         return {"state": state, "detail": detail, "type": self.config.type,
                 "host": urlsplit(self.api.base_url).hostname or "", "in_flight": self.in_flight,

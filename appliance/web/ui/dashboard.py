@@ -39,6 +39,9 @@ STATES: dict[str, tuple[str, str]] = {
     ModemState.POWER_CYCLING: ("restarting", "warn"),
     ModemState.STOPPED: ("stopped", "off"),
     ModemState.CLOSED: ("not started", "off"),
+    # a provider gateway's own (gateways/providers/engine.py)
+    "resting after faults": ("resting after faults", "warn"),
+    "waiting for its start date": ("waiting for its start date", "off"),
 }
 
 
