@@ -14,7 +14,7 @@ from provider_fakes.server import FakeProvider, Fault
 from appliance.config.file import ProviderConfig
 from appliance.gateways.assignment import Assignment, Connector, Routing
 from appliance.gateways.providers import api, registry
-from appliance.gateways.providers.engine import FAILED, READY, ProviderGateway
+from appliance.gateways.providers.engine import FAILED, ProviderGateway
 from appliance.gateways.router import Router
 from appliance.store import db as store_db
 from appliance.store.models import MessageState, OutboundMessage
