@@ -244,6 +244,22 @@ async def test_refused_credentials_take_the_gateway_out_and_a_backup_sends(provi
     assert gateway.status()["state"] == "stopped" and not gateway.in_service
 
 
+async def test_a_provider_whose_certificate_no_one_vouches_for_gets_nothing(provider, queue):
+    """HTTPS with certificate checks always: without the fake's CA the gateway sends nothing
+    there, says why, and a backup takes the message."""
+    (sent,) = queue.accept([NewMessage("+4915100", "x")])
+    config = ProviderConfig(name="Provider", type="http", base_url=provider.url, token=TOKEN)  # no ca_file
+    gateway = ProviderGateway(asyncio.get_running_loop(), config)
+    backup = FakeGateway("Backup", loop=asyncio.get_running_loop())
+    rig(queue, gateway, backup)
+    await until(ended([sent]))
+    assert backup.sent == [sent] and provider.requests == 0
+    status = gateway.status()
+    assert (status["state"], gateway.in_service) == (FAILED, False)
+    assert status["detail"].startswith("the provider's certificate was refused: ")
+    await stopped(gateway)
+
+
 async def test_three_faults_in_a_row_rest_the_gateway_then_it_is_back(provider, queue):
     provider.fail_next(*[Fault(503, b"busy")] * 3)
     ids = queue.accept([NewMessage(f"+4915{n}", "x") for n in range(3)])

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 READY, FAILED, STOPPED, WAITING = "ready", "failed", "stopped", "waiting for its start date"
 RESTING = "resting after faults"   # out of service for a while: backups stand in
+# the provider's HTTPS certificate is not one the system (or ca_file) vouches for: nothing is
+# sent there, and it is no fault that passes, so the gateway waits for an administrator
+CERTIFICATE_REFUSED = "the provider's certificate was refused: {}"
 FAULTS_IN_A_ROW = 3          # temporary faults that take the gateway out of service for a while
 FIRST_REST = 30.0            # seconds out of service after them; doubled each time, up to
 LONGEST_REST = 300.0
@@ -268,7 +271,11 @@ class ProviderGateway(Gateway):
         try:
             answer = await api.perform(self._session, self.api.send_request(outgoing), timeout=self.config.timeout,
                                        proxy=self.config.proxy, tls=self._tls)
-        except aiohttp.ClientConnectorError as error:  # refused, unreachable, a bad certificate: nothing went out
+        except aiohttp.ClientConnectorCertificateError as error:  # not the provider, or not as it says: never sent to
+            self.last_answer = f"certificate refused: {error.certificate_error}"
+            return [api.Result(api.Kind.CREDENTIALS, error_text=CERTIFICATE_REFUSED.format(
+                error.certificate_error))] * len(items)
+        except aiohttp.ClientConnectorError as error:  # refused, unreachable: nothing went out
             self.last_answer = f"no connection: {error}"
             return [api.Result(api.Kind.TEMPORARY, error_text=f"no connection to the provider: {error}")] * len(items)
         except (TimeoutError, aiohttp.ClientError) as error:  # it went out, and the answer never came
@@ -328,10 +335,11 @@ class ProviderGateway(Gateway):
             return Outcome(False, code, text, refused=True)
         if kind is api.Kind.CREDENTIALS:
             if self.state == READY:
-                self.state, self.detail = FAILED, f"credentials refused: {text}"
+                self.state = FAILED
+                self.detail = text if text.startswith(CERTIFICATE_REFUSED[:20]) else f"credentials refused: {text}"
                 log.error("%s: %s; out of service until it is started again", self.name, self.detail)
                 self.on_state(self.state)
-            return Outcome(False, code, f"{self.name}: credentials refused", temporary=True)
+            return Outcome(False, code, f"{self.name}: {self.detail}", temporary=True)
         # TEMPORARY, or UNKNOWN: sent again; an unknown fate may have cost its parts
         self.detail = text
         self._fault()
