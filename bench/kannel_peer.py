@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import urllib.parse
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -90,13 +91,14 @@ class Kannel:
             self.outputs.append(output)
             self.processes.append(subprocess.Popen([program, "-v", "2", str(config)], cwd=workdir,
                                                    stdout=output, stderr=subprocess.STDOUT))
-            wait(lambda: self._listening(self.ports["smsbox" if program == "bearerbox" else "sendsms"]), 30,
+            # bearerbox listens for smsbox, smsbox for sendsms requests, once each is up
+            wait(partial(self._listening, self.ports["smsbox" if program == "bearerbox" else "sendsms"]), 30,
                  f"Kannel's {program}", interval=0.05)
 
     def _listening(self, port: int) -> bool:
-        for process in self.processes:
+        for program, process in zip(PROGRAMS, self.processes, strict=False):
             if process.poll() is not None:
-                raise RuntimeError(f"{process.args[0]} exited with status {process.returncode}: "
+                raise RuntimeError(f"{program} exited with status {process.returncode}: "
                                    f"see {self.workdir}/*.out and *.log")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):

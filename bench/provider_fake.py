@@ -86,8 +86,9 @@ class Provider:
         if endpoint == "sms.do" and fields.get("to"):
             numbers = fields["to"][0].split(",")
             references = fields.get("idx", [""])[0].split("|")
+            references = (references + [""] * len(numbers))[:len(numbers)]
             items = []
-            for number, reference in zip(numbers, references + [""] * len(numbers)):
+            for number, reference in zip(numbers, references, strict=True):
                 self.next_id += 1
                 items.append({"id": str(self.next_id), "points": 0.16, "number": number,
                               "status": "QUEUED", "idx": reference})

@@ -37,15 +37,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import kannel_peer  # noqa: E402
-from bench.provider_fake import FakeProvider  # noqa: E402
-from bench.service_runner import wait  # noqa: E402
-from bench.wsgi_servers import run_wrk  # noqa: E402
+from bench import kannel_peer
+from bench.provider_fake import FakeProvider
+from bench.service_runner import wait
+from bench.wsgi_servers import run_wrk
 
 TEXT = "bench message"
 # A submit request for some recipients: (method, path with query, form body)
 Build = Callable[[list[str], str], tuple[str, str, bytes]]
 SIDES = ("kannel", "appliance")
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """A gateway under test, running: who it is to the fake, where its submit API is, how
+    a submit request is built, and the CPU seconds its processes have used so far."""
+
+    side: str
+    address: tuple[str, int]
+    build: Build
+    cpu: Callable[[], float]
 
 
 @dataclass
@@ -119,10 +130,10 @@ def drive(address: tuple[str, int], build: Build, recipients: list[str], per_req
     return time.perf_counter() - start
 
 
-def measure(side: str, mode: str, fake: FakeProvider, address: tuple[str, int], build: Build,
-            cpu: Callable[[], float], *, messages: int, per_request: int, clients: int, latency_ms: float,
-            concurrency: int) -> Turn:
+def measure(gateway: Gateway, mode: str, fake: FakeProvider, *, messages: int, per_request: int, clients: int,
+            latency_ms: float, concurrency: int) -> Turn:
     """One turn: the fake's counts reset, N messages driven, until the fake accepted them all."""
+    side, address, build, cpu = gateway.side, gateway.address, gateway.build, gateway.cpu
     fake.reset()
     recipients = numbers(messages)
     deadline = max(120.0, messages / max(concurrency * 1000 / max(latency_ms, 1), 1) * 3)
@@ -138,30 +149,42 @@ def measure(side: str, mode: str, fake: FakeProvider, address: tuple[str, int], 
                 counts["accepted"] - counts["distinct"])
 
 
-def warm_up(side: str, fake: FakeProvider, address: tuple[str, int], build: Build) -> None:
+def warm_up(gateway: Gateway, fake: FakeProvider) -> None:
     """One message through, end to end: the gateway is up and connected to the provider."""
     fake.reset()
-    drive(address, build, ["+447700900999"], 1, 1)
-    wait(lambda: fake.counts(side)["distinct"] >= 1, 60, f"{side}'s first message at the provider", interval=0.05)
+    drive(gateway.address, gateway.build, ["+447700900999"], 1, 1)
+    wait(lambda: fake.counts(gateway.side)["distinct"] >= 1, 60, f"{gateway.side}'s first message at the provider",
+         interval=0.05)
+
+
+def turn_messages(args: argparse.Namespace, latency_ms: float, concurrency: int) -> int:
+    """N for a turn: ``--messages``, or with latency as many as take ``--seconds`` at the
+    ideal rate (concurrency answers per latency), so that a turn stays short."""
+    if latency_ms == 0:
+        return args.messages
+    return min(args.messages, int(concurrency * 1000 / latency_ms * args.seconds))
+
+
+def plans(args: argparse.Namespace) -> list[tuple[float, int, list[str]]]:
+    """(latency ms, concurrency, modes) of each fake provider a side is run against."""
+    return [(0.0, args.concurrency_zero, ["loop", "batch"])] + [
+        (args.latency, concurrency, ["loop"]) for concurrency in args.concurrency]
 
 
 def kannel_turns(workdir: Path, args: argparse.Namespace) -> list[Turn]:
     """Kannel's turns: a fresh bearerbox and smsbox for each fake and concurrency."""
     turns = []
-    plans = [(0.0, args.concurrency_zero, ["loop", "batch"])]
-    plans += [(args.latency, concurrency, ["loop"]) for concurrency in args.concurrency]
-    for latency_ms, concurrency, modes in plans:
+    for latency_ms, concurrency, modes in plans(args):
         fake = FakeProvider(latency_ms)
         kannel = None
         try:
             kannel = kannel_peer.Kannel(workdir / f"kannel-{latency_ms:g}-{concurrency}",
                                         fake.url("kannel"), concurrency)
-            warm_up("kannel", fake, kannel.address, kannel.request)
+            gateway = Gateway("kannel", kannel.address, kannel.request, kannel.cpu)
+            warm_up(gateway, fake)
             for mode in modes:
-                messages = args.messages if latency_ms == 0 else min(args.messages,
-                                                                     int(concurrency * 1000 / latency_ms * args.seconds))
-                turns.append(measure("kannel", mode, fake, kannel.address, kannel.request, kannel.cpu,
-                                     messages=messages, per_request=args.batch if mode == "batch" else 1,
+                turns.append(measure(gateway, mode, fake, messages=turn_messages(args, latency_ms, concurrency),
+                                     per_request=args.batch if mode == "batch" else 1,
                                      clients=args.clients, latency_ms=latency_ms, concurrency=concurrency))
                 print(json.dumps(asdict(turns[-1])), flush=True)
         finally:
@@ -182,9 +205,10 @@ def appliance_turns(workdir: Path, args: argparse.Namespace) -> list[Turn]:
     ``id_pattern = "^OK (.+)$"``, ``concurrency`` as the turn's, for loop; for batch, a
     type that takes many recipients a request (``type = "smsapi"``, ``base_url =
     f"http://127.0.0.1:{fake.port}/appliance"``: the fake answers ``sms.do``),
-    ``pattern = "batch"``, ``batch_size = args.batch``; then, for each turn, warm_up()
-    and measure() with a ``Build`` posting /http/send-message with ``to=a;b;c`` and the
-    service's cpu_seconds (bench/service_runner.py) as ``cpu``.
+    ``pattern = "batch"``, ``batch_size = args.batch``; then, for each of plans(args)
+    as kannel_turns() does, warm_up() and measure() with a :class:`Gateway` ("appliance",
+    the service's port, a ``Build`` posting /http/send-message with ``to=a;b;c``, and
+    cpu_seconds(service.pid) from bench/service_runner.py).
     """
     raise NotImplementedError("the appliance's turn needs the provider gateway engine (prov-engine) and the "
                               "generic 'http' / 'smsapi' provider types (prov-smsapi) merged, and "
