@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := pyproject.toml appliance/pdu/_pdu.c appliance/pdu/pdu_core.c appliance/pdu/pdu_core.h
 
-.PHONY: run test lint install clean bench bench-compare bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http bench-flood bench-sd fuzz fuzz-build check-simd
+.PHONY: run test lint install clean bench bench-compare bench-codec bench-schemas bench-wsgi bench-fsync bench-e2e bench-http bench-flood bench-sd bench-providers fuzz fuzz-build check-simd
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -99,6 +99,14 @@ bench-e2e: $(STAMP)
 	command -v gammu-smsd >/dev/null && command -v smsd >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PEER_DEBS) >/dev/null; }
 	$(BIN)/python bench/e2e.py all $(E2E_ARGS)
+
+# Through an HTTP SMS provider, end to end: the appliance's provider gateway against Kannel's
+# generic HTTP SMSC (Debian's kannel, set up as bench/PEERS.md says), one fake provider for
+# both; PROVIDERS_ARGS e.g. "--only kannel" or "--messages 5000 --concurrency 4 16"
+bench-providers: $(STAMP)
+	command -v bearerbox >/dev/null && command -v wrk >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel wrk >/dev/null; }
+	$(BIN)/python bench/providers.py $(PROVIDERS_ARGS)
 
 # Fuzzing the codec: libFuzzer on the C core under ASan and UBSan, atheris on the Python
 # API. FUZZ_SECONDS each; new inputs collect in fuzz/work (the seeds stay in fuzz/corpus).
