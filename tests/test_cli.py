@@ -65,8 +65,9 @@ def test_config_errors_name_the_key_and_exit_2(tmp_path, capsys):
     assert code == 2 and "--listen: must be HOST:PORT" in err
 
 
-HOW_TO_START = ("no gateway is configured: add a [[modem]] table for each modem (config.example.toml shows one) "
-                "and start with `sms-appliance run --config FILE`; or try the appliance on simulated modems "
+HOW_TO_START = ("no gateway is configured: add a [[modem]] table for each modem or a [[provider]] table for "
+                "each HTTP SMS provider account (config.example.toml shows one) and start with "
+                "`sms-appliance run --config FILE`; or try the appliance on simulated modems "
                 "with `make run` or `sms-appliance run --simulate N`")
 
 
