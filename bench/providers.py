@@ -31,6 +31,7 @@ import platform
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import kannel_peer
 from bench.provider_fake import FakeProvider
-from bench.service_runner import wait
+from bench.service_runner import PASSWORD, USER, Appliance, cpu_seconds, wait
 from bench.wsgi_servers import run_wrk
 
 TEXT = "bench message"
@@ -194,26 +195,54 @@ def kannel_turns(workdir: Path, args: argparse.Namespace) -> list[Turn]:
     return turns
 
 
-def appliance_turns(workdir: Path, args: argparse.Namespace) -> list[Turn]:
-    """The appliance's turns, the same plan as Kannel's: for the lead to fill in.
+def provider_table(fake: FakeProvider, mode: str, concurrency: int, batch: int) -> str:
+    """The appliance's one provider account on the fake: the generic ``http`` type (one
+    message a request) for loop; for batch a type whose API takes many recipients a
+    request, SMSAPI's (the fake answers its ``sms.do``)."""
+    if mode == "loop":
+        return (f'[[provider]]\nname = "Provider"\ntype = "http"\nbase_url = "{fake.url("appliance")}"\n'
+                'method = "GET"\nparameters = "to={to}&from={sender}&text={text}&id={id}"\n'
+                'success_pattern = "^OK"\nid_pattern = "^OK (.+)$"\n'
+                f'sender = "{kannel_peer.SENDER}"\nconcurrency = {concurrency}\ntimeout = 60\n')
+    return (f'[[provider]]\nname = "Provider"\ntype = "smsapi"\n'
+            f'base_url = "http://127.0.0.1:{fake.port}/appliance"\ntoken = "bench-token"\n'
+            f'pattern = "batch"\nbatch_size = {batch}\nsender = "{kannel_peer.SENDER}"\n'
+            f'concurrency = {concurrency}\ntimeout = 60\n')
 
-    What it needs, once the provider gateway engine and the ``http`` type are on main:
-    bench/service_runner.py's Appliance started with a config holding one ``[[provider]]``
-    (in place of modems) pointing at the fake: ``type = "http"``, ``base_url =
-    fake.url("appliance")``, ``method = "GET"``, ``parameters =
-    "to={to}&from={sender}&text={text}&id={id}"``, ``success_pattern = "^OK"``,
-    ``id_pattern = "^OK (.+)$"``, ``concurrency`` as the turn's, for loop; for batch, a
-    type that takes many recipients a request (``type = "smsapi"``, ``base_url =
-    f"http://127.0.0.1:{fake.port}/appliance"``: the fake answers ``sms.do``),
-    ``pattern = "batch"``, ``batch_size = args.batch``; then, for each of plans(args)
-    as kannel_turns() does, warm_up() and measure() with a :class:`Gateway` ("appliance",
-    the service's port, a ``Build`` posting /http/send-message with ``to=a;b;c``, and
-    cpu_seconds(service.pid) from bench/service_runner.py).
-    """
-    raise NotImplementedError("the appliance's turn needs the provider gateway engine (prov-engine) and the "
-                              "generic 'http' / 'smsapi' provider types (prov-smsapi) merged, and "
-                              "service_runner.appliance_config() writing a [[provider]] table: see "
-                              "appliance_turns.__doc__")
+
+def submit(recipients: list[str], text: str) -> tuple[str, str, bytes]:
+    """send-message for ``recipients`` (several: ``to=a;b;c``, one message each)."""
+    body = urllib.parse.urlencode({"username": USER, "password": PASSWORD, "to": ";".join(recipients),
+                                   "message": text, "from": kannel_peer.SENDER}).encode()
+    return "POST", "/http/send-message", body
+
+
+def appliance_turns(workdir: Path, args: argparse.Namespace) -> list[Turn]:
+    """The appliance's turns, the same plan as Kannel's: a fresh service for each fake,
+    concurrency and mode (loop and batch are two provider types), with one ``[[provider]]``
+    account and no modem (bench/service_runner.py)."""
+    turns = []
+    for latency_ms, concurrency, modes in plans(args):
+        fake = FakeProvider(latency_ms)
+        try:
+            for mode in modes:
+                folder = workdir / f"appliance-{latency_ms:g}-{concurrency}-{mode}"
+                folder.mkdir(parents=True)
+                service = Appliance(folder, (), extra=provider_table(fake, mode, concurrency, args.batch))
+                try:
+                    pid = service.pid
+                    gateway = Gateway("appliance", ("127.0.0.1", service.port), submit,
+                                      lambda pid=pid: cpu_seconds(pid))  # type: ignore[misc]
+                    warm_up(gateway, fake)
+                    turns.append(measure(gateway, mode, fake, messages=turn_messages(args, latency_ms, concurrency),
+                                         per_request=args.batch if mode == "batch" else 1, clients=args.clients,
+                                         latency_ms=latency_ms, concurrency=concurrency))
+                    print(json.dumps(asdict(turns[-1])), flush=True)
+                finally:
+                    service.stop()
+        finally:
+            fake.stop()
+    return turns
 
 
 def fake_capacity(seconds: int) -> float:

@@ -115,13 +115,15 @@ class Simulator:
         self.process.communicate(timeout=10)  # and its output pipe closed
 
 
-def appliance_config(workdir: Path, modems: Sequence[Path], port: int, reports: bool = False) -> Path:
+def appliance_config(workdir: Path, modems: Sequence[Path], port: int, reports: bool = False,
+                     extra: str = "") -> Path:
     """A config file: HTTP on ``port``, the store in ``workdir``/data, one gateway per
     modem port, asking for delivery reports only if ``reports`` (by default the
-    simulators send none)."""
+    simulators send none); ``extra``: more tables (a ``[[provider]]``)."""
     lines = [f'[http]\nlisten = "127.0.0.1:{port}"\n[storage]\npath = "{workdir / "data"}"\n']
     for n, modem in enumerate(modems, 1):
         lines.append(f'[[modem]]\nname = "GSM{n}"\nport = "{modem}"\ndelivery_reports = {str(reports).lower()}\n')
+    lines.append(extra)
     path = workdir / "config.toml"
     path.write_text("".join(lines))
     return path
@@ -134,9 +136,9 @@ class Appliance:
     the service's own process."""
 
     def __init__(self, workdir: Path, modems: Sequence[Path], wrapper: Sequence[str] = (),
-                 reports: bool = False) -> None:
+                 reports: bool = False, extra: str = "") -> None:
         self.port = free_port()
-        self.config = appliance_config(workdir, modems, self.port, reports)
+        self.config = appliance_config(workdir, modems, self.port, reports, extra)
         self.database = workdir / "data" / "appliance.sqlite3"
         python, tree = appliance_tree()
         subprocess.run([python, "-m", "appliance", "user", "set", USER, "--password", PASSWORD,
