@@ -190,7 +190,8 @@ def test_the_poll_reads_the_index_not_the_whole_history(queue):
     cursor = queue.database.cursor()
     plan = " ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + provider_reports_sql("_WAITING"),
                                                       ("Twilio I", 2.0, 1.0, 1.0, 0, 100)))
-    assert "outbound_message_provider_waiting" in plan and "SCAN outbound_message" not in plan, plan
+    assert "outbound_message_provider_waiting (gateway=? AND sent_at>? AND sent_at<?)" in plan, plan  # a range
+    assert "SCAN" not in plan, plan
     plan = " ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + provider_reports_sql("_BY_REFERENCE"),
                                                       ("SMx", "Twilio I")))
     assert "outbound_message_provider_reference" in plan and "SCAN" not in plan, plan

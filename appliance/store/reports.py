@@ -70,7 +70,7 @@ _BY_REFERENCE = ("SELECT id FROM outbound_message WHERE state = 'sent' AND provi
 # the row ``rowid`` of the same sent_at: through the partial index by gateway and age
 _WAITING = ("SELECT rowid, id, provider_reference, sent_at, validity_period FROM outbound_message "
             "WHERE state = 'sent' AND provider_reference != '' AND gateway = ? AND sent_at <= ? "
-            "AND (sent_at > ? OR (sent_at = ? AND rowid > ?)) ORDER BY sent_at, rowid LIMIT ?")
+            "AND sent_at >= ? AND (sent_at > ? OR rowid > ?) ORDER BY sent_at, rowid LIMIT ?")
 
 
 @dataclass(frozen=True)
