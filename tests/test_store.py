@@ -360,6 +360,7 @@ def test_the_upgrade_finds_each_stored_messages_first_part_and_drops_the_index_b
                          'ON "message_part" ("message_id", "sequence")')
     database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "first_part"')
     database.execute_sql('ALTER TABLE "user" DROP COLUMN "must_change_password"')  # added by a later upgrade
+    drop_provider_waiting_indexes(database)  # a later upgrade's, over that column
     database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "provider_reference"')  # and a later one
     SchemaVersion.update(version=store_db.UPGRADES.index(store_db._find_parts_from_the_first) + 1).execute()
     database.close()
@@ -377,6 +378,7 @@ def test_the_upgrade_marks_no_existing_user_as_having_a_one_time_password(tmp_pa
     database = store_db.open_database(tmp_path)
     models.User.create(name="admin", password_hash="x", is_admin=True, created_at=0.0)
     database.execute_sql('ALTER TABLE "user" DROP COLUMN "must_change_password"')
+    drop_provider_waiting_indexes(database)  # a later upgrade's, over that column
     database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "provider_reference"')  # a later upgrade's
     SchemaVersion.update(version=store_db.UPGRADES.index(store_db._mark_one_time_passwords) + 1).execute()
     database.close()
@@ -386,10 +388,16 @@ def test_the_upgrade_marks_no_existing_user_as_having_a_one_time_password(tmp_pa
     database.close()
 
 
+def drop_provider_waiting_indexes(database):
+    for name in ("outbound_message_provider_waiting", "outbound_message_provider_reference"):
+        database.execute_sql(f'DROP INDEX "{name}"')
+
+
 def test_a_message_sent_through_a_provider_keeps_the_providers_id_and_old_ones_get_none(tmp_path):
     database = store_db.open_database(tmp_path)
     queue = Queue(database)
     old, new = queue.accept([NewMessage("+441", "before"), NewMessage("+442", "after")])
+    drop_provider_waiting_indexes(database)  # a later upgrade's, over that column
     database.execute_sql('ALTER TABLE "outbound_message" DROP COLUMN "provider_reference"')
     SchemaVersion.update(version=store_db.UPGRADES.index(store_db._add_provider_references) + 1).execute()
     database.close()
@@ -400,4 +408,6 @@ def test_a_message_sent_through_a_provider_keeps_the_providers_id_and_old_ones_g
     queue.claim("Infobip I")
     assert queue.complete(new, "prov-42") and queue.complete(old)
     assert [OutboundMessage.get_by_id(i).provider_reference for i in (old, new)] == ["", "prov-42"]
+    indexes = [name for (name,) in database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index'")]
+    assert {"outbound_message_provider_waiting", "outbound_message_provider_reference"} <= set(indexes)
     database.close()

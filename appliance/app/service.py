@@ -35,6 +35,7 @@ from ..gateways.limits import Limits, LimitTracker
 from ..gateways.modem import ModemGateway
 from ..gateways.providers import registry as provider_registry
 from ..gateways.providers.engine import ProviderGateway
+from ..gateways.providers.reports import ReportPoller
 from ..gateways.router import Router
 from ..messages import status as message_status
 from ..modem.driver import ModemDriver
@@ -46,7 +47,7 @@ from ..store.durability import Durability
 from ..store.inbox import Inbox
 from ..store.models import InboundMessage, OutboundMessage
 from ..store.queue import Queue
-from ..store.reports import Reports, report_status_text
+from ..store.reports import Reports
 from ..store.space import Space
 from ..store.transactions import transaction
 from ..web.api_v1 import ApiV1Context
@@ -55,6 +56,7 @@ from ..web.capacity import Capacity
 from ..web.diafaan.commands import HttpApiContext
 from ..web.guard import Guard
 from ..web.metrics import MetricsContext
+from ..web.provider_reports import ProviderReportsContext
 from ..web.receive import ReceiveContext
 from ..web.tls import tls_context
 from ..web.wsgi_server import HttpServer
@@ -87,6 +89,7 @@ class Service:
         self.loop = self._runner.get_loop()
         self.simulators: list = []
         self.gateways: list[Gateway] = []
+        self.report_pollers: dict[str, ReportPoller] = {}   # provider gateway name → its reports
         self.admin_password: str | None = None
         self.database: peewee.SqliteDatabase | None = None
         self.space: Space | None = None
@@ -165,6 +168,11 @@ class Service:
         for i, provider in enumerate(providers, start=1):
             provider_registry.check(provider, f"provider[{i}]")
             self.gateways.append(ProviderGateway(loop, provider, on_state=self._on_modem_state))
+        self.report_pollers = {g.name: ReportPoller(g, reports, clock=queue.clock, on_reported=webhooks.kick)
+                               for g in self.gateways if isinstance(g, ProviderGateway)}
+        for poller in self.report_pollers.values():
+            if ReportPoller.polls(poller.gateway):
+                poller.start()
         names = tuple(g.name for g in self.gateways)
         limits = LimitTracker({g.name: Limits(g.send_limit_day, g.send_limit_month, g.send_rate_per_minute)
                                for g in self.config.gateway_tables}, durability=durability)
@@ -198,7 +206,9 @@ class Service:
             name, password, address=address) is not None)
         metrics = self.config.metrics
         metered = MetricsContext(ApplianceCollector(router, queue, inbox), metrics.token) if metrics.enabled else None
-        app = create_app(context, v1, receiving, guard, metered)
+        callbacks = ProviderReportsContext({name: p.gateway for name, p in self.report_pollers.items()},
+                                           lambda name, statuses: self.report_pollers[name].apply_threadsafe(statuses))
+        app = create_app(context, v1, receiving, guard, metered, provider_callbacks=callbacks)
         self.http = HttpServer(app, http.host, http.port, threads=http.threads,
                                connections=http.connections, timeout=http.timeout, max_body=http.max_body,
                                tls=tls, trusted_proxies=http.trusted_proxies)
@@ -310,14 +320,14 @@ class Service:
         hooks = [c.name for c in self.routing.receivers(message.gateway) if c.name in self.webhooks.targets]
         webhook.enqueue(hooks, webhook.sms_event(message))
 
-    def _queue_report_webhooks(self, message: OutboundMessage, tp_status: int) -> None:
+    def _queue_report_webhooks(self, message: OutboundMessage, detail: str) -> None:
         """A delivery report goes back to the connector the message came in by, whatever
         gateway sent it and whoever receives from that gateway: to the webhooks that
         carry that connector's reports (``reports_for``)."""
         assert self.webhooks is not None  # started: the reports are built after the sender
         hooks = [t.connector for t in self.webhooks.targets.values() if message.connector in t.reports_for]
         code, text = message_status.status_of(message)
-        webhook.enqueue(hooks, webhook.report_event(message, code, text, report_status_text(tp_status)))
+        webhook.enqueue(hooks, webhook.report_event(message, code, text, detail))
 
     def _flush_incomplete(self) -> None:
         """Multipart SMS that waited too long for a part are delivered as they are."""
@@ -420,6 +430,8 @@ class Service:
         self.ring_pins.clear()
         if self.router is not None:
             self.router.credit.stop()
+        for poller in self.report_pollers.values():
+            poller.stop()
         for gateway in self.gateways:
             gateway.stop()
         for simulator in self.simulators:

@@ -157,6 +157,9 @@ class ProviderConfig(Table, frozen=True):
     send_rate_per_minute: Count | None = None
     balance_interval: BalanceInterval = 3600.0   # how often the account's balance is asked
     balance_low: Annotated[float, Meta(ge=0)] | None = None   # under it: an event and a webhook notice
+    # the public URL of this gateway's POST /providers/<name>/report, as the provider is told
+    # it: empty, no callbacks are taken (reports are polled). docs/providers.md
+    callback_url: str = ""
 
 
 class GatewayUse(Table, frozen=True):
@@ -425,6 +428,11 @@ def _check_providers(config: Config) -> None:
                                                    f"number of up to 16 digits like +4915212345678, not {value!r}")
         if provider.proxy and not PROXY.match(provider.proxy):
             raise ConfigError(f"{key}.proxy", f"must be HOST:PORT like proxy.example.net:3128, not {provider.proxy!r}")
+        if provider.callback_url:
+            parts = urlsplit(provider.callback_url)
+            if parts.scheme not in ("https", "http") or not parts.hostname:
+                raise ConfigError(f"{key}.callback_url", f"must be the public http(s):// URL the provider calls "
+                                                         f"back, not {provider.callback_url!r}")
         if provider.base_url:
             parts = urlsplit(provider.base_url)
             local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")

@@ -132,10 +132,18 @@ def _add_provider_references(database: peewee.Database) -> None:
     database.execute_sql('ALTER TABLE "outbound_message" ADD COLUMN "provider_reference" TEXT NOT NULL DEFAULT \'\'')
 
 
+def _add_provider_waiting_indexes(database: peewee.Database) -> None:
+    """A provider's messages still waiting for a report are found without reading the
+    whole history: by gateway and age to poll them, by the provider's id for a callback."""
+    for statement in models.PROVIDER_WAITING_INDEXES:  # fixed SQL text, not the models
+        database.execute_sql(statement)
+
+
 UPGRADES: list[Callable[[peewee.Database], None]] = [
     _add_api_keys_and_receive_connectors, _add_config_overrides, _add_queued_indexes,
     _keep_undecodable_and_unmatched, _add_blocked_numbers, _drop_redundant_indexes,
     _find_parts_from_the_first, _mark_one_time_passwords, _add_provider_references,
+    _add_provider_waiting_indexes,
 ]
 
 SCHEMA_VERSION = 1 + len(UPGRADES)

@@ -165,6 +165,20 @@ QUEUED_INDEXES = (
 for _statement in QUEUED_INDEXES:
     OutboundMessage.add_index(peewee.SQL(_statement))
 
+# The messages an HTTP provider took and has not yet reported on (gateways/providers/
+# reports.py): polled by gateway and age, and a provider's callback finds its message by
+# the provider's id. A message enters them once, when it is sent through a provider, and
+# leaves them when delivered or undelivered; a modem's message (no provider_reference)
+# never does, so they cost the modems nothing.
+PROVIDER_WAITING_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS outbound_message_provider_waiting ON outbound_message "
+    "(gateway, sent_at) WHERE state = 'sent' AND provider_reference != ''",
+    "CREATE INDEX IF NOT EXISTS outbound_message_provider_reference ON outbound_message "
+    "(provider_reference) WHERE state = 'sent' AND provider_reference != ''",
+)
+for _statement in PROVIDER_WAITING_INDEXES:
+    OutboundMessage.add_index(peewee.SQL(_statement))
+
 
 class MessagePart(BaseModel):
     """One SMS of a message: what went to the modem and the reference the network gave it."""

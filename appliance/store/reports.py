@@ -1,5 +1,9 @@
 """Delivery reports: matched to the part they report on, and rolled up to its message.
 
+An HTTP provider's report (gateways/providers/reports.py) names the message by the
+provider's id of it (``apply_provider``) and moves it the same way: Sent → Delivered or
+Undelivered, with the same webhook event.
+
 The network names a part only by the TP-MR the modem gave it (one octet, so it wraps)
 and the recipient; the match is the most recent part sent through the same gateway with
 that reference to that number. A message is delivered when all its parts are. A report
@@ -59,6 +63,37 @@ def outcome(status: int) -> str:
     return "failed"
 
 
+# through the partial index on the provider's id of the messages still waiting (models.py)
+_BY_REFERENCE = ("SELECT id FROM outbound_message WHERE state = 'sent' AND provider_reference != '' "
+                 "AND provider_reference = ? AND gateway = ?")
+# a page of a provider gateway's messages waiting for a report, sent in (low, high], after
+# the row ``rowid`` of the same sent_at: through the partial index by gateway and age
+_WAITING = ("SELECT rowid, id, provider_reference, sent_at, validity_period FROM outbound_message "
+            "WHERE state = 'sent' AND provider_reference != '' AND gateway = ? AND sent_at <= ? "
+            "AND sent_at >= ? AND (sent_at > ? OR rowid > ?) ORDER BY sent_at, rowid LIMIT ?")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A provider's message still waiting for its report."""
+
+    rowid: int
+    message_id: str
+    reference: str
+    sent_at: float
+    validity_period: int | None
+
+
+def waiting_for_report(queue: Queue, gateway: str, low: float, high: float, *, after: tuple[float, int] | None = None,
+                       limit: int = 100) -> list[Waiting]:
+    """Up to ``limit`` of ``gateway``'s messages sent in (low, high] still waiting for a
+    provider's report, oldest first; ``after`` (sent_at, rowid) of the last one read
+    continues a page."""
+    at, rowid = after if after is not None else (low, 2**63 - 1)
+    rows = queue.database.cursor().execute(_WAITING, (gateway, high, at, at, rowid, limit)).fetchall()
+    return [Waiting(*row) for row in rows]
+
+
 @dataclass(frozen=True)
 class ReportResult:
     message_id: str | None      # None: no part of ours matches
@@ -74,8 +109,9 @@ def _same_number(a: str, b: str) -> bool:
 
 class Reports:
     def __init__(self, queue: Queue,
-                 on_report: Callable[[OutboundMessage, int], None] = lambda message, status: None) -> None:
-        """``on_report(message, tp_st)`` runs inside the transaction that records a report."""
+                 on_report: Callable[[OutboundMessage, str], None] = lambda message, detail: None) -> None:
+        """``on_report(message, detail)`` runs inside the transaction that records a report;
+        ``detail`` says in words what the report said."""
         self.queue = queue
         self.on_report = on_report
 
@@ -106,8 +142,29 @@ class Reports:
                 if undelivered == 0 and message.parts_total:
                     self.queue.transition(message.id, MessageState.SENT, MessageState.DELIVERED)
             updated = OutboundMessage.get_by_id(message.id)
-            self.on_report(updated, status)
+            self.on_report(updated, report_status_text(status))
         return ReportResult(message.id, result, updated.state)
+
+    def apply_provider(self, gateway: str, reference: str, delivered: bool, *, error_code: int | None = None,
+                       error_text: str = "") -> ReportResult:
+        """An HTTP provider's final report on the message it knows as ``reference``: Sent
+        becomes Delivered, or Undelivered with the provider's code and text where a modem
+        report's detail goes. A message no longer Sent (reported already) is left as it is."""
+        with self.queue.database.atomic():
+            row = self.queue.database.cursor().execute(_BY_REFERENCE, (reference, gateway)).fetchone()
+            if row is None:
+                return ReportResult(None)
+            (message_id,) = row
+            if delivered:
+                result, detail = "delivered", report_status_text(0)
+                self.queue.transition(message_id, MessageState.SENT, MessageState.DELIVERED)
+            else:
+                result, detail = "failed", error_text or "not delivered"
+                self.queue.transition(message_id, MessageState.SENT, MessageState.UNDELIVERED,
+                                      error_code=error_code, error_text=f"not delivered: {detail}")
+            updated = OutboundMessage.get_by_id(message_id)
+            self.on_report(updated, detail)
+        return ReportResult(message_id, result, updated.state)
 
     def keep(self, gateway: str, pdu_hex: str, *, reference: int | None = None, number: str = "",
              status: int | None = None, decode_error: str = "") -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import bottle
 
-from . import api_v1, metrics, receive, ui
+from . import api_v1, metrics, provider_reports, receive, ui
 from .api_v1 import ApiV1Context
 from .diafaan import commands as http_api
 from .diafaan.commands import HttpApiContext
 from .guard import Guard
 from .metrics import MetricsContext
+from .provider_reports import ProviderReportsContext
 from .receive import ReceiveContext
 
 
@@ -22,9 +23,11 @@ def _plain_error(error: bottle.HTTPError) -> str:
 
 def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
                receiving: ReceiveContext | None = None, guard: Guard | None = None,
-               metered: MetricsContext | None = None) -> bottle.Bottle:
+               metered: MetricsContext | None = None, *,
+               provider_callbacks: ProviderReportsContext | None = None) -> bottle.Bottle:
     """``guard``: the checks before any route (web/guard.py); by default its defaults.
-    ``metered``: serve /metrics and count requests (web/metrics.py)."""
+    ``metered``: serve /metrics and count requests (web/metrics.py).
+    ``provider_callbacks``: take providers' delivery callbacks (web/provider_reports.py)."""
     app = bottle.Bottle(catchall=True)
     app.default_error_handler = _plain_error
     (guard or Guard()).install(app)
@@ -35,6 +38,8 @@ def create_app(context: HttpApiContext, v1: ApiV1Context | None = None,
         receive.install(app, receiving)
     if metered is not None:
         metrics.install(app, metered)
+    if provider_callbacks is not None:
+        provider_reports.install(app, provider_callbacks)
     ui.install(app, context)
 
     @app.route("/health")

@@ -149,6 +149,21 @@ class ProviderApi(ABC):
         """What the answer says of each id it names (an id left out: nothing known yet)."""
         return {}
 
+    # the provider signs its callbacks (callback_verified checks the signature); a provider
+    # that does not is trusted only with the secret query of its callback_url (docs/providers.md)
+    signs_callbacks: ClassVar[bool] = False
+
+    def callback_verified(self, url: str, form: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+        """Whether a callback to ``url`` (the configured callback_url) with ``form`` and
+        ``headers`` (names in lower case) carries the provider's valid signature."""
+        return False
+
+    def callback_status(self, form: Mapping[str, str], body: bytes) -> dict[str, Status] | None:
+        """What a delivery callback (its form fields, or its raw body where the provider
+        posts JSON) says of each message it names; None: this provider's callbacks are
+        not taken."""
+        return None
+
     def balance_request(self) -> Request | None:
         """The request asking the account's balance; None: the API tells none."""
         return None

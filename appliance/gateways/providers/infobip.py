@@ -117,7 +117,9 @@ class Infobip(ProviderApi):
     def send_request(self, messages: Sequence[Outgoing]) -> Request:
         """One message object per message (each its own text), each with one destination
         whose messageId is the store's id. Infobip finds the encoding itself."""
-        body = {"messages": [_message(message) for message in messages]}
+        notify = {"notifyUrl": self.config.callback_url, "notifyContentType": "application/json"} \
+            if self.config.callback_url else {}
+        body = {"messages": [_message(message) | notify for message in messages]}
         return Request("POST", f"{self.base_url}/sms/2/text/advanced",
                        {**self._headers(), "Content-Type": "application/json"}, json.dumps(body).encode())
 
@@ -147,6 +149,18 @@ class Infobip(ProviderApi):
         statuses: dict[str, Status] = {}
         for entry in results if isinstance(results, list) else []:
             if isinstance(entry, dict) and entry.get("messageId") in wanted:
+                status = _delivery(entry)
+                if status is not None:
+                    statuses[entry["messageId"]] = status
+        return statuses
+
+    def callback_status(self, form: Mapping[str, str], body: bytes) -> dict[str, Status] | None:
+        """A delivery report pushed to notifyUrl: {"results": [...]}, each entry as in the logs."""
+        data = _json(body)
+        results = data.get("results") if isinstance(data, dict) else None
+        statuses: dict[str, Status] = {}
+        for entry in results if isinstance(results, list) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("messageId"), str):
                 status = _delivery(entry)
                 if status is not None:
                     statuses[entry["messageId"]] = status

@@ -58,6 +58,7 @@ class Twilio(ProviderApi):
     batch = False
     idempotent = False
     status_ids_per_request = 1
+    signs_callbacks = True
 
     @classmethod
     def check(cls, config: ProviderConfig, key: str) -> None:
@@ -83,6 +84,8 @@ class Twilio(ProviderApi):
     def send_request(self, messages: Sequence[Outgoing]) -> Request:
         (message,) = messages
         form = {"To": message.recipient, "From": message.sender or self.config.sender, "Body": message.text}
+        if self.config.callback_url:
+            form["StatusCallback"] = self.config.callback_url
         return Request("POST", self._account_url("Messages.json"),
                        {**self._headers(), "Content-Type": "application/x-www-form-urlencoded"},
                        urlencode(form).encode())
@@ -116,6 +119,22 @@ class Twilio(ProviderApi):
         if status in PENDING:
             return {provider_ids[0]: Status(Delivery.PENDING)}
         return {}
+
+    def callback_verified(self, url: str, form: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+        return verify_signature(self.config.auth_token, url, form, headers.get("x-twilio-signature", ""))
+
+    def callback_status(self, form: Mapping[str, str], body: bytes) -> dict[str, Status] | None:
+        """A StatusCallback: the form's MessageSid, MessageStatus and, when it failed, ErrorCode."""
+        sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+        if not sid:
+            return {}
+        if status in DELIVERED:
+            return {sid: Status(Delivery.DELIVERED)}
+        if status in FAILED:
+            code = form.get("ErrorCode", "")
+            return {sid: Status(Delivery.FAILED, int(code) if code.isdigit() else None,
+                                f"{status} (Twilio error {code})" if code else status)}
+        return {sid: Status(Delivery.PENDING)} if status in PENDING else {}
 
     def balance_request(self) -> Request:
         return Request("GET", self._account_url("Balance.json"), self._headers())
