@@ -19,7 +19,7 @@ from appliance.config.file import Config, HttpConfig, ProviderConfig, StorageCon
 from appliance.store import db as store_db
 from appliance.store.models import OutboundMessage, User
 
-PASSWORD = "admin-pass-1"
+PASSWORD = "correct horse"  # as tests/test_ui.py logs in
 TOKEN = "tok-123"
 
 
