@@ -1,12 +1,21 @@
 """``sms-appliance``: run the service; manage users, API keys, contacts, groups, receive
-connectors and the block list. Every subcommand reads the same store."""
+connectors and the block list. Every subcommand reads the same store, except ``gateway
+test``: only the running service can send, so that one asks it over /api/v1."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import getpass
+import json
 import logging
+import os
+import ssl
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from urllib.parse import quote
 
 from .accounts import api_keys, users
 from .config import file as config_module
@@ -71,7 +80,28 @@ def build_parser() -> argparse.ArgumentParser:
     group_set.add_argument("members", nargs="+", metavar="CONTACT")
     _receive_connector_parsers(commands)
     _block_parsers(commands)
+    _gateway_parsers(commands)
     return parser
+
+
+API_KEY_VARIABLE = "SMS_APPLIANCE_API_KEY"
+TEST_TIMEOUT = 90.0   # seconds: the service itself waits at most 60 s for the answer
+
+
+def _gateway_parsers(commands: argparse._SubParsersAction) -> None:
+    gateway = commands.add_parser("gateway", help="ask the running service about its gateways")
+    gateway_commands = gateway.add_subparsers(dest="gateway_command", required=True)
+    test = gateway_commands.add_parser(
+        "test", help="send a test SMS through this gateway only and show the provider's or modem's answer",
+        description=f"Asks the running service (POST /api/v1/gateways/NAME/test) as an administrator: with the "
+                    f"API key in the environment variable {API_KEY_VARIABLE}, or with --user and the password "
+                    "asked for at the prompt (never on the command line, where others could read it).")
+    _common(test)
+    test.add_argument("name", help="the gateway's name")
+    test.add_argument("--to", required=True, metavar="NUMBER", help="the number the test SMS goes to")
+    test.add_argument("--text", required=True, help="its text")
+    test.add_argument("--user", help="an administrator's name; its password is asked for")
+    test.add_argument("--url", help="the service's address (default: http(s)://<[http] listen>/)")
 
 
 def _block_parsers(commands: argparse._SubParsersAction) -> None:
@@ -231,6 +261,64 @@ def _block(args: argparse.Namespace, config: Config) -> str:
     return f"every number starting with {row.number} is blocked" if row.prefix else f"{row.number} is blocked"
 
 
+def _service_url(config: Config) -> str:
+    """The running service's address from its config: a wildcard listen address is reached
+    on this machine's loopback."""
+    http = config.http
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(http.host, http.host)
+    shown = f"[{host}]" if ":" in host else host
+    return f"{http.scheme}://{shown}:{http.port}/"
+
+
+def _tls(config: Config, given_url: str | None) -> ssl.SSLContext | None:
+    """The service's own certificate is trusted (it is often self-signed), and the host
+    name is not compared when the address came from the config: it is this machine."""
+    if config.http.tls_cert is None:
+        return None
+    context = ssl.create_default_context()
+    context.load_verify_locations(config.http.tls_cert)
+    context.check_hostname = given_url is not None
+    return context
+
+
+def _gateway_test(args: argparse.Namespace, config: Config) -> int:
+    key = os.environ.get(API_KEY_VARIABLE, "")
+    if key:
+        authorization = f"Bearer {key}"
+    elif args.user:
+        password = getpass.getpass(f"password of {args.user}: ")
+        authorization = "Basic " + base64.b64encode(f"{args.user}:{password}".encode()).decode()
+    else:
+        print(f"sms-appliance: an administrator's credentials are needed: put an API key in {API_KEY_VARIABLE} "
+              "or give --user NAME (its password is asked for)", file=sys.stderr)
+        return 2
+    base = (args.url or _service_url(config)).rstrip("/")
+    request = urllib.request.Request(
+        f"{base}/api/v1/gateways/{quote(args.name, safe='')}/test", method="POST",
+        data=json.dumps({"to": args.to, "text": args.text}).encode(),
+        headers={"Authorization": authorization, "Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=TEST_TIMEOUT, context=_tls(config, args.url)) as response:
+            result = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        try:
+            message = json.loads(error.read())["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = f"HTTP {error.code}"
+        print(f"sms-appliance: {args.name}: {message}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as error:
+        print(f"sms-appliance: cannot reach the service at {base}: {getattr(error, 'reason', error)} "
+              "(is it running? --url gives its address)", file=sys.stderr)
+        return 1
+    line = f"{args.name}: {result['answer']} (message {result['id']})"
+    if result["state"] != "sent":
+        print(f"sms-appliance: {line}", file=sys.stderr)
+        return 1
+    print(line)
+    return 0
+
+
 def _describe(connector) -> str:
     token = "token required" if connector.require_token else "no token"
     parts = [f"/receive/{connector.name}", f"routing {connector.routing} to {connector.target!r}", token]
@@ -250,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         config = _load_config(args)
         if args.command == "run":
             return _run(args, config)
+        if args.command == "gateway":
+            return _gateway_test(args, config)
         if args.command == "receive-connector":
             return _in_store(config, lambda: _receive_connector(args, config))
         if args.command == "block":

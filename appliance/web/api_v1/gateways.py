@@ -13,6 +13,7 @@ from ...config.properties import GATEWAY, GATEWAY_PROPERTIES, Override
 from ...control.server_control import ServerControl
 from .endpoint import Api, Call
 from .fields import Input, Output, keyed
+from .gateway_test import TestRequest, TestResult, send_test
 from .operate import RELOAD, Change, Values, action_of, administrator, changed, checked, control_of, listed, named, run
 from .status import GatewayStatus, gateway_fields
 from .wire import ApiError
@@ -83,6 +84,13 @@ def install(api: Api) -> None:
     @api.route("GET", "/gateways/<gateway>")
     def get_gateway(call: Call, gateway: str) -> Gateway:
         return named(gateways(call, control_of(call)), gateway, "gateway")
+
+    @api.route("POST", "/gateways/<gateway>/test")  # before the actions' route, which would take it
+    def test_gateway(call: Call, gateway: str) -> TestResult:
+        administrator(call)
+        result = send_test(call.context.http, call.principal, gateway, call.body(TestRequest))
+        changed(call, "gateway", gateway, f"test SMS: {result.state}")
+        return result
 
     @api.route("POST", "/gateways/<gateway>/<action>")
     def act_on_gateway(call: Call, gateway: str, action: str) -> Gateway:

@@ -20,6 +20,7 @@ from .connectors import Connector, ConnectorChange, ConnectorList
 from .contacts import Contact, ContactInput, ContactList, Group, GroupInput, GroupList
 from .endpoint import PREFIX, Api, Call
 from .fields import Input, RowId
+from .gateway_test import TestRequest, TestResult
 from .gateways import ACTIONS as GATEWAY_ACTIONS
 from .gateways import Gateway, GatewayChange, GatewayList
 from .keys import ApiKeyInput, ApiKeyList, KeysQuery, NewApiKey
@@ -211,6 +212,12 @@ PATHS: dict[str, dict] = {
         "patch": _operation("Set properties of a gateway, all or none; it restarts unless reload is false "
                             "(administrators only)", 200, Gateway, body=GatewayChange, parameters=(GATEWAY,),
                             errors=(403, 409, 503)),
+    },
+    "/gateways/{gateway}/test": {
+        "post": _operation("Send a test SMS through this gateway only and wait (up to 60 s) for its first "
+                           "attempt: the provider's id of it or its error, as the provider or modem gave it; "
+                           "a temporary fault is reported, not retried (administrators only)", 200, TestResult,
+                           body=TestRequest, parameters=(GATEWAY,), errors=(403, 409, 503)),
     },
     "/gateways/{gateway}/{action}": {
         "post": _operation("Start, stop, restart, pause or resume sending, or reset the send limit of a gateway "

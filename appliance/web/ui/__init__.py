@@ -17,6 +17,7 @@ from . import (
     admin,
     admin_gateways,
     admin_keys,
+    admin_providers,
     admin_receive,
     admin_users,
     contacts,
@@ -46,6 +47,7 @@ def install(app: bottle.Bottle, http: HttpApiContext, sessions: Sessions | None 
     admin_users.install(app, context)
     admin_keys.install(app, context)
     admin_gateways.install(app, context, http)
+    admin_providers.install(app, context)
     admin_receive.install(app, context, http)
     contacts.install(app, context)
     message.install(app, context)

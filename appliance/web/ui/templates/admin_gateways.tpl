@@ -1,6 +1,22 @@
 % rebase("base", title="Gateways and connectors")
 <h1>Gateways and connectors</h1>
 % include("admin_nav")
+<h2>Provider gateways</h2>
+% if providers:
+<table class="providers">
+<thead><tr><th>Company</th><th>Gateway name</th><th>Host</th><th>Credentials</th><th>State</th><th>In flight</th></tr></thead>
+<tbody>
+% for row in providers:
+<tr data-name="{{row["name"]}}"><td><img src="/ui/static/providers/{{row["type"]}}.svg" alt="" width="24" height="24"> {{row["company"]}}</td><td>{{row["name"]}}</td><td>{{row["host"]}}</td>
+<td>{{", ".join(f"{key}: {value}" for key, value in row["credentials"].items())}}</td>
+<td>{{row["state"]}}{{": " + row["detail"] if row["detail"] else ""}}</td><td>{{row["in_flight"]}}</td></tr>
+% end
+</tbody>
+</table>
+% else:
+<p>No provider gateway is configured.</p>
+% end
+<p><a href="/admin/providers/add">Add a gateway</a> (an HTTP SMS provider account). Edit a provider's Enabled and send limits in its card below; its other settings and credentials in the config file.</p>
 % for kind in ("gateway", "connector"):
 <h2>{{kind.capitalize()}}s</h2>
 <div class="cards">
@@ -16,6 +32,14 @@
 </form>
 % end
 </div>
+% if kind == "gateway":
+<form method="post" action="/admin/gateways/{{path(item["name"])}}/test" class="test-sms">
+<input type="hidden" name="csrf" value="{{visitor.session.csrf}}">
+<label>To <input name="to" autocomplete="off" required></label>
+<label>Text <input name="text" value="Test SMS from {{item["name"]}}" autocomplete="off" required></label>
+<button type="submit">Send a test SMS</button>
+</form>
+% end
 <form method="post" action="/admin/{{kind}}s/{{path(item["name"])}}" class="properties">
 <input type="hidden" name="csrf" value="{{visitor.session.csrf}}">
 % for prop, value in item["properties"].items():
