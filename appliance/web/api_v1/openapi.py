@@ -45,6 +45,8 @@ ERROR_TEXTS = {
          "(nothing was done)",
 }
 STRING = {"type": "string"}
+MISDIRECTED = ("The request named a host (its Host header) this appliance does not answer to: its IP addresses, "
+               "localhost and [http] hostnames (a guard against DNS rebinding); the answer is one line of text")
 _DECLARED: set[type] = {Error}     # every Struct an operation names; their schemas are the components
 
 
@@ -108,6 +110,8 @@ def _operation(summary: str, status: int, reply: type | None, *, body: type | No
         responses[str(code)] = {"description": ERROR_TEXTS[code], "content": _content(_ref(Error))}
     if 401 in codes:
         responses["401"]["headers"] = {"WWW-Authenticate": {"schema": STRING, "required": True}}
+    # before any operation: the Host the request names is not one of the appliance's (web/guard.py)
+    responses["421"] = {"description": MISDIRECTED, "content": {"text/plain": {"schema": STRING}}}
     operation: dict[str, Any] = {"summary": summary, "responses": responses}
     if parameters:
         operation["parameters"] = list(parameters)
