@@ -247,7 +247,8 @@ PATHS: dict[str, dict] = {
         "get": {**_operation("This document", 200, None, public=True),
                 "responses": {"200": {"description": "This document",
                                       "content": _content({"type": "object"})},
-                              "400": {"description": ERROR_TEXTS[400], "content": _content(_ref(Error))}}},
+                              "400": {"description": ERROR_TEXTS[400], "content": _content(_ref(Error))},
+                              "421": {"description": MISDIRECTED, "content": {"text/plain": {"schema": STRING}}}}},
     },
 }
 
