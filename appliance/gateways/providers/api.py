@@ -114,6 +114,8 @@ class ProviderApi(ABC):
     public_url: ClassVar[str]      # the API's base URL when base_url is not set
     batch: ClassVar[bool]          # one request can carry several messages
     idempotent: ClassVar[bool]     # a repeated client reference is dropped by the provider
+    # the most ids one status_request asks (an API that takes one id per request: 1); None: any
+    status_batch_size: ClassVar[int | None] = None
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .api import ProviderApi
+from .clickatell import Clickatell
 
 PROVIDERS: dict[str, type[ProviderApi]] = {
+    "clickatell": Clickatell,
 }
 
 
