@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from aiohttp import web
+
 from provider_fakes.server import FakeProvider
 
 MAX_MESSAGES = 200

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
 from ...config.file import ConfigError, ProviderConfig
-from .api import (Answer, Balance, Delivery, Kind, Outgoing, ProviderApi, Request, Result, Status,
-                  required, retry_after)
+from .api import Answer, Balance, Delivery, Kind, Outgoing, ProviderApi, Request, Result, Status, required, retry_after
 
 MAX_BATCH = 200    # messages one request may carry (error 22 beyond)
 
