@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...config.file import ConfigError, ProviderConfig
 from .api import ProviderApi
+from .clickatell import Clickatell
 from .generic_http import GenericHttp
 from .infobip import Infobip
 from .smsapi import SmsApi
@@ -12,6 +13,7 @@ from .twilio import Twilio
 PROVIDERS: dict[str, type[ProviderApi]] = {
     SmsApi.type: SmsApi,
     Twilio.type: Twilio,
+    Clickatell.type: Clickatell,
     Infobip.type: Infobip,
     GenericHttp.type: GenericHttp,
 }
