@@ -134,7 +134,6 @@ class ProviderConfig(Table, frozen=True):
     account_sid: str = ""                   # Twilio
     auth_token: Secret = ""                 # Twilio
     api_key: Secret = ""                    # Infobip, Clickatell
-    api_secret: Secret = ""                 # Infobip
     # the generic http type: where and how to send, and how to read the answer
     method: Literal["GET", "POST"] = "POST"
     parameters: str = ""                    # a query or form template: to={to}&text={text}&from={sender}

@@ -88,14 +88,11 @@ class Infobip(ProviderApi):
     @classmethod
     def check(cls, config: ProviderConfig, key: str) -> None:
         """Infobip wants the account's base URL (xxxxx.api.infobip.com) and either an API
-        key or the account's username and password. Its SMS API has no secret to go with
-        a key, so an ``api_secret`` is refused rather than silently left unused."""
+        key or the account's username and password (its SMS API has no secret to go with a
+        key: docs/providers.md)."""
         if not config.base_url:
             raise ConfigError(f"{key}.base_url", "is required for a provider of type 'infobip': "
                                                  "the account's own base URL, like https://xxxxx.api.infobip.com")
-        if config.api_secret:
-            raise ConfigError(f"{key}.api_secret", "is not used by Infobip's SMS API, which takes the API key "
-                                                   "alone: leave it out")
         basic = bool(config.username or config.password)
         if config.api_key and basic:
             raise ConfigError(f"{key}.api_key", "give an API key or a username and password, not both")

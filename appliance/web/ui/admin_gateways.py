@@ -37,7 +37,7 @@ from .pages import UiContext, Visitor, form, render, secured
 log = logging.getLogger(__name__)
 PAGE = "/admin/gateways"
 KINDS = {"gateway": gateways.ACTIONS, "connector": connectors.ACTIONS}
-CREDENTIALS = ("token", "username", "password", "account_sid", "auth_token", "api_key", "api_secret")
+CREDENTIALS = ("token", "username", "password", "account_sid", "auth_token", "api_key")
 COMPANIES = {"smsapi": "SMSAPI", "twilio": "Twilio", "clickatell": "Clickatell", "infobip": "Infobip",
              "http": "Generic HTTP"}
 

@@ -42,15 +42,15 @@ TYPES = (
     ProviderType("twilio", "Twilio", "Worldwide SMS, one message a request (loop only).",
                  "www.twilio.com (account SID and auth token in its console)", ("account_sid", "auth_token")),
     ProviderType("clickatell", "Clickatell", "Worldwide SMS gateway.",
-                 "www.clickatell.com (an HTTP API integration's key)", ("api_key", "username", "password")),
+                 "www.clickatell.com (an HTTP API integration's key)", ("api_key",)),
     ProviderType("infobip", "Infobip", "Worldwide SMS with batch sending.",
-                 "www.infobip.com (an API key, and your account's own base URL)", ("api_key", "api_secret")),
+                 "www.infobip.com (an API key, and your account's own base URL)", ("api_key", "username", "password")),
     ProviderType("http", "Generic HTTP", "Any provider with an HTTP send URL: a template of its parameters.",
                  "your provider's own documentation", ()),
 )
 FIELDS = ("name", "type", "base_url", "token", "username", "password", "account_sid", "auth_token", "api_key",
-          "api_secret", "method", "parameters", "success_pattern", "id_pattern", "sender")
-SECRET_FIELDS = ("token", "password", "auth_token", "api_key", "api_secret")   # never shown back in the form
+          "method", "parameters", "success_pattern", "id_pattern", "sender")
+SECRET_FIELDS = ("token", "password", "auth_token", "api_key")   # never shown back in the form
 MAX_FIELD = 2000      # characters of one field: the form's size is bounded
 
 
