@@ -257,16 +257,29 @@ def test_x_forwarded_for_does_not_dodge_the_throttle(store):
     assert line.startswith("ERROR:304")
 
 
-def test_a_remembered_login_ends_with_a_change_to_its_user(database):
-    """A new password, a role taken away or the user deleted: the next request knows,
-    without waiting for the remembered pair to expire."""
+def test_a_remembered_login_ends_with_a_change_to_its_user(database, clock):
+    """A new password, a role taken away or the user deleted: known within a second (the
+    user's row is read at most once a second), not when the remembered pair expires."""
     users.set_user("carol", "first password", admin=True)
-    auth = Authenticator()
+    auth = Authenticator(clock=clock)
     assert auth.authenticate("carol", "first password").is_admin
     users.set_user("carol", "second password", admin=True)  # as the command line would, from outside
+    clock.now += 1.01
     assert auth.authenticate("carol", "first password") is None
     assert auth.authenticate("carol", "second password").is_admin
     User.update(is_admin=False).where(User.name == "carol").execute()
+    clock.now += 1.01
     assert auth.authenticate("carol", "second password").is_admin is False
     User.delete().where(User.name == "carol").execute()
+    clock.now += 1.01
     assert auth.authenticate("carol", "second password") is None
+
+
+def test_the_users_row_is_read_at_most_once_a_second(clock):
+    reads = []
+    auth = Authenticator(clock=clock, verify=lambda name, password: Principal(1, name, False),
+                         standing=lambda name: reads.append(name) or "as before")
+    for _ in range(100):
+        assert auth.authenticate("carol", "pw") is not None
+        clock.now += 0.05
+    assert 5 <= len(reads) <= 7  # 5 s of requests: the first check, then about one read a second
