@@ -47,7 +47,7 @@ def test_it_is_registered_as_smsapi():
 
 
 @pytest.mark.parametrize("credentials, field, words", [
-    ({}, "token", "or username and password"),
+    ({}, "token", "or a username and password"),
     ({"token": "t", "username": "u", "password": "p"}, "token", "not both"),
     ({"token": "t", "password": "p"}, "token", "not both"),
     ({"username": "u"}, "password", "required"),

@@ -179,6 +179,19 @@ def required(config: ProviderConfig, key: str, *names: str) -> None:
             raise ConfigError(f"{key}.{name}", f"is required for a provider of type {config.type!r}")
 
 
+def key_or_login(config: ProviderConfig, key: str, field: str) -> None:
+    """ConfigError unless exactly one of ``field`` (a token or an API key) and a username
+    with its password is given: the two ways SMSAPI and Infobip take credentials."""
+    login = bool(config.username or config.password)
+    if getattr(config, field) and login:
+        raise ConfigError(f"{key}.{field}", f"give {field}, or a username and password, not both")
+    if not getattr(config, field) and not login:
+        raise ConfigError(f"{key}.{field}", f"is required for a provider of type {config.type!r} "
+                                            "(or a username and password)")
+    if login:
+        required(config, key, "username", "password")
+
+
 def retry_after(answer: Answer) -> float | None:
     """The seconds a 429 or 503's Retry-After header asks for (its seconds form)."""
     value = answer.headers.get("retry-after", "")

@@ -27,6 +27,7 @@ from .api import (
     Request,
     Result,
     Status,
+    key_or_login,
     retry_after,
 )
 
@@ -93,15 +94,7 @@ class Infobip(ProviderApi):
         if not config.base_url:
             raise ConfigError(f"{key}.base_url", "is required for a provider of type 'infobip': "
                                                  "the account's own base URL, like https://xxxxx.api.infobip.com")
-        basic = bool(config.username or config.password)
-        if config.api_key and basic:
-            raise ConfigError(f"{key}.api_key", "give an API key or a username and password, not both")
-        if not config.api_key and not basic:
-            raise ConfigError(f"{key}.api_key", "is required for a provider of type 'infobip' "
-                                                "(or a username and password)")
-        for name in ("username", "password"):
-            if basic and not getattr(config, name):
-                raise ConfigError(f"{key}.{name}", "is required with a username and password")
+        key_or_login(config, key, "api_key")
 
     def _headers(self) -> dict[str, str]:
         if self.config.api_key:

@@ -18,8 +18,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from ...config.file import ConfigError, ProviderConfig
-from .api import Answer, Balance, Delivery, Kind, Outgoing, ProviderApi, Request, Result, Status, required, retry_after
+from ...config.file import ProviderConfig
+from .api import (
+    Answer,
+    Balance,
+    Delivery,
+    Kind,
+    Outgoing,
+    ProviderApi,
+    Request,
+    Result,
+    Status,
+    key_or_login,
+    retry_after,
+)
 
 # the error codes of sms.do and what each means to the router; a code not here: REFUSED
 # (this account will not send it; another gateway may)
@@ -77,14 +89,7 @@ class SmsApi(ProviderApi):
 
     @classmethod
     def check(cls, config: ProviderConfig, key: str) -> None:
-        legacy = bool(config.username or config.password)
-        if config.token and legacy:
-            raise ConfigError(f"{key}.token", "set either token, or username and password, not both")
-        if not config.token and not legacy:
-            raise ConfigError(f"{key}.token", "is required (or username and password) for a provider of "
-                                              "type 'smsapi'")
-        if legacy:
-            required(config, key, "username", "password")
+        key_or_login(config, key, "token")
 
     # -- requests ---------------------------------------------------------------------
 

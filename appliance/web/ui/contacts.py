@@ -105,18 +105,22 @@ def install(app: bottle.Bottle, context: UiContext) -> None:
             return page(who, owner, error.status, said(error))
         done(who, back(owner, who), f"Contact {contact.name} saved: {contact.number}.")
 
-    @app.post(PAGE + "/<contact_id:int>/delete")
-    @secured
-    def delete_contact(contact_id: int) -> str:
+    def delete(model: type[Contact] | type[ContactGroup], kind: str, row_id: int) -> str:
+        """Delete the visitor's (or, for an administrator, the chosen user's) contact or group."""
         who = require(context)
         fields = form(who)
         owner = owner_of(who, fields.getunicode("user"))
         try:
-            contact = owned(Contact, owner.id, str(contact_id), "contact")
+            row = owned(model, owner.id, str(row_id), kind)
         except ApiError as error:
             return page(who, owner, error.status, said(error))
-        contact.delete_instance()
-        done(who, back(owner, who), f"Contact {contact.name} deleted.")
+        row.delete_instance()
+        done(who, back(owner, who), f"{kind.capitalize()} {row.name} deleted.")
+
+    @app.post(PAGE + "/<contact_id:int>/delete")
+    @secured
+    def delete_contact(contact_id: int) -> str:
+        return delete(Contact, "contact", contact_id)
 
     @app.post(PAGE + "/groups")
     @secured
@@ -152,12 +156,4 @@ def install(app: bottle.Bottle, context: UiContext) -> None:
     @app.post(PAGE + "/groups/<group_id:int>/delete")
     @secured
     def delete_group(group_id: int) -> str:
-        who = require(context)
-        fields = form(who)
-        owner = owner_of(who, fields.getunicode("user"))
-        try:
-            group = owned(ContactGroup, owner.id, str(group_id), "group")
-        except ApiError as error:
-            return page(who, owner, error.status, said(error))
-        group.delete_instance()
-        done(who, back(owner, who), f"Group {group.name} deleted.")
+        return delete(ContactGroup, "group", group_id)
