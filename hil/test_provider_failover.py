@@ -118,8 +118,10 @@ def test_a_modem_that_loses_the_network_mid_run_fails_over_to_the_provider_each_
         ids: dict[str, int] = {}
         for n in range(COUNT):
             if n == LOST_AFTER:
-                # the modem has sent some (so each gateway sends a share), then the network goes
-                wait_for(lambda: modem_sent(simulator), timeout=DEADLINE, what="the modem's first SMS")
+                # the modem has sent some (so each gateway sends a share) and is busy with more:
+                # the network goes while a send is under way and others wait for the modem
+                wait_for(lambda: modem_sent(simulator) and counts(appliance)["Sending"] > 0,
+                         timeout=DEADLINE, what="the modem's first SMS, and a send under way")
                 simulator.command("network lost")
             ids[appliance.send(to=number(n), message=text(n))] = n
             time.sleep(PACE)  # the pace of the stream, not a wait for anything
