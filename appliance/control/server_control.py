@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
@@ -40,6 +40,7 @@ from ..gateways.assignment import Assignment, Connector
 from ..gateways.base import Gateway
 from ..gateways.limits import Limits
 from ..gateways.modem import ModemGateway
+from ..gateways.providers import registry as provider_registry
 from ..gateways.providers.engine import ProviderGateway
 from ..gateways.router import Router
 from ..store.inbox import Inbox
@@ -319,8 +320,14 @@ class ServerControl:
     def set_gateway_property(self, names: Sequence[str], prop: str, value: str, reload: bool = True) -> dict[str, str]:
         """Set ``prop`` on the named gateways (none named: all); with ``reload`` each restarts
         at once, else the change waits for its next start or restart."""
+        return self.set_gateway_properties(names, {prop: value}, reload)
+
+    def set_gateway_properties(self, names: Sequence[str], values: Mapping[str, str],
+                               reload: bool = True) -> dict[str, str]:
+        """Set several properties (name: value) at once: a provider's credentials are checked
+        together (SMSAPI's username and password in place of its token)."""
         targets = [g.name for g in self._gateways(names)]
-        self._store([Override(GATEWAY, name, prop, value) for name in targets])
+        self._store([Override(GATEWAY, name, prop, value) for name in targets for prop, value in values.items()])
         result = {}
         for gateway in self._gateways(targets):
             self.pending.add((GATEWAY, gateway.name))
@@ -361,12 +368,33 @@ class ServerControl:
             result[name] = self._restart_connector(name) if reload else "changed; applies at its next restart"
         return result
 
-    def _store(self, overrides: Iterable[Override]) -> None:
-        """Validate every change on the config first; only if all are fine, keep them."""
-        overrides = list(overrides)
+    def changed_config(self, overrides: Sequence[Override]) -> Config:
+        """The config with every override applied, each checked as the file's value would be,
+        and each provider gateway they change checked by its type as the service checks it at
+        start (its credentials, batch where its API takes one message a request): a
+        ConfigError naming the property refuses them all."""
         config = self.config
         for override in overrides:
             config = properties.apply(config, override)
+        changed: dict[str, list[str]] = {}
+        for override in overrides:
+            if override.scope == GATEWAY:
+                changed.setdefault(override.name, []).append(override.property)
+        named = {prop.key: prop.name for prop in properties.PROVIDER_PROPERTIES.values()}
+        for i, provider in enumerate(config.providers, start=1):
+            if provider.name in changed:
+                try:
+                    provider_registry.check(provider, f"provider[{i}]")
+                except ConfigError as error:   # named by the property set, not the file's key
+                    prop = named.get(error.key.rpartition(".")[2], "")
+                    raise ConfigError(prop if prop in changed[provider.name] else changed[provider.name][-1],
+                                      error.problem) from None
+        return config
+
+    def _store(self, overrides: Iterable[Override]) -> None:
+        """Validate every change on the config first; only if all are fine, keep them."""
+        overrides = list(overrides)
+        config = self.changed_config(overrides)
         now = time.time()
         with self.database.atomic():
             for o in overrides:
