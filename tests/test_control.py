@@ -356,7 +356,8 @@ def test_a_provider_gateway_has_the_gateway_properties_it_shares_with_modems():
     read = Config(modems=(ModemConfig("GSM", "/x"),),
                   providers=(config_file.ProviderConfig(name="Infobip I", type="infobip", send_limit_day=50),))
     values = properties.gateway_values(read, "Infobip I")
-    assert {"Enabled": "1", "SendLimitDay": "50", "SendLimitMonth": "", "SendRatePerMinute": ""}.items() <= values.items()
+    shared = {"Enabled": "1", "SendLimitDay": "50", "SendLimitMonth": "", "SendRatePerMinute": ""}
+    assert shared.items() <= values.items()
     assert "Port" not in values and "Pin" not in values   # its own follow: tests/test_provider_properties.py
     changed = properties.apply(read, properties.Override(properties.GATEWAY, "Infobip I", "SendLimitDay", "70"))
     assert changed.providers[0].send_limit_day == 70 and changed.modems == read.modems

@@ -9,6 +9,7 @@ one raises a :class:`ConfigError` naming the property and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,11 +162,13 @@ def routing_name(connector: str, gateway: str) -> str:
     return f"{connector};{gateway}"   # a gateway name never holds ';'
 
 
-def lookup(scope: str, name: str) -> Property:
+def lookup(scope: str, name: str, listed: Mapping[str, Property] | None = None) -> Property:
+    """The property ``name`` of ``scope``; an unknown one names those there are (``listed``:
+    those of the gateway at hand, a modem's or a provider's)."""
     table = TABLES[scope]
     found = table.get(name)
     if found is None:
-        raise UnknownName(name, f"not a {scope} property (there are: {', '.join(table)})")
+        raise UnknownName(name, f"not a {scope} property (there are: {', '.join(listed or table)})")
     return found
 
 
@@ -233,7 +236,8 @@ def settings_values(config: Config) -> dict[str, str]:
 def apply(config: Config, override: Override) -> Config:
     """``config`` with one property changed; a :class:`ConfigError` naming the property
     (an :class:`UnknownName` for a name that does not exist) if it cannot be."""
-    prop = lookup(override.scope, override.property)
+    listed = _properties_of(_modem(config, override.name)) if override.scope == GATEWAY else None
+    prop = lookup(override.scope, override.property, listed)
     if prop.read_only:
         raise ConfigError(prop.name, f"is read-only: {prop.read_only}")
     value = _value(prop, override.value)
