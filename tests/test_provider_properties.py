@@ -131,6 +131,21 @@ def test_credentials_that_go_together_are_changed_together(rig):
     assert effective_config(rig.file).providers[2].username == "clinic"
 
 
+def test_overrides_a_changed_file_makes_its_type_refuse_are_skipped_at_start(rig, caplog):
+    """The file's SMSAPI account moved to a login while an override still sets a token:
+    that gateway's overrides are all skipped, with a warning, and the appliance starts."""
+    rig.call(rig.control.set_gateway_property, ["SMSAPI"], "Token", "kept-t0ken", False)
+    rig.call(rig.control.set_gateway_property, ["SMSAPI"], "Sender", "Clinic", False)
+    rig.call(rig.control.set_gateway_property, ["Twilio"], "Sender", "Shop", False)
+    login = ProviderConfig(name="SMSAPI", type="smsapi", username="clinic", password="pa55")
+    moved = Config(modems=FILE.modems, providers=(*FILE.providers[:2], login), connectors=FILE.connectors)
+    with caplog.at_level(logging.WARNING):
+        started = effective_config(moved)
+    assert started.providers[2] == login and started.providers[1].sender == "Shop"
+    assert "gateway 'SMSAPI': provider[3].token: give token, or a username and password, not both" in caplog.text
+    assert "kept-t0ken" not in caplog.text
+
+
 def test_secrets_read_back_as_stars_and_every_value_read_sets_back_unchanged(rig):
     configuration = rig.call(rig.control.configuration)
     values = {g["name"]: g["properties"] for g in configuration["gateways"]}

@@ -90,11 +90,31 @@ def effective_config(config: Config) -> Config:
     was removed, say — is skipped with a warning: the appliance still starts."""
     config = replace(config, connectors=with_http_connector(config.connectors))
     rows = ConfigOverride.select().order_by(ConfigOverride.id)
-    config, problems = properties.with_overrides(
-        config, [Override(r.scope, r.name, r.property, r.value) for r in rows])
+    overrides = [Override(r.scope, r.name, r.property, r.value) for r in rows]
+    changed, problems = properties.with_overrides(config, overrides)
+    # a provider its type refuses with them (the file now has a login where an override
+    # sets a token): its overrides all go, as they were kept together
+    refused = _refused_by_type(changed, {o.name for o in overrides if o.scope == GATEWAY})
+    if refused:
+        changed, problems = properties.with_overrides(
+            config, [o for o in overrides if not (o.scope == GATEWAY and o.name in refused)])
+        problems += [f"gateway {name!r}: {error}" for name, error in refused.items()]
+    config = changed
     for problem in problems:
         log.warning("a property set by send-server-command no longer applies and is ignored: %s", problem)
     return config
+
+
+def _refused_by_type(config: Config, names: Iterable[str]) -> dict[str, ConfigError]:
+    """The named provider gateways their type refuses (registry.check, as at start), with why."""
+    refused = {}
+    for i, provider in enumerate(config.providers, start=1):
+        if provider.name in names:
+            try:
+                provider_registry.check(provider, f"provider[{i}]")
+            except ConfigError as error:
+                refused[provider.name] = error
+    return refused
 
 
 def routing_connector(connector: ConnectorConfig, gateways: tuple[str, ...]) -> Connector:
@@ -381,14 +401,9 @@ class ServerControl:
             if override.scope == GATEWAY:
                 changed.setdefault(override.name, []).append(override.property)
         named = {prop.key: prop.name for prop in properties.PROVIDER_PROPERTIES.values()}
-        for i, provider in enumerate(config.providers, start=1):
-            if provider.name in changed:
-                try:
-                    provider_registry.check(provider, f"provider[{i}]")
-                except ConfigError as error:   # named by the property set, not the file's key
-                    prop = named.get(error.key.rpartition(".")[2], "")
-                    raise ConfigError(prop if prop in changed[provider.name] else changed[provider.name][-1],
-                                      error.problem) from None
+        for gateway, error in _refused_by_type(config, changed).items():   # named by a property set
+            prop = named.get(error.key.rpartition(".")[2], "")
+            raise ConfigError(prop if prop in changed[gateway] else changed[gateway][-1], error.problem)
         return config
 
     def _store(self, overrides: Iterable[Override]) -> None:
