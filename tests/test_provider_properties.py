@@ -212,3 +212,5 @@ def test_patching_a_provider_through_api_v1(rig, tmp_path):
     assert (refused.status, refused.error["field"]) == (422, "properties.Pattern")
     assert "takes one message a request" in refused.error["message"]
     assert provider(rig, "Twilio").sender == "ACME" and ConfigOverride.select().count() == 4
+    empty = root.patch("/gateways/Twilio", {"properties": {}, "reload": False})
+    assert empty.status == 200 and empty.data["pending"] is False and ConfigOverride.select().count() == 4

@@ -69,7 +69,8 @@ def change(control: ServerControl, gateway: str, values: Values, reload: bool) -
     def work() -> None:
         named(control.configuration()["gateways"], gateway, "gateway")
         checked(control, changes)
-        control.set_gateway_properties([gateway], values, reload=False)   # together: credentials go in pairs
+        if values:   # together: a provider's credentials are checked as a whole
+            control.set_gateway_properties([gateway], values, reload=False)
         if values and reload:
             control.restart_gateways([gateway])
     run(control, work)
