@@ -157,7 +157,7 @@ def test_the_documents_schemas_are_the_declarations_the_api_reads_and_answers_wi
     assert send["required"] == ["message"] and send["additionalProperties"] is False
     assert send["properties"]["to"]["maxItems"] == submission.MAX_RECIPIENTS
     assert "from" in send["properties"] and "sender" not in send["properties"]
-    assert set(schemas["Gateway"]["properties"]["properties"]["required"]) == set(properties.GATEWAY_PROPERTIES)
+    assert set(schemas["Gateway"]["properties"]["properties"]["required"]) == set(properties.SHARED_PROPERTIES)
     assert schemas["Error"]["properties"]["error"] == {"$ref": "#/components/schemas/ErrorDetail"}
     (limit,) = [p for p in document["paths"]["/messages"]["get"]["parameters"] if p["name"] == "limit"]
     assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}

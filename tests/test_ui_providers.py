@@ -106,3 +106,18 @@ def test_add_a_gateway_refuses_a_table_the_config_file_would_refuse(site):
                                                    "name": "", "token": SECRET})
     assert answer.status == 422 and "name" in shown(browser, answer, ERROR)
     assert SECRET not in answer.text
+
+
+def test_the_property_form_changes_a_providers_settings_and_refuses_a_bad_one(site):
+    browser = login(site, "root")
+    page = browser.get("/admin/gateways").text
+    assert 'name="properties.Token" type="password" value=""' in page and TOKEN not in page
+    answer = browser.post("/admin/gateways/SMSAPI I", {"csrf": browser.csrf("/admin/gateways"), "reload": "1",
+                                                       "properties.Sender": "Clinic", "properties.Token": ""})
+    assert shown(browser, answer) == "SMSAPI I: set Sender; restarted."   # an empty secret keeps the token
+    assert ConfigOverride.get().property == "Sender"
+    answer = browser.post("/admin/gateways/SMSAPI I", {"csrf": browser.csrf("/admin/gateways"), "reload": "1",
+                                                       "properties.Username": "clinic"})
+    assert answer.status == 422
+    assert shown(browser, answer, ERROR) == "Username: give token, or a username and password, not both"
+    assert ConfigOverride.select().count() == 1

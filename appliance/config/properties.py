@@ -9,6 +9,7 @@ one raises a :class:`ConfigError` naming the property and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,8 +93,16 @@ def _table(table: type[Table], *keys: str | Property) -> dict[str, Property]:
     return {p.name: p for p in properties}
 
 
-GATEWAY_PROPERTIES = _table(ModemConfig, "enabled", "port", "baudrate", "model", "pin", "smsc", "delivery_reports",
-                            "send_limit_day", "send_limit_month", "send_rate_per_minute")
+MODEM_PROPERTIES = _table(ModemConfig, "enabled", "port", "baudrate", "model", "pin", "smsc", "delivery_reports",
+                          "send_limit_day", "send_limit_month", "send_rate_per_minute")
+# a provider's sending settings and credentials; its type's own check (which credentials
+# go together, batch where the API takes it) runs where the gateways are known (control)
+PROVIDER_PROPERTIES = _table(ProviderConfig, "enabled", "send_limit_day", "send_limit_month", "send_rate_per_minute",
+                             "sender", "fallback_sender", "pattern", "concurrency", "batch_size", "timeout",
+                             "max_length", "country_code", "proxy", "start_date", "base_url", "token", "username",
+                             "password", "account_sid", "auth_token", "api_key")
+GATEWAY_PROPERTIES = {**MODEM_PROPERTIES, **PROVIDER_PROPERTIES}   # one scope: a name means one key
+SHARED_PROPERTIES = tuple(name for name in MODEM_PROPERTIES if name in PROVIDER_PROPERTIES)
 WEBHOOK_ONLY = ("Url", "Token", "Timeout", "GiveUpAfter", "ReportsFor")
 CONNECTOR_PROPERTIES = _table(ConnectorConfig, "enabled", "max_send_attempts", "url", "token", "timeout",
                               "give_up_after", "reports_for")
@@ -153,11 +162,13 @@ def routing_name(connector: str, gateway: str) -> str:
     return f"{connector};{gateway}"   # a gateway name never holds ';'
 
 
-def lookup(scope: str, name: str) -> Property:
+def lookup(scope: str, name: str, listed: Mapping[str, Property] | None = None) -> Property:
+    """The property ``name`` of ``scope``; an unknown one names those there are (``listed``:
+    those of the gateway at hand, a modem's or a provider's)."""
     table = TABLES[scope]
     found = table.get(name)
     if found is None:
-        raise UnknownName(name, f"not a {scope} property (there are: {', '.join(table)})")
+        raise UnknownName(name, f"not a {scope} property (there are: {', '.join(listed or table)})")
     return found
 
 
@@ -184,9 +195,13 @@ def shown(prop: Property, value: Any) -> str:
 
 
 def gateway_values(config: Config, gateway: str) -> dict[str, str]:
-    """A modem's properties; a provider's, those of them it has (Enabled, the send limits)."""
+    """A modem's properties or a provider's, as its kind has them."""
     found = _modem(config, gateway)
-    return {p.name: shown(p, getattr(found, p.key)) for p in GATEWAY_PROPERTIES.values() if hasattr(found, p.key)}
+    return {p.name: shown(p, getattr(found, p.key)) for p in _properties_of(found).values()}
+
+
+def _properties_of(gateway: ModemConfig | ProviderConfig) -> dict[str, Property]:
+    return PROVIDER_PROPERTIES if isinstance(gateway, ProviderConfig) else MODEM_PROPERTIES
 
 
 def connector_values(config: Config, connector: str) -> dict[str, str]:
@@ -221,16 +236,17 @@ def settings_values(config: Config) -> dict[str, str]:
 def apply(config: Config, override: Override) -> Config:
     """``config`` with one property changed; a :class:`ConfigError` naming the property
     (an :class:`UnknownName` for a name that does not exist) if it cannot be."""
-    prop = lookup(override.scope, override.property)
+    listed = _properties_of(_modem(config, override.name)) if override.scope == GATEWAY else None
+    prop = lookup(override.scope, override.property, listed)
     if prop.read_only:
         raise ConfigError(prop.name, f"is read-only: {prop.read_only}")
     value = _value(prop, override.value)
     raw = _raw(config)
     if override.scope == GATEWAY:
         table_of = _modem(config, override.name)
-        if not hasattr(table_of, prop.key):
-            raise ConfigError(prop.name, f"a provider gateway has none; {table_of.name!r} is one")
         table = "modem" if isinstance(table_of, ModemConfig) else "provider"
+        if prop.name not in _properties_of(table_of):
+            raise ConfigError(prop.name, f"a {table} gateway has none; {table_of.name!r} is one")
         index = [g.name for g in getattr(config, f"{table}s")].index(table_of.name)
         _set(raw[table][index], prop, value)
     elif override.scope == CONNECTOR:

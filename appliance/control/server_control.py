@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
@@ -40,6 +40,7 @@ from ..gateways.assignment import Assignment, Connector
 from ..gateways.base import Gateway
 from ..gateways.limits import Limits
 from ..gateways.modem import ModemGateway
+from ..gateways.providers import registry as provider_registry
 from ..gateways.providers.engine import ProviderGateway
 from ..gateways.router import Router
 from ..store.inbox import Inbox
@@ -89,11 +90,31 @@ def effective_config(config: Config) -> Config:
     was removed, say — is skipped with a warning: the appliance still starts."""
     config = replace(config, connectors=with_http_connector(config.connectors))
     rows = ConfigOverride.select().order_by(ConfigOverride.id)
-    config, problems = properties.with_overrides(
-        config, [Override(r.scope, r.name, r.property, r.value) for r in rows])
+    overrides = [Override(r.scope, r.name, r.property, r.value) for r in rows]
+    changed, problems = properties.with_overrides(config, overrides)
+    # a provider its type refuses with them (the file now has a login where an override
+    # sets a token): its overrides all go, as they were kept together
+    refused = _refused_by_type(changed, {o.name for o in overrides if o.scope == GATEWAY})
+    if refused:
+        changed, problems = properties.with_overrides(
+            config, [o for o in overrides if not (o.scope == GATEWAY and o.name in refused)])
+        problems += [f"gateway {name!r}: {error}" for name, error in refused.items()]
+    config = changed
     for problem in problems:
         log.warning("a property set by send-server-command no longer applies and is ignored: %s", problem)
     return config
+
+
+def _refused_by_type(config: Config, names: Iterable[str]) -> dict[str, ConfigError]:
+    """The named provider gateways their type refuses (registry.check, as at start), with why."""
+    refused = {}
+    for i, provider in enumerate(config.providers, start=1):
+        if provider.name in names:
+            try:
+                provider_registry.check(provider, f"provider[{i}]")
+            except ConfigError as error:
+                refused[provider.name] = error
+    return refused
 
 
 def routing_connector(connector: ConnectorConfig, gateways: tuple[str, ...]) -> Connector:
@@ -319,8 +340,14 @@ class ServerControl:
     def set_gateway_property(self, names: Sequence[str], prop: str, value: str, reload: bool = True) -> dict[str, str]:
         """Set ``prop`` on the named gateways (none named: all); with ``reload`` each restarts
         at once, else the change waits for its next start or restart."""
+        return self.set_gateway_properties(names, {prop: value}, reload)
+
+    def set_gateway_properties(self, names: Sequence[str], values: Mapping[str, str],
+                               reload: bool = True) -> dict[str, str]:
+        """Set several properties (name: value) at once: a provider's credentials are checked
+        together (SMSAPI's username and password in place of its token)."""
         targets = [g.name for g in self._gateways(names)]
-        self._store([Override(GATEWAY, name, prop, value) for name in targets])
+        self._store([Override(GATEWAY, name, prop, value) for name in targets for prop, value in values.items()])
         result = {}
         for gateway in self._gateways(targets):
             self.pending.add((GATEWAY, gateway.name))
@@ -361,12 +388,28 @@ class ServerControl:
             result[name] = self._restart_connector(name) if reload else "changed; applies at its next restart"
         return result
 
-    def _store(self, overrides: Iterable[Override]) -> None:
-        """Validate every change on the config first; only if all are fine, keep them."""
-        overrides = list(overrides)
+    def changed_config(self, overrides: Sequence[Override]) -> Config:
+        """The config with every override applied, each checked as the file's value would be,
+        and each provider gateway they change checked by its type as the service checks it at
+        start (its credentials, batch where its API takes one message a request): a
+        ConfigError naming the property refuses them all."""
         config = self.config
         for override in overrides:
             config = properties.apply(config, override)
+        changed: dict[str, list[str]] = {}
+        for override in overrides:
+            if override.scope == GATEWAY:
+                changed.setdefault(override.name, []).append(override.property)
+        named = {prop.key: prop.name for prop in properties.PROVIDER_PROPERTIES.values()}
+        for gateway, error in _refused_by_type(config, changed).items():   # named by a property set
+            prop = named.get(error.key.rpartition(".")[2], "")
+            raise ConfigError(prop if prop in changed[gateway] else changed[gateway][-1], error.problem)
+        return config
+
+    def _store(self, overrides: Iterable[Override]) -> None:
+        """Validate every change on the config first; only if all are fine, keep them."""
+        overrides = list(overrides)
+        config = self.changed_config(overrides)
         now = time.time()
         with self.database.atomic():
             for o in overrides:

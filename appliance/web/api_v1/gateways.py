@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from ...config.properties import GATEWAY, GATEWAY_PROPERTIES, Override
+from ...config.properties import GATEWAY, GATEWAY_PROPERTIES, SHARED_PROPERTIES, Override
 from ...control.server_control import ServerControl
 from .endpoint import Api, Call
 from .fields import Input, Output, keyed
@@ -21,11 +21,12 @@ from .wire import ApiError
 
 class Gateway(GatewayStatus):
     """A gateway's status, whether it runs, whether a change waits for its restart, and
-    its properties as set-gateway-property takes them (secrets as ***)."""
+    its properties as set-gateway-property takes them (secrets as ***): a modem's or a
+    provider's, those both kinds have always."""
 
     running: bool
     pending: bool
-    properties: Annotated[dict[str, str], keyed(GATEWAY_PROPERTIES, str, required=GATEWAY_PROPERTIES)]
+    properties: Annotated[dict[str, str], keyed(GATEWAY_PROPERTIES, str, required=SHARED_PROPERTIES)]
 
 
 class GatewayList(Output):
@@ -68,8 +69,8 @@ def change(control: ServerControl, gateway: str, values: Values, reload: bool) -
     def work() -> None:
         named(control.configuration()["gateways"], gateway, "gateway")
         checked(control, changes)
-        for prop, value in values.items():
-            control.set_gateway_property([gateway], prop, value, reload=False)
+        if values:   # together: a provider's credentials are checked as a whole
+            control.set_gateway_properties([gateway], values, reload=False)
         if values and reload:
             control.restart_gateways([gateway])
     run(control, work)

@@ -114,3 +114,8 @@ def checked(control: ServerControl, changes: Sequence[Change]) -> None:
             raise ApiError(422, "unknown_name", str(error), field) from None
         except ConfigError as error:
             raise invalid(field, str(error)) from None
+    try:   # then what holds across keys: a provider's credentials, its pattern
+        control.changed_config([override for _, override in changes])
+    except ConfigError as error:
+        field = next((field for field, override in changes if override.property == error.key), changes[-1][0])
+        raise invalid(field, str(error)) from None
