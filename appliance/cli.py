@@ -147,12 +147,20 @@ def _load_config(args: argparse.Namespace) -> Config:
     return config_module.load(args.config).with_overrides(data=args.data, listen=getattr(args, "listen", None))
 
 
+def configure_logging(level: str) -> None:
+    """The service's log at ``level``. peewee logs each query with its values at DEBUG: a
+    PIN, a provider's token or a webhook's as they are stored, so its logger stays at
+    INFO: credentials are never logged, whatever the level asked."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("peewee").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+
+
 def _run(args: argparse.Namespace, config: Config) -> int:
     from .app.service import NoGatewayError, Service  # the web server and modem code only when running
 
     if args.simulate < 0:
         raise ConfigError("--simulate", "must be 0 or more")
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
     try:
         service = Service(config, simulate=args.simulate)
     except NoGatewayError:

@@ -235,3 +235,24 @@ def test_a_read_only_store_says_to_fix_the_permissions(tmp_path, capsys):
     finally:
         tmp_path.chmod(0o700)
     assert code == 1 and "fix the permissions" in err and "Traceback" not in err
+
+
+def test_a_debug_log_shows_no_stored_secret(database, caplog):
+    """peewee logs each query's values at DEBUG: its logger stays at INFO, so a token
+    being stored is not written to the log even with --log-level DEBUG."""
+    import logging
+
+    from appliance.cli import configure_logging
+    from appliance.store.models import ConfigOverride
+
+    root = logging.getLogger()
+    level = root.level
+    try:
+        configure_logging("DEBUG")
+        with caplog.at_level(logging.DEBUG):
+            ConfigOverride.create(scope="gateway", name="Provider", property="Token", value="secret-token-1",
+                                  updated_at=0.0)
+        assert "secret-token-1" not in caplog.text
+    finally:
+        root.setLevel(level)
+        logging.getLogger("peewee").setLevel(logging.NOTSET)
