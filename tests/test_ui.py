@@ -110,14 +110,19 @@ class Browser:
         return match.group(1)
 
 
-@pytest.fixture
-def site(database):
+def site_for(database, server_status):
+    """The app over ``database``, its status told by ``server_status``, with alice and root."""
     users.set_user("alice", PASSWORD)
     users.set_user("root", PASSWORD, admin=True)
     context = HttpApiContext(queue=Queue(database), authenticator=Authenticator(), connector="HTTP API",
                              gateway_names=lambda: ("GSM1",), on_accepted=lambda: None,
-                             inbox=Inbox(database), server_status=status)
+                             inbox=Inbox(database), server_status=server_status)
     return create_app(context)
+
+
+@pytest.fixture
+def site(database):
+    return site_for(database, status)
 
 
 def test_every_page_answer_carries_the_security_headers(site):
@@ -286,6 +291,22 @@ def test_the_dashboard_shows_each_gateway_in_words_with_its_signal(site):
 def test_a_gateway_state_is_shown_in_words_and_colour(state, paused, words, tone):
     card = dashboard.gateway_card({**status()["gateways"][0], "state": state, "paused": paused})
     assert (card["state"], card["tone"]) == (words, tone)
+
+
+def test_a_provider_card_shows_its_api_not_a_radio(database):
+    status_now = status()
+    status_now["gateways"].append({**status_now["gateways"][0], "name": "Infobip <I>", "credit": None,
+                                   "properties": {"type": "infobip", "host": "xyz.api.infobip.com", "in_flight": 2,
+                                                  "last_answer": "HTTP 200"}})
+    card = dashboard.gateway_card(status_now["gateways"][1])
+    assert (card["provider"], card["host"], card["in_flight"], card["last_answer"]) == (
+        "infobip", "xyz.api.infobip.com", 2, "HTTP 200")
+    assert dashboard.gateway_card(status_now["gateways"][0])["provider"] == ""
+    browser = Browser(site_for(database, lambda: status_now))
+    browser.login("alice")
+    page = browser.get("/").text
+    provider = page[page.index('data-gateway="Infobip &lt;I&gt;"'):]
+    assert "xyz.api.infobip.com" in provider and "HTTP 200" in provider and "data-bars" not in provider
 
 
 def test_signal_bars_follow_the_dbm():

@@ -89,6 +89,11 @@ def gateway_card(gateway: dict) -> dict[str, Any]:
         "waiting": gateway["in_send_queue"],
         "limits": limits(gateway),
         "credit": credit(gateway["credit"]),
+        # a provider account (gateways/providers/engine.py status) shows these instead of a radio's
+        "provider": (properties.get("type") or "") if "host" in properties else "",
+        "host": properties.get("host") or "",
+        "in_flight": properties.get("in_flight", 0),
+        "last_answer": properties.get("last_answer") or "none yet",
     }
 
 

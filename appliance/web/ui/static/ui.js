@@ -40,7 +40,10 @@
   function updateGateway(card, gateway) {
     updateFields(card, gateway);
     card.querySelector(".state").dataset.tone = gateway.tone;
-    card.querySelector(".bars").dataset.bars = String(gateway.bars);
+    const bars = card.querySelector(".bars");  // a provider's card has none
+    if (bars) {
+      bars.dataset.bars = String(gateway.bars);
+    }
   }
 
   function updateEvents(list, events) {

@@ -8,12 +8,20 @@
 <h2>{{gateway["name"]}}</h2>
 <p class="state" data-tone="{{gateway["tone"]}}" data-field="state">{{gateway["state"]}}</p>
 <p class="detail" data-field="detail">{{gateway["detail"]}}</p>
+% if gateway["provider"]:
+<dl>
+<dt>Provider</dt><dd>{{gateway["provider"]}}</dd>
+<dt>API host</dt><dd>{{gateway["host"]}}</dd>
+<dt>Requests in flight</dt><dd data-field="in_flight">{{gateway["in_flight"]}}</dd>
+<dt>Last answer</dt><dd data-field="last_answer">{{gateway["last_answer"]}}</dd>
+% else:
 <p><span class="bars" data-bars="{{gateway["bars"]}}" aria-hidden="true"><i></i><i></i><i></i><i></i></span>
 <span data-field="signal">{{gateway["signal"]}}</span></p>
 <dl>
 <dt>Operator</dt><dd data-field="operator">{{gateway["operator"]}}</dd>
 <dt>Registration</dt><dd data-field="registration">{{gateway["registration"]}}</dd>
 <dt>SIM storage</dt><dd data-field="storage">{{gateway["storage"]}}</dd>
+% end
 <dt>Sent</dt><dd data-field="sent">{{gateway["sent"]}}</dd>
 <dt>Failed</dt><dd data-field="failed">{{gateway["failed"]}}</dd>
 <dt>Received</dt><dd data-field="received">{{gateway["received"]}}</dd>
