@@ -263,14 +263,27 @@ class ProviderGateway(Gateway):
         fallback = self.config.fallback_sender
         return bool(fallback and self.config.sender and outgoing.sender == self.config.sender)
 
+    @property
+    def started(self) -> bool:
+        """Whether the gateway has its HTTP session: requests can go out."""
+        return self._session is not None
+
+    async def ask(self, request: api.Request) -> api.Answer:
+        """``request`` to the provider over the gateway's session, with its timeout, proxy
+        and certificate checks: the one way a send, a status or a balance request goes out.
+        Raises what api.perform raises; RuntimeError when the gateway is stopped."""
+        if self._session is None:
+            raise RuntimeError("the gateway is stopped")
+        return await api.perform(self._session, request, timeout=self.config.timeout, proxy=self.config.proxy,
+                                 tls=self._tls)
+
     async def _request(self, items: list[_Item]) -> list[api.Result]:
         """The provider's result for each message; no answer is a result too."""
-        if self._session is None:
+        if not self.started:
             raise asyncio.CancelledError  # stopped meanwhile
         outgoing = [item.outgoing for item in items]
         try:
-            answer = await api.perform(self._session, self.api.send_request(outgoing), timeout=self.config.timeout,
-                                       proxy=self.config.proxy, tls=self._tls)
+            answer = await self.ask(self.api.send_request(outgoing))
         except aiohttp.ClientConnectorCertificateError as error:  # not the provider, or not as it says: never sent to
             self.last_answer = f"certificate refused: {error.certificate_error}"
             return [api.Result(api.Kind.CREDENTIALS, error_text=CERTIFICATE_REFUSED.format(
@@ -295,11 +308,10 @@ class ProviderGateway(Gateway):
         """The account's balance from the provider's API (gateways/credit.py reads it on
         its schedule); raises with the reason when there is none to read."""
         request = self.api.balance_request()
-        if request is None or self._session is None:
-            raise RuntimeError("the gateway is stopped" if request is not None else "the provider tells no balance")
+        if request is None:
+            raise RuntimeError("the provider tells no balance")
         try:
-            answer = await api.perform(self._session, request, timeout=self.config.timeout, proxy=self.config.proxy,
-                                       tls=self._tls)
+            answer = await self.ask(request)
         except (TimeoutError, aiohttp.ClientError) as error:
             raise RuntimeError(f"no answer to the balance request: {error or type(error).__name__}") from None
         balance = self.api.balance(answer)

@@ -110,13 +110,12 @@ class ReportPoller:
     async def poll(self) -> float:
         """One round: every ask due since the last complete round; the seconds until the
         next round (a rest after a fault)."""
-        session = self.gateway._session
-        if session is None:  # stopped: nothing can be asked, and nothing is lost
+        if not self.gateway.started:  # stopped: nothing can be asked, and nothing is lost
             return ROUND
         now = self.clock()
         try:
             for low, high in due_ranges(self.last, now):
-                await self._ask_range(session, low, high, now)
+                await self._ask_range(low, high, now)
         except _Fault as fault:
             wait = fault.retry_after if fault.retry_after is not None else self.rest
             self.rest = min(self.rest * 2, LONGEST_REST)
@@ -126,7 +125,7 @@ class ReportPoller:
         self.last, self.rest = now, FIRST_REST
         return ROUND
 
-    async def _ask_range(self, session: aiohttp.ClientSession, low: float, high: float, now: float) -> None:
+    async def _ask_range(self, low: float, high: float, now: float) -> None:
         per_request = self.gateway.api.status_ids_per_request or PAGE
         after: tuple[float, int] | None = None
         while True:
@@ -137,22 +136,20 @@ class ReportPoller:
             live = [w.reference for w in page if now <= deadline(w)]
             groups = [live[i:i + per_request] for i in range(0, len(live), per_request)]
             for first in range(0, len(groups), self.gateway.config.concurrency):
-                answers = await asyncio.gather(*(self._ask(session, group)
+                answers = await asyncio.gather(*(self._ask(group)
                                                  for group in groups[first:first + self.gateway.config.concurrency]))
                 for statuses in answers:
                     self.apply(statuses)
             if len(page) < PAGE:
                 return
 
-    async def _ask(self, session: aiohttp.ClientSession, references: Sequence[str]) -> dict[str, api.Status]:
+    async def _ask(self, references: Sequence[str]) -> dict[str, api.Status]:
         request = self.gateway.api.status_request(references)
         if request is None:
             return {}
-        config = self.gateway.config
         try:
-            answer = await api.perform(session, request, timeout=config.timeout, proxy=config.proxy,
-                                       tls=self.gateway._tls)
-        except (TimeoutError, aiohttp.ClientError) as error:
+            answer = await self.gateway.ask(request)
+        except (TimeoutError, aiohttp.ClientError, RuntimeError) as error:  # RuntimeError: stopped meanwhile
             raise _Fault(f"no answer: {error or type(error).__name__}") from None
         if answer.status == 429 or answer.status >= 500:
             raise _Fault(f"HTTP {answer.status}", api.retry_after(answer))
