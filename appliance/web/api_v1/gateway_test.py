@@ -23,10 +23,9 @@ from ...control.server_control import ServerControl
 from ...store.models import MessageState, OutboundMessage, parts_of
 from ...store.queue import Queue
 from .. import submission
-from ..capacity import DiskFull
 from ..diafaan.common import HttpApiContext
 from .fields import Input, Output
-from .messages import _REFUSALS  # the send API's statuses for the same refusals
+from .messages import submission_refusals
 from .operate import run
 from .wire import ApiError
 
@@ -61,18 +60,11 @@ def send_test(http: HttpApiContext, principal: Principal, gateway: str, request:
     _check_gateway(control, http.connector, gateway)
     names = submission.JSON_NAMES
     fields = submission.Fields(to=[request.to], message=request.text, info=INFO, gateways=[gateway])
-    try:
+    with submission_refusals():
         messages = submission.build(fields, principal, names=names, known_gateways=http.gateway_names(),
                                     connector=http.connector, country_code=http.country_code)
         messages, _ = submission.screen(messages, names=names)
         (message_id,), _ = submission.commit(http.queue, messages, names=names, capacity=http.capacity)
-    except submission.AllBlocked as error:
-        raise ApiError(422, "recipients_blocked", error.text, error.field) from None
-    except DiskFull as error:
-        raise ApiError(503, "storage_full", error.text, headers={"Retry-After": "60"}) from None
-    except submission.SubmissionError as error:
-        status, code = _REFUSALS[error.code]
-        raise ApiError(status, code, error.text, error.field) from None
     http.on_accepted()
     return _result(_first_attempt(http.queue, message_id, wait, clock), gateway, wait)
 

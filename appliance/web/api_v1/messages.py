@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Literal, cast
 
@@ -75,6 +77,23 @@ _REFUSALS = {
     submission.MESSAGE_REJECTED: (422, "message_rejected"),
     submission.WEB_USER_NOT_FOUND: (403, "web_user_not_found"),
 }
+
+
+@contextmanager
+def submission_refusals() -> Iterator[None]:
+    """A send request's refusals (web/submission.py) as the JSON API answers them: for
+    POST /messages and a gateway's test SMS alike."""
+    try:
+        yield
+    except GuidTaken as error:
+        raise ApiError(409, "guid_taken", error.text, error.field) from None
+    except AllBlocked as error:
+        raise ApiError(422, "recipients_blocked", error.text, error.field) from None
+    except DiskFull as error:
+        raise ApiError(503, "storage_full", error.text, headers={"Retry-After": "60"}) from None
+    except SubmissionError as error:
+        status, code = _REFUSALS[error.code]
+        raise ApiError(status, code, error.text, error.field) from None
 
 
 class Accepted(Output):
@@ -246,20 +265,11 @@ def install(api: Api) -> None:
         http = call.context.http
         fields = _fields(call.body(SendRequest))
         names = submission.JSON_NAMES
-        try:
+        with submission_refusals():
             messages = submission.build(fields, call.principal, names=names, known_gateways=http.gateway_names(),
                                         connector=http.connector, country_code=http.country_code)
             messages, blocked = submission.screen(messages, names=names)
             ids, new = submission.commit(http.queue, messages, names=names, capacity=http.capacity)
-        except GuidTaken as error:
-            raise ApiError(409, "guid_taken", error.text, error.field) from None
-        except AllBlocked as error:
-            raise ApiError(422, "recipients_blocked", error.text, error.field) from None
-        except DiskFull as error:
-            raise ApiError(503, "storage_full", error.text, headers={"Retry-After": "60"}) from None
-        except SubmissionError as error:
-            status, code = _REFUSALS[error.code]
-            raise ApiError(status, code, error.text, error.field) from None
         if new:
             http.on_accepted()
         accepted = [Accepted(message_id, m.recipient, m.contact_name)
